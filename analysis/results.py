@@ -1,0 +1,139 @@
+"""What one run found, as frozen dataclasses with a JSON form.
+
+Names are ``str`` decoded from the guest's bytes with ``surrogateescape``, so any
+byte sequence survives exactly (``name.encode("utf-8", "surrogateescape")``) and
+JSON round-trips it. The model (a later module) produces the same classes, so a
+prediction and a real run compare with ``==``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["ok", "missing", "misrouted", "trap"]
+OUTCOMES: tuple[Outcome, ...] = ("ok", "missing", "misrouted", "trap")
+
+
+def decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def shown(text: str | None) -> str:
+    """A name as a terminal can print it: invalid bytes as ``\\xNN``, controls escaped."""
+    if text is None:
+        return "-"
+    printable = encode(text).decode("utf-8", "backslashreplace")
+    if printable == "":
+        return '""'
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in printable)
+
+
+@dataclass(frozen=True)
+class FdEntry:
+    """One answer to ``fd_prestat_get`` (and ``fd_prestat_dir_name``) as the guest got it."""
+
+    fd: int
+    errno: int
+    name_len: int | None = None
+    name_errno: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class PreopenResult:
+    """What became of one preopen the host configured."""
+
+    index: int
+    path: str
+    """The guest path the host gave this preopen."""
+    expected_fd: int
+    """3 + index: where the host put it."""
+    name_seen: str | None
+    """The name the guest read for ``expected_fd``; None if enumeration stopped earlier."""
+    routed_fd: int | None
+    """The fd wasi-libc chose for ``<path>/MARKER``; -1 for none; None if not known."""
+    routed_prefix: str | None
+    """wasi-libc's stored prefix for ``routed_fd`` (it strips leading ``/`` and ``./``)."""
+    routed_by: str | None
+    """``"guest"`` when the guest reported the route, ``"wasi-libc rule"`` when it was
+    computed from the names the guest saw (the probe has no libc), None if unknown."""
+    marker: str | None
+    """The content of the MARKER file the guest read, if it read one."""
+    errno: int | None
+    """The errno of the failed open, if it failed."""
+    outcome: Outcome
+    detail: str = ""
+    """Std's own words for the rust-open guest; the trap message for ``trap``."""
+
+    @property
+    def routed_to(self) -> int | None:
+        """The index of the preopen that owns ``routed_fd``, if any does."""
+        if self.routed_fd is None or self.routed_fd < 0:
+            return None
+        return self.routed_fd - 3
+
+
+@dataclass(frozen=True)
+class RunResult:
+    guest: str
+    adapter: str
+    """``native`` or the adapter build id."""
+    adapter_sha256: str | None
+    paths: tuple[str, ...]
+    preopens: tuple[PreopenResult, ...]
+    fds: tuple[FdEntry, ...]
+    """The prestat answers the guest printed, in fd order."""
+    lines: tuple[str, ...]
+    """The guest's stdout, line by line, exactly as printed."""
+    stderr: str = ""
+    exit_code: int | None = 0
+    trap: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        return tuple(p.outcome for p in self.preopens)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for p in self.preopens if p.outcome == outcome)
+
+    @property
+    def all_ok(self) -> bool:
+        return all(p.outcome == "ok" for p in self.preopens)
+
+    @property
+    def trap_summary(self) -> str | None:
+        """The trap in one line: wasmtime's cause, and what the guest said on stderr."""
+        if self.trap is None:
+            return None
+        cause = [line.strip() for line in self.trap.strip().splitlines() if line.strip()][-1]
+        said = self.stderr.strip().splitlines()
+        return f"{cause} (guest stderr: {said[0]})" if said else cause
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return cls(
+            **{
+                **data,
+                "paths": tuple(data["paths"]),
+                "preopens": tuple(PreopenResult(**p) for p in data["preopens"]),
+                "fds": tuple(FdEntry(**f) for f in data["fds"]),
+                "lines": tuple(data["lines"]),
+                "warnings": tuple(data.get("warnings", ())),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RunResult:
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,393 @@
+"""Run a guest against an ordered list of preopens, natively or through an adapter build.
+
+Every preopen gets its own fresh host directory holding a ``MARKER`` file that names
+it (``preopen-<index>``), so whatever the guest reads proves which directory served
+it. Where one guest path lies inside another (``/`` and ``/tmp``), the outer
+directory also holds a decoy at the inner one's relative path
+(``tmp/MARKER`` saying ``preopen-0:tmp``): a path that wasi-libc sends to the wrong
+preopen then reads a real file from the wrong directory, as it would on a real host.
+
+Everything runs in this process: the engine, compiled modules and components are
+kept by the ``Runner`` and reused, and each run gets a fresh store and a temporary
+root that is removed afterwards, whatever happened.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import wasmtime
+from wasmtime import component as wc
+
+from . import adapters, guests
+from .adapters import NATIVE, AdapterBuild
+from .compose import compose
+from .errors import LabError
+from .guests import Guest
+from .model import libc_route
+from .results import FdEntry, Outcome, PreopenResult, RunResult, decode, encode
+
+FIRST_PREOPEN_FD = 3
+_MARKER = re.compile(r"preopen-(\d+)(?::.*)?", re.DOTALL)
+
+
+def marker_text(index: int) -> str:
+    return f"preopen-{index}"
+
+
+def served_by(marker: str | None) -> int | None:
+    """Which preopen's directory a MARKER's content came from."""
+    match = _MARKER.fullmatch(marker or "")
+    return int(match.group(1)) if match else None
+
+
+def marker_target(path: str) -> str:
+    """``<path>/MARKER`` exactly as the guests build it."""
+    if path == "" or path.endswith("/"):
+        return path + "MARKER"
+    return path + "/MARKER"
+
+
+def check_paths(paths: Sequence[str]) -> tuple[str, ...]:
+    """Refuse only what a WASI host cannot take; everything else is an experiment."""
+    if isinstance(paths, str):
+        raise LabError(f"expected a list of preopen paths, got the single string {paths!r}")
+    paths = tuple(paths)
+    if not paths:
+        raise LabError("no preopen paths given: name at least one, e.g. /a /b /c")
+    for path in paths:
+        if not isinstance(path, str):
+            raise LabError(f"preopen path {path!r} is not text: give paths as str")
+        if "\0" in path:
+            raise LabError(f"preopen path {path!r} contains a NUL byte, which WASI cannot carry: remove it")
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            raise LabError(f"preopen path {path!r} is not valid UTF-8 text: WASI names are UTF-8") from None
+    return paths
+
+
+@dataclass
+class _Program:
+    """A compiled guest, ready to instantiate into a fresh store."""
+
+    start: Callable[[wasmtime.Store], int | None]
+    build: AdapterBuild | None
+
+
+class Runner:
+    """Keeps one engine and everything compiled for it, so runs cost instantiation only."""
+
+    def __init__(self) -> None:
+        self.engine = wasmtime.Engine()
+        self._core_linker = wasmtime.Linker(self.engine)
+        self._core_linker.define_wasi()
+        self._component_linker = wc.Linker(self.engine)
+        self._component_linker.add_wasip2()
+        self._programs: dict[tuple[Guest, str], _Program] = {}
+
+    # -- preparing ----------------------------------------------------------------
+
+    def program(self, guest: Guest, adapter: str | AdapterBuild = NATIVE) -> _Program:
+        build = _resolve(adapter)
+        key = (guest, build.sha256 if build else NATIVE)
+        if key not in self._programs:
+            core = guest.core_module()
+            if build is None:
+                self._programs[key] = _Program(self._core_start(core), None)
+            else:
+                self._programs[key] = _Program(self._component_start(core, build), build)
+        return self._programs[key]
+
+    def _core_start(self, core: bytes) -> Callable[[wasmtime.Store], int | None]:
+        module = wasmtime.Module(self.engine, core)
+
+        def start(store: wasmtime.Store) -> int | None:
+            instance = self._core_linker.instantiate(store, module)
+            instance.exports(store)["_start"](store)
+            return 0
+
+        return start
+
+    def _component_start(self, core: bytes, build: AdapterBuild) -> Callable[[wasmtime.Store], int | None]:
+        path = compose(core, build)
+        try:
+            component = wc.Component.from_file(self.engine, str(path))
+        except wasmtime.WasmtimeError as exc:
+            path.unlink(missing_ok=True)
+            raise LabError(f"the composed component for {build.id} does not load ({_first_line(exc)}); run again to recompose") from None
+        names = [n for n in component.type.exports(self.engine) if n.startswith("wasi:cli/run@")]
+        if not names:
+            raise LabError(f"the component made with {build.id} exports no wasi:cli/run: is this a command adapter?")
+        run_instance = component.get_export_index(names[0])
+        run_func = component.get_export_index("run", run_instance)
+
+        def start(store: wasmtime.Store) -> int | None:
+            try:
+                instance = self._component_linker.instantiate(store, component)
+            except wasmtime.WasmtimeError as exc:
+                if _is_trap(exc):
+                    raise
+                raise LabError(f"wasmtime cannot instantiate the component made with {build.id}: {_first_line(exc)}") from None
+            result = instance.get_func(store, run_func)(store)
+            return 0 if getattr(result, "tag", "ok") == "ok" else 1
+
+        return start
+
+    # -- running ------------------------------------------------------------------
+
+    def run(
+        self,
+        paths: Sequence[str],
+        *,
+        guest: str | Guest = "opener",
+        adapter: str | AdapterBuild = NATIVE,
+    ) -> RunResult:
+        """Run ``guest`` with one preopen per entry of ``paths``, in that order.
+
+        ``guest`` is a name from ``guests.GUESTS`` or a ``Guest`` (say, a fresh build).
+        """
+        paths = check_paths(paths)
+        spec = guest if isinstance(guest, Guest) else guests.get(guest)
+        program = self.program(spec, adapter)
+        root = Path(tempfile.mkdtemp(prefix="preopen-lab-"))
+        try:
+            wasi = wasmtime.WasiConfig()
+            wasi.argv = [spec.name, *paths]
+            for index, host_dir in enumerate(_make_host_dirs(root, paths)):
+                wasi.preopen_dir(str(host_dir), paths[index])
+            # Files, not stdout_custom/stderr_custom: wasmtime-py 50 can call a custom
+            # callback from a runtime thread after a trap, which aborts the process.
+            wasi.stdout_file = str(root / "stdout")
+            wasi.stderr_file = str(root / "stderr")
+            store = wasmtime.Store(self.engine)
+            store.set_wasi(wasi)
+            trap = None
+            try:
+                exit_code = program.start(store)
+            except wasmtime.ExitTrap as exc:
+                exit_code = _exit_code(exc)
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                exit_code, trap = None, str(exc)
+            del store, wasi
+            stdout = (root / "stdout").read_bytes()
+            stderr = (root / "stderr").read_bytes()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        return _interpret(
+            guest=spec,
+            build=program.build,
+            paths=paths,
+            stdout=stdout,
+            stderr=stderr,
+            exit_code=exit_code,
+            trap=trap,
+        )
+
+
+def _resolve(adapter: str | AdapterBuild | None) -> AdapterBuild | None:
+    if adapter is None or adapter == NATIVE:
+        return None
+    if isinstance(adapter, AdapterBuild):
+        return adapter
+    return adapters.resolve(adapter)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _is_trap(exc: BaseException) -> bool:
+    return isinstance(exc, wasmtime.Trap) or "wasm backtrace" in str(exc) or "unreachable" in str(exc)
+
+
+def _exit_code(exc: wasmtime.ExitTrap) -> int | None:
+    code = getattr(exc, "code", None)
+    if code is not None:
+        return code
+    match = re.search(r"exit status (\d+)", str(exc))
+    return int(match.group(1)) if match else None
+
+
+def _make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[Path]:
+    dirs = []
+    for index in range(len(paths)):
+        host_dir = root / f"p{index}"
+        host_dir.mkdir()
+        (host_dir / "MARKER").write_text(marker_text(index))
+        dirs.append(host_dir)
+    for outer, outer_path in enumerate(paths):
+        for inner_path in paths:
+            rel = _inside(outer_path, inner_path)
+            if rel is None:
+                continue
+            decoy = dirs[outer] / rel / "MARKER"
+            try:
+                decoy.parent.mkdir(parents=True, exist_ok=True)
+                if not decoy.exists():
+                    decoy.write_text(f"{marker_text(outer)}:{rel}")
+            except OSError:
+                pass  # a name the host file system cannot hold gets no decoy
+    return dirs
+
+
+def _inside(outer: str, inner: str) -> str | None:
+    """``inner`` relative to ``outer`` when it lies strictly inside it, else None."""
+    a, b = outer.strip("/"), inner.strip("/")
+    if not inner.startswith("/") or not outer.startswith("/"):
+        return None
+    rel = b if a == "" else (b[len(a) + 1 :] if b.startswith(a + "/") else None)
+    if not rel:
+        return None
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts) or parts[0] == "MARKER":
+        return None
+    return rel
+
+
+# -- reading what the guest said -----------------------------------------------------
+
+
+def _interpret(
+    *,
+    guest: Guest,
+    build: AdapterBuild | None,
+    paths: tuple[str, ...],
+    stdout: bytes,
+    stderr: bytes,
+    exit_code: int | None,
+    trap: str | None,
+) -> RunResult:
+    text = decode(stdout)
+    lines = tuple(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n") if text else ())
+    if guest.speaks_json:
+        records = [_json(line) for line in lines]
+        fds = tuple(_fd_entry(r) for r in records if r and r.get("kind") == "prestat")
+        routes = [r for r in records if r and r.get("kind") == "route"]
+    else:
+        fds, routes = (), []
+    names = {e.fd: e.name for e in fds if e.errno == 0 and e.name is not None}
+    table = [(fd, encode(name)) for fd, name in sorted(names.items())]
+    cause = f"the guest reported nothing for this preopen (exit code {exit_code})"
+
+    preopens = []
+    for index, path in enumerate(paths):
+        expected = FIRST_PREOPEN_FD + index
+        seen = names.get(expected)
+        if guest.name == "opener":
+            found = _from_route(routes[index]) if index < len(routes) else None
+        elif guest.name == "probe":
+            found = _from_rule(table, path) if fds else None
+        else:
+            found = _from_text(lines[index], path) if index < len(lines) else None
+        if found is None:
+            outcome: Outcome = "trap" if trap is not None else "missing"
+            preopens.append(PreopenResult(index, path, expected, seen, None, None, None, None, None, outcome, cause))
+            continue
+        routed_fd, prefix, routed_by, marker, errno, detail = found
+        outcome = _classify(index, expected, routed_fd, marker, guest.name)
+        preopens.append(PreopenResult(index, path, expected, seen, routed_fd, prefix, routed_by, marker, errno, outcome, detail))
+
+    result = RunResult(
+        guest=guest.name,
+        adapter=build.id if build else NATIVE,
+        adapter_sha256=build.sha256 if build else None,
+        paths=paths,
+        preopens=tuple(preopens),
+        fds=fds,
+        lines=lines,
+        stderr=decode(stderr),
+        exit_code=exit_code,
+        trap=trap,
+    )
+    if trap is None:
+        return result
+    summary = result.trap_summary or ""
+    return replace(result, preopens=tuple(
+        replace(p, detail=summary) if p.outcome == "trap" else p for p in result.preopens))
+
+
+_Found = tuple[int | None, str | None, str | None, str | None, int | None, str]
+
+
+def _json(line: str) -> dict | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None  # a line cut short by a trap
+    return record if isinstance(record, dict) else None
+
+
+def _hex(record: dict, key: str) -> str | None:
+    value = record.get(key)
+    return None if value is None else decode(bytes.fromhex(value))
+
+
+def _fd_entry(record: dict) -> FdEntry:
+    return FdEntry(
+        fd=record["fd"],
+        errno=record["errno"],
+        name_len=record.get("name_len"),
+        name_errno=record.get("name_errno"),
+        name=_hex(record, "name_hex"),
+    )
+
+
+def _from_route(record: dict) -> _Found:
+    open_errno = record.get("open_errno") or record.get("read_errno") or None
+    return (record["fd"], _hex(record, "prefix_hex"), "guest", _hex(record, "content_hex"), open_errno, "")
+
+
+def _from_rule(table: list[tuple[int, bytes]], path: str) -> _Found:
+    route = libc_route(table, encode(marker_target(path)))
+    if route is None:
+        return (-1, None, "wasi-libc rule", None, None, "")
+    return (route.fd, decode(route.prefix), "wasi-libc rule", None, None, "")
+
+
+def _from_text(line: str, path: str) -> _Found:
+    ok, error = f"ok {path}: ", f"error {path}: "
+    if line.startswith(ok):
+        return (None, None, None, line[len(ok) :], None, "")
+    if line.startswith(error):
+        return (None, None, None, None, None, line[len(error) :])
+    return (None, None, None, None, None, f"unexpected guest line: {line}")
+
+
+def _classify(index: int, expected: int, routed_fd: int | None, marker: str | None, guest: str) -> Outcome:
+    if routed_fd is None:  # rust-open: only what std read tells
+        source = served_by(marker)
+        if source is None:
+            return "missing"
+        return "ok" if marker == marker_text(index) else "misrouted"
+    if routed_fd < 0:
+        return "missing"
+    if routed_fd != expected:
+        return "misrouted"
+    if guest == "probe":  # no file was opened; the route is all there is
+        return "ok"
+    return "ok" if marker == marker_text(index) else "missing"
+
+
+_default: Runner | None = None
+
+
+def default_runner() -> Runner:
+    """One shared runner per process, so notebooks and the CLI reuse compiled code."""
+    global _default
+    if _default is None:
+        _default = Runner()
+    return _default
+
+
+def run(paths: Sequence[str], *, guest: str | Guest = "opener", adapter: str | AdapterBuild = NATIVE) -> RunResult:
+    """Run one configuration with the shared runner; see ``Runner.run``."""
+    return default_runner().run(paths, guest=guest, adapter=adapter)
+
+
+__all__ = ["Runner", "run", "default_runner", "check_paths", "marker_text", "served_by"]

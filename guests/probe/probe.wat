@@ -1,0 +1,126 @@
+;; probe: what a WASIp1 guest is told about its preopened directories, with
+;; no libc in between.
+;;
+;; For fd = 3, 4, ... it calls fd_prestat_get; while that answers 0 it asks
+;; fd_prestat_dir_name for exactly name_len bytes and prints them as hex, one
+;; JSON object per line:
+;;   {"kind":"prestat","fd":3,"errno":0,"name_len":2,"name_errno":0,"name_hex":"2f61"}
+;; The first fd that answers anything but 0 ends the walk (EBADF is 8):
+;;   {"kind":"prestat","fd":8,"errno":8}
+;; Compiled from this text at run time with wasmtime.wat2wasm.
+(module
+  (import "wasi_snapshot_preview1" "fd_prestat_get"
+    (func $fd_prestat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name"
+    (func $fd_prestat_dir_name (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+
+  ;; Layout: 0 iovec, 16 prestat, 32 nwritten, 64 digit scratch, 256 text,
+  ;; 4096 output line; the name buffer follows the line buffer, sized per fd.
+  (memory (export "memory") 1)
+  (global $out (mut i32) (i32.const 4096))
+  (global $name_buf (mut i32) (i32.const 0))
+
+  (data (i32.const 256) "{\"kind\":\"prestat\",\"fd\":")       ;; 23 bytes
+  (data (i32.const 320) ",\"errno\":")                          ;; 9
+  (data (i32.const 336) ",\"name_len\":")                       ;; 12
+  (data (i32.const 352) ",\"name_errno\":")                     ;; 14
+  (data (i32.const 368) ",\"name_hex\":\"")                     ;; 13
+  (data (i32.const 384) "}\n")                                  ;; 2
+  (data (i32.const 400) "\"}\n")                                ;; 3
+  (data (i32.const 416) "0123456789abcdef")
+
+  (func $emit (param $src i32) (param $len i32)
+    (memory.copy (global.get $out) (local.get $src) (local.get $len))
+    (global.set $out (i32.add (global.get $out) (local.get $len))))
+
+  (func $emit_u32 (param $n i32)
+    (local $p i32)
+    ;; digits are written backwards into 64..80, then copied out
+    (local.set $p (i32.const 80))
+    (loop $digits
+      (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+      (i32.store8 (local.get $p)
+        (i32.add (i32.const 48) (i32.rem_u (local.get $n) (i32.const 10))))
+      (local.set $n (i32.div_u (local.get $n) (i32.const 10)))
+      (br_if $digits (local.get $n)))
+    (call $emit (local.get $p) (i32.sub (i32.const 80) (local.get $p))))
+
+  (func $emit_hex (param $src i32) (param $len i32)
+    (local $i i32) (local $b i32)
+    (block $done
+      (loop $bytes
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (local.set $b (i32.load8_u (i32.add (local.get $src) (local.get $i))))
+        (i32.store8 (global.get $out)
+          (i32.load8_u (i32.add (i32.const 416) (i32.shr_u (local.get $b) (i32.const 4)))))
+        (i32.store8 (i32.add (global.get $out) (i32.const 1))
+          (i32.load8_u (i32.add (i32.const 416) (i32.and (local.get $b) (i32.const 15)))))
+        (global.set $out (i32.add (global.get $out) (i32.const 2)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $bytes))))
+
+  ;; Write the line built at 4096..$out to stdout, then start a new one.
+  (func $flush
+    (local $ptr i32) (local $left i32)
+    (local.set $ptr (i32.const 4096))
+    (local.set $left (i32.sub (global.get $out) (i32.const 4096)))
+    (block $done
+      (loop $write
+        (br_if $done (i32.eqz (local.get $left)))
+        (i32.store (i32.const 0) (local.get $ptr))
+        (i32.store (i32.const 4) (local.get $left))
+        (br_if $done (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.load (i32.const 32))))
+        (local.set $left (i32.sub (local.get $left) (i32.load (i32.const 32))))
+        (br $write)))
+    (global.set $out (i32.const 4096)))
+
+  ;; Make sure memory holds the line buffer, a name of $len bytes, and its hex.
+  (func $reserve (param $len i32)
+    (local $need i32) (local $have i32)
+    ;; line prefix (< 256) + hex (2 * len) + name (len), all after 4096
+    (local.set $need (i32.add (i32.const 8192) (i32.mul (local.get $len) (i32.const 3))))
+    (local.set $have (i32.shl (memory.size) (i32.const 16)))
+    (if (i32.gt_u (local.get $need) (local.get $have))
+      (then
+        (drop (memory.grow
+          (i32.add (i32.const 1)
+            (i32.shr_u (i32.sub (local.get $need) (local.get $have)) (i32.const 16)))))))
+    (global.set $name_buf
+      (i32.add (i32.const 4608) (i32.mul (local.get $len) (i32.const 2)))))
+
+  (func (export "_start")
+    (local $fd i32) (local $err i32) (local $len i32) (local $name_err i32)
+    (local.set $fd (i32.const 3))
+    (block $end
+      (loop $next
+        (call $emit (i32.const 256) (i32.const 23))
+        (call $emit_u32 (local.get $fd))
+        (call $emit (i32.const 320) (i32.const 9))
+        (local.set $err (call $fd_prestat_get (local.get $fd) (i32.const 16)))
+        (call $emit_u32 (local.get $err))
+        (if (local.get $err)
+          (then
+            (call $emit (i32.const 384) (i32.const 2))
+            (call $flush)
+            (br $end)))
+        (local.set $len (i32.load (i32.const 20)))
+        (call $reserve (local.get $len))
+        (call $emit (i32.const 336) (i32.const 12))
+        (call $emit_u32 (local.get $len))
+        (local.set $name_err
+          (call $fd_prestat_dir_name (local.get $fd) (global.get $name_buf) (local.get $len)))
+        (call $emit (i32.const 352) (i32.const 14))
+        (call $emit_u32 (local.get $name_err))
+        (if (local.get $name_err)
+          (then (call $emit (i32.const 384) (i32.const 2)))
+          (else
+            (call $emit (i32.const 368) (i32.const 13))
+            (call $emit_hex (global.get $name_buf) (local.get $len))
+            (call $emit (i32.const 400) (i32.const 3))))
+        (call $flush)
+        (local.set $fd (i32.add (local.get $fd) (i32.const 1)))
+        (br $next))))
+)

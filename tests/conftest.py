@@ -1,0 +1,36 @@
+"""Shared fixtures. Every test runs the real thing: wasmtime, published adapters, our guests."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from analysis import adapters
+from analysis.runner import Runner
+
+REPORT_CASE = ("/a", "/b", "/c", "/d", "/e")
+# Which builds sit where, per the upstream history in the research notes: jco 1.1.1
+# (March 2024) predates the counting allocator of wasmtime PR #8749; jco 1.8.1 ships
+# Wasmtime 27's adapter, inside the affected range; jco 1.10.0 ships Wasmtime 30's,
+# after the fix (#10064, released in 29.0.1).
+BEFORE_BUG = "jco-1.1.1"
+AFFECTED = "jco-1.8.1"
+FIXED = "jco-1.10.0"
+
+
+@pytest.fixture(scope="session")
+def runner() -> Runner:
+    return Runner()
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> tuple[adapters.AdapterBuild, ...]:
+    return adapters.catalogue()
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m analysis`` as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args], capture_output=True, text=True, env=env, timeout=600
+    )

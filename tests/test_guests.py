@@ -1,0 +1,49 @@
+"""The guests: built from the sources committed beside them, and behaving as committed."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from analysis import guests
+from analysis.errors import LabError
+from conftest import AFFECTED, FIXED
+
+
+def test_probe_is_compiled_from_its_wat_at_run_time():
+    probe = guests.get("probe")
+    assert probe.binary is None and probe.source.suffix == ".wat"
+    assert probe.core_module()[:4] == b"\0asm"
+
+
+@pytest.mark.parametrize("name", ["opener", "rust-open"])
+def test_committed_binaries_sit_next_to_their_sources(name):
+    guest = guests.get(name)
+    assert guest.source.is_file() and guest.binary.is_file()
+    assert guest.binary.parent == guest.source.parent
+    assert guest.binary.read_bytes()[:4] == b"\0asm"
+
+
+def test_unknown_guest_is_refused():
+    with pytest.raises(LabError, match="unknown guest 'nope'"):
+        guests.get("nope")
+
+
+def test_opener_lines_are_json(runner):
+    result = runner.run(["/a", "/b"], guest="opener")
+    records = [json.loads(line) for line in result.lines]
+    assert [r["kind"] for r in records] == ["prestat"] * 3 + ["route"] * 2
+
+
+@pytest.mark.slow
+def test_rebuilt_opener_behaves_like_the_committed_one(runner, tmp_path):
+    """Rebuild opener.c with zig (from PyPI) and run both builds on the same cases."""
+    committed = guests.get("opener")
+    rebuilt = dataclasses.replace(committed, binary=guests.build("opener", tmp_path / "opener.wasm"))
+    cases = [("/a", "/b", "/c", "/d", "/e"), ("/", "/tmp", "/home"), ("/a", "/bbbb", "/c", "/dd")]
+    for paths in cases:
+        for adapter in ("native", AFFECTED, FIXED):
+            mine = runner.run(paths, guest=rebuilt, adapter=adapter)
+            theirs = runner.run(paths, guest=committed, adapter=adapter)
+            assert mine == theirs, (paths, adapter)
