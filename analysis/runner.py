@@ -14,6 +14,7 @@ root that is removed afterwards, whatever happened.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -155,7 +156,7 @@ class Runner:
         paths = check_paths(paths)
         spec = guest if isinstance(guest, Guest) else guests.get(guest)
         program = self.program(spec, adapter)
-        root = Path(tempfile.mkdtemp(prefix="preopen-lab-"))
+        root = Path(tempfile.mkdtemp(prefix="preopen-lab-", dir=_scratch_base()))
         try:
             wasi = wasmtime.WasiConfig()
             wasi.argv = [spec.name, *paths]
@@ -188,6 +189,19 @@ class Runner:
             exit_code=exit_code,
             trap=trap,
         )
+
+
+def _scratch_base() -> str | None:
+    """Where run roots go: memory-backed ``/dev/shm`` when usable, else the temp dir.
+
+    A run creates and removes a handful of directories and files, and on a disk-backed
+    ``/tmp`` that costs more than the guest itself. An explicit ``TMPDIR`` or
+    ``tempfile.tempdir`` is always honoured.
+    """
+    if tempfile.tempdir is not None or os.environ.get("TMPDIR"):
+        return None
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _resolve(adapter: str | AdapterBuild | None) -> AdapterBuild | None:

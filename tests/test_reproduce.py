@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -118,6 +119,16 @@ def test_temporary_roots_are_removed(runner, tmp_path, monkeypatch):
     runner.run(REPORT_CASE, adapter=AFFECTED)
     runner.run([f"/d{i}" for i in range(126)], adapter=FIXED)  # a trapping run too
     assert list(tmp_path.iterdir()) == []
+
+
+def test_default_scratch_roots_are_removed_too(runner):
+    from analysis.runner import _scratch_base
+
+    base = Path(_scratch_base() or tempfile.gettempdir())
+    before = set(base.glob("preopen-lab-*"))
+    runner.run(REPORT_CASE, adapter=AFFECTED)
+    runner.run([f"/d{i}" for i in range(126)], adapter=FIXED)
+    assert set(base.glob("preopen-lab-*")) <= before
 
 
 def test_result_json_round_trips_exact_bytes(runner):
