@@ -47,3 +47,13 @@ def test_rebuilt_opener_behaves_like_the_committed_one(runner, tmp_path):
             mine = runner.run(paths, guest=rebuilt, adapter=adapter)
             theirs = runner.run(paths, guest=committed, adapter=adapter)
             assert mine == theirs, (paths, adapter)
+
+
+@pytest.mark.parametrize("adapter", ["native", FIXED])
+def test_probe_reports_a_name_of_tens_of_kilobytes(runner, adapter):
+    """The probe takes pages of its own for big names: the adapter's state lives in the
+    same memory, just past the probe's first page, and must not be written over."""
+    name = "/" + "x" * 49_999
+    result = runner.run([name], guest="probe", adapter=adapter)
+    assert result.trap is None
+    assert (result.fds[0].name_len, result.fds[0].name) == (50_000, name)

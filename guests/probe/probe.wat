@@ -17,8 +17,13 @@
     (func $fd_write (param i32 i32 i32 i32) (result i32)))
 
   ;; Layout: 0 iovec, 16 prestat, 32 nwritten, 64 digit scratch, 256 text,
-  ;; 4096 output line; the name buffer follows the line buffer, sized per fd.
+  ;; then the work area: the output line, its hex, and the name buffer. The work
+  ;; area starts at 4096 in our first page; a name too big for it gets pages of its
+  ;; own from memory.grow. Pages beyond the first are never assumed to be free: the
+  ;; adapter grows this same memory for its own state.
   (memory (export "memory") 1)
+  (global $line (mut i32) (i32.const 4096))
+  (global $area_end (mut i32) (i32.const 65536))
   (global $out (mut i32) (i32.const 4096))
   (global $name_buf (mut i32) (i32.const 0))
 
@@ -61,35 +66,46 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $bytes))))
 
-  ;; Write the line built at 4096..$out to stdout, then start a new one.
+  ;; Write the line built at $line..$out to stdout, then start a new one.
   (func $flush
     (local $ptr i32) (local $left i32)
-    (local.set $ptr (i32.const 4096))
-    (local.set $left (i32.sub (global.get $out) (i32.const 4096)))
+    (local.set $ptr (global.get $line))
+    (local.set $left (i32.sub (global.get $out) (global.get $line)))
     (block $done
       (loop $write
         (br_if $done (i32.eqz (local.get $left)))
         (i32.store (i32.const 0) (local.get $ptr))
-        (i32.store (i32.const 4) (local.get $left))
+        ;; at most 4 KiB per call: the adapter refuses very large single writes
+        (i32.store (i32.const 4)
+          (select (i32.const 4096) (local.get $left)
+            (i32.gt_u (local.get $left) (i32.const 4096))))
         (br_if $done (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))
         (local.set $ptr (i32.add (local.get $ptr) (i32.load (i32.const 32))))
         (local.set $left (i32.sub (local.get $left) (i32.load (i32.const 32))))
         (br $write)))
-    (global.set $out (i32.const 4096)))
+    (global.set $out (global.get $line)))
 
-  ;; Make sure memory holds the line buffer, a name of $len bytes, and its hex.
+;; Make sure the work area holds the line so far, a name of $len bytes and its
+  ;; hex; if not, move the line to fresh pages of our own.
   (func $reserve (param $len i32)
-    (local $need i32) (local $have i32)
-    ;; line prefix (< 256) + hex (2 * len) + name (len), all after 4096
-    (local.set $need (i32.add (i32.const 8192) (i32.mul (local.get $len) (i32.const 3))))
-    (local.set $have (i32.shl (memory.size) (i32.const 16)))
-    (if (i32.gt_u (local.get $need) (local.get $have))
+    (local $need i32) (local $pages i32) (local $start i32) (local $used i32)
+    ;; 512 for the line's fixed parts, 2 * len for the hex, len for the name
+    (local.set $need (i32.add (i32.const 512) (i32.mul (local.get $len) (i32.const 3))))
+    (if (i32.gt_u (i32.add (global.get $line) (local.get $need)) (global.get $area_end))
       (then
-        (drop (memory.grow
-          (i32.add (i32.const 1)
-            (i32.shr_u (i32.sub (local.get $need) (local.get $have)) (i32.const 16)))))))
+        (local.set $pages (i32.add (i32.const 1) (i32.shr_u (local.get $need) (i32.const 16))))
+        (local.set $start (memory.grow (local.get $pages)))
+        (if (i32.eq (local.get $start) (i32.const -1)) (then unreachable))
+        (local.set $start (i32.shl (local.get $start) (i32.const 16)))
+        (local.set $used (i32.sub (global.get $out) (global.get $line)))
+        (memory.copy (local.get $start) (global.get $line) (local.get $used))
+        (global.set $line (local.get $start))
+        (global.set $out (i32.add (local.get $start) (local.get $used)))
+        (global.set $area_end
+          (i32.add (local.get $start) (i32.shl (local.get $pages) (i32.const 16))))))
     (global.set $name_buf
-      (i32.add (i32.const 4608) (i32.mul (local.get $len) (i32.const 2)))))
+      (i32.add (global.get $line)
+        (i32.add (i32.const 512) (i32.mul (local.get $len) (i32.const 2))))))
 
   (func (export "_start")
     (local $fd i32) (local $err i32) (local $len i32) (local $name_err i32)
