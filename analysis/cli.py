@@ -5,17 +5,19 @@ Problems a user can fix come out as one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import adapters, bench, guests
+from . import adapters, bench, guests, model
 from .adapters import NATIVE
 from .errors import LabError
-from .experiments import REPORT_CASE, verdicts
+from .experiments import REPORT_CASE, check_model, pick_builds, verdicts
 from .results import RunResult, shown
-from .runner import default_runner
+from .runner import check_paths, default_runner
 
 WASI_ERRNO = {2: "EACCES", 8: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO", 31: "EISDIR",
               32: "ELOOP", 37: "ENAMETOOLONG", 44: "ENOENT", 48: "ENOMEM", 52: "ENOSYS",
@@ -49,6 +51,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--guest", default="opener", help=f"one of {', '.join(guests.GUESTS)} (default: opener)")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("paths", nargs="*", metavar="PATH", help="guest paths of the preopens, in order")
+
+    guess = commands.add_parser("predict", help="what the model says a run will show (runs nothing)")
+    guess.add_argument("--behavior", choices=model.BEHAVIORS, default="missing-increment")
+    guess.add_argument("--guest", choices=("opener", "probe"), default="opener")
+    guess.add_argument("--json", action="store_true", help="print the result as JSON")
+    guess.add_argument("paths", nargs="*", metavar="PATH")
+
+    why = commands.add_parser("explain", help="the adapter's allocator, step by step, for one fd")
+    why.add_argument("--fd", type=int, required=True, help="the fd asked about (3 is the first preopen)")
+    why.add_argument("--behavior", choices=model.BEHAVIORS, default="missing-increment")
+    why.add_argument("--json", action="store_true", help="print the trace as JSON")
+    why.add_argument("paths", nargs="*", metavar="PATH")
+
+    check = commands.add_parser("check-model", help="random preopen lists, real runs against the model")
+    check.add_argument("--configs", type=int, default=200, help="how many random lists (default 200)")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--affected", metavar="ID", help="the build to check as missing-increment (default: measured)")
+    check.add_argument("--fixed", metavar="ID", help="the build to check as fixed (default: measured)")
 
     judge = commands.add_parser("verdicts", help="run the report's case through every catalogued build")
     judge.add_argument("--json", action="store_true", help="print JSON")
@@ -135,6 +155,45 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    paths = check_paths(args.paths)
+    result = model.predict(paths, args.behavior, guest=args.guest)
+    print(result.to_json(indent=2) if args.json else render(result, predicted=True))
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    paths = check_paths(args.paths)
+    last = 2 + len(paths)
+    if not 3 <= args.fd <= last:
+        raise LabError(f"--fd {args.fd} is not a preopen here: with {len(paths)} path(s) use 3..{last}")
+    trace = model.explain(paths, args.fd, args.behavior)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(trace), default=lambda b: b.hex(), indent=2))
+    else:
+        print(model.render_trace(trace))
+    return 0
+
+
+def _check_model(args: argparse.Namespace) -> int:
+    if args.configs < 1:
+        raise LabError("--configs must be at least 1")
+    if args.affected and args.fixed:
+        affected, fixed = args.affected, args.fixed
+    else:
+        measured = pick_builds()
+        affected, fixed = args.affected or measured[0], args.fixed or measured[1]
+    start = time.perf_counter()
+    result = check_model(args.configs, args.seed, affected, fixed)
+    seconds = time.perf_counter() - start
+    for miss in result.disagreements:
+        print(miss.describe())
+    backends = ", ".join(f"{a} as {b}" for a, b in result.backends)
+    print(f"{args.configs} random preopen lists (seed {args.seed}) through {backends}, guests opener and probe")
+    print(f"agreement: {result.agreements}/{result.comparisons} runs in {seconds:.1f} s")
+    return 0 if not result.disagreements else 1
+
+
 def _verdicts(args: argparse.Namespace) -> int:
     found = verdicts(progress=None if args.json else lambda i: print(f"  running {i}", file=sys.stderr))
     if args.json:
@@ -164,17 +223,22 @@ def _build_guests(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"adapters": _adapters, "fetch": _fetch, "run": _run, "verdicts": _verdicts,
+_COMMANDS = {"adapters": _adapters, "fetch": _fetch, "run": _run, "predict": _predict,
+             "explain": _explain, "check-model": _check_model, "verdicts": _verdicts,
              "bench": _bench, "build-guests": _build_guests}
 
 
 # -- rendering ------------------------------------------------------------------------
 
 
-def render(result: RunResult) -> str:
+def render(result: RunResult, predicted: bool = False) -> str:
     """The result as a table a person reads in a terminal."""
-    via = "natively (no adapter)" if result.adapter == NATIVE else (
-        f"through adapter {result.adapter} (sha256 {result.adapter_sha256[:16]}…)")
+    if predicted:
+        via = f"as the model predicts it, behaviour {result.adapter}"
+    elif result.adapter == NATIVE:
+        via = "natively (no adapter)"
+    else:
+        via = f"through adapter {result.adapter} (sha256 {(result.adapter_sha256 or '')[:16]}…)"
     out = [f"guest {result.guest} {via}, {len(result.paths)} preopen(s)"]
     if result.guest == "rust-open":
         out += [f"  | {line}" for line in result.lines]

@@ -1,16 +1,133 @@
-"""A pure-Python account of the preopen chain, starting with wasi-libc's routing.
+"""A pure-Python model of the preopen chain, exact enough to predict real runs.
 
-wasi-libc keeps a table of (fd, prefix) built from the names ``fd_prestat_dir_name``
-returned. To open an absolute path it picks the entry whose prefix matches the most
-bytes on a path-component boundary, scanning from the newest entry to the oldest so
-that on a tie the highest fd wins. The rules below are written from that behaviour
-(see wasi-libc's ``preopens.c``) and are checked against the opener guest, which
-asks wasi-libc itself.
+Three links, each written from how the real component behaves (see the research
+notes and the upstream links in the README), never from its source:
+
+1. **The host** hands over preopens in order, as fds 3, 4, ...; natively the guest asks
+   it directly (``native``).
+2. **The adapter** (``fixed`` or ``missing-increment``) remembers each name's length at
+   start-up and, for ``fd_prestat_dir_name(fd)``, lists every name again through an
+   allocator that should keep only the wanted one (``nth = fd - 3``). It counts the
+   names as they arrive; a name gets real space only when the counter equals ``nth``,
+   every other name is written at the current scratch position without advancing it.
+   ``missing-increment`` never advances the counter, so the test reads ``nth == 0``
+   for every name. The adapter also cannot report an empty name (``EBADF`` at that
+   fd) and holds 128 descriptors in all, stdio included: more than 125 preopens trap
+   at start-up, and with exactly 125 no file can be opened (``ENOMEM``).
+3. **wasi-libc** builds its table from the names it got and routes each path to the
+   preopen whose prefix matches the most bytes on a component boundary, newest first.
+
+``predict`` puts the three together and answers with the runner's own ``RunResult``, so
+``predict(...) == runner.run(...)`` is the test of the model. Not modelled: the
+adapter's scratch space running out (names of tens of kilobytes), which traps.
 """
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
+
+from .hostdirs import NAME_MAX, classify, host_files, marker_target
+from .results import FdEntry, PreopenResult, RunResult, decode, encode
+
+Behavior = Literal["native", "fixed", "missing-increment"]
+BEHAVIORS: tuple[Behavior, ...] = ("native", "fixed", "missing-increment")
+
+FIRST_FD = 3
+DESCRIPTOR_SLOTS = 128
+"""The adapter's descriptor table, stdin/stdout/stderr included."""
+MAX_ADAPTER_PREOPENS = DESCRIPTOR_SLOTS - FIRST_FD
+
+EBADF, ENOENT, ENOMEM, ENAMETOOLONG, EPERM = 8, 44, 48, 37, 63
+ADAPTER_TRAP = "the adapter's descriptor table is full (more than 125 preopens): unreachable at start-up"
+
+
+# -- 1 and 2: what fd_prestat_get / fd_prestat_dir_name answer ------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One name arriving at the adapter's import allocator during ``fd_prestat_dir_name``."""
+
+    index: int
+    """The name's position in the host's list (0-based)."""
+    name: bytes
+    counter: int
+    """What the allocator's name counter said when this name arrived."""
+    kept: bool
+    """True when the name got real space (the counter equalled nth) and the position moved on."""
+    offset: int
+    """Where in the scratch area the name's bytes were written."""
+    scratch: bytes
+    """The scratch area after this write, up to the furthest byte written so far."""
+
+
+@dataclass(frozen=True)
+class DirNameTrace:
+    """Everything one ``fd_prestat_dir_name(fd)`` call does inside the adapter."""
+
+    fd: int
+    nth: int
+    behavior: Behavior
+    names: tuple[bytes, ...]
+    steps: tuple[Placement, ...]
+    source_offset: int
+    """Where the adapter copies the answer from: the wanted entry's allocation."""
+    length: int
+    """How many bytes it copies: the wanted name's length, remembered at start-up."""
+    returned: bytes
+
+
+def dir_name_trace(names: Sequence[bytes], fd: int, behavior: Behavior) -> DirNameTrace:
+    """Replay the adapter's allocator for one ``fd_prestat_dir_name(fd)`` call."""
+    names = tuple(names)
+    nth = fd - FIRST_FD
+    if not 0 <= nth < len(names):
+        raise ValueError(f"fd {fd} is not a preopen: there are {len(names)}, from fd {FIRST_FD}")
+    if behavior == "native":  # the host answers directly; no allocator involved
+        return DirNameTrace(fd, nth, behavior, names, (), 0, len(names[nth]), names[nth])
+    scratch = bytearray()
+    position = counter = 0
+    wanted_offset = 0
+    steps = []
+    for index, name in enumerate(names):
+        kept = counter == nth
+        offset = position
+        end = offset + len(name)
+        if end > len(scratch):
+            scratch.extend(b"\0" * (end - len(scratch)))
+        scratch[offset:end] = name
+        if index == nth:
+            wanted_offset = offset
+        if kept:
+            position = end
+        steps.append(Placement(index, name, counter, kept, offset, bytes(scratch)))
+        if behavior == "fixed":
+            counter += 1
+    length = len(names[nth])
+    returned = bytes(scratch[wanted_offset : wanted_offset + length])
+    return DirNameTrace(fd, nth, behavior, names, tuple(steps), wanted_offset, length, returned)
+
+
+def fd_table(paths: Sequence[str], behavior: Behavior) -> tuple[FdEntry, ...] | None:
+    """The answers a guest gets walking fd 3, 4, ... until an error; None if it traps."""
+    names = [encode(p) for p in paths]
+    if behavior != "native" and len(names) > MAX_ADAPTER_PREOPENS:
+        return None
+    entries = []
+    for nth, name in enumerate(names):
+        fd = FIRST_FD + nth
+        if behavior != "native" and not name:
+            entries.append(FdEntry(fd, EBADF))
+            return tuple(entries)
+        returned = dir_name_trace(names, fd, behavior).returned
+        entries.append(FdEntry(fd, 0, len(name), 0, decode(returned)))
+    entries.append(FdEntry(FIRST_FD + len(names), EBADF))
+    return tuple(entries)
+
+
+# -- 3: wasi-libc's routing --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -63,3 +180,140 @@ def libc_route(table: Sequence[tuple[int, bytes]], path: bytes) -> Route | None:
         return None
     relative = path[len(best[1]) :].lstrip(b"/") or b"."
     return Route(best[0], best[1], relative)
+
+
+def route_table(fds: Sequence[FdEntry]) -> list[tuple[int, bytes]]:
+    """wasi-libc's table: every fd that answered with a name, before the first error."""
+    return [(e.fd, encode(e.name)) for e in fds if e.errno == 0 and e.name is not None]
+
+
+# -- the host's side of an open ---------------------------------------------------------
+
+
+def open_in(files: dict[str, str], relative: bytes) -> tuple[str | None, int | None]:
+    """What opening ``relative`` inside one host directory gives: (content, errno).
+
+    Components resolve one by one, ``..`` included, and may not leave the directory.
+    """
+    directories = {""} | {posixpath.dirname(rel) for rel in files}
+    directories |= {d for rel in list(directories) for d in _parents(rel)}
+    stack: list[str] = []
+    parts = decode(relative).split("/")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if len(encode(part)) > NAME_MAX:
+            return None, ENAMETOOLONG
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not stack:
+                return None, EPERM
+            stack.pop()
+            continue
+        here = "/".join([*stack, part])
+        if here in files:
+            return (files[here], None) if last else (None, ENOENT)
+        if here not in directories:
+            return None, ENOENT
+        stack.append(part)
+    return None, EBADF  # a directory: it opens, but reading it fails
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")
+    return ["/".join(parts[:k]) for k in range(1, len(parts))]
+
+
+# -- all together ------------------------------------------------------------------------
+
+
+def predict(
+    paths: Sequence[str],
+    behavior: Behavior = "missing-increment",
+    *,
+    guest: str = "opener",
+    adapter: str | None = None,
+    adapter_sha256: str | None = None,
+) -> RunResult:
+    """What a run of ``guest`` with these preopens will show, without running anything.
+
+    ``adapter`` and ``adapter_sha256`` only label the result (default: the behaviour),
+    so that a prediction for a build compares with ``==`` to a real run through it.
+    """
+    if behavior not in BEHAVIORS:
+        raise ValueError(f"unknown behaviour {behavior!r}: one of {', '.join(BEHAVIORS)}")
+    if guest not in ("opener", "probe"):
+        raise ValueError(f"the model speaks for the opener and the probe, not {guest!r}")
+    paths = tuple(paths)
+    label = adapter or behavior
+    fds = fd_table(paths, behavior)
+    if fds is None:
+        preopens = tuple(
+            PreopenResult(i, p, FIRST_FD + i, None, None, None, None, None, None, "trap", ADAPTER_TRAP)
+            for i, p in enumerate(paths)
+        )
+        return RunResult(guest, label, adapter_sha256, paths, preopens, (), (), exit_code=None, trap=ADAPTER_TRAP)
+
+    names = {e.fd: e.name for e in fds if e.errno == 0}
+    table = route_table(fds)
+    layout = host_files(paths)
+    table_full = behavior != "native" and len(paths) == MAX_ADAPTER_PREOPENS
+    preopens = []
+    for index, path in enumerate(paths):
+        route = libc_route(table, encode(marker_target(path)))
+        marker = errno = None
+        if guest == "probe":
+            routed_by = "wasi-libc rule"
+        else:
+            routed_by = "guest"
+            if route is None:
+                errno = ENOENT
+            elif table_full:
+                errno = ENOMEM
+            else:
+                marker, errno = open_in(layout[route.fd - FIRST_FD], route.relative)
+        routed_fd = -1 if route is None else route.fd
+        prefix = None if route is None else decode(route.prefix)
+        outcome = classify(index, routed_fd, marker, guest)
+        preopens.append(PreopenResult(
+            index, path, FIRST_FD + index, names.get(FIRST_FD + index),
+            routed_fd, prefix, routed_by, marker, errno, outcome,
+        ))
+    return RunResult(guest, label, adapter_sha256, paths, tuple(preopens), fds, ())
+
+
+# -- explaining one call -----------------------------------------------------------------
+
+
+def explain(paths: Sequence[str], fd: int, behavior: Behavior = "missing-increment") -> DirNameTrace:
+    """The adapter's allocator, step by step, for ``fd_prestat_dir_name(fd)``."""
+    return dir_name_trace([encode(p) for p in paths], fd, behavior)
+
+
+def _show(data: bytes) -> str:
+    return repr(decode(data).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+
+
+def render_trace(trace: DirNameTrace) -> str:
+    """The trace as text for a terminal."""
+    n = len(trace.names)
+    head = (
+        f"fd_prestat_dir_name(fd={trace.fd}) with {n} preopen(s), behaviour {trace.behavior}: "
+        f"the adapter wants name {trace.nth + 1} of {n}, {_show(trace.names[trace.nth])} (nth = {trace.nth})"
+    )
+    if not trace.steps:
+        return f"{head}\nthe host answers directly: {_show(trace.returned)}"
+    rows = [("step", "name", "counter", "space", "offset", "scratch afterwards")]
+    for step in trace.steps:
+        rows.append((
+            str(step.index + 1), _show(step.name), str(step.counter),
+            "kept" if step.kept else "throw-away", str(step.offset), _show(step.scratch),
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [head] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    verdict = "right" if trace.returned == trace.names[trace.nth] else "WRONG"
+    lines.append(
+        f"the adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
+        f"{_show(trace.returned)} ({verdict})"
+    )
+    return "\n".join(lines)

@@ -67,8 +67,9 @@ class PreopenResult:
     errno: int | None
     """The errno of the failed open, if it failed."""
     outcome: Outcome
-    detail: str = ""
-    """Std's own words for the rust-open guest; the trap message for ``trap``."""
+    detail: str = field(default="", compare=False)
+    """Std's own words for the rust-open guest; the trap message for ``trap``.
+    Not compared: a prediction cannot know a trap's backtrace."""
 
     @property
     def routed_to(self) -> int | None:
@@ -88,11 +89,13 @@ class RunResult:
     preopens: tuple[PreopenResult, ...]
     fds: tuple[FdEntry, ...]
     """The prestat answers the guest printed, in fd order."""
-    lines: tuple[str, ...]
-    """The guest's stdout, line by line, exactly as printed."""
-    stderr: str = ""
+    lines: tuple[str, ...] = field(compare=False)
+    """The guest's stdout, line by line, exactly as printed (not compared: the
+    model predicts what the lines mean, not their spelling)."""
+    stderr: str = field(default="", compare=False)
     exit_code: int | None = 0
-    trap: str | None = None
+    trap: str | None = field(default=None, compare=False)
+    """wasmtime's trap message; the per-preopen ``trap`` outcomes carry the fact."""
     warnings: tuple[str, ...] = field(default=())
 
     @property

@@ -1,11 +1,7 @@
 """Run a guest against an ordered list of preopens, natively or through an adapter build.
 
-Every preopen gets its own fresh host directory holding a ``MARKER`` file that names
-it (``preopen-<index>``), so whatever the guest reads proves which directory served
-it. Where one guest path lies inside another (``/`` and ``/tmp``), the outer
-directory also holds a decoy at the inner one's relative path
-(``tmp/MARKER`` saying ``preopen-0:tmp``): a path that wasi-libc sends to the wrong
-preopen then reads a real file from the wrong directory, as it would on a real host.
+Every preopen gets its own fresh host directory (see ``hostdirs``) whose MARKER file
+names it, so whatever the guest reads proves which directory served it.
 
 Everything runs in this process: the engine, compiled modules and components are
 kept by the ``Runner`` and reused, and each run gets a fresh store and a temporary
@@ -30,28 +26,11 @@ from .adapters import NATIVE, AdapterBuild
 from .compose import compose
 from .errors import LabError
 from .guests import Guest
-from .model import libc_route
+from .hostdirs import classify, make_host_dirs, marker_target
+from .model import libc_route, route_table
 from .results import FdEntry, Outcome, PreopenResult, RunResult, decode, encode
 
 FIRST_PREOPEN_FD = 3
-_MARKER = re.compile(r"preopen-(\d+)(?::.*)?", re.DOTALL)
-
-
-def marker_text(index: int) -> str:
-    return f"preopen-{index}"
-
-
-def served_by(marker: str | None) -> int | None:
-    """Which preopen's directory a MARKER's content came from."""
-    match = _MARKER.fullmatch(marker or "")
-    return int(match.group(1)) if match else None
-
-
-def marker_target(path: str) -> str:
-    """``<path>/MARKER`` exactly as the guests build it."""
-    if path == "" or path.endswith("/"):
-        return path + "MARKER"
-    return path + "/MARKER"
 
 
 def check_paths(paths: Sequence[str]) -> tuple[str, ...]:
@@ -160,7 +139,7 @@ class Runner:
         try:
             wasi = wasmtime.WasiConfig()
             wasi.argv = [spec.name, *paths]
-            for index, host_dir in enumerate(_make_host_dirs(root, paths)):
+            for index, host_dir in enumerate(make_host_dirs(root, paths)):
                 wasi.preopen_dir(str(host_dir), paths[index])
             # Files, not stdout_custom/stderr_custom: wasmtime-py 50 can call a custom
             # callback from a runtime thread after a trap, which aborts the process.
@@ -228,42 +207,6 @@ def _exit_code(exc: wasmtime.ExitTrap) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[Path]:
-    dirs = []
-    for index in range(len(paths)):
-        host_dir = root / f"p{index}"
-        host_dir.mkdir()
-        (host_dir / "MARKER").write_text(marker_text(index))
-        dirs.append(host_dir)
-    for outer, outer_path in enumerate(paths):
-        for inner_path in paths:
-            rel = _inside(outer_path, inner_path)
-            if rel is None:
-                continue
-            decoy = dirs[outer] / rel / "MARKER"
-            try:
-                decoy.parent.mkdir(parents=True, exist_ok=True)
-                if not decoy.exists():
-                    decoy.write_text(f"{marker_text(outer)}:{rel}")
-            except OSError:
-                pass  # a name the host file system cannot hold gets no decoy
-    return dirs
-
-
-def _inside(outer: str, inner: str) -> str | None:
-    """``inner`` relative to ``outer`` when it lies strictly inside it, else None."""
-    a, b = outer.strip("/"), inner.strip("/")
-    if not inner.startswith("/") or not outer.startswith("/"):
-        return None
-    rel = b if a == "" else (b[len(a) + 1 :] if b.startswith(a + "/") else None)
-    if not rel:
-        return None
-    parts = rel.split("/")
-    if any(p in ("", ".", "..") for p in parts) or parts[0] == "MARKER":
-        return None
-    return rel
-
-
 # -- reading what the guest said -----------------------------------------------------
 
 
@@ -286,7 +229,7 @@ def _interpret(
     else:
         fds, routes = (), []
     names = {e.fd: e.name for e in fds if e.errno == 0 and e.name is not None}
-    table = [(fd, encode(name)) for fd, name in sorted(names.items())]
+    table = route_table(fds)
     cause = f"the guest reported nothing for this preopen (exit code {exit_code})"
 
     preopens = []
@@ -296,7 +239,7 @@ def _interpret(
         if guest.name == "opener":
             found = _from_route(routes[index]) if index < len(routes) else None
         elif guest.name == "probe":
-            found = _from_rule(table, path) if fds else None
+            found = _from_rule(table, path) if fds and trap is None else None
         else:
             found = _from_text(lines[index], path) if index < len(lines) else None
         if found is None:
@@ -304,7 +247,7 @@ def _interpret(
             preopens.append(PreopenResult(index, path, expected, seen, None, None, None, None, None, outcome, cause))
             continue
         routed_fd, prefix, routed_by, marker, errno, detail = found
-        outcome = _classify(index, expected, routed_fd, marker, guest.name)
+        outcome = classify(index, routed_fd, marker, guest.name)
         preopens.append(PreopenResult(index, path, expected, seen, routed_fd, prefix, routed_by, marker, errno, outcome, detail))
 
     result = RunResult(
@@ -373,21 +316,6 @@ def _from_text(line: str, path: str) -> _Found:
     return (None, None, None, None, None, f"unexpected guest line: {line}")
 
 
-def _classify(index: int, expected: int, routed_fd: int | None, marker: str | None, guest: str) -> Outcome:
-    if routed_fd is None:  # rust-open: only what std read tells
-        source = served_by(marker)
-        if source is None:
-            return "missing"
-        return "ok" if marker == marker_text(index) else "misrouted"
-    if routed_fd < 0:
-        return "missing"
-    if routed_fd != expected:
-        return "misrouted"
-    if guest == "probe":  # no file was opened; the route is all there is
-        return "ok"
-    return "ok" if marker == marker_text(index) else "missing"
-
-
 _default: Runner | None = None
 
 
@@ -404,4 +332,4 @@ def run(paths: Sequence[str], *, guest: str | Guest = "opener", adapter: str | A
     return default_runner().run(paths, guest=guest, adapter=adapter)
 
 
-__all__ = ["Runner", "run", "default_runner", "check_paths", "marker_text", "served_by"]
+__all__ = ["Runner", "run", "default_runner", "check_paths"]

@@ -1,10 +1,12 @@
 """Shared fixtures. Every test runs the real thing: wasmtime, published adapters, our guests."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from analysis import adapters
 from analysis.runner import Runner
@@ -34,3 +36,11 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     return subprocess.run(
         [sys.executable, "-m", "analysis", *args], capture_output=True, text=True, env=env, timeout=600
     )
+
+
+# Hypothesis: 300 real-run examples by default; HYPOTHESIS_PROFILE=slow for 3,000.
+settings.register_profile("default", max_examples=300, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("slow", max_examples=3000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

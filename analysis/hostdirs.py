@@ -1,0 +1,99 @@
+"""The host directories behind the preopens: what each one holds, and what a read proves.
+
+Preopen ``i`` is backed by a fresh directory whose ``MARKER`` file says ``preopen-i``.
+Where another preopen's guest path lies inside this one's (``/`` and ``/tmp``), the
+directory also holds a decoy at that relative path (``tmp/MARKER`` saying
+``preopen-0:tmp``), so an open that wasi-libc sends to the wrong preopen reads a real
+file from the wrong directory, as it would on a real host.
+
+The runner builds these directories; the model reads the same layout to predict what
+each open returns.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .results import Outcome
+
+MARKER = "MARKER"
+NAME_MAX = 255
+"""The longest file name component the host file system takes, in bytes."""
+_MARKER_TEXT = re.compile(r"preopen-(\d+)(?::.*)?", re.DOTALL)
+
+
+def marker_text(index: int) -> str:
+    return f"preopen-{index}"
+
+
+def served_by(marker: str | None) -> int | None:
+    """Which preopen's directory a MARKER's content came from."""
+    match = _MARKER_TEXT.fullmatch(marker or "")
+    return int(match.group(1)) if match else None
+
+
+def marker_target(path: str) -> str:
+    """``<path>/MARKER`` exactly as the guests build it."""
+    if path == "" or path.endswith("/"):
+        return path + MARKER
+    return f"{path}/{MARKER}"
+
+
+def inside(outer: str, inner: str) -> str | None:
+    """``inner`` relative to ``outer`` when it lies strictly inside it and can be a
+    decoy directory (plain components, none named MARKER, none too long), else None."""
+    if not inner.startswith("/") or not outer.startswith("/"):
+        return None
+    a, b = outer.strip("/"), inner.strip("/")
+    rel = b if a == "" else (b[len(a) + 1 :] if b.startswith(a + "/") else None)
+    if not rel:
+        return None
+    parts = rel.split("/")
+    if any(p in ("", ".", "..", MARKER) or len(p.encode()) > NAME_MAX for p in parts):
+        return None
+    return rel
+
+
+def host_files(paths: tuple[str, ...]) -> list[dict[str, str]]:
+    """Per preopen, its files: relative path -> content."""
+    layout = []
+    for outer, outer_path in enumerate(paths):
+        files = {MARKER: marker_text(outer)}
+        for inner_path in paths:
+            rel = inside(outer_path, inner_path)
+            if rel is not None:
+                files.setdefault(f"{rel}/{MARKER}", f"{marker_text(outer)}:{rel}")
+        layout.append(files)
+    return layout
+
+
+def make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[Path]:
+    """Create the directories of ``host_files`` under ``root``; one per preopen, in order."""
+    dirs = []
+    for index, files in enumerate(host_files(paths)):
+        host_dir = root / f"p{index}"
+        for rel, content in files.items():
+            (host_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (host_dir / rel).write_text(content)
+        dirs.append(host_dir)
+    return dirs
+
+
+def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) -> Outcome:
+    """The outcome for preopen ``index`` from where its open went and what it read.
+
+    ``ok``: routed to its own fd (3 + index) and, where a file was opened, read its own
+    MARKER. ``misrouted``: routed to another preopen's fd, whatever was found there.
+    ``missing``: no preopen matched, or its own directory gave no MARKER.
+    """
+    if routed_fd is None:  # rust-open: only what std read tells
+        if served_by(marker) is None:
+            return "missing"
+        return "ok" if marker == marker_text(index) else "misrouted"
+    if routed_fd < 0:
+        return "missing"
+    if routed_fd != 3 + index:
+        return "misrouted"
+    if guest == "probe":  # no file was opened; the route is all there is
+        return "ok"
+    return "ok" if marker == marker_text(index) else "missing"

@@ -1,0 +1,87 @@
+"""The model against real runs: every generated preopen list must agree exactly."""
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis import model
+from analysis.experiments import compare
+from analysis.model import libc_route
+from conftest import AFFECTED, FIXED, REPORT_CASE, cli
+
+BACKENDS = (("native", "native"), (AFFECTED, "missing-increment"), (FIXED, "fixed"))
+
+segment = st.text(alphabet="abdeé\u00fc\u4e2d", min_size=1, max_size=6)
+single = st.one_of(
+    st.lists(segment, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts)),  # varied
+    st.sampled_from(["/d", "/dd", "/data", "/dat", "/d/x", "/data/cache"]),  # shared prefixes
+    st.sampled_from(["/", "/tmp", "/tmp/x", "/tmp/x/y", "/home"]),  # nesting
+    st.integers(100, 400).map(lambda n: "/" + "l" * n),  # long
+    st.sampled_from([".", "", "rel", "..", "/a/..", "./x", "x/", "/a//b"]),  # odd but legal
+)
+equal_length = st.integers(1, 4).flatmap(
+    lambda k: st.lists(st.text("abc", min_size=k, max_size=k).map(lambda s: "/" + s), min_size=1, max_size=12)
+)
+with_duplicates = st.lists(single, min_size=1, max_size=5).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), min_size=1, max_size=12)
+)
+preopen_lists = st.one_of(equal_length, with_duplicates, st.lists(single, min_size=1, max_size=12))
+
+
+@given(preopen_lists)
+def test_model_agrees_with_every_real_run(runner, paths):
+    for adapter, behavior in BACKENDS:
+        for guest in ("opener", "probe"):
+            miss = compare(paths, adapter, behavior, guest, runner)
+            assert miss is None, miss.describe()
+
+
+def test_trace_of_the_report_case():
+    trace = model.explain(REPORT_CASE, 5)  # /c, nth = 2
+    assert [(s.counter, s.kept, s.offset) for s in trace.steps] == [(0, False, 0)] * 5
+    assert trace.returned == b"/e"
+    first = model.explain(REPORT_CASE, 3)  # nth = 0: every name is kept, side by side
+    assert [(s.kept, s.offset) for s in first.steps] == [(True, 0), (True, 2), (True, 4), (True, 6), (True, 8)]
+    assert first.returned == b"/a"
+    assert "WRONG" in model.render_trace(trace) and "right" in model.render_trace(first)
+
+
+def test_fixed_behaviour_returns_every_name():
+    paths = ["/a", "/bbbb", "/c", "/dd"]
+    for fd in range(3, 7):
+        trace = model.explain(paths, fd, "fixed")
+        assert trace.returned == paths[fd - 3].encode()
+        assert [s.counter for s in trace.steps] == [0, 1, 2, 3]
+
+
+def test_libc_route_rules():
+    table = [(3, b"/"), (4, b"/tmp"), (5, b"/tmp"), (6, b"./data/"), (7, b".")]
+    assert libc_route(table, b"/tmp/x").fd == 5  # longest prefix; on a tie the newest
+    assert libc_route(table, b"/tmpx/y").fd == 7  # not on a component boundary: the empty prefix
+    assert libc_route(table, b"/data/f").prefix == b"data/"  # "./" dropped, trailing "/" allowed
+    assert libc_route(table, b"/data/f").relative == b"f"
+    assert libc_route([(3, b"/a")], b"/b/MARKER") is None
+
+
+def test_predictions_round_trip_through_json():
+    from analysis.results import RunResult
+
+    result = model.predict(["/", "/tmp", "/home"], "missing-increment")
+    assert RunResult.from_json(result.to_json()) == result
+
+
+def test_predict_and_explain_from_the_cli():
+    done = cli("predict", "--json", *REPORT_CASE)
+    assert [p["outcome"] for p in json.loads(done.stdout)["preopens"]] == ["ok", "missing", "missing", "missing", "ok"]
+    done = cli("explain", "--fd", "4", "/", "/tmp", "/home")
+    assert "'/hom' (WRONG)" in done.stdout
+    done = cli("explain", "--fd", "9", "/a")
+    assert done.returncode == 2 and "is not a preopen here" in done.stderr
+
+
+def test_check_model_from_the_cli():
+    done = cli("check-model", "--configs", "20", "--seed", "7", "--affected", AFFECTED, "--fixed", FIXED)
+    assert done.returncode == 0, done.stdout
+    assert "agreement: 120/120 runs" in done.stdout
