@@ -8,6 +8,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from . import model
 from .experiments import REPORT_CASE
 from .runner import Runner
 
@@ -20,7 +21,7 @@ class Timing:
     p95_ms: float
 
     def line(self) -> str:
-        return f"{self.label:<34} runs={self.runs:<5} median={self.median_ms:8.3f} ms  p95={self.p95_ms:8.3f} ms"
+        return f"{self.label:<44} runs={self.runs:<5} median={self.median_ms:8.3f} ms  p95={self.p95_ms:8.3f} ms"
 
 
 def _timing(label: str, samples: list[float]) -> Timing:
@@ -46,9 +47,28 @@ def measure(adapter: str, runs: int = 500, baseline_runs: int = 500, guest: str 
     return _timing(f"{guest} via {adapter}, reused", reused), _timing(f"{guest} via {adapter}, fresh compile", fresh)
 
 
+TEN_PREOPENS = ("/data", "/cache", "/tmp", "/home/user", "/a", "/bb", "/ccc", "/d/x", "/", "/srv")
+
+
+def measure_model(runs: int = 2000) -> list[Timing]:
+    """The model's answer to a ten-preopen question, per behaviour."""
+    timings = []
+    for behavior in model.BEHAVIORS:
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            model.predict(TEN_PREOPENS, behavior)
+            samples.append(time.perf_counter() - start)
+        timings.append(_timing(f"model predict, 10 preopens, {behavior}", samples))
+    return timings
+
+
 def main(adapter: str, runs: int, baseline_runs: int) -> None:
     reused, fresh = measure(adapter, runs, baseline_runs)
     print(f"in-process cost of one run: {len(REPORT_CASE)} preopens, guest opener, adapter {adapter}")
     print(reused.line())
     print(fresh.line())
     print(f"fresh compile / reused (median): {fresh.median_ms / reused.median_ms:.1f}x")
+    print("the model, no WebAssembly:")
+    for timing in measure_model():
+        print(timing.line())
