@@ -10,12 +10,14 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from . import adapters, bench, guests, model
 from .adapters import NATIVE
 from .errors import LabError
-from .experiments import REPORT_CASE, check_model, pick_builds, verdicts
+from .experiments import NAMED_SWEEPS, REPORT_CASE, check_model, named_sweep, pick_builds, verdicts
+from .experiments import save as save_sweep
 from .results import RunResult, shown
 from .runner import check_paths, default_runner
 
@@ -69,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--affected", metavar="ID", help="the build to check as missing-increment (default: measured)")
     check.add_argument("--fixed", metavar="ID", help="the build to check as fixed (default: measured)")
+
+    sweep = commands.add_parser("sweep", help="run a named sweep; write its data and plots")
+    sweep.add_argument("name", help=f"one of {', '.join(NAMED_SWEEPS)}")
+    sweep.add_argument("--builds", nargs="+", metavar="ID", default=[],
+                       help="adapter ids and/or native (default: every catalogued build and native)")
+    sweep.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
 
     judge = commands.add_parser("verdicts", help="run the report's case through every catalogued build")
     judge.add_argument("--json", action="store_true", help="print JSON")
@@ -194,6 +202,28 @@ def _check_model(args: argparse.Namespace) -> int:
     return 0 if not result.disagreements else 1
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from . import plots
+
+    sweep = named_sweep(args.name, args.builds)
+    start = time.perf_counter()
+    frame = sweep.run()
+    seconds = time.perf_counter() - start
+    data = save_sweep(frame, sweep.name, args.out / "data")
+    agree = int((frame["outcome"] == frame["model_outcome"]).sum())
+    print(f"{sweep.name}: {sweep.runs} runs in {seconds:.1f} s ({sweep.runs / seconds:.0f} runs/s); "
+          f"model agrees on {agree}/{len(frame)} preopens")
+    print(f"data: {data}")
+    figures = {"build-matrix": plots.build_matrix(frame)}
+    if frame["count"].nunique() > 1:
+        figures["by-position"] = plots.survival_by_position(frame)
+    if sweep.runs <= 200:
+        figures["survival-grid"] = plots.survival_grid(frame)
+    for label, figure in figures.items():
+        print(f"plot: {plots.save(figure, args.out / 'figures' / f'{sweep.name}-{label}.png')}")
+    return 0 if agree == len(frame) else 1
+
+
 def _verdicts(args: argparse.Namespace) -> int:
     found = verdicts(progress=None if args.json else lambda i: print(f"  running {i}", file=sys.stderr))
     if args.json:
@@ -224,7 +254,7 @@ def _build_guests(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"adapters": _adapters, "fetch": _fetch, "run": _run, "predict": _predict,
-             "explain": _explain, "check-model": _check_model, "verdicts": _verdicts,
+             "explain": _explain, "check-model": _check_model, "sweep": _sweep, "verdicts": _verdicts,
              "bench": _bench, "build-guests": _build_guests}
 
 

@@ -11,7 +11,9 @@ each open returns.
 """
 from __future__ import annotations
 
+import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from .results import Outcome
@@ -54,8 +56,9 @@ def inside(outer: str, inner: str) -> str | None:
     return rel
 
 
-def host_files(paths: tuple[str, ...]) -> list[dict[str, str]]:
-    """Per preopen, its files: relative path -> content."""
+@lru_cache(maxsize=8192)
+def host_files(paths: tuple[str, ...]) -> tuple[dict[str, str], ...]:
+    """Per preopen, its files: relative path -> content. Cached: treat as read-only."""
     layout = []
     for outer, outer_path in enumerate(paths):
         files = {MARKER: marker_text(outer)}
@@ -64,17 +67,21 @@ def host_files(paths: tuple[str, ...]) -> list[dict[str, str]]:
             if rel is not None:
                 files.setdefault(f"{rel}/{MARKER}", f"{marker_text(outer)}:{rel}")
         layout.append(files)
-    return layout
+    return tuple(layout)
 
 
-def make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[Path]:
+def make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[str]:
     """Create the directories of ``host_files`` under ``root``; one per preopen, in order."""
     dirs = []
     for index, files in enumerate(host_files(paths)):
-        host_dir = root / f"p{index}"
+        host_dir = os.path.join(root, f"p{index}")
+        os.mkdir(host_dir)
         for rel, content in files.items():
-            (host_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (host_dir / rel).write_text(content)
+            target = os.path.join(host_dir, rel)
+            if rel != MARKER:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "w", encoding="utf-8") as file:
+                file.write(content)
         dirs.append(host_dir)
     return dirs
 

@@ -110,6 +110,16 @@ def dir_name_trace(names: Sequence[bytes], fd: int, behavior: Behavior) -> DirNa
     return DirNameTrace(fd, nth, behavior, names, tuple(steps), wanted_offset, length, returned)
 
 
+def dir_name(names: Sequence[bytes], nth: int, behavior: Behavior) -> bytes:
+    """What ``fd_prestat_dir_name(3 + nth)`` returns: ``dir_name_trace`` without the trace."""
+    if behavior != "missing-increment" or nth == 0:
+        return names[nth]
+    scratch = bytearray()
+    for name in names:  # every name lands at offset 0, on top of the last
+        scratch[: len(name)] = name
+    return bytes(scratch[: len(names[nth])])
+
+
 def fd_table(paths: Sequence[str], behavior: Behavior) -> tuple[FdEntry, ...] | None:
     """The answers a guest gets walking fd 3, 4, ... until an error; None if it traps."""
     names = [encode(p) for p in paths]
@@ -121,7 +131,7 @@ def fd_table(paths: Sequence[str], behavior: Behavior) -> tuple[FdEntry, ...] | 
         if behavior != "native" and not name:
             entries.append(FdEntry(fd, EBADF))
             return tuple(entries)
-        returned = dir_name_trace(names, fd, behavior).returned
+        returned = dir_name(names, nth, behavior)
         entries.append(FdEntry(fd, 0, len(name), 0, decode(returned)))
     entries.append(FdEntry(FIRST_FD + len(names), EBADF))
     return tuple(entries)

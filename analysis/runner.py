@@ -140,7 +140,7 @@ class Runner:
             wasi = wasmtime.WasiConfig()
             wasi.argv = [spec.name, *paths]
             for index, host_dir in enumerate(make_host_dirs(root, paths)):
-                wasi.preopen_dir(str(host_dir), paths[index])
+                wasi.preopen_dir(host_dir, paths[index])
             # Files, not stdout_custom/stderr_custom: wasmtime-py 50 can call a custom
             # callback from a runtime thread after a trap, which aborts the process.
             wasi.stdout_file = str(root / "stdout")

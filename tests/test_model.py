@@ -85,3 +85,10 @@ def test_check_model_from_the_cli():
     done = cli("check-model", "--configs", "20", "--seed", "7", "--affected", AFFECTED, "--fixed", FIXED)
     assert done.returncode == 0, done.stdout
     assert "agreement: 120/120 runs" in done.stdout
+
+
+@given(preopen_lists, st.sampled_from(model.BEHAVIORS), st.data())
+def test_fast_answer_matches_the_trace(paths, behavior, data):
+    names = [p.encode() for p in paths]
+    fd = data.draw(st.integers(3, 2 + len(names)))
+    assert model.dir_name(names, fd - 3, behavior) == model.dir_name_trace(names, fd, behavior).returned

@@ -1,0 +1,219 @@
+"""Figures for sweeps, runs and allocator traces (matplotlib).
+
+One colour-blind-safe palette (Okabe and Ito's) and one colour per outcome everywhere,
+in figures and in the widgets' HTML alike. Every figure carries a title and axis labels
+that make sense in an exported report, without the code beside it.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+
+from .model import DirNameTrace
+from .results import OUTCOMES, RunResult, decode
+
+OUTCOME_COLORS: dict[str, str] = {
+    "ok": "#009E73",  # bluish green
+    "missing": "#D55E00",  # vermillion
+    "misrouted": "#CC79A7",  # reddish purple
+    "trap": "#404040",  # near black
+    "timeout": "#56B4E9",  # sky blue
+}
+EMPTY = "#F2F2F2"
+"""A slot with no preopen in that run."""
+POSITION_STYLE = {
+    "first": ("#0072B2", "o", "-"),
+    "middle": ("#E69F00", "s", "--"),
+    "last": ("#000000", "^", ":"),
+}
+NAME_COLORS = ["#0072B2", "#E69F00", "#F0E442", "#7FB8D8", "#B07A00", "#999999", "#F5DD9A", "#3A5F8A"]
+"""Per-name colours in the scratch diagram (cycled), kept apart from the outcome colours."""
+_DARK_NAMES = {0, 4, 5, 7}
+
+
+def outcome_legend(ax, outcomes: Sequence[str] = OUTCOMES, **kwargs) -> None:
+    handles = [Patch(facecolor=OUTCOME_COLORS[o], label=o) for o in outcomes]
+    ax.legend(handles=handles, title="outcome", **{"loc": "upper left", "bbox_to_anchor": (1.01, 1), **kwargs})
+
+
+def _results_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    rows = []
+    for i, result in enumerate(results):
+        for p in result.preopens:
+            rows.append({"scenario": f"run {i + 1}", "build": result.adapter, "fd": p.expected_fd,
+                         "path": p.path, "name_seen": p.name_seen or "", "outcome": p.outcome})
+    return pd.DataFrame(rows)
+
+
+def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = None,
+                  annotate: bool | None = None, ax=None) -> Figure:
+    """One row per run, one column per fd slot, coloured by outcome."""
+    frame = data if isinstance(data, pd.DataFrame) else _results_frame(data)
+    runs = list(dict.fromkeys(zip(frame["build"], frame["scenario"])))
+    fds = list(range(3, int(frame["fd"].max()) + 1))
+    codes = np.full((len(runs), len(fds)), len(OUTCOMES))
+    labels: dict[tuple[int, int], str] = {}
+    index = {run: i for i, run in enumerate(runs)}
+    for row in frame.itertuples():
+        r, c = index[(row.build, row.scenario)], row.fd - 3
+        codes[r, c] = OUTCOMES.index(row.outcome)
+        labels[(r, c)] = row.path
+    cmap = ListedColormap([OUTCOME_COLORS[o] for o in OUTCOMES] + [EMPTY])
+    fig, ax = _axes(ax, (max(5.0, 0.7 * len(fds) + 3), max(1.6, 0.32 * len(runs) + 1.2)))
+    ax.imshow(codes, cmap=cmap, vmin=0, vmax=len(OUTCOMES), aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(len(fds)), [str(fd) for fd in fds])
+    several_builds = len({b for b, _ in runs}) > 1
+    ax.set_yticks(range(len(runs)), [f"{b} · {s}" if several_builds else s for b, s in runs])
+    ax.set_xlabel("fd slot (3 is the first preopen)")
+    ax.set_ylabel("run")
+    ax.set_xticks(np.arange(-0.5, len(fds)), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(runs)), minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    if annotate if annotate is not None else len(runs) * len(fds) <= 120:
+        for (r, c), text in labels.items():
+            ax.text(c, r, text if len(text) <= 8 else text[:7] + "…", ha="center", va="center",
+                    fontsize=7, color="white")
+    ax.set_title(title or "Which fd slots survive")
+    outcome_legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+def survival_by_position(frame: pd.DataFrame, title: str | None = None) -> Figure:
+    """Share of preopens reachable (ok) by position, across counts; one panel per build."""
+    builds = list(dict.fromkeys(frame["build"]))
+    cols = min(4, len(builds))
+    rows = -(-len(builds) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols + 1.5, 2.6 * rows + 0.8),
+                             sharex=True, sharey=True, squeeze=False)
+    for ax, build in zip(axes.flat, builds):
+        part = frame[frame["build"] == build]
+        for cls, (color, marker, style) in POSITION_STYLE.items():
+            sub = part[part["position_class"].isin([cls, "only"] if cls == "first" else [cls])]
+            if sub.empty:
+                continue
+            share = sub.groupby("count")["outcome"].apply(lambda s: (s == "ok").mean())
+            ax.plot(share.index, share.values, color=color, marker=marker, linestyle=style, label=cls)
+        ax.set_title(build, fontsize=10)
+        ax.set_ylim(-0.05, 1.05)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(builds):]:
+        ax.set_visible(False)
+    for col in range(cols):
+        lowest = [ax for ax in axes[:, col] if ax.get_visible()][-1]
+        lowest.set_xlabel("number of preopens")
+        lowest.xaxis.set_tick_params(labelbottom=True)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("share reachable (ok)")
+    axes.flat[0].legend(title="position", fontsize=8)
+    fig.suptitle(title or "Which positions survive, by number of preopens")
+    fig.tight_layout()
+    return fig
+
+
+LOSS_CMAP = LinearSegmentedColormap.from_list("loss", ["#FFFFFF", OUTCOME_COLORS["missing"]])
+
+
+def build_matrix(frame: pd.DataFrame, title: str | None = None) -> Figure:
+    """Adapter builds (release order) by scenario, coloured by the share of preopens
+    lost or misrouted."""
+    builds = list(dict.fromkeys(frame["build"]))
+    scenarios = list(dict.fromkeys(frame["scenario"]))
+    lost = frame.assign(bad=frame["outcome"] != "ok").pivot_table(
+        index="build", columns="scenario", values="bad", aggfunc="mean").reindex(index=builds, columns=scenarios)
+    fig, ax = plt.subplots(figsize=(1.3 * len(scenarios) + 3.5, 0.42 * len(builds) + 1.8))
+    image = ax.imshow(lost.values, cmap=LOSS_CMAP, vmin=0, vmax=1, aspect="auto")
+    for r in range(len(builds)):
+        for c in range(len(scenarios)):
+            value = lost.values[r, c]
+            ax.text(c, r, f"{value:.0%}", ha="center", va="center", fontsize=8,
+                    color="white" if value > 0.75 else "black")
+    ax.set_xticks(range(len(scenarios)), scenarios, rotation=30, ha="right")
+    ax.set_yticks(range(len(builds)), builds)
+    ax.set_xlabel("scenario (preopen list)")
+    ax.set_ylabel("adapter build (release order)")
+    fig.colorbar(image, ax=ax, label="share of preopens lost or misrouted", format="{x:.0%}")
+    ax.set_title(title or "Which builds lose preopens, per scenario")
+    fig.tight_layout()
+    return fig
+
+
+def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: bool | None = None,
+                    ax=None) -> Figure:
+    """The adapter's scratch area during one ``fd_prestat_dir_name`` call, one row per
+    name written, each byte coloured by the name that wrote it last.
+
+    ``upto`` limits the rows to the first names (the stepper's position); the last row,
+    what the adapter copies to the guest, shows once every name is written, or as
+    ``show_copy`` says."""
+    steps = trace.steps[: upto if upto is not None else len(trace.steps)]
+    width = max([len(s.scratch) for s in trace.steps] + [trace.length, 1])
+    fig, ax = _axes(ax, (max(5.0, 0.42 * width + 3.2), 0.55 * (len(steps) + 1) + 1.4))
+    owner = [-1] * width
+    for row, step in enumerate(steps):
+        for k in range(len(step.name)):
+            owner[step.offset + k] = step.index
+        for col in range(width):
+            known = col < len(step.scratch) and owner[col] >= 0
+            face = NAME_COLORS[owner[col] % len(NAME_COLORS)] if known else EMPTY
+            ax.add_patch(Rectangle((col, row), 1, 1, facecolor=face, edgecolor="white", linewidth=1.5,
+                                   alpha=1.0 if known else 0.6))
+            if known:
+                ax.text(col + 0.5, row + 0.5, _char(step.scratch[col]), ha="center", va="center",
+                        fontsize=9, color="white" if owner[col] % len(NAME_COLORS) in _DARK_NAMES else "black")
+        if step.offset + len(step.name) > step.offset:
+            ax.add_patch(Rectangle((step.offset, row), len(step.name), 1, fill=False,
+                                   edgecolor="black", linewidth=1.2, linestyle="-" if step.kept else "--"))
+    labels = [f"name {s.index + 1} {_text(s.name)}: counter {s.counter}, {'kept' if s.kept else 'throw-away'}"
+              for s in steps]
+    if show_copy if show_copy is not None else len(steps) == len(trace.steps):
+        row = len(steps)
+        for k in range(trace.length):
+            ax.add_patch(Rectangle((trace.source_offset + k, row), 1, 1, facecolor="white", edgecolor="black"))
+            ax.text(trace.source_offset + k + 0.5, row + 0.5, _char(trace.returned[k]), ha="center",
+                    va="center", fontsize=9)
+        verdict = "right" if trace.returned == trace.names[trace.nth] else "wrong"
+        labels.append(f"copied to the guest: {_text(trace.returned)} ({verdict})")
+    if not labels:
+        labels = ["nothing written yet"]
+    ax.set_xlim(0, width)
+    ax.set_ylim(len(labels), 0)
+    ax.set_yticks([i + 0.5 for i in range(len(labels))], labels, fontsize=8)
+    ax.set_xticks([i + 0.5 for i in range(width)], [str(i) for i in range(width)], fontsize=7)
+    ax.set_xlabel("byte offset in the adapter's scratch area")
+    ax.set_title(f"fd_prestat_dir_name(fd={trace.fd}), {trace.behavior}: the adapter wants name "
+                 f"{trace.nth + 1} of {len(trace.names)}, {_text(trace.names[trace.nth])}", fontsize=10)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _char(byte: int) -> str:
+    return chr(byte) if 32 <= byte < 127 else f"{byte:02x}"
+
+
+def _text(data: bytes) -> str:
+    return repr(decode(data).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+
+
+def _axes(ax, size: tuple[float, float]):
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=size)
+    return fig, ax
+
+
+def save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -1,0 +1,254 @@
+"""Interactive views for JupyterLab: the explorer and the allocator stepper.
+
+Both run everything for real (or through the model, where the user picks it) and
+never raise into the notebook: a trap is a result to show, bad input is one line.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable, Sequence
+
+import ipywidgets as w
+import matplotlib.pyplot as plt
+from IPython.display import clear_output, display
+
+from . import adapters, model
+from .adapters import NATIVE
+from .errors import LabError
+from .experiments import ORDERS, REPORT_CASE, SCHEMES, ordering, scheme_paths, sentence
+from .plots import EMPTY, OUTCOME_COLORS, scratch_diagram
+from .results import RunResult, shown
+from .runner import Runner, check_paths, default_runner
+
+MODEL_PREFIX = "model: "
+
+
+def build_options() -> list[tuple[str, str]]:
+    """Every catalogued build, native, and the model's two adapter behaviours."""
+    builds = [(b.id, b.id) for b in adapters.catalogue()]
+    models = [(f"{MODEL_PREFIX}{b}", f"{MODEL_PREFIX}{b}") for b in ("missing-increment", "fixed")]
+    return [("native (no adapter)", NATIVE), *builds, *models]
+
+
+class Debouncer:
+    """Collapses bursts of widget changes into one call.
+
+    Inside a running event loop (a Jupyter kernel) the call waits ``delay`` seconds and
+    each new request restarts the wait, so a dragged slider runs once, with its last
+    value. Without a loop (tests, scripts) it calls at once.
+    """
+
+    def __init__(self, func: Callable[[], None], delay: float = 0.03) -> None:
+        self.func = func
+        self.delay = delay
+        self._handle: asyncio.TimerHandle | None = None
+
+    def __call__(self, *_: object) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.func()
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = loop.call_later(self.delay, self.func)
+
+
+# -- HTML pieces, coloured like the figures ---------------------------------------------
+
+
+def _cell(text: str, outcome: str | None, bold: bool = False) -> str:
+    color = OUTCOME_COLORS.get(outcome or "", EMPTY)
+    ink = "white" if outcome else "black"
+    weight = "font-weight:bold;" if bold else ""
+    return (f'<td style="background:{color};color:{ink};{weight}padding:3px 8px;'
+            f'border:2px solid white;text-align:center">{html.escape(text)}</td>')
+
+
+def survival_row_html(result: RunResult) -> str:
+    """The run as one row of fd slots, like a row of the survival grid."""
+    cells = "".join(_cell(f"fd {p.expected_fd} · {shown(p.path)}", p.outcome) for p in result.preopens)
+    return f'<table style="border-collapse:collapse"><tr>{cells}</tr></table>'
+
+
+def result_table_html(result: RunResult) -> str:
+    head = "".join(f'<th style="padding:2px 8px;text-align:left">{h}</th>'
+                   for h in ("fd", "preopen", "name seen", "routed to", "read", "outcome"))
+    rows = []
+    for p in result.preopens:
+        routed = "-" if p.routed_fd is None else "no preopen" if p.routed_fd < 0 else (
+            f"fd {p.routed_fd} ({shown(p.routed_prefix)})")
+        read = shown(p.marker) if p.marker is not None else (f"errno {p.errno}" if p.errno else "-")
+        cells = "".join(f'<td style="padding:2px 8px">{html.escape(str(v))}</td>'
+                        for v in (p.expected_fd, shown(p.path), shown(p.name_seen), routed, read))
+        rows.append(f"<tr>{cells}{_cell(p.outcome, p.outcome)}</tr>")
+    return f'<table style="border-collapse:collapse;font-family:monospace"><tr>{head}</tr>{"".join(rows)}</table>'
+
+
+def _error_html(message: str) -> str:
+    return f'<p style="color:{OUTCOME_COLORS["missing"]}"><b>Cannot run this:</b> {html.escape(message)}</p>'
+
+
+# -- the explorer -------------------------------------------------------------------------
+
+
+class Explorer:
+    """Turn the knobs, watch which fd slots survive; every change is a real run."""
+
+    def __init__(self, runner: Runner | None = None, max_count: int = 12) -> None:
+        self.runner = runner or default_runner()
+        style = {"description_width": "110px"}
+        self.count = w.IntSlider(value=5, min=1, max=max_count, description="directories", style=style)
+        self.scheme = w.Dropdown(options=[*SCHEMES, "custom"], value="equal", description="names", style=style)
+        self.custom = w.Text(value="/data, /cache, /tmp", description="custom names", style=style,
+                             placeholder="comma-separated guest paths")
+        self.order = w.Dropdown(options=ORDERS, value="as given", description="order", style=style)
+        self.seed = w.IntText(value=0, description="shuffle seed", style=style)
+        self.by_hand = w.Text(value="", description="order by hand", style=style, placeholder="e.g. 4 0 3 1 2")
+        self.build = w.Dropdown(options=build_options(), value=NATIVE, description="adapter build", style=style)
+        self.guest = w.Dropdown(options=["opener", "probe"], value="opener", description="guest", style=style)
+        self.view = w.HTML()
+        self.result: RunResult | None = None
+        self.error: str | None = None
+        self.request = Debouncer(self.refresh)
+        controls = [self.count, self.scheme, self.custom, self.order, self.seed, self.by_hand, self.build, self.guest]
+        for control in controls:
+            control.observe(self.request, names="value")
+        self.widget = w.VBox([w.HBox([w.VBox(controls[:4]), w.VBox(controls[4:])]), self.view])
+        self.refresh()
+
+    def paths(self) -> list[str]:
+        """The preopen list the controls describe, in the chosen order."""
+        custom = [p.strip() for p in self.custom.value.split(",")] if self.scheme.value == "custom" else ()
+        names = scheme_paths(self.scheme.value, self.count.value, custom)
+        order = ordering(len(names), self.order.value, self.seed.value, self.by_hand.value)
+        return [names[i] for i in order]
+
+    def run(self) -> RunResult:
+        paths = check_paths(self.paths())
+        choice = self.build.value
+        if choice.startswith(MODEL_PREFIX):
+            return model.predict(paths, choice.removeprefix(MODEL_PREFIX), guest=self.guest.value)
+        return self.runner.run(paths, guest=self.guest.value, adapter=choice)
+
+    def refresh(self) -> None:
+        """Run the current configuration and redraw; never raises."""
+        try:
+            self.result, self.error = self.run(), None
+        except LabError as exc:
+            self.result, self.error = None, str(exc)
+            self.view.value = _error_html(self.error)
+            return
+        source = "predicted by the model" if self.build.value.startswith(MODEL_PREFIX) else "measured"
+        self.view.value = (
+            f"<p><b>{html.escape(self.build.value)}</b>, guest {self.guest.value}, {source}</p>"
+            + survival_row_html(self.result)
+            + f"<p>{html.escape(sentence(self.result))}</p>"
+            + result_table_html(self.result)
+        )
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+# -- the stepper ----------------------------------------------------------------------------
+
+
+def step_sentence(trace: model.DirNameTrace, step: int) -> str:
+    """What step ``step`` (1-based; one past the last name is the copy) just did."""
+    n = len(trace.steps)
+    if step == 0:
+        return (f"The guest asks for fd {trace.fd}'s name, so the adapter wants name {trace.nth + 1} of {n} "
+                f"(nth = {trace.nth}) and asks the host for the whole list again.")
+    if step > n:
+        verdict = "the right name" if trace.returned == trace.names[trace.nth] else "not the name it asked for"
+        return (f"The adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
+                f"{_name(trace.returned)}, {verdict}.")
+    s = trace.steps[step - 1]
+    head = f"Name {s.index + 1} of {n}, {_name(s.name)}"
+    if s.kept:
+        return (f"{head}, gets real space at offset {s.offset}: the counter says {s.counter}, which equals "
+                f"nth = {trace.nth}, so the scratch position moves on to {s.offset + len(s.name)}.")
+    if trace.behavior == "missing-increment":
+        where = "the start of the scratch area" if s.index == 0 else "the same address as the last one"
+        return (f"{head}, is written at offset {s.offset}, {where}: the counter still says "
+                f"{s.counter}, and nth is {trace.nth}, so it gets no space of its own.")
+    return (f"{head}, is thrown away at offset {s.offset}: the counter says {s.counter}, not {trace.nth}, "
+            f"so the position stays where it was.")
+
+
+def _name(data: bytes) -> str:
+    return f"`{shown(data.decode('utf-8', 'surrogateescape'))}`"
+
+
+class Stepper:
+    """Walk one ``fd_prestat_dir_name`` call through the adapter, one allocation at a time."""
+
+    def __init__(self, paths: Sequence[str] = REPORT_CASE, behavior: model.Behavior = "missing-increment",
+                 fd: int = 5) -> None:
+        style = {"description_width": "90px"}
+        self.paths = w.Text(value=", ".join(paths), description="preopens", style=style)
+        self.behavior = w.Dropdown(options=["missing-increment", "fixed"], value=behavior,
+                                   description="adapter", style=style)
+        self.fd = w.Dropdown(options=list(range(3, 3 + len(paths))), value=fd, description="fd", style=style)
+        self.step = w.IntSlider(value=0, min=0, max=len(paths) + 1, description="step", style=style)
+        self.prev = w.Button(description="◀ Prev")
+        self.next = w.Button(description="Next ▶")
+        self.caption = w.HTML()
+        self.figure_out = w.Output()
+        self.trace: model.DirNameTrace | None = None
+        self.error: str | None = None
+        self.prev.on_click(lambda _: self._move(-1))
+        self.next.on_click(lambda _: self._move(+1))
+        self.paths.observe(self._rebuild, names="value")
+        self.behavior.observe(self._rebuild, names="value")
+        self.fd.observe(self._rebuild, names="value")
+        self.step.observe(lambda _: self.draw(), names="value")
+        self.widget = w.VBox([w.HBox([self.paths, self.behavior, self.fd]),
+                              w.HBox([self.prev, self.step, self.next]), self.caption, self.figure_out])
+        self._rebuild()
+
+    def _move(self, delta: int) -> None:
+        self.step.value = min(self.step.max, max(0, self.step.value + delta))
+
+    def _rebuild(self, *_: object) -> None:
+        try:
+            names = check_paths([p.strip() for p in self.paths.value.split(",")])
+        except LabError as exc:
+            self.trace, self.error = None, str(exc)
+            self.caption.value = _error_html(self.error)
+            return
+        fds = list(range(3, 3 + len(names)))
+        if list(self.fd.options) != fds:
+            keep = self.fd.value if self.fd.value in fds else fds[-1]
+            self.fd.options = fds
+            self.fd.value = keep
+        self.trace = model.explain(names, self.fd.value, self.behavior.value)
+        self.error = None
+        self.step.max = len(self.trace.steps) + 1
+        self.draw()
+
+    def draw(self) -> None:
+        if self.trace is None:
+            return
+        step = self.step.value
+        self.caption.value = f"<p>{html.escape(step_sentence(self.trace, step))}</p>"
+        upto = min(step, len(self.trace.steps))
+        fig = scratch_diagram(self.trace, upto=upto, show_copy=step > len(self.trace.steps))
+        with self.figure_out:
+            clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+def explorer(**kwargs: object) -> Explorer:
+    return Explorer(**kwargs)
+
+
+def stepper(paths: Sequence[str] = REPORT_CASE, behavior: model.Behavior = "missing-increment", fd: int = 5) -> Stepper:
+    return Stepper(paths, behavior, fd)
+

@@ -1,0 +1,148 @@
+"""Sweeps, plots and widgets, all on real runs."""
+from __future__ import annotations
+
+import asyncio
+
+import pandas as pd
+import pytest
+
+from analysis import experiments as ex
+from analysis import model, plots
+from analysis.widgets import Debouncer, Explorer, Stepper, step_sentence
+from conftest import AFFECTED, FIXED, REPORT_CASE, cli
+
+BUILDS = ("native", AFFECTED, FIXED)
+
+
+@pytest.fixture(scope="module")
+def count_frame(runner) -> pd.DataFrame:
+    return ex.count_sweep("equal", 8, BUILDS).run(runner, progress=False)
+
+
+def test_sweep_has_the_documented_columns(count_frame):
+    assert list(count_frame.columns) == list(ex.COLUMNS)
+    assert len(count_frame) == sum(range(1, 9)) * len(BUILDS)
+    assert set(count_frame["build"]) == set(BUILDS)
+    five = count_frame[(count_frame["build"] == AFFECTED) & (count_frame["count"] == 5)]
+    assert list(five["outcome"]) == ["ok", "missing", "missing", "missing", "ok"]
+    assert list(five["position_class"]) == ["first", "middle", "middle", "middle", "last"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ex.scheme_sweep(6, BUILDS, custom=["/srv", "/srv/www", "/", "/tmp", "/home", "/x"]),
+    lambda: ex.order_sweep(["/", "/tmp", "/tmp/x", "/home", "/data"], [AFFECTED]),
+    lambda: ex.report_sweep(BUILDS),
+])
+def test_the_model_predicts_every_run_of_a_sweep(runner, make):
+    frame = make().run(runner, progress=False)
+    disagree = frame[frame["outcome"] != frame["model_outcome"]]
+    assert disagree.empty, disagree.to_string()
+
+
+def test_orders_sweep_covers_every_permutation(runner):
+    sweep = ex.order_sweep(["/a", "/b", "/c", "/d"], [AFFECTED])
+    assert sweep.runs == 24 and len({s.paths for s in sweep.scenarios}) == 24
+
+
+def test_sweeps_save_as_csv(count_frame, tmp_path):
+    path = ex.save(count_frame, "counts", tmp_path)
+    assert pd.read_csv(path, keep_default_na=False).shape == count_frame.shape
+
+
+def _png(fig, tmp_path, name):
+    path = plots.save(fig, tmp_path / f"{name}.png")
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    return path
+
+
+def test_plots_render(count_frame, runner, tmp_path):
+    _png(plots.survival_grid(count_frame), tmp_path, "grid")
+    _png(plots.survival_by_position(count_frame), tmp_path, "position")
+    _png(plots.build_matrix(ex.report_sweep(BUILDS).run(runner, progress=False)), tmp_path, "matrix")
+    _png(plots.survival_grid([runner.run(REPORT_CASE, adapter=AFFECTED)]), tmp_path, "row")
+    for behavior in ("missing-increment", "fixed"):
+        for fd in (3, 5):
+            _png(plots.scratch_diagram(model.explain(REPORT_CASE, fd, behavior)), tmp_path, f"s{behavior}{fd}")
+
+
+def test_sentence_says_what_happened(runner):
+    assert ex.sentence(runner.run(REPORT_CASE, adapter=AFFECTED)) == (
+        "fds 4..6 report `/e` (the last name); only `/a` and `/e` are reachable.")
+    assert ex.sentence(runner.run(REPORT_CASE, adapter=FIXED)) == (
+        "Every fd reports its own name; all 5 preopens are reachable.")
+    misrouted = ex.sentence(runner.run(["/", "/tmp", "/home"], adapter=AFFECTED))
+    assert "`/tmp` goes to fd 3 (`/`) and reads 'preopen-0:tmp'" in misrouted
+
+
+def test_explorer_runs_the_report_case_on_each_build(runner):
+    explorer = Explorer(runner)
+    assert explorer.paths() == list(REPORT_CASE)
+    explorer.build.value = AFFECTED
+    assert explorer.result.outcomes == ("ok", "missing", "missing", "missing", "ok")
+    assert "only `/a` and `/e` are reachable" in explorer.view.value
+    explorer.build.value = FIXED
+    assert explorer.result.outcomes == ("ok",) * 5
+    explorer.build.value = "model: missing-increment"
+    assert explorer.result.outcomes == ("ok", "missing", "missing", "missing", "ok")
+
+
+def test_explorer_orders_and_names(runner):
+    explorer = Explorer(runner)
+    explorer.build.value = AFFECTED
+    explorer.order.value = "reversed"
+    assert explorer.result.paths == tuple(reversed(REPORT_CASE))
+    explorer.order.value = "by hand"
+    assert explorer.result is None and "must name each of the positions 0..4" in explorer.view.value
+    explorer.by_hand.value = "4 0 3 1 2"
+    assert explorer.result.paths == ("/e", "/a", "/d", "/b", "/c")
+    explorer.scheme.value = "custom"
+    explorer.custom.value = "/, /tmp, /home"
+    explorer.count.value = 3
+    explorer.order.value = "as given"
+    assert explorer.result.outcomes == ("ok", "misrouted", "ok")
+
+
+def test_explorer_shows_a_trap_instead_of_raising(runner):
+    explorer = Explorer(runner, max_count=130)
+    explorer.build.value = FIXED
+    explorer.count.value = 126
+    assert set(explorer.result.outcomes) == {"trap"}
+    assert "trapped" in explorer.view.value
+
+
+def test_stepper_walks_the_models_trace():
+    stepper = Stepper(REPORT_CASE, "missing-increment", fd=5)
+    trace = model.explain(REPORT_CASE, 5, "missing-increment")
+    assert stepper.trace == trace
+    for step in range(len(trace.steps) + 2):
+        assert stepper.step.value == step
+        assert step_sentence(trace, step) in stepper.caption.value.replace("&#x27;", "'")
+        stepper.next.click()
+    assert stepper.step.value == len(trace.steps) + 1  # stops at the copy
+    assert "`/e`, not the name it asked for" in stepper.caption.value
+    stepper.behavior.value = "fixed"
+    assert stepper.trace == model.explain(REPORT_CASE, 5, "fixed")
+    stepper.prev.click()
+    assert "is thrown away at offset 2" in stepper.caption.value
+
+
+def test_debouncer_collapses_a_burst_into_one_call():
+    calls = []
+
+    async def burst():
+        debounced = Debouncer(lambda: calls.append(1), delay=0.02)
+        for _ in range(10):
+            debounced()
+        await asyncio.sleep(0.1)
+
+    asyncio.run(burst())
+    assert calls == [1]
+
+
+def test_sweep_from_the_cli(tmp_path):
+    done = cli("sweep", "counts", "--builds", "native", AFFECTED, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data" / "count-equal.csv").is_file()
+    assert (tmp_path / "figures" / "count-equal-by-position.png").is_file()
+    assert "model agrees on 110/110 preopens" in done.stdout
