@@ -63,7 +63,31 @@ def measure_model(runs: int = 2000) -> list[Timing]:
     return timings
 
 
-def main(adapter: str, runs: int, baseline_runs: int) -> None:
+def measure_explorer(adapter: str, changes: int = 300) -> Timing:
+    """From a widget change to the redrawn output, driving the explorer's widgets."""
+    from .widgets import Explorer
+
+    explorer = Explorer()
+    explorer.build.value = adapter
+    samples = []
+    for i in range(changes):
+        start = time.perf_counter()
+        explorer.count.value = 2 + i % 10  # each change runs and redraws before returning
+        samples.append(time.perf_counter() - start)
+    return _timing(f"explorer change -> redraw, {adapter}", samples)
+
+
+def measure_orders(builds: tuple[str, ...]) -> tuple[int, float]:
+    """All 5,040 orders of seven realistic directories through ``builds``: (runs, seconds)."""
+    from .experiments import SCHEMES, order_sweep
+
+    sweep = order_sweep(SCHEMES["realistic"](7), builds, "realistic")
+    start = time.perf_counter()
+    sweep.run(progress=False)
+    return sweep.runs, time.perf_counter() - start
+
+
+def main(adapter: str, runs: int, baseline_runs: int, all_builds: bool = True) -> None:
     reused, fresh = measure(adapter, runs, baseline_runs)
     print(f"in-process cost of one run: {len(REPORT_CASE)} preopens, guest opener, adapter {adapter}")
     print(reused.line())
@@ -72,3 +96,15 @@ def main(adapter: str, runs: int, baseline_runs: int) -> None:
     print("the model, no WebAssembly:")
     for timing in measure_model():
         print(timing.line())
+    print("the explorer (widgets driven in-process, no browser):")
+    print(measure_explorer(adapter).line())
+    count, seconds = measure_orders((adapter,))
+    print(f"all orders of 7 directories through {adapter}: {count} runs in {seconds:.1f} s "
+          f"({count / seconds:.0f} runs/s)")
+    if all_builds:
+        from .experiments import all_builds as every_build
+
+        builds = every_build()
+        count, seconds = measure_orders(builds)
+        print(f"the same through native and all {len(builds) - 1} catalogued builds: {count} runs in "
+              f"{seconds:.1f} s ({count / seconds:.0f} runs/s)")

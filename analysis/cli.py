@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     timing.add_argument("--adapter", default="jco-1.8.1", metavar="ID")
     timing.add_argument("--runs", type=int, default=500)
     timing.add_argument("--baseline-runs", type=int, default=500)
+    timing.add_argument("--quick", action="store_true", help="skip the sweep through every build")
 
     build = commands.add_parser("build-guests", help="rebuild the compiled guests from source")
     build.add_argument("names", nargs="*", metavar="NAME", default=["opener", "rust-open"])
@@ -243,7 +244,7 @@ def _verdicts(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     if args.runs < 1 or args.baseline_runs < 1:
         raise LabError("--runs and --baseline-runs must be at least 1")
-    bench.main(args.adapter, args.runs, args.baseline_runs)
+    bench.main(args.adapter, args.runs, args.baseline_runs, all_builds=not args.quick)
     return 0
 
 
