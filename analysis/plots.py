@@ -3,6 +3,9 @@
 One colour-blind-safe palette (Okabe and Ito's) and one colour per outcome everywhere,
 in figures and in the widgets' HTML alike. Every figure carries a title and axis labels
 that make sense in an exported report, without the code beside it.
+
+Functions return a closed figure: a notebook shows it once, as the cell's result, and
+nothing piles up in pyplot across a long session.
 """
 from __future__ import annotations
 
@@ -92,8 +95,8 @@ def survival_by_position(frame: pd.DataFrame, title: str | None = None) -> Figur
     builds = list(dict.fromkeys(frame["build"]))
     cols = min(4, len(builds))
     rows = -(-len(builds) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols + 1.5, 2.6 * rows + 0.8),
-                             sharex=True, sharey=True, squeeze=False)
+    fig = new_figure((3.2 * cols + 1.5, 2.6 * rows + 0.8))
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
     for ax, build in zip(axes.flat, builds):
         part = frame[frame["build"] == build]
         for cls, (color, marker, style) in POSITION_STYLE.items():
@@ -129,7 +132,8 @@ def build_matrix(frame: pd.DataFrame, title: str | None = None) -> Figure:
     scenarios = list(dict.fromkeys(frame["scenario"]))
     lost = frame.assign(bad=frame["outcome"] != "ok").pivot_table(
         index="build", columns="scenario", values="bad", aggfunc="mean").reindex(index=builds, columns=scenarios)
-    fig, ax = plt.subplots(figsize=(1.3 * len(scenarios) + 3.5, 0.42 * len(builds) + 1.8))
+    fig = new_figure((1.3 * len(scenarios) + 3.5, 0.42 * len(builds) + 1.8))
+    ax = fig.subplots()
     image = ax.imshow(lost.values, cmap=LOSS_CMAP, vmin=0, vmax=1, aspect="auto")
     for r in range(len(builds)):
         for c in range(len(scenarios)):
@@ -208,12 +212,22 @@ def _text(data: bytes) -> str:
 def _axes(ax, size: tuple[float, float]):
     if ax is not None:
         return ax.figure, ax
-    fig, ax = plt.subplots(figsize=size)
-    return fig, ax
+    fig = new_figure(size)
+    return fig, fig.subplots()
+
+
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A figure that a notebook shows once, as the cell's result.
+
+    Made through pyplot, so that a kernel's inline backend is set up to show figures,
+    then closed at once, so that pyplot neither shows it a second time nor keeps it.
+    """
+    fig = plt.figure(figsize=size)
+    plt.close(fig)
+    return fig
 
 
 def save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path

@@ -15,6 +15,15 @@ Outcome = Literal["ok", "missing", "misrouted", "trap"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "missing", "misrouted", "trap")
 
 
+WASI_ERRNO = {2: "EACCES", 8: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO", 31: "EISDIR",
+              32: "ELOOP", 37: "ENAMETOOLONG", 44: "ENOENT", 48: "ENOMEM", 52: "ENOSYS",
+              54: "ENOTDIR", 63: "EPERM", 68: "ERANGE", 76: "ENOTCAPABLE"}
+
+
+def errno_name(errno: int | None) -> str:
+    return "-" if errno is None else WASI_ERRNO.get(errno, f"errno {errno}")
+
+
 def decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
@@ -120,6 +129,11 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        from .report import result_html  # HTML lives with the report; results stay plain data
+
+        return result_html(self)
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)

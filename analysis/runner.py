@@ -135,12 +135,34 @@ class Runner:
         paths = check_paths(paths)
         spec = guest if isinstance(guest, Guest) else guests.get(guest)
         program = self.program(spec, adapter)
+
+        def populate(root: Path) -> list[tuple[str, str]]:
+            return list(zip(make_host_dirs(root, paths), paths))
+
+        done = self.execute(program, [spec.name, *paths], populate)
+        return _interpret(
+            guest=spec,
+            build=program.build,
+            paths=paths,
+            stdout=done.stdout,
+            stderr=done.stderr,
+            exit_code=done.exit_code,
+            trap=done.trap,
+        )
+
+    def execute(self, program: _Program, argv: Sequence[str],
+                populate: Callable[[Path], list[tuple[str, str]]]) -> Execution:
+        """One instantiation in a fresh store, inside a temporary root that is always removed.
+
+        ``populate(root)`` creates the host directories and returns (host dir, guest path)
+        pairs, preopened in that order.
+        """
         root = Path(tempfile.mkdtemp(prefix="preopen-lab-", dir=_scratch_base()))
         try:
             wasi = wasmtime.WasiConfig()
-            wasi.argv = [spec.name, *paths]
-            for index, host_dir in enumerate(make_host_dirs(root, paths)):
-                wasi.preopen_dir(host_dir, paths[index])
+            wasi.argv = list(argv)
+            for host_dir, guest_path in populate(root):
+                wasi.preopen_dir(str(host_dir), guest_path)
             # Files, not stdout_custom/stderr_custom: wasmtime-py 50 can call a custom
             # callback from a runtime thread after a trap, which aborts the process.
             wasi.stdout_file = str(root / "stdout")
@@ -155,19 +177,19 @@ class Runner:
             except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
                 exit_code, trap = None, str(exc)
             del store, wasi
-            stdout = (root / "stdout").read_bytes()
-            stderr = (root / "stderr").read_bytes()
+            return Execution((root / "stdout").read_bytes(), (root / "stderr").read_bytes(), exit_code, trap)
         finally:
             shutil.rmtree(root, ignore_errors=True)
-        return _interpret(
-            guest=spec,
-            build=program.build,
-            paths=paths,
-            stdout=stdout,
-            stderr=stderr,
-            exit_code=exit_code,
-            trap=trap,
-        )
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What one instantiation left behind, before anyone reads meaning into it."""
+
+    stdout: bytes
+    stderr: bytes
+    exit_code: int | None
+    trap: str | None
 
 
 def _scratch_base() -> str | None:

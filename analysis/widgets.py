@@ -10,14 +10,14 @@ import html
 from collections.abc import Callable, Sequence
 
 import ipywidgets as w
-import matplotlib.pyplot as plt
 from IPython.display import clear_output, display
 
 from . import adapters, model
 from .adapters import NATIVE
 from .errors import LabError
 from .experiments import ORDERS, REPORT_CASE, SCHEMES, ordering, scheme_paths, sentence
-from .plots import EMPTY, OUTCOME_COLORS, scratch_diagram
+from .plots import OUTCOME_COLORS, scratch_diagram
+from .report import result_table_html, survival_row_html
 from .results import RunResult, shown
 from .runner import Runner, check_paths, default_runner
 
@@ -53,37 +53,6 @@ class Debouncer:
         if self._handle is not None:
             self._handle.cancel()
         self._handle = loop.call_later(self.delay, self.func)
-
-
-# -- HTML pieces, coloured like the figures ---------------------------------------------
-
-
-def _cell(text: str, outcome: str | None, bold: bool = False) -> str:
-    color = OUTCOME_COLORS.get(outcome or "", EMPTY)
-    ink = "white" if outcome else "black"
-    weight = "font-weight:bold;" if bold else ""
-    return (f'<td style="background:{color};color:{ink};{weight}padding:3px 8px;'
-            f'border:2px solid white;text-align:center">{html.escape(text)}</td>')
-
-
-def survival_row_html(result: RunResult) -> str:
-    """The run as one row of fd slots, like a row of the survival grid."""
-    cells = "".join(_cell(f"fd {p.expected_fd} · {shown(p.path)}", p.outcome) for p in result.preopens)
-    return f'<table style="border-collapse:collapse"><tr>{cells}</tr></table>'
-
-
-def result_table_html(result: RunResult) -> str:
-    head = "".join(f'<th style="padding:2px 8px;text-align:left">{h}</th>'
-                   for h in ("fd", "preopen", "name seen", "routed to", "read", "outcome"))
-    rows = []
-    for p in result.preopens:
-        routed = "-" if p.routed_fd is None else "no preopen" if p.routed_fd < 0 else (
-            f"fd {p.routed_fd} ({shown(p.routed_prefix)})")
-        read = shown(p.marker) if p.marker is not None else (f"errno {p.errno}" if p.errno else "-")
-        cells = "".join(f'<td style="padding:2px 8px">{html.escape(str(v))}</td>'
-                        for v in (p.expected_fd, shown(p.path), shown(p.name_seen), routed, read))
-        rows.append(f"<tr>{cells}{_cell(p.outcome, p.outcome)}</tr>")
-    return f'<table style="border-collapse:collapse;font-family:monospace"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
 def _error_html(message: str) -> str:
@@ -239,7 +208,6 @@ class Stepper:
         with self.figure_out:
             clear_output(wait=True)
             display(fig)
-        plt.close(fig)
 
     def _ipython_display_(self) -> None:
         display(self.widget)
