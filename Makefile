@@ -1,6 +1,6 @@
 # preopen lab: one-command set-up, the main job, the tests.
-#   make report   the whole investigation (for now: the reproduction and the verdicts)
-#   make test     the test suite
+#   make report   the whole investigation: every notebook executed, HTML reports in reports/
+#   make test     the test suite (installs Debian's chromium for the browser test if it can)
 # Both create .venv and fetch the adapter builds first; every target is idempotent.
 
 PYTHON ?= python3
@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 REPORTS := reports
 
-.PHONY: setup adapters test test-all report bench guests lab clean
+.PHONY: setup adapters browser test report bench guests lab clean
 
 setup: $(STAMP) adapters
 
@@ -24,17 +24,21 @@ adapters: $(STAMP)
 	@command -v npm >/dev/null || { echo "npm is needed to fetch adapter builds: install Node.js with npm"; exit 2; }
 	$(PY) -m analysis fetch
 
-test: setup
+test: setup browser
 	$(PY) -m pytest
 
 report: setup
-	@mkdir -p $(REPORTS)
-	$(PY) -m analysis run --native /a /b /c /d /e | tee $(REPORTS)/reproduce.txt
-	$(PY) -m analysis run --adapter jco-1.8.1 /a /b /c /d /e | tee -a $(REPORTS)/reproduce.txt
-	$(PY) -m analysis run --adapter jco-1.8.1 --guest rust-open /a /b /c /d /e | tee -a $(REPORTS)/reproduce.txt
-	$(PY) -m analysis run --adapter jco-1.10.0 /a /b /c /d /e | tee -a $(REPORTS)/reproduce.txt
-	$(PY) -m analysis verdicts | tee $(REPORTS)/verdicts.txt
-	$(PY) -m analysis verdicts --json > $(REPORTS)/verdicts.json
+	$(PY) -m analysis report --out $(REPORTS)
+	@echo "open $(REPORTS)/index.html"
+
+# Headless Chromium for tests/test_reports.py (Debian's package; needs root or sudo).
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  if command -v apt-get >/dev/null && { [ -z "$$SUDO" ] || command -v sudo >/dev/null; }; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  else echo "no apt-get or sudo: the browser test will be skipped"; fi; }
 
 bench: setup
 	$(PY) -m analysis bench

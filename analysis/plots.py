@@ -46,19 +46,23 @@ def outcome_legend(ax, outcomes: Sequence[str] = OUTCOMES, **kwargs) -> None:
     ax.legend(handles=handles, title="outcome", **{"loc": "upper left", "bbox_to_anchor": (1.01, 1), **kwargs})
 
 
-def _results_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+def _results_frame(results: Sequence[RunResult], labels: Sequence[str]) -> pd.DataFrame:
+    labels = list(labels) or [r.adapter for r in results]
     rows = []
-    for i, result in enumerate(results):
+    for label, result in zip(labels, results):
         for p in result.preopens:
-            rows.append({"scenario": f"run {i + 1}", "build": result.adapter, "fd": p.expected_fd,
+            rows.append({"scenario": label, "build": "", "fd": p.expected_fd,
                          "path": p.path, "name_seen": p.name_seen or "", "outcome": p.outcome})
     return pd.DataFrame(rows)
 
 
 def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = None,
-                  annotate: bool | None = None, ax=None) -> Figure:
-    """One row per run, one column per fd slot, coloured by outcome."""
-    frame = data if isinstance(data, pd.DataFrame) else _results_frame(data)
+                  annotate: bool | None = None, labels: Sequence[str] = (), ax=None) -> Figure:
+    """One row per run, one column per fd slot, coloured by outcome.
+
+    ``data`` is a sweep's DataFrame or a list of runs; runs are labelled by ``labels``
+    (default: their adapter)."""
+    frame = data if isinstance(data, pd.DataFrame) else _results_frame(data, labels)
     runs = list(dict.fromkeys(zip(frame["build"], frame["scenario"])))
     fds = list(range(3, int(frame["fd"].max()) + 1))
     codes = np.full((len(runs), len(fds)), len(OUTCOMES))
@@ -73,7 +77,7 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     ax.imshow(codes, cmap=cmap, vmin=0, vmax=len(OUTCOMES), aspect="auto", interpolation="nearest")
     ax.set_xticks(range(len(fds)), [str(fd) for fd in fds])
     several_builds = len({b for b, _ in runs}) > 1
-    ax.set_yticks(range(len(runs)), [f"{b} · {s}" if several_builds else s for b, s in runs])
+    ax.set_yticks(range(len(runs)), [f"{b} · {s}" if several_builds and b else s for b, s in runs])
     ax.set_xlabel("fd slot (3 is the first preopen)")
     ax.set_ylabel("run")
     ax.set_xticks(np.arange(-0.5, len(fds)), minor=True)
@@ -146,6 +150,21 @@ def build_matrix(frame: pd.DataFrame, title: str | None = None) -> Figure:
     ax.set_ylabel("adapter build (release order)")
     fig.colorbar(image, ax=ax, label="share of preopens lost or misrouted", format="{x:.0%}")
     ax.set_title(title or "Which builds lose preopens, per scenario")
+    fig.tight_layout()
+    return fig
+
+
+def reachable_counts(frame: pd.DataFrame, title: str | None = None) -> Figure:
+    """How many orders (rows of ``practices.order_search``) keep how many preopens."""
+    counts = frame["reachable"].value_counts().sort_index()
+    total = int(frame["reachable"].iloc[0] + frame["lost"].iloc[0])
+    fig, ax = _axes(None, (5.5, 3.2))
+    ax.bar([str(k) for k in counts.index], counts.values, color=OUTCOME_COLORS["ok"])
+    for x, value in enumerate(counts.values):
+        ax.text(x, value, str(value), ha="center", va="bottom", fontsize=9)
+    ax.set_xlabel(f"preopens reachable (of {total})")
+    ax.set_ylabel("number of orders")
+    ax.set_title(title or f"Every order of {total} directories: how many stay reachable")
     fig.tight_layout()
     return fig
 

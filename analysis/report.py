@@ -8,7 +8,9 @@ so a reader needs no network.
 """
 from __future__ import annotations
 
+import base64
 import html
+import io
 import re
 import shutil
 import time
@@ -22,7 +24,7 @@ from ._cache import PROJECT_ROOT, cache_dir, sha256_bytes, write_atomically
 from .errors import LabError
 from .experiments import sentence
 from .model import libc_route
-from .plots import EMPTY, OUTCOME_COLORS
+from .plots import EMPTY, OUTCOME_COLORS, survival_grid
 from .results import RunResult, errno_name, shown
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -277,7 +279,9 @@ def build(out: Path = REPORTS_DIR, notebooks: Path = NOTEBOOKS_DIR, only: Sequen
         built.append(Built(nb, target, time.perf_counter() - start, figures))
         log(f"{nb.stem}: {built[-1].figures} figure(s), {built[-1].seconds:.1f} s -> {target}")
     found = verdicts()
-    write_atomically(out / "index.html", index_html(built, found).encode())
+    figure = survival_grid([v.result for v in found], labels=[v.adapter for v in found],
+                           title="The report's five directories through every build, measured in this build")
+    write_atomically(out / "index.html", index_html(built, found, png_base64(figure)).encode())
     log(f"index -> {out / 'index.html'}")
     return built
 
@@ -290,7 +294,13 @@ def headline(found: Sequence) -> str:
             f"native runs and the other {len(builds) - len(affected)} builds reach all five.")
 
 
-def index_html(built: Sequence[Built], found: Sequence) -> str:
+def png_base64(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def index_html(built: Sequence[Built], found: Sequence, figure_png: str) -> str:
     items = "".join(
         f'<li><h2><a href="{b.html.name}">{html.escape(b.notebook.title)}</a></h2>'
         f"<p>{html.escape(b.notebook.summary)}</p>"
@@ -323,6 +333,7 @@ given several preopened directories, can reach only the first and the last of th
 reports was measured when they were built, {stamp}, with wasmtime-py as the host and the adapter builds
 published in <code>@bytecodealliance/jco</code>.</p>
 <p class="headline">{html.escape(headline(found))}</p>
+<img src="data:image/png;base64,{figure_png}" alt="Survival grid: the report's five directories through every adapter build" style="max-width:100%">
 <ol>{items}</ol>
 <h2>Verdicts per build, this build</h2>
 <table><tr><th>adapter</th><th>jco releases</th><th>verdict</th></tr>{rows}</table>

@@ -65,17 +65,18 @@ def _error_html(message: str) -> str:
 class Explorer:
     """Turn the knobs, watch which fd slots survive; every change is a real run."""
 
-    def __init__(self, runner: Runner | None = None, max_count: int = 12) -> None:
+    def __init__(self, runner: Runner | None = None, max_count: int = 12, *, build: str = NATIVE,
+                 scheme: str = "equal", count: int = 5) -> None:
         self.runner = runner or default_runner()
         style = {"description_width": "110px"}
-        self.count = w.IntSlider(value=5, min=1, max=max_count, description="directories", style=style)
-        self.scheme = w.Dropdown(options=[*SCHEMES, "custom"], value="equal", description="names", style=style)
+        self.count = w.IntSlider(value=count, min=1, max=max_count, description="directories", style=style)
+        self.scheme = w.Dropdown(options=[*SCHEMES, "custom"], value=scheme, description="names", style=style)
         self.custom = w.Text(value="/data, /cache, /tmp", description="custom names", style=style,
                              placeholder="comma-separated guest paths")
         self.order = w.Dropdown(options=ORDERS, value="as given", description="order", style=style)
         self.seed = w.IntText(value=0, description="shuffle seed", style=style)
         self.by_hand = w.Text(value="", description="order by hand", style=style, placeholder="e.g. 4 0 3 1 2")
-        self.build = w.Dropdown(options=build_options(), value=NATIVE, description="adapter build", style=style)
+        self.build = w.Dropdown(options=build_options(), value=build, description="adapter build", style=style)
         self.guest = w.Dropdown(options=["opener", "probe"], value="opener", description="guest", style=style)
         self.view = w.HTML()
         self.result: RunResult | None = None

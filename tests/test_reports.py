@@ -1,0 +1,130 @@
+"""The notebooks and the exported reports: executed for real, looked at in a real browser."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import matplotlib.image
+import nbformat
+import numpy as np
+import pytest
+
+from analysis import report
+from analysis.errors import LabError
+from analysis.experiments import verdicts
+from analysis.plots import OUTCOME_COLORS
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    return out, report.build(out, log=lambda *_: None)
+
+
+def test_committed_notebooks_have_no_outputs():
+    for path in report.notebook_paths():
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+def test_notebook_code_cells_stay_thin():
+    for path in report.notebook_paths():
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert len(cell.source.strip().splitlines()) <= 3, (path.name, cell.source)
+
+
+def test_every_notebook_opens_with_a_question_and_closes_with_what_we_learned():
+    for path in report.notebook_paths():
+        cells = nbformat.read(path, as_version=4).cells
+        assert "question" in cells[0].source.lower(), path.name
+        assert "what we learned" in cells[-1].source.lower(), path.name
+
+
+def test_every_notebook_executes_without_errors(built):
+    out, pages = built
+    assert [b.notebook.stem for b in pages] == [n.stem for n in report.NOTEBOOKS]
+    for page in pages:
+        executed = nbformat.read(out / "executed" / f"{page.notebook.stem}.ipynb", as_version=4)
+        for cell in executed.cells:
+            for output in cell.get("outputs", []):
+                assert output.output_type != "error", (page.notebook.stem, cell.source)
+                assert output.get("name") != "stderr" or "Traceback" not in output.text, page.notebook.stem
+
+
+def test_exported_html_has_figures_and_no_error_traces(built):
+    _, pages = built
+    for page in pages:
+        text = page.html.read_text()
+        images = re.findall(r'<img[^>]*src="data:image/png;base64', text)
+        assert len(images) >= 1 and len(images) == page.figures, page.notebook.stem
+        assert "Traceback (most recent call last)" not in text, page.notebook.stem
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in text, page.notebook.stem
+
+
+def test_widget_state_is_saved_in_the_explorer_report(built):
+    out, _ = built
+    text = (out / "03_explorer.html").read_text()
+    state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
+    assert state, "no widget state in the exported explorer"
+    models = json.loads(state.group(1))["state"]
+    html_values = [m["state"].get("value", "") for m in models.values() if m["model_name"] == "HTMLModel"]
+    assert any("reachable" in value for value in html_values)
+    assert (out / "assets" / "embed-amd.js").is_file() and (out / "assets" / "require.js").is_file()
+
+
+def test_index_lists_every_notebook_and_the_measured_headline(built):
+    out, pages = built
+    text = (out / "index.html").read_text()
+    for page in pages:
+        assert f'href="{page.html.name}"' in text
+    affected = [v.adapter for v in verdicts()[1:] if v.affected]
+    assert f"{len(affected)} of " in text and ", ".join(affected) in text
+
+
+def test_a_failing_cell_is_named(tmp_path):
+    broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")])
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(broken, path)
+    with pytest.raises(LabError, match=r"broken\.ipynb: cell 2 failed: ZeroDivisionError"):
+        report.execute(path)
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("no Chromium: `make browser` installs Debian's chromium (it needs root or sudo)")
+    return found
+
+
+def _browser(*args: str) -> subprocess.CompletedProcess[str]:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--virtual-time-budget=10000"]
+    return subprocess.run([_chromium(), *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("page, title", [
+    ("index.html", "preopen lab: the WASIp1-to-WASIp2 adapter preopen bug"),
+    ("02_reproduce.html", "2 · Reproducing wasmtime#10058"),
+    ("03_explorer.html", "3 · Explorer"),
+])
+def test_reports_render_in_a_real_browser(built, tmp_path, page, title):
+    out, _ = built
+    url = (out / page).as_uri()
+    dom = _browser(f"--user-data-dir={tmp_path / 'dom'}", "--dump-dom", url).stdout
+    assert title in dom
+    assert re.search(r'<img[^>]*src="data:image/png;base64', dom)
+    if page == "03_explorer.html":  # the saved explorer state, drawn by the offline widget renderer
+        assert "widget-html" in dom and "reachable" in dom
+
+    shot = tmp_path / "shot.png"
+    _browser(f"--user-data-dir={tmp_path / 'shot'}", "--window-size=1280,2400", f"--screenshot={shot}", url)
+    pixels = (matplotlib.image.imread(shot)[..., :3] * 255).round().astype(int)
+    ok_green = np.array([int(OUTCOME_COLORS["ok"][i:i + 2], 16) for i in (1, 3, 5)])
+    # The figures' "ok" colour covers a real part of the page: a figure is on screen.
+    assert (np.abs(pixels - ok_green).sum(axis=-1) < 12).sum() > 2000
