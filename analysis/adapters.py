@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ._cache import cache_dir, sha256_bytes, sha256_file, write_atomically
+from ._cache import cache_dir, locked, sha256_bytes, sha256_file, write_atomically
 from .errors import LabError
 from .npm import MissingMember, npm, pack_members, reason
 
@@ -132,9 +132,16 @@ _UNCATALOGUED = "not in the lock file: fetched on demand and known only by its c
 def fetch(build: AdapterBuild) -> Path:
     """The cached adapter file for ``build``, fetched first if it is missing or damaged."""
     path = build.cache_path()
+    if build.is_cached():
+        return path
+    with locked(path):
+        return _fetch_locked(build, path)
+
+
+def _fetch_locked(build: AdapterBuild, path: Path) -> Path:
     if path.is_file():
         if sha256_file(path) == build.sha256:
-            return path
+            return path  # another process fetched it while we waited
         path.unlink()  # damaged: fetch it again rather than use it
     data = _download(build.version)
     digest = sha256_bytes(data)

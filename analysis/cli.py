@@ -18,8 +18,8 @@ from .adapters import NATIVE
 from .errors import LabError
 from .experiments import NAMED_SWEEPS, REPORT_CASE, check_model, named_sweep, pick_builds, verdicts
 from .experiments import save as save_sweep
-from .results import RunResult, errno_name, shown
-from .runner import check_paths, default_runner
+from .results import OUTCOMES, RunResult, errno_name, shown
+from .runner import DEFAULT_FUEL, check_paths, default_runner
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage problem in one line, without the usage block."""
@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     which = run.add_mutually_exclusive_group()
     which.add_argument("--adapter", metavar="ID", help="adapter build, e.g. jco-1.8.1 (see `adapters`)")
     which.add_argument("--native", action="store_true", help="wasmtime's own WASIp1, no adapter (the default)")
-    run.add_argument("--guest", default="opener", help=f"one of {', '.join(guests.GUESTS)} (default: opener)")
+    run.add_argument("--guest", default="opener",
+                     help=f"one of {', '.join(guests.GUESTS)} (default: opener), or a WASIp1 .wasm file of your own")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("paths", nargs="*", metavar="PATH", help="guest paths of the preopens, in order")
 
@@ -286,18 +287,21 @@ def render(result: RunResult, predicted: bool = False) -> str:
         elif p.routed_fd < 0:
             routed = "no preopen"
         else:
-            routed = f"fd {p.routed_fd} ({shown(p.routed_prefix)})"
+            routed = f"fd {p.routed_fd} ({shown(p.routed_prefix, 40)})"
         read = shown(p.marker) if p.marker is not None else (
             errno_name(p.errno) if p.errno else "-")
-        rows.append((str(p.expected_fd), shown(p.path), shown(p.name_seen), routed, read, p.outcome))
+        rows.append((str(p.expected_fd), shown(p.path, 40), shown(p.name_seen, 40), routed, read, p.outcome))
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
     for row in rows:
         out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    counts = ", ".join(f"{result.count(o)} {o}" for o in ("ok", "missing", "misrouted", "trap") if result.count(o))
+    counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
     out.append(counts)
     if result.guest == "probe":
         out.append("(the probe has no libc: routes are wasi-libc's rule applied to the names it saw)")
-    if result.trap:
+    out += [f"warning: {warning}" for warning in result.warnings]
+    if result.timed_out:
+        out.append(f"timeout: the guest used up its fuel ({DEFAULT_FUEL:,} units) and was stopped")
+    elif result.trap:
         out.append(f"trap: {result.trap_summary}")
     elif result.exit_code not in (0, None):
         out.append(f"the guest exited with status {result.exit_code}")

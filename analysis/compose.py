@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._cache import cache_dir, sha256_bytes
+from ._cache import cache_dir, locked, sha256_bytes
 from .adapters import AdapterBuild, fetch
 from .errors import LabError
 
@@ -42,7 +42,13 @@ def compose(core: bytes, build: AdapterBuild) -> Path:
     if out.is_file():
         return out
     adapter = fetch(build)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    with locked(out):
+        if not out.is_file():  # another process may have composed it while we waited
+            _compose(core, adapter, build, out)
+    return out
+
+
+def _compose(core: bytes, adapter: Path, build: AdapterBuild, out: Path) -> None:
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".compose-") as scratch:
         core_file = Path(scratch) / "core.wasm"
         core_file.write_bytes(core)
@@ -57,4 +63,3 @@ def compose(core: bytes, build: AdapterBuild) -> Path:
             first = (done.stderr.strip().splitlines() or ["no output"])[0]
             raise LabError(f"wasm-tools could not compose the guest with {build.id}: {first}")
         made.replace(out)
-    return out

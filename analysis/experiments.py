@@ -19,7 +19,7 @@ from . import adapters, model
 from ._cache import PROJECT_ROOT, write_atomically
 from .adapters import NATIVE, AdapterBuild
 from .errors import LabError
-from .results import RunResult, errno_name, shown
+from .results import OUTCOMES, RunResult, errno_name, shown
 from .runner import Runner, default_runner
 
 REPORT_CASE: tuple[str, ...] = ("/a", "/b", "/c", "/d", "/e")
@@ -432,7 +432,7 @@ def ceiling(counts: Sequence[int] = (124, 125, 126), builds: Sequence[str] = (),
         for count in counts:
             result = runner.run([f"/d{i}" for i in range(count)], adapter=build)
             rows.append({"build": result.adapter, "preopens": count,
-                         **{o: result.count(o) for o in ("ok", "missing", "misrouted", "trap")},
+                         **{o: result.count(o) for o in OUTCOMES},
                          "what happened": result.trap_summary or sentence(result)})
     return pd.DataFrame(rows)
 
@@ -459,6 +459,9 @@ def _fd_span(fds: list[int]) -> str:
 def sentence(result: RunResult) -> str:
     """One sentence on what happened in a run and why, for the explorer and the reports."""
     preopens = result.preopens
+    if result.timed_out:
+        return ("The guest ran out of its time budget (wasmtime fuel) and was stopped; "
+                "nothing it had not reported by then counts as reached.")
     if result.trap is not None or any(p.outcome == "trap" for p in preopens):
         return f"The guest trapped before it could use its preopens: {result.trap_summary or 'see the trap'}."
     parts = []

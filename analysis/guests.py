@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import wasmtime
 
@@ -19,6 +20,7 @@ from ._cache import PROJECT_ROOT
 from .errors import LabError
 
 GUESTS_DIR = PROJECT_ROOT / "guests"
+Protocol = Literal["opener", "probe", "text"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,12 @@ class Guest:
     binary: Path | None
     """The committed build; None for WAT, which is compiled from ``source`` when used."""
     description: str
-    speaks_json: bool
-    """True when stdout is one JSON object per line (probe, opener)."""
+    protocol: Protocol
+    """How its stdout reads: ``opener`` and ``probe`` JSON lines, or ``text`` (rust-open)."""
+
+    @property
+    def speaks_json(self) -> bool:
+        return self.protocol != "text"
 
     def core_module(self) -> bytes:
         """The guest's WASIp1 core module bytes."""
@@ -44,7 +50,7 @@ GUESTS: dict[str, Guest] = {
         source=GUESTS_DIR / "opener" / "opener.c",
         binary=GUESTS_DIR / "opener" / "opener.wasm",
         description="lists its preopens, then routes and opens <path>/MARKER for each argument",
-        speaks_json=True,
+        protocol="opener",
     ),
     "probe": Guest(
         name="probe",
@@ -52,7 +58,7 @@ GUESTS: dict[str, Guest] = {
         source=GUESTS_DIR / "probe" / "probe.wat",
         binary=None,
         description="raw fd_prestat_get / fd_prestat_dir_name for fd 3, 4, ... until an error",
-        speaks_json=True,
+        protocol="probe",
     ),
     "rust-open": Guest(
         name="rust-open",
@@ -60,18 +66,41 @@ GUESTS: dict[str, Guest] = {
         source=GUESTS_DIR / "rust-open" / "main.rs",
         binary=GUESTS_DIR / "rust-open" / "rust-open.wasm",
         description="reads <path>/MARKER with std::fs and prints std's own error text",
-        speaks_json=False,
+        protocol="text",
     ),
 }
 
 
 def get(name: str) -> Guest:
-    try:
+    """A built-in guest by name, or a WASIp1 core module from a ``.wasm`` file."""
+    if name in GUESTS:
         return GUESTS[name]
-    except KeyError:
-        raise LabError(
-            f"unknown guest {name!r}: choose one of {', '.join(GUESTS)}"
-        ) from None
+    if name.endswith(".wasm") or "/" in name:
+        return from_file(Path(name))
+    raise LabError(f"unknown guest {name!r}: choose one of {', '.join(GUESTS)}, or give a .wasm file")
+
+
+_CORE_VERSION = b"\x01\x00\x00\x00"
+
+
+def from_file(path: Path) -> Guest:
+    """Your own WASIp1 program as a guest. Its stdout is read with the opener's protocol
+    (JSON lines), so a program that prints nothing of it reports no preopen as reached."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LabError(f"cannot read guest file {path}: {exc.strerror or exc}") from None
+    if data[:4] != b"\0asm":
+        raise LabError(f"{path} is not a WebAssembly module or component: give a WASIp1 core module (.wasm)")
+    if data[4:8] != _CORE_VERSION:
+        raise LabError(f"{path} is a component, not a core module: give the WASIp1 core module; "
+                       "the lab composes it with each adapter build itself")
+    try:
+        wasmtime.Module.validate(wasmtime.Engine(), data)
+    except wasmtime.WasmtimeError as exc:
+        first = (str(exc).strip().splitlines() or ["invalid"])[0]
+        raise LabError(f"{path} is not a valid WebAssembly module ({first}): check how it was built") from None
+    return Guest(path.stem, "your own .wasm", path, path, f"core module from {path}", "opener")
 
 
 @lru_cache(maxsize=None)

@@ -86,6 +86,32 @@ def make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[str]:
     return dirs
 
 
+ADAPTER_MAX_PREOPENS = 125
+
+
+def warnings_for(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """Legal but suspicious preopen lists, said next to the result (they still run)."""
+    found = []
+    seen: dict[str, list[int]] = {}
+    for index, path in enumerate(paths):
+        seen.setdefault(path, []).append(3 + index)
+    for path, fds in seen.items():
+        if len(fds) > 1:
+            found.append(f"{path!r} is given {len(fds)} times (fds {', '.join(map(str, fds))}): wasi-libc "
+                         f"sends every path under it to the last one, fd {fds[-1]}")
+    for index, path in enumerate(paths):
+        if ".." in path.split("/"):
+            found.append(f"{path!r} (fd {3 + index}) has a '..' component: wasi-libc matches names byte for "
+                         "byte and never resolves '..'")
+        if path == "":
+            found.append(f"the empty name (fd {3 + index}): adapter builds cannot report it, so a guest "
+                         "stops looking for preopens there")
+    if len(paths) > ADAPTER_MAX_PREOPENS:
+        found.append(f"{len(paths)} preopens: the adapter holds at most {ADAPTER_MAX_PREOPENS}; more trap "
+                     "at start-up in every adapter build")
+    return tuple(found)
+
+
 def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) -> Outcome:
     """The outcome for preopen ``index`` from where its open went and what it read.
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .hostdirs import NAME_MAX, classify, host_files, marker_target
+from .hostdirs import NAME_MAX, classify, host_files, marker_target, warnings_for
 from .results import FdEntry, PreopenResult, RunResult, decode, encode
 
 Behavior = Literal["native", "fixed", "missing-increment"]
@@ -37,7 +37,7 @@ BEHAVIORS: tuple[Behavior, ...] = ("native", "fixed", "missing-increment")
 FIRST_FD = 3
 DESCRIPTOR_SLOTS = 128
 """The adapter's descriptor table, stdin/stdout/stderr included."""
-MAX_ADAPTER_PREOPENS = DESCRIPTOR_SLOTS - FIRST_FD
+MAX_ADAPTER_PREOPENS = DESCRIPTOR_SLOTS - FIRST_FD  # 125, as hostdirs.ADAPTER_MAX_PREOPENS says to users
 
 EBADF, ENOENT, ENOMEM, ENAMETOOLONG, EPERM = 8, 44, 48, 37, 63
 ADAPTER_TRAP = "the adapter's descriptor table is full (more than 125 preopens): unreachable at start-up"
@@ -262,7 +262,8 @@ def predict(
             PreopenResult(i, p, FIRST_FD + i, None, None, None, None, None, None, "trap", ADAPTER_TRAP)
             for i, p in enumerate(paths)
         )
-        return RunResult(guest, label, adapter_sha256, paths, preopens, (), (), exit_code=None, trap=ADAPTER_TRAP)
+        return RunResult(guest, label, adapter_sha256, paths, preopens, (), (), exit_code=None, trap=ADAPTER_TRAP,
+                         warnings=warnings_for(paths))
 
     names = {e.fd: e.name for e in fds if e.errno == 0}
     table = route_table(fds)
@@ -289,7 +290,7 @@ def predict(
             index, path, FIRST_FD + index, names.get(FIRST_FD + index),
             routed_fd, prefix, routed_by, marker, errno, outcome,
         ))
-    return RunResult(guest, label, adapter_sha256, paths, tuple(preopens), fds, ())
+    return RunResult(guest, label, adapter_sha256, paths, tuple(preopens), fds, (), warnings=warnings_for(paths))
 
 
 # -- explaining one call -----------------------------------------------------------------

@@ -58,21 +58,24 @@ def pack_members(package: str, version: str, members: list[str], what: str) -> d
         tarballs = list(Path(scratch).glob("*.tgz"))
         if len(tarballs) != 1:
             raise LabError(f"npm pack of {package}@{version} produced no tarball; retry")
-        try:
-            with tarfile.open(tarballs[0], "r:gz") as archive:
-                found = {}
-                for name in members:
-                    member = archive.extractfile(name)
-                    if member is None:
-                        raise KeyError(name)
-                    found[name] = member.read()
-                return found
-        except KeyError as missing:
-            raise MissingMember(str(missing.args[0])) from None
-        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-            raise LabError(
-                f"the tarball of {package}@{version} is damaged ({exc}); nothing was cached, retry"
-            ) from None
+        return read_members(tarballs[0], members, f"{package}@{version}")
+
+
+def read_members(tarball: Path, members: list[str], label: str) -> dict[str, bytes]:
+    """Members of a gzipped npm tarball; a truncated or altered one is one clear error."""
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            found = {}
+            for name in members:
+                member = archive.extractfile(name)
+                if member is None:
+                    raise KeyError(name)
+                found[name] = member.read()
+            return found
+    except KeyError as missing:
+        raise MissingMember(f"{label} has no {missing.args[0]}") from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise LabError(f"the tarball of {label} is damaged ({exc}); nothing was cached, retry") from None
 
 
 class MissingMember(LabError):

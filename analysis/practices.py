@@ -23,7 +23,7 @@ from . import guests
 from .adapters import AdapterBuild
 from .experiments import evidence
 from .results import Outcome, RunResult, decode, shown
-from .runner import Runner, check_paths, default_runner
+from .runner import OUT_OF_FUEL, Runner, check_paths, default_runner
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ def shared_parent(children: Sequence[str], adapter: str | AdapterBuild, parent: 
         marker = decode(bytes.fromhex(route["content_hex"])) if "content_hex" in route else None
         outcome: Outcome = "ok" if marker == f"child-{child}" else "missing"
         reads.append(ChildRead(f"{parent.rstrip('/')}/{child}", route["fd"], marker, outcome))
-    reads += [ChildRead(t, -1, None, "trap" if done.trap else "missing") for t in targets[len(routes):]]
+    lost: Outcome = "missing" if done.trap is None else "timeout" if OUT_OF_FUEL in done.trap else "trap"
+    reads += [ChildRead(t, -1, None, lost) for t in targets[len(routes):]]
     return pd.DataFrame([dataclasses.asdict(r) for r in reads])
 
 

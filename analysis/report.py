@@ -71,8 +71,9 @@ def result_table_html(result: RunResult) -> str:
 
 def result_html(result: RunResult, title: str | None = None) -> str:
     label = title or ("native (no adapter)" if result.adapter == "native" else result.adapter)
+    warnings = "".join(f'<p style="color:#8a5a00">warning: {html.escape(w)}</p>' for w in result.warnings)
     return (f"<div><p><b>{html.escape(label)}</b> · guest {result.guest}</p>{survival_row_html(result)}"
-            f"<p>{html.escape(sentence(result))}</p>{result_table_html(result)}</div>")
+            f"<p>{html.escape(sentence(result))}</p>{warnings}{result_table_html(result)}</div>")
 
 
 def side_by_side(results: Sequence[RunResult], titles: Sequence[str] = ()) -> Html:

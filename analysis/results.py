@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Outcome = Literal["ok", "missing", "misrouted", "trap"]
-OUTCOMES: tuple[Outcome, ...] = ("ok", "missing", "misrouted", "trap")
+Outcome = Literal["ok", "missing", "misrouted", "trap", "timeout"]
+OUTCOMES: tuple[Outcome, ...] = ("ok", "missing", "misrouted", "trap", "timeout")
 
 
 WASI_ERRNO = {2: "EACCES", 8: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO", 31: "EISDIR",
@@ -32,14 +32,18 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def shown(text: str | None) -> str:
-    """A name as a terminal can print it: invalid bytes as ``\\xNN``, controls escaped."""
+def shown(text: str | None, limit: int = 64) -> str:
+    """A name as a terminal can print it: invalid bytes as ``\\xNN``, controls escaped,
+    and a name longer than ``limit`` characters cut, with its size said."""
     if text is None:
         return "-"
     printable = encode(text).decode("utf-8", "backslashreplace")
     if printable == "":
         return '""'
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in printable)
+    printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in printable)
+    if len(printable) > limit:
+        return f"{printable[: limit - 16]}…({len(encode(text)):,} bytes)"
+    return printable
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class RunResult:
     stderr: str = field(default="", compare=False)
     exit_code: int | None = 0
     trap: str | None = field(default=None, compare=False)
-    """wasmtime's trap message; the per-preopen ``trap`` outcomes carry the fact."""
+    """wasmtime's trap message; the per-preopen ``trap``/``timeout`` outcomes carry the fact."""
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -117,6 +121,10 @@ class RunResult:
     @property
     def all_ok(self) -> bool:
         return all(p.outcome == "ok" for p in self.preopens)
+
+    @property
+    def timed_out(self) -> bool:
+        return any(p.outcome == "timeout" for p in self.preopens)
 
     @property
     def trap_summary(self) -> str | None:

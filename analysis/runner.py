@@ -26,11 +26,16 @@ from .adapters import NATIVE, AdapterBuild
 from .compose import compose
 from .errors import LabError
 from .guests import Guest
-from .hostdirs import classify, make_host_dirs, marker_target
+from .hostdirs import classify, make_host_dirs, marker_target, warnings_for
 from .model import libc_route, route_table
 from .results import FdEntry, Outcome, PreopenResult, RunResult, decode, encode
 
 FIRST_PREOPEN_FD = 3
+DEFAULT_FUEL = 2_000_000_000
+"""Instructions' worth of wasmtime fuel a run may use: about a second of a tight loop here,
+a thousand times what the largest legitimate run needs. A guest that burns it is a
+``timeout``, not a hung kernel."""
+OUT_OF_FUEL = "all fuel consumed"
 
 
 def check_paths(paths: Sequence[str]) -> tuple[str, ...]:
@@ -63,8 +68,11 @@ class _Program:
 class Runner:
     """Keeps one engine and everything compiled for it, so runs cost instantiation only."""
 
-    def __init__(self) -> None:
-        self.engine = wasmtime.Engine()
+    def __init__(self, fuel: int = DEFAULT_FUEL) -> None:
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        self.fuel = fuel
+        self.engine = wasmtime.Engine(config)
         self._core_linker = wasmtime.Linker(self.engine)
         self._core_linker.define_wasi()
         self._component_linker = wc.Linker(self.engine)
@@ -98,9 +106,15 @@ class Runner:
         path = compose(core, build)
         try:
             component = wc.Component.from_file(self.engine, str(path))
-        except wasmtime.WasmtimeError as exc:
-            path.unlink(missing_ok=True)
-            raise LabError(f"the composed component for {build.id} does not load ({_first_line(exc)}); run again to recompose") from None
+        except wasmtime.WasmtimeError:
+            path.unlink(missing_ok=True)  # a damaged cache entry: compose it afresh, once
+            path = compose(core, build)
+            try:
+                component = wc.Component.from_file(self.engine, str(path))
+            except wasmtime.WasmtimeError as exc:
+                path.unlink(missing_ok=True)
+                raise LabError(f"the component composed with {build.id} does not load "
+                               f"({_first_line(exc)}); check the wasm-tools and wasmtime versions") from None
         names = [n for n in component.type.exports(self.engine) if n.startswith("wasi:cli/run@")]
         if not names:
             raise LabError(f"the component made with {build.id} exports no wasi:cli/run: is this a command adapter?")
@@ -168,6 +182,7 @@ class Runner:
             wasi.stdout_file = str(root / "stdout")
             wasi.stderr_file = str(root / "stderr")
             store = wasmtime.Store(self.engine)
+            store.set_fuel(self.fuel)
             store.set_wasi(wasi)
             trap = None
             try:
@@ -258,18 +273,18 @@ def _interpret(
     for index, path in enumerate(paths):
         expected = FIRST_PREOPEN_FD + index
         seen = names.get(expected)
-        if guest.name == "opener":
+        if guest.protocol == "opener":
             found = _from_route(routes[index]) if index < len(routes) else None
-        elif guest.name == "probe":
+        elif guest.protocol == "probe":
             found = _from_rule(table, path) if fds and trap is None else None
         else:
             found = _from_text(lines[index], path) if index < len(lines) else None
         if found is None:
-            outcome: Outcome = "trap" if trap is not None else "missing"
+            outcome: Outcome = "missing" if trap is None else "timeout" if OUT_OF_FUEL in trap else "trap"
             preopens.append(PreopenResult(index, path, expected, seen, None, None, None, None, None, outcome, cause))
             continue
         routed_fd, prefix, routed_by, marker, errno, detail = found
-        outcome = classify(index, routed_fd, marker, guest.name)
+        outcome = classify(index, routed_fd, marker, guest.protocol)
         preopens.append(PreopenResult(index, path, expected, seen, routed_fd, prefix, routed_by, marker, errno, outcome, detail))
 
     result = RunResult(
@@ -283,12 +298,13 @@ def _interpret(
         stderr=decode(stderr),
         exit_code=exit_code,
         trap=trap,
+        warnings=warnings_for(paths),
     )
     if trap is None:
         return result
     summary = result.trap_summary or ""
     return replace(result, preopens=tuple(
-        replace(p, detail=summary) if p.outcome == "trap" else p for p in result.preopens))
+        replace(p, detail=summary) if p.outcome in ("trap", "timeout") else p for p in result.preopens))
 
 
 _Found = tuple[int | None, str | None, str | None, str | None, int | None, str]

@@ -15,9 +15,9 @@ from IPython.display import clear_output, display
 from . import adapters, model
 from .adapters import NATIVE
 from .errors import LabError
-from .experiments import ORDERS, REPORT_CASE, SCHEMES, ordering, scheme_paths, sentence
+from .experiments import ORDERS, REPORT_CASE, SCHEMES, ordering, scheme_paths
 from .plots import OUTCOME_COLORS, scratch_diagram
-from .report import result_table_html, survival_row_html
+from .report import result_html
 from .results import RunResult, shown
 from .runner import Runner, check_paths, default_runner
 
@@ -68,6 +68,12 @@ class Explorer:
     def __init__(self, runner: Runner | None = None, max_count: int = 12, *, build: str = NATIVE,
                  scheme: str = "equal", count: int = 5) -> None:
         self.runner = runner or default_runner()
+        if not 1 <= count <= max_count:
+            raise LabError(f"count {count} is out of range: choose 1..{max_count} (or raise max_count)")
+        if scheme not in (*SCHEMES, "custom"):
+            raise LabError(f"unknown naming scheme {scheme!r}: choose one of {', '.join([*SCHEMES, 'custom'])}")
+        if build not in dict((v, k) for k, v in build_options()):
+            raise LabError(f"unknown adapter build {build!r}: choose native, a catalogued id or a model: entry")
         style = {"description_width": "110px"}
         self.count = w.IntSlider(value=count, min=1, max=max_count, description="directories", style=style)
         self.scheme = w.Dropdown(options=[*SCHEMES, "custom"], value=scheme, description="names", style=style)
@@ -111,12 +117,7 @@ class Explorer:
             self.view.value = _error_html(self.error)
             return
         source = "predicted by the model" if self.build.value.startswith(MODEL_PREFIX) else "measured"
-        self.view.value = (
-            f"<p><b>{html.escape(self.build.value)}</b>, guest {self.guest.value}, {source}</p>"
-            + survival_row_html(self.result)
-            + f"<p>{html.escape(sentence(self.result))}</p>"
-            + result_table_html(self.result)
-        )
+        self.view.value = result_html(self.result, f"{self.build.value}, {source}")
 
     def _ipython_display_(self) -> None:
         display(self.widget)
@@ -157,6 +158,11 @@ class Stepper:
 
     def __init__(self, paths: Sequence[str] = REPORT_CASE, behavior: model.Behavior = "missing-increment",
                  fd: int = 5) -> None:
+        check_paths(paths)
+        if not 3 <= fd < 3 + len(paths):
+            raise LabError(f"fd {fd} is not a preopen here: with {len(paths)} preopen(s) use 3..{2 + len(paths)}")
+        if behavior not in ("missing-increment", "fixed"):
+            raise LabError(f"unknown adapter behaviour {behavior!r}: choose missing-increment or fixed")
         style = {"description_width": "90px"}
         self.paths = w.Text(value=", ".join(paths), description="preopens", style=style)
         self.behavior = w.Dropdown(options=["missing-increment", "fixed"], value=behavior,

@@ -1,0 +1,212 @@
+"""Hard inputs and faults, each with a real failure: clear errors, traps captured, nothing lost."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import wasmtime
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import adapters, cli, compose, guests, model
+from analysis.errors import LabError
+from analysis.npm import npm, read_members
+from analysis.runner import Runner
+from analysis.widgets import Explorer, Stepper
+from conftest import AFFECTED, FIXED, REPORT_CASE
+
+LOOP_WAT = '(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))'
+
+
+@pytest.fixture
+def looping_guest(tmp_path) -> guests.Guest:
+    path = tmp_path / "loop.wasm"
+    path.write_bytes(wasmtime.wat2wasm(LOOP_WAT))
+    return guests.from_file(path)
+
+
+# -- odd but legal inputs run for real ---------------------------------------------------
+
+
+def test_hundreds_of_preopens_run_natively_and_trap_in_the_adapter(runner):
+    paths = [f"/dir{i}" for i in range(300)]
+    assert runner.run(paths).all_ok
+    trapped = runner.run(paths, adapter=FIXED)
+    assert set(trapped.outcomes) == {"trap"}
+    assert any("at most 125" in w for w in trapped.warnings)
+
+
+def test_names_of_tens_of_kilobytes(runner):
+    name = "/" + "n" * 65_000
+    assert runner.run([name, "/b"]).all_ok  # natively fine
+    result = runner.run([name, "/b"], adapter=FIXED)  # the adapter's scratch space is smaller
+    assert set(result.outcomes) == {"trap"} and result.trap_summary
+
+
+def test_non_ascii_names(runner):
+    paths = ["/données", "/日本", "/ü/ß"]
+    assert runner.run(paths).all_ok and runner.run(paths, adapter=FIXED).all_ok
+
+
+def test_suspicious_names_get_warnings_and_still_run(runner):
+    result = runner.run(["/a", "/a", "/x/../y", ""], adapter=FIXED)
+    assert len(result.preopens) == 4 and result.trap is None
+    text = " ".join(result.warnings)
+    assert "'/a' is given 2 times" in text and "'..' component" in text and "empty name" in text
+    assert model.predict(result.paths, "fixed", adapter=result.adapter, adapter_sha256=result.adapter_sha256) == result
+
+
+# -- refused: only what the host cannot take -----------------------------------------------
+
+
+def test_a_nul_byte_is_refused(runner):
+    with pytest.raises(LabError, match="NUL byte"):
+        runner.run(["/a\0b"])
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"not wasm at all", "is not a WebAssembly module or component"),
+    (b"\0asm\x0d\0\x01\0", "is a component, not a core module"),
+    (b"\0asm\x01\0\0\0\x05", "is not a valid WebAssembly module"),
+])
+def test_a_bad_wasm_guest_file_is_one_line(tmp_path, content, says):
+    path = tmp_path / "guest.wasm"
+    path.write_bytes(content)
+    done = subprocess.run([sys.executable, "-m", "analysis", "run", "--guest", str(path), "/a"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and says in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_widget_values_out_of_range_are_refused():
+    with pytest.raises(LabError, match="count 50 is out of range"):
+        Explorer(count=50)
+    with pytest.raises(LabError, match="unknown adapter build"):
+        Explorer(build="jco-0.0.0")
+    with pytest.raises(LabError, match="fd 9 is not a preopen here"):
+        Stepper(REPORT_CASE, fd=9)
+
+
+def test_a_hand_typed_order_naming_unknown_entries_is_shown_not_raised(runner):
+    explorer = Explorer(runner)
+    explorer.order.value = "by hand"
+    explorer.by_hand.value = "0 1 2 3 9"
+    assert explorer.result is None and "must name each of the positions 0..4" in explorer.view.value
+    explorer.by_hand.value = "4 3 2 1 0"
+    assert explorer.result.paths == tuple(reversed(REPORT_CASE))
+
+
+# -- faults ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_tarball(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tarball")
+    subprocess.run([npm(), "pack", "--silent", "--pack-destination", str(folder), "@bytecodealliance/jco@1.8.1"],
+                   check=True, capture_output=True, cwd=folder)
+    return next(folder.glob("*.tgz"))
+
+
+def test_a_truncated_or_altered_tarball_is_one_clear_error(real_tarball, tmp_path):
+    member = adapters.ADAPTER_MEMBER
+    assert read_members(real_tarball, [member], "jco 1.8.1")[member][:4] == b"\0asm"
+    data = real_tarball.read_bytes()
+    truncated = tmp_path / "truncated.tgz"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(LabError, match="is damaged"):
+        read_members(truncated, [member], "jco 1.8.1")
+    altered = tmp_path / "altered.tgz"
+    altered.write_bytes(data[:4000] + bytes(b ^ 0xFF for b in data[4000:4400]) + data[4400:])
+    with pytest.raises(LabError, match="is damaged"):
+        read_members(altered, [member], "jco 1.8.1")
+
+
+def test_missing_wasm_tools_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREOPEN_LAB_CACHE", str(tmp_path / "cache"))
+    build = adapters.resolve(AFFECTED)
+    adapters.fetch(build)  # the adapter is there; the composing tool is not
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setattr(sys, "executable", str(empty / "python"))  # nothing beside this Python
+    monkeypatch.setenv("PATH", str(empty))
+    with pytest.raises(LabError, match="the wasm-tools CLI was not found"):
+        compose.compose(guests.get("opener").core_module(), build)
+    assert not list((tmp_path / "cache").rglob("components/*.wasm"))
+
+
+def test_a_corrupted_cached_component_heals(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREOPEN_LAB_CACHE", str(tmp_path / "cache"))
+    core = guests.get("opener").core_module()
+    build = adapters.resolve(AFFECTED)
+    path = compose.compose(core, build)
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 3])  # a truncated component, as a crash might leave
+    result = Runner().run(REPORT_CASE, adapter=AFFECTED)
+    assert result.outcomes == ("ok", "missing", "missing", "missing", "ok")
+    assert path.read_bytes() == good
+
+
+def test_two_processes_fetch_and_compose_the_same_build_at_once(tmp_path):
+    env = {**os.environ, "PREOPEN_LAB_CACHE": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "analysis", "run", "--adapter", AFFECTED, "--json", *REPORT_CASE]
+    both = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for process in both:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    cache = tmp_path / "cache"
+    assert len(list((cache / "adapters").glob("*.wasm"))) == 1
+    assert len(list((cache / "components").glob("*.wasm"))) == 1
+    assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".compose-")]
+
+
+def test_a_looping_guest_is_a_timeout_and_the_process_lives_on(looping_guest, tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    runner = Runner(fuel=50_000_000)
+    for adapter in ("native", AFFECTED):
+        result = runner.run(["/a", "/b"], guest=looping_guest, adapter=adapter)
+        assert result.outcomes == ("timeout", "timeout")
+        assert "fuel" in result.trap
+    assert runner.run(REPORT_CASE).all_ok  # the same runner carries on
+    assert list(scratch.iterdir()) == []
+
+
+# -- fuzzing -----------------------------------------------------------------------------------
+
+argv_parts = st.one_of(
+    st.sampled_from(["--adapter", "--native", "--guest", "--json", AFFECTED, "opener", "probe", "nope", "--", "-x"]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=12),
+    st.sampled_from(["/a", "/", ".", "", "..", "/a/../b", "/ü", "/a\udcff"]),
+)
+
+
+@settings(max_examples=150)
+@given(st.lists(argv_parts, max_size=6))
+def test_cli_argument_fuzz(argv):
+    before = set(Path(tempfile.gettempdir()).glob("preopen-lab-*"))
+    workdir = tempfile.mkdtemp(prefix="fuzz-cwd-")
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        code = cli.main(["run", *argv])
+    except SystemExit as exit:  # argparse's own exits: --help or a usage error
+        code = exit.code
+    finally:
+        os.chdir(cwd)
+    assert code in (0, 2)
+    assert os.listdir(workdir) == []  # nothing written where the user stood
+    os.rmdir(workdir)
+    assert set(Path(tempfile.gettempdir()).glob("preopen-lab-*")) <= before
+
+
+@given(st.lists(st.binary(max_size=24), min_size=1, max_size=10), st.sampled_from(model.BEHAVIORS),
+       st.sampled_from(["opener", "probe"]))
+def test_model_takes_any_bytes(names, behavior, guest):
+    paths = [name.decode("utf-8", "surrogateescape") for name in names]
+    result = model.predict(paths, behavior, guest=guest)
+    assert len(result.preopens) == len(paths)
