@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +61,13 @@ class AdapterBuild:
     def is_cached(self) -> bool:
         path = self.cache_path()
         return path.is_file() and sha256_file(path) == self.sha256
+
+
+def span(releases: Sequence[str]) -> str:
+    """A list of releases, short: ``1.10.0 .. 1.32.1 (52)``."""
+    if not releases:
+        return "-"
+    return ", ".join(releases) if len(releases) <= 3 else f"{releases[0]} .. {releases[-1]} ({len(releases)})"
 
 
 def _version_key(version: str) -> tuple[int, ...]:

@@ -67,8 +67,9 @@ def measure_explorer(adapter: str, changes: int = 300) -> Timing:
     """From a widget change to the redrawn output, driving the explorer's widgets."""
     from .widgets import Explorer
 
-    explorer = Explorer()
-    explorer.build.value = adapter
+    from .adapters import resolve
+
+    explorer = Explorer(build=resolve(adapter).id)
     samples = []
     for i in range(changes):
         start = time.perf_counter()

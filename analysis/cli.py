@@ -118,15 +118,9 @@ def _adapters(args: argparse.Namespace) -> int:
         return 0
     print(f"{'id':<12} {'sha256':<18} {'cached':<7} {'releases':<28} source")
     for b in builds:
-        releases = _span(b.releases)
+        releases = adapters.span(b.releases)
         print(f"{b.id:<12} {b.short_sha:<18} {'yes' if b.is_cached() else 'no':<7} {releases:<28} {b.source}")
     return 0
-
-
-def _span(releases: tuple[str, ...]) -> str:
-    if len(releases) <= 3:
-        return ", ".join(releases)
-    return f"{releases[0]} .. {releases[-1]} ({len(releases)})"
 
 
 def _scan(write: bool) -> int:
@@ -136,7 +130,7 @@ def _scan(write: bool) -> int:
     print(f"{len(entries)} distinct builds in {sum(len(e['releases']) for e in entries)} releases; "
           f"{len(changed)} differ from the lock file")
     for entry in changed:
-        print(f"  {entry['id']}: {entry['sha256'][:16]} {_span(tuple(entry['releases']))}")
+        print(f"  {entry['id']}: {entry['sha256'][:16]} {adapters.span(tuple(entry['releases']))}")
     if write and changed:
         adapters.write_lock(entries)
         print(f"wrote {adapters.LOCK_FILE}")
@@ -154,7 +148,6 @@ def _fetch(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if not args.paths:
         raise LabError("no preopen paths given: name at least one, e.g. `run --adapter jco-1.8.1 /a /b /c`")
-    guests.get(args.guest)
     adapter = args.adapter or NATIVE
     result = default_runner().run(args.paths, guest=args.guest, adapter=adapter)
     if args.json:
@@ -242,7 +235,7 @@ def _verdicts(args: argparse.Namespace) -> int:
     print(f"the report's case, {' '.join(REPORT_CASE)}, through each build (guest: opener)")
     print(f"{'adapter':<12} {'verdict':<13} {'releases':<28} evidence")
     for v in found:
-        print(f"{v.adapter:<12} {v.label:<13} {_span(v.releases) or '-':<28} {', '.join(v.evidence) or 'all 5 ok'}")
+        print(f"{v.adapter:<12} {v.label:<13} {adapters.span(v.releases):<28} {', '.join(v.evidence) or 'all 5 ok'}")
     affected = [v.adapter for v in found if v.affected]
     print(f"{len(affected)} of {len(found) - 1} builds affected: {', '.join(affected) or 'none'}")
     return 0

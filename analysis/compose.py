@@ -53,12 +53,16 @@ def _compose(core: bytes, adapter: Path, build: AdapterBuild, out: Path) -> None
         core_file = Path(scratch) / "core.wasm"
         core_file.write_bytes(core)
         made = Path(scratch) / "component.wasm"
-        done = subprocess.run(
-            [wasm_tools(), "component", "new", str(core_file),
-             "--adapt", f"wasi_snapshot_preview1={adapter}", "-o", str(made)],
-            capture_output=True,
-            text=True,
-        )
+        try:
+            done = subprocess.run(
+                [wasm_tools(), "component", "new", str(core_file),
+                 "--adapt", f"wasi_snapshot_preview1={adapter}", "-o", str(made)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        except subprocess.TimeoutExpired:
+            raise LabError(f"wasm-tools took more than 5 minutes to compose with {build.id}; retry") from None
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or ["no output"])[0]
             raise LabError(f"wasm-tools could not compose the guest with {build.id}: {first}")

@@ -19,7 +19,7 @@ from . import adapters, model
 from ._cache import PROJECT_ROOT, write_atomically
 from .adapters import NATIVE, AdapterBuild
 from .errors import LabError
-from .results import OUTCOMES, RunResult, errno_name, shown
+from .results import FIRST_FD, OUTCOMES, RunResult, errno_name, shown
 from .runner import Runner, default_runner
 
 REPORT_CASE: tuple[str, ...] = ("/a", "/b", "/c", "/d", "/e")
@@ -180,8 +180,7 @@ def check_model(configs: int, seed: int, affected: str, fixed: str,
                 runner: Runner | None = None) -> ModelCheck:
     """Random preopen lists, each run for real through both builds and natively."""
     rng = random.Random(seed)
-    backends: tuple[tuple[str, model.Behavior], ...] = (
-        (NATIVE, "native"), (affected, "missing-increment"), (fixed, "fixed"))
+    backends = tuple((b, behavior_of(b, runner)) for b in (NATIVE, affected, fixed))
     found = []
     comparisons = 0
     for _ in range(configs):
@@ -205,7 +204,9 @@ _REALISTIC = ["/data", "/cache", "/tmp", "/home/user", "/etc", "/var/log", "/srv
 
 
 def _equal(count: int) -> list[str]:
-    width = 1 if count <= 26 else 2
+    width = 1
+    while 26**width < count:
+        width += 1
     names = []
     for i in range(count):
         letters = ""
@@ -243,7 +244,7 @@ def scheme_paths(scheme: str, count: int, custom: Sequence[str] = ()) -> list[st
     if scheme == "custom":
         if not custom:
             raise LabError("the custom scheme needs names: give at least one path")
-        return list(custom)[:count] if count else list(custom)
+        return list(custom)[:count]
     if scheme not in SCHEMES:
         raise LabError(f"unknown naming scheme {scheme!r}: choose one of {', '.join([*SCHEMES, 'custom'])}")
     if count < 1:
@@ -304,20 +305,27 @@ COLUMNS: dict[str, str] = {
     "path": "the guest path the host gave this preopen",
     "fd": "the fd the host put it at",
     "name_seen": "the name the guest read for that fd (empty if enumeration stopped before it)",
-    "routed_to": "the fd wasi-libc sent <path>/MARKER to; -1 for none",
-    "outcome": "measured: ok, missing, misrouted or trap",
+    "routed_to": "the fd wasi-libc sent <path>/MARKER to; -1 for none or not known (rust-open)",
+    "outcome": "measured: ok, missing, misrouted, trap or timeout",
     "model_outcome": "what the model predicted for the same run",
 }
 """The columns of a sweep's DataFrame, one row per preopen per run."""
 
 
 def behavior_of(build: str, runner: Runner | None = None) -> model.Behavior:
-    """The model behaviour for a build, from its measured verdict (cached per process)."""
+    """The model behaviour for a build, measured (and cached per process): affected builds
+    are ``missing-increment``; of the others, those that report an empty name are the
+    ``early`` design, the rest ``fixed``."""
     if build == NATIVE:
         return "native"
     key = adapters.resolve(build).sha256
     if key not in _BEHAVIORS:
-        _BEHAVIORS[key] = "missing-increment" if verdict(build, runner).affected else "fixed"
+        if verdict(build, runner).affected:
+            _BEHAVIORS[key] = "missing-increment"
+        else:
+            probe = (runner or default_runner()).run(["/a", "", "/b"], guest="probe", adapter=build)
+            reports_empty = any(e.fd == FIRST_FD + 1 and e.errno == 0 for e in probe.fds)
+            _BEHAVIORS[key] = "early" if reports_empty else "fixed"
     return _BEHAVIORS[key]
 
 

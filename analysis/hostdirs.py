@@ -16,11 +16,14 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .results import Outcome
+from .results import FIRST_FD, Outcome
 
 MARKER = "MARKER"
 NAME_MAX = 255
 """The longest file name component the host file system takes, in bytes."""
+DECOY_MAX = 2048
+"""The longest decoy path we create, in bytes: well inside the host's PATH_MAX with the
+temporary root in front of it."""
 _MARKER_TEXT = re.compile(r"preopen-(\d+)(?::.*)?", re.DOTALL)
 
 
@@ -53,7 +56,7 @@ def inside(outer: str, inner: str) -> str | None:
     parts = rel.split("/")
     if any(p in ("", ".", "..", MARKER) or len(p.encode()) > NAME_MAX for p in parts):
         return None
-    return rel
+    return rel if len(rel.encode()) <= DECOY_MAX else None
 
 
 @lru_cache(maxsize=8192)
@@ -87,6 +90,7 @@ def make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[str]:
 
 
 ADAPTER_MAX_PREOPENS = 125
+"""The adapter's descriptor table holds 128 entries, stdio included."""
 
 
 def warnings_for(paths: tuple[str, ...]) -> tuple[str, ...]:
@@ -94,18 +98,18 @@ def warnings_for(paths: tuple[str, ...]) -> tuple[str, ...]:
     found = []
     seen: dict[str, list[int]] = {}
     for index, path in enumerate(paths):
-        seen.setdefault(path, []).append(3 + index)
+        seen.setdefault(path, []).append(FIRST_FD + index)
     for path, fds in seen.items():
         if len(fds) > 1:
             found.append(f"{path!r} is given {len(fds)} times (fds {', '.join(map(str, fds))}): wasi-libc "
                          f"sends every path under it to the last one, fd {fds[-1]}")
     for index, path in enumerate(paths):
         if ".." in path.split("/"):
-            found.append(f"{path!r} (fd {3 + index}) has a '..' component: wasi-libc matches names byte for "
+            found.append(f"{path!r} (fd {FIRST_FD + index}) has a '..' component: wasi-libc matches names byte for "
                          "byte and never resolves '..'")
         if path == "":
-            found.append(f"the empty name (fd {3 + index}): adapter builds cannot report it, so a guest "
-                         "stops looking for preopens there")
+            found.append(f"the empty name (fd {FIRST_FD + index}): adapter builds since mid-2024 cannot "
+                         "report it, and a guest then stops looking for preopens there")
     if len(paths) > ADAPTER_MAX_PREOPENS:
         found.append(f"{len(paths)} preopens: the adapter holds at most {ADAPTER_MAX_PREOPENS}; more trap "
                      "at start-up in every adapter build")
@@ -115,7 +119,7 @@ def warnings_for(paths: tuple[str, ...]) -> tuple[str, ...]:
 def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) -> Outcome:
     """The outcome for preopen ``index`` from where its open went and what it read.
 
-    ``ok``: routed to its own fd (3 + index) and, where a file was opened, read its own
+    ``ok``: routed to its own fd (``FIRST_FD + index``) and, where a file was opened, read its own
     MARKER. ``misrouted``: routed to another preopen's fd, whatever was found there.
     ``missing``: no preopen matched, or its own directory gave no MARKER.
     """
@@ -125,7 +129,7 @@ def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) 
         return "ok" if marker == marker_text(index) else "misrouted"
     if routed_fd < 0:
         return "missing"
-    if routed_fd != 3 + index:
+    if routed_fd != FIRST_FD + index:
         return "misrouted"
     if guest == "probe":  # no file was opened; the route is all there is
         return "ok"

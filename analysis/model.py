@@ -11,9 +11,10 @@ notes and the upstream links in the README), never from its source:
    names as they arrive; a name gets real space only when the counter equals ``nth``,
    every other name is written at the current scratch position without advancing it.
    ``missing-increment`` never advances the counter, so the test reads ``nth == 0``
-   for every name. The adapter also cannot report an empty name (``EBADF`` at that
-   fd) and holds 128 descriptors in all, stdio included: more than 125 preopens trap
-   at start-up, and with exactly 125 no file can be opened (``ENOMEM``).
+   for every name. Since that design (``fixed`` too) the adapter cannot report an
+   empty name (``EBADF`` at that fd); the ``early`` design before it can. Every build
+   holds 128 descriptors, stdio included: more than 125 preopens trap at start-up, and
+   with exactly 125 no file can be opened (``ENOMEM``).
 3. **wasi-libc** builds its table from the names it got and routes each path to the
    preopen whose prefix matches the most bytes on a component boundary, newest first.
 
@@ -28,16 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .hostdirs import NAME_MAX, classify, host_files, marker_target, warnings_for
-from .results import FdEntry, PreopenResult, RunResult, decode, encode
+from .hostdirs import ADAPTER_MAX_PREOPENS, NAME_MAX, classify, host_files, marker_target, warnings_for
+from .results import FIRST_FD, FdEntry, PreopenResult, RunResult, decode, encode
 
-Behavior = Literal["native", "fixed", "missing-increment"]
-BEHAVIORS: tuple[Behavior, ...] = ("native", "fixed", "missing-increment")
-
-FIRST_FD = 3
-DESCRIPTOR_SLOTS = 128
-"""The adapter's descriptor table, stdin/stdout/stderr included."""
-MAX_ADAPTER_PREOPENS = DESCRIPTOR_SLOTS - FIRST_FD  # 125, as hostdirs.ADAPTER_MAX_PREOPENS says to users
+Behavior = Literal["native", "early", "fixed", "missing-increment"]
+BEHAVIORS: tuple[Behavior, ...] = ("native", "early", "fixed", "missing-increment")
+"""``early`` is the adapter design before wasmtime PR #8749 (jco 1.0.0 to 1.2.4 ship it):
+right names, and unlike later builds it reports the empty name too."""
 
 EBADF, ENOENT, ENOMEM, ENAMETOOLONG, EPERM = 8, 44, 48, 37, 63
 ADAPTER_TRAP = "the adapter's descriptor table is full (more than 125 preopens): unreachable at start-up"
@@ -103,15 +101,15 @@ def dir_name_trace(names: Sequence[bytes], fd: int, behavior: Behavior) -> DirNa
         if kept:
             position = end
         steps.append(Placement(index, name, counter, kept, offset, bytes(scratch)))
-        if behavior == "fixed":
-            counter += 1
+        if behavior != "missing-increment":
+            counter += 1  # the ``early`` design counted its own way; only its result is modelled
     length = len(names[nth])
     returned = bytes(scratch[wanted_offset : wanted_offset + length])
     return DirNameTrace(fd, nth, behavior, names, tuple(steps), wanted_offset, length, returned)
 
 
 def dir_name(names: Sequence[bytes], nth: int, behavior: Behavior) -> bytes:
-    """What ``fd_prestat_dir_name(3 + nth)`` returns: ``dir_name_trace`` without the trace."""
+    """What ``fd_prestat_dir_name(FIRST_FD + nth)`` returns: ``dir_name_trace`` without the trace."""
     if behavior != "missing-increment" or nth == 0:
         return names[nth]
     scratch = bytearray()
@@ -123,12 +121,12 @@ def dir_name(names: Sequence[bytes], nth: int, behavior: Behavior) -> bytes:
 def fd_table(paths: Sequence[str], behavior: Behavior) -> tuple[FdEntry, ...] | None:
     """The answers a guest gets walking fd 3, 4, ... until an error; None if it traps."""
     names = [encode(p) for p in paths]
-    if behavior != "native" and len(names) > MAX_ADAPTER_PREOPENS:
+    if behavior != "native" and len(names) > ADAPTER_MAX_PREOPENS:
         return None
     entries = []
     for nth, name in enumerate(names):
         fd = FIRST_FD + nth
-        if behavior != "native" and not name:
+        if behavior in ("fixed", "missing-increment") and not name:
             entries.append(FdEntry(fd, EBADF))
             return tuple(entries)
         returned = dir_name(names, nth, behavior)
@@ -268,7 +266,7 @@ def predict(
     names = {e.fd: e.name for e in fds if e.errno == 0}
     table = route_table(fds)
     layout = host_files(paths)
-    table_full = behavior != "native" and len(paths) == MAX_ADAPTER_PREOPENS
+    table_full = behavior != "native" and len(paths) == ADAPTER_MAX_PREOPENS
     preopens = []
     for index, path in enumerate(paths):
         route = libc_route(table, encode(marker_target(path)))

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from .model import DirNameTrace
-from .results import OUTCOMES, RunResult, decode
+from .results import FIRST_FD, OUTCOMES, RunResult, decode
 
 OUTCOME_COLORS: dict[str, str] = {
     "ok": "#009E73",  # bluish green
@@ -47,7 +47,9 @@ def outcome_legend(ax, outcomes: Sequence[str] = OUTCOMES, **kwargs) -> None:
 
 
 def _results_frame(results: Sequence[RunResult], labels: Sequence[str]) -> pd.DataFrame:
-    labels = list(labels) or [r.adapter for r in results]
+    labels = list(labels) or [f"run {i + 1} · {r.adapter}" for i, r in enumerate(results)]
+    if len(set(labels)) != len(labels):
+        raise ValueError("survival_grid needs a different label for each run")
     rows = []
     for label, result in zip(labels, results):
         for p in result.preopens:
@@ -64,14 +66,14 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     (default: their adapter)."""
     frame = data if isinstance(data, pd.DataFrame) else _results_frame(data, labels)
     runs = list(dict.fromkeys(zip(frame["build"], frame["scenario"])))
-    fds = list(range(3, int(frame["fd"].max()) + 1))
+    fds = list(range(FIRST_FD, int(frame["fd"].max()) + 1))
     codes = np.full((len(runs), len(fds)), len(OUTCOMES))
-    labels: dict[tuple[int, int], str] = {}
+    cell_text: dict[tuple[int, int], str] = {}
     index = {run: i for i, run in enumerate(runs)}
     for row in frame.itertuples():
-        r, c = index[(row.build, row.scenario)], row.fd - 3
+        r, c = index[(row.build, row.scenario)], row.fd - FIRST_FD
         codes[r, c] = OUTCOMES.index(row.outcome)
-        labels[(r, c)] = row.path
+        cell_text[(r, c)] = row.path
     cmap = ListedColormap([OUTCOME_COLORS[o] for o in OUTCOMES] + [EMPTY])
     fig, ax = _axes(ax, (max(5.0, 0.7 * len(fds) + 3), max(1.6, 0.32 * len(runs) + 1.2)))
     ax.imshow(codes, cmap=cmap, vmin=0, vmax=len(OUTCOMES), aspect="auto", interpolation="nearest")
@@ -85,7 +87,7 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="minor", length=0)
     if annotate if annotate is not None else len(runs) * len(fds) <= 120:
-        for (r, c), text in labels.items():
+        for (r, c), text in cell_text.items():
             ax.text(c, r, text if len(text) <= 8 else text[:7] + "…", ha="center", va="center",
                     fontsize=7, color="white")
     ax.set_title(title or "Which fd slots survive")
@@ -192,7 +194,7 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
             if known:
                 ax.text(col + 0.5, row + 0.5, _char(step.scratch[col]), ha="center", va="center",
                         fontsize=9, color="white" if owner[col] % len(NAME_COLORS) in _DARK_NAMES else "black")
-        if step.offset + len(step.name) > step.offset:
+        if step.name:
             ax.add_patch(Rectangle((step.offset, row), len(step.name), 1, fill=False,
                                    edgecolor="black", linewidth=1.2, linestyle="-" if step.kept else "--"))
     labels = [f"name {s.index + 1} {_text(s.name)}: counter {s.counter}, {'kept' if s.kept else 'throw-away'}"

@@ -6,7 +6,7 @@
   preopen is always fd 3, the one slot every build answers correctly.
 - ``order_search``: try every order of a list; ordering can move the damage around,
   never remove it.
-- upgrading the adapter: ``experiments.verdicts`` says which builds are not affected.
+- ``upgrade_targets``: the unaffected builds newer than every affected one.
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ import pandas as pd
 from . import guests
 from .adapters import AdapterBuild
 from .experiments import evidence
-from .results import Outcome, RunResult, decode, shown
-from .runner import OUT_OF_FUEL, Runner, check_paths, default_runner
+from .errors import LabError
+from .results import Outcome, RunResult, decode, shown, unreported
+from .runner import Runner, check_paths, default_runner
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,13 @@ def shared_parent(children: Sequence[str], adapter: str | AdapterBuild, parent: 
     """One preopen, ``parent``, holding a subdirectory per child; the guest opens each
     ``parent/child/MARKER``. Every child is served through the single fd 3."""
     runner = runner or default_runner()
+    for child in check_paths(children):
+        if child in ("", ".", "..") or "/" in child or len(child.encode()) > 255:
+            raise LabError(f"child {child!r} is not a plain directory name: give names such as a, b, data")
+    if len(set(children)) != len(children):
+        raise LabError("the children must have different names: each becomes its own subdirectory")
     program = runner.program(guests.get("opener"), adapter)
-    targets = [f"{parent.rstrip('/')}/{c}" for c in check_paths(children)]
+    targets = [f"{parent.rstrip('/')}/{c}" for c in children]
 
     def populate(root: Path) -> list[tuple[str, str]]:
         host = root / "parent"
@@ -81,9 +87,16 @@ def shared_parent(children: Sequence[str], adapter: str | AdapterBuild, parent: 
         marker = decode(bytes.fromhex(route["content_hex"])) if "content_hex" in route else None
         outcome: Outcome = "ok" if marker == f"child-{child}" else "missing"
         reads.append(ChildRead(f"{parent.rstrip('/')}/{child}", route["fd"], marker, outcome))
-    lost: Outcome = "missing" if done.trap is None else "timeout" if OUT_OF_FUEL in done.trap else "trap"
-    reads += [ChildRead(t, -1, None, lost) for t in targets[len(routes):]]
+    reads += [ChildRead(t, -1, None, unreported(done.trap)) for t in targets[len(routes):]]
     return pd.DataFrame([dataclasses.asdict(r) for r in reads])
+
+
+def upgrade_targets(found: Sequence) -> list[str]:
+    """Unaffected builds newer than the newest affected one (``found`` from
+    ``experiments.verdicts``, in release order): the builds to upgrade to, not older ones."""
+    builds = list(found)[1:]
+    last_bad = max((i for i, v in enumerate(builds) if v.affected), default=-1)
+    return [v.adapter for v in builds[last_bad + 1:] if not v.affected]
 
 
 def order_search(paths: Sequence[str], adapter: str | AdapterBuild, runner: Runner | None = None) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from ._cache import PROJECT_ROOT, cache_dir, sha256_bytes, write_atomically
 from .errors import LabError
 from .experiments import sentence
 from .model import libc_route
+from .adapters import span as _span
 from .plots import EMPTY, OUTCOME_COLORS, survival_grid
 from .results import RunResult, errno_name, shown
 
@@ -127,12 +128,6 @@ def catalogue_frame() -> pd.DataFrame:
                           "source (per jco's history)": b.source} for b in catalogue()])
 
 
-def _span(releases: Sequence[str]) -> str:
-    if not releases:
-        return "-"
-    return ", ".join(releases) if len(releases) <= 3 else f"{releases[0]} .. {releases[-1]} ({len(releases)})"
-
-
 # -- assets for offline widgets ----------------------------------------------------------
 
 
@@ -232,6 +227,9 @@ def execute(path: Path, timeout: int = 600):
                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
         where = f"cell {index + 1}" if index is not None else "a cell"
         raise LabError(f"{path.name}: {where} failed: {exc.ename}: {exc.evalue}") from None
+    except Exception as exc:  # a cell timeout, a dead kernel, a kernel that never started
+        raise LabError(f"{path.name}: execution stopped ({type(exc).__name__}: "
+                       f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'})") from None
     return notebook
 
 
@@ -279,6 +277,9 @@ def build(out: Path = REPORTS_DIR, notebooks: Path = NOTEBOOKS_DIR, only: Sequen
         figures = len(re.findall(r'<img[^>]*src="data:image/png;base64', page))
         built.append(Built(nb, target, time.perf_counter() - start, figures))
         log(f"{nb.stem}: {built[-1].figures} figure(s), {built[-1].seconds:.1f} s -> {target}")
+    if only:
+        log("built a subset of the notebooks: index.html left as it was")
+        return built
     found = verdicts()
     figure = survival_grid([v.result for v in found], labels=[v.adapter for v in found],
                            title="The report's five directories through every build, measured in this build")

@@ -13,6 +13,17 @@ from typing import Any, Literal
 
 Outcome = Literal["ok", "missing", "misrouted", "trap", "timeout"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "missing", "misrouted", "trap", "timeout")
+FIRST_FD = 3
+"""Where the host puts the first preopen; 0, 1 and 2 are stdio."""
+OUT_OF_FUEL = "all fuel consumed"
+
+
+def unreported(trap: str | None) -> Outcome:
+    """The outcome of a preopen the guest never reported on: it trapped, it ran out of
+    fuel (a ``timeout``), or it simply said nothing (``missing``)."""
+    if trap is None:
+        return "missing"
+    return "timeout" if OUT_OF_FUEL in trap else "trap"
 
 
 WASI_ERRNO = {2: "EACCES", 8: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO", 31: "EISDIR",
@@ -89,7 +100,7 @@ class PreopenResult:
         """The index of the preopen that owns ``routed_fd``, if any does."""
         if self.routed_fd is None or self.routed_fd < 0:
             return None
-        return self.routed_fd - 3
+        return self.routed_fd - FIRST_FD
 
 
 @dataclass(frozen=True)

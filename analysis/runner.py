@@ -28,14 +28,12 @@ from .errors import LabError
 from .guests import Guest
 from .hostdirs import classify, make_host_dirs, marker_target, warnings_for
 from .model import libc_route, route_table
-from .results import FdEntry, Outcome, PreopenResult, RunResult, decode, encode
+from .results import FIRST_FD, FdEntry, PreopenResult, RunResult, decode, encode, unreported
 
-FIRST_PREOPEN_FD = 3
 DEFAULT_FUEL = 2_000_000_000
 """Instructions' worth of wasmtime fuel a run may use: about a second of a tight loop here,
 a thousand times what the largest legitimate run needs. A guest that burns it is a
 ``timeout``, not a hung kernel."""
-OUT_OF_FUEL = "all fuel consumed"
 
 
 def check_paths(paths: Sequence[str]) -> tuple[str, ...]:
@@ -175,7 +173,12 @@ class Runner:
         try:
             wasi = wasmtime.WasiConfig()
             wasi.argv = list(argv)
-            for host_dir, guest_path in populate(root):
+            try:
+                preopens = populate(root)
+            except OSError as exc:
+                raise LabError(f"the host cannot create the directories for this run ({exc.strerror or exc}): "
+                               "shorten the names") from None
+            for host_dir, guest_path in preopens:
                 wasi.preopen_dir(str(host_dir), guest_path)
             # Files, not stdout_custom/stderr_custom: wasmtime-py 50 can call a custom
             # callback from a runtime thread after a trap, which aborts the process.
@@ -261,8 +264,8 @@ def _interpret(
     lines = tuple(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n") if text else ())
     if guest.speaks_json:
         records = [_json(line) for line in lines]
-        fds = tuple(_fd_entry(r) for r in records if r and r.get("kind") == "prestat")
-        routes = [r for r in records if r and r.get("kind") == "route"]
+        fds = tuple(e for e in (_fd_entry(r) for r in records if r and r.get("kind") == "prestat") if e)
+        routes = [r for r in records if r and r.get("kind") == "route" and _valid_route(r)]
     else:
         fds, routes = (), []
     names = {e.fd: e.name for e in fds if e.errno == 0 and e.name is not None}
@@ -271,7 +274,7 @@ def _interpret(
 
     preopens = []
     for index, path in enumerate(paths):
-        expected = FIRST_PREOPEN_FD + index
+        expected = FIRST_FD + index
         seen = names.get(expected)
         if guest.protocol == "opener":
             found = _from_route(routes[index]) if index < len(routes) else None
@@ -280,7 +283,7 @@ def _interpret(
         else:
             found = _from_text(lines[index], path) if index < len(lines) else None
         if found is None:
-            outcome: Outcome = "missing" if trap is None else "timeout" if OUT_OF_FUEL in trap else "trap"
+            outcome = unreported(trap)
             preopens.append(PreopenResult(index, path, expected, seen, None, None, None, None, None, outcome, cause))
             continue
         routed_fd, prefix, routed_by, marker, errno, detail = found
@@ -323,19 +326,31 @@ def _hex(record: dict, key: str) -> str | None:
     return None if value is None else decode(bytes.fromhex(value))
 
 
-def _fd_entry(record: dict) -> FdEntry:
-    return FdEntry(
-        fd=record["fd"],
-        errno=record["errno"],
-        name_len=record.get("name_len"),
-        name_errno=record.get("name_errno"),
-        name=_hex(record, "name_hex"),
-    )
+def _fd_entry(record: dict) -> FdEntry | None:
+    """A prestat line as data; None for a malformed one (your own guest may print anything)."""
+    try:
+        return FdEntry(
+            fd=int(record["fd"]),
+            errno=int(record["errno"]),
+            name_len=record.get("name_len"),
+            name_errno=record.get("name_errno"),
+            name=_hex(record, "name_hex"),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _valid_route(record: dict) -> bool:
+    try:
+        _from_route(record)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
 
 
 def _from_route(record: dict) -> _Found:
     open_errno = record.get("open_errno") or record.get("read_errno") or None
-    return (record["fd"], _hex(record, "prefix_hex"), "guest", _hex(record, "content_hex"), open_errno, "")
+    return (int(record["fd"]), _hex(record, "prefix_hex"), "guest", _hex(record, "content_hex"), open_errno, "")
 
 
 def _from_rule(table: list[tuple[int, bytes]], path: str) -> _Found:

@@ -72,7 +72,7 @@ class Explorer:
             raise LabError(f"count {count} is out of range: choose 1..{max_count} (or raise max_count)")
         if scheme not in (*SCHEMES, "custom"):
             raise LabError(f"unknown naming scheme {scheme!r}: choose one of {', '.join([*SCHEMES, 'custom'])}")
-        if build not in dict((v, k) for k, v in build_options()):
+        if build not in {value for _, value in build_options()}:
             raise LabError(f"unknown adapter build {build!r}: choose native, a catalogued id or a model: entry")
         style = {"description_width": "110px"}
         self.count = w.IntSlider(value=count, min=1, max=max_count, description="directories", style=style)
@@ -109,11 +109,14 @@ class Explorer:
         return self.runner.run(paths, guest=self.guest.value, adapter=choice)
 
     def refresh(self) -> None:
-        """Run the current configuration and redraw; never raises."""
+        """Run the current configuration and redraw; never raises into the notebook."""
         try:
             self.result, self.error = self.run(), None
         except LabError as exc:
             self.result, self.error = None, str(exc)
+        except Exception as exc:  # a bug of ours: say so in the view rather than go stale
+            self.result, self.error = None, f"internal error ({type(exc).__name__}: {exc}); please report it"
+        if self.error is not None:
             self.view.value = _error_html(self.error)
             return
         source = "predicted by the model" if self.build.value.startswith(MODEL_PREFIX) else "measured"
@@ -198,8 +201,10 @@ class Stepper:
         fds = list(range(3, 3 + len(names)))
         if list(self.fd.options) != fds:
             keep = self.fd.value if self.fd.value in fds else fds[-1]
+            self.fd.unobserve(self._rebuild, names="value")  # one redraw, not one per trait
             self.fd.options = fds
             self.fd.value = keep
+            self.fd.observe(self._rebuild, names="value")
         self.trace = model.explain(names, self.fd.value, self.behavior.value)
         self.error = None
         self.step.max = len(self.trace.steps) + 1
@@ -219,11 +224,4 @@ class Stepper:
     def _ipython_display_(self) -> None:
         display(self.widget)
 
-
-def explorer(**kwargs: object) -> Explorer:
-    return Explorer(**kwargs)
-
-
-def stepper(paths: Sequence[str] = REPORT_CASE, behavior: model.Behavior = "missing-increment", fd: int = 5) -> Stepper:
-    return Stepper(paths, behavior, fd)
 

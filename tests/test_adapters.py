@@ -1,6 +1,8 @@
 """Adapter builds: pinned, fetched with npm for real, verified, cached atomically."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from analysis import adapters
@@ -43,6 +45,23 @@ def test_an_unlisted_release_is_recognised_by_its_checksum(empty_cache):
     assert build.id == "jco-1.10.0" and build.catalogued
     assert build.is_cached()
     assert (empty_cache / "adapters" / "releases" / "1.10.2.sha256").read_text().strip() == build.sha256
+
+
+def test_a_release_outside_the_lock_file_is_fetched_and_known_by_its_bytes(empty_cache, tmp_path, monkeypatch):
+    """With a lock file that does not list jco 1.10.x at all, jco-1.10.2 is still served."""
+    lock = json.loads(adapters.LOCK_FILE.read_text())
+    lock["builds"] = [b for b in lock["builds"] if b["id"] != "jco-1.10.0"]
+    trimmed = tmp_path / "adapters.lock.json"
+    trimmed.write_text(json.dumps(lock))
+    monkeypatch.setattr(adapters, "LOCK_FILE", trimmed)
+    adapters.catalogue.cache_clear()
+    try:
+        build = adapters.resolve("jco-1.10.2")
+        assert (build.id, build.catalogued) == ("jco-1.10.2", False)
+        assert build.is_cached() and adapters.sha256_file(build.cache_path()) == build.sha256
+        assert adapters.resolve("jco-1.10.2") == build  # the second time from the cache
+    finally:
+        adapters.catalogue.cache_clear()
 
 
 def test_checksum_mismatch_is_refused_and_nothing_is_cached(empty_cache):

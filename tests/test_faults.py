@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from analysis import adapters, cli, compose, guests, model
 from analysis.errors import LabError
 from analysis.npm import npm, read_members
-from analysis.runner import Runner
+from analysis.runner import Runner, _scratch_base
 from analysis.widgets import Explorer, Stepper
 from conftest import AFFECTED, FIXED, REPORT_CASE
 
@@ -188,7 +188,8 @@ argv_parts = st.one_of(
 @settings(max_examples=150)
 @given(st.lists(argv_parts, max_size=6))
 def test_cli_argument_fuzz(argv):
-    before = set(Path(tempfile.gettempdir()).glob("preopen-lab-*"))
+    roots = Path(_scratch_base() or tempfile.gettempdir())  # where run roots really go
+    before = set(roots.glob("preopen-lab-*"))
     workdir = tempfile.mkdtemp(prefix="fuzz-cwd-")
     cwd = os.getcwd()
     os.chdir(workdir)
@@ -201,7 +202,7 @@ def test_cli_argument_fuzz(argv):
     assert code in (0, 2)
     assert os.listdir(workdir) == []  # nothing written where the user stood
     os.rmdir(workdir)
-    assert set(Path(tempfile.gettempdir()).glob("preopen-lab-*")) <= before
+    assert set(roots.glob("preopen-lab-*")) <= before
 
 
 @given(st.lists(st.binary(max_size=24), min_size=1, max_size=10), st.sampled_from(model.BEHAVIORS),
@@ -209,4 +210,37 @@ def test_cli_argument_fuzz(argv):
 def test_model_takes_any_bytes(names, behavior, guest):
     paths = [name.decode("utf-8", "surrogateescape") for name in names]
     result = model.predict(paths, behavior, guest=guest)
-    assert len(result.preopens) == len(paths)
+    assert [p.path for p in result.preopens] == paths
+    assert set(result.outcomes) <= {"ok", "missing", "misrouted"}
+    assert result.fds[-1].errno == 8  # every walk ends in EBADF
+    if behavior in ("native", "early"):  # names arrive byte for byte
+        assert [e.name.encode("utf-8", "surrogateescape") for e in result.fds[:-1]] == names
+
+
+def test_a_long_nested_path_gets_no_decoy_and_still_runs(runner):
+    deep = "/" + "/".join("d" * 200 for _ in range(25))  # 5 KB: longer than a decoy may be
+    result = runner.run(["/", deep])
+    assert result.all_ok
+    assert model.predict(result.paths, "native", adapter="native") == result
+
+
+def test_your_own_guest_may_print_anything(tmp_path, runner):
+    wat = """(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 64) "{\\"kind\\":\\"route\\"}\\n{\\"kind\\":\\"prestat\\",\\"fd\\":\\"x\\"}\\nnot json\\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 64)) (i32.store (i32.const 4) (i32.const 49))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))))"""
+    path = tmp_path / "chatty.wasm"
+    path.write_bytes(wasmtime.wat2wasm(wat))
+    result = runner.run(["/a", "/b"], guest=guests.from_file(path))
+    assert result.outcomes == ("missing", "missing") and len(result.lines) == 3
+
+
+def test_shared_parent_refuses_children_that_are_not_plain_names():
+    from analysis import practices
+
+    for bad in (["a", "/tmp/escape"], ["a", "a"], ["", "b"], ["..", "b"]):
+        with pytest.raises(LabError):
+            practices.shared_parent(bad, "native")

@@ -81,6 +81,18 @@ def test_predict_and_explain_from_the_cli():
     assert done.returncode == 2 and "is not a preopen here" in done.stderr
 
 
+def test_builds_from_before_the_counting_allocator_are_the_early_design(runner):
+    from analysis.experiments import behavior_of
+
+    assert behavior_of("jco-1.1.1", runner) == "early"
+    assert behavior_of(FIXED, runner) == "fixed"
+    assert behavior_of(AFFECTED, runner) == "missing-increment"
+    for paths in (["/a", "", "/b"], ["", "/", "/tmp"], list(REPORT_CASE)):
+        for guest in ("opener", "probe"):
+            miss = compare(paths, "jco-1.1.1", "early", guest, runner)
+            assert miss is None, miss.describe()
+
+
 def test_check_model_from_the_cli():
     done = cli("check-model", "--configs", "20", "--seed", "7", "--affected", AFFECTED, "--fixed", FIXED)
     assert done.returncode == 0, done.stdout
