@@ -305,7 +305,7 @@ COLUMNS: dict[str, str] = {
     "path": "the guest path the host gave this preopen",
     "fd": "the fd the host put it at",
     "name_seen": "the name the guest read for that fd (empty if enumeration stopped before it)",
-    "routed_to": "the fd wasi-libc sent <path>/MARKER to; -1 for none or not known (rust-open)",
+    "routed_fd": "the fd wasi-libc sent <path>/MARKER to; -1 for none or not known (rust-open)",
     "outcome": "measured: ok, missing, misrouted, trap or timeout",
     "model_outcome": "what the model predicted for the same run",
 }
@@ -371,7 +371,7 @@ def _rows(sweep: str, scenario: Scenario, result: RunResult, predicted: RunResul
             "build": result.adapter, "count": count, "order": order,
             "position": p.index, "position_class": position_class(p.index, count),
             "path": p.path, "fd": p.expected_fd, "name_seen": p.name_seen or "",
-            "routed_to": -1 if p.routed_fd is None else p.routed_fd,
+            "routed_fd": -1 if p.routed_fd is None else p.routed_fd,
             "outcome": p.outcome, "model_outcome": q.outcome,
         }
         for p, q in zip(result.preopens, predicted.preopens)
