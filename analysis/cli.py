@@ -18,7 +18,7 @@ from .adapters import NATIVE
 from .errors import LabError
 from .experiments import NAMED_SWEEPS, REPORT_CASE, check_model, named_sweep, pick_builds, verdicts
 from .experiments import save as save_sweep
-from .results import OUTCOMES, RunResult, errno_name, shown
+from .results import OUTCOMES, TABLE_HEADINGS, RunResult, table_row
 from .runner import DEFAULT_FUEL, check_paths, default_runner
 
 class _Parser(argparse.ArgumentParser):
@@ -273,17 +273,7 @@ def render(result: RunResult, predicted: bool = False) -> str:
     out = [f"guest {result.guest} {via}, {len(result.paths)} preopen(s)"]
     if result.guest == "rust-open":
         out += [f"  | {line}" for line in result.lines]
-    rows = [("fd", "preopen", "name seen", "routed to", "read", "outcome")]
-    for p in result.preopens:
-        if p.routed_fd is None:
-            routed = "-"
-        elif p.routed_fd < 0:
-            routed = "no preopen"
-        else:
-            routed = f"fd {p.routed_fd} ({shown(p.routed_prefix, 40)})"
-        read = shown(p.marker) if p.marker is not None else (
-            errno_name(p.errno) if p.errno else "-")
-        rows.append((str(p.expected_fd), shown(p.path, 40), shown(p.name_seen, 40), routed, read, p.outcome))
+    rows = [TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)]
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
     for row in rows:
         out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

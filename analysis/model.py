@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .hostdirs import ADAPTER_MAX_PREOPENS, NAME_MAX, classify, host_files, marker_target, warnings_for
-from .results import FIRST_FD, FdEntry, PreopenResult, RunResult, decode, encode
+from .results import FIRST_FD, FdEntry, PreopenResult, RunResult, decode, encode, quoted
 
 Behavior = Literal["native", "early", "fixed", "missing-increment"]
 BEHAVIORS: tuple[Behavior, ...] = ("native", "early", "fixed", "missing-increment")
@@ -299,30 +299,26 @@ def explain(paths: Sequence[str], fd: int, behavior: Behavior = "missing-increme
     return dir_name_trace([encode(p) for p in paths], fd, behavior)
 
 
-def _show(data: bytes) -> str:
-    return repr(decode(data).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
-
-
 def render_trace(trace: DirNameTrace) -> str:
     """The trace as text for a terminal."""
     n = len(trace.names)
     head = (
         f"fd_prestat_dir_name(fd={trace.fd}) with {n} preopen(s), behaviour {trace.behavior}: "
-        f"the adapter wants name {trace.nth + 1} of {n}, {_show(trace.names[trace.nth])} (nth = {trace.nth})"
+        f"the adapter wants name {trace.nth + 1} of {n}, {quoted(trace.names[trace.nth])} (nth = {trace.nth})"
     )
     if not trace.steps:
-        return f"{head}\nthe host answers directly: {_show(trace.returned)}"
+        return f"{head}\nthe host answers directly: {quoted(trace.returned)}"
     rows = [("step", "name", "counter", "space", "offset", "scratch afterwards")]
     for step in trace.steps:
         rows.append((
-            str(step.index + 1), _show(step.name), str(step.counter),
-            "kept" if step.kept else "throw-away", str(step.offset), _show(step.scratch),
+            str(step.index + 1), quoted(step.name), str(step.counter),
+            "kept" if step.kept else "throw-away", str(step.offset), quoted(step.scratch),
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [head] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     verdict = "right" if trace.returned == trace.names[trace.nth] else "WRONG"
     lines.append(
         f"the adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
-        f"{_show(trace.returned)} ({verdict})"
+        f"{quoted(trace.returned)} ({verdict})"
     )
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from .model import DirNameTrace
-from .results import FIRST_FD, OUTCOMES, RunResult, decode
+from .results import FIRST_FD, OUTCOMES, RunResult, quoted
 
 OUTCOME_COLORS: dict[str, str] = {
     "ok": "#009E73",  # bluish green
@@ -197,7 +197,7 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
         if step.name:
             ax.add_patch(Rectangle((step.offset, row), len(step.name), 1, fill=False,
                                    edgecolor="black", linewidth=1.2, linestyle="-" if step.kept else "--"))
-    labels = [f"name {s.index + 1} {_text(s.name)}: counter {s.counter}, {'kept' if s.kept else 'throw-away'}"
+    labels = [f"name {s.index + 1} {quoted(s.name)}: counter {s.counter}, {'kept' if s.kept else 'throw-away'}"
               for s in steps]
     if show_copy if show_copy is not None else len(steps) == len(trace.steps):
         row = len(steps)
@@ -206,7 +206,7 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
             ax.text(trace.source_offset + k + 0.5, row + 0.5, _char(trace.returned[k]), ha="center",
                     va="center", fontsize=9)
         verdict = "right" if trace.returned == trace.names[trace.nth] else "wrong"
-        labels.append(f"copied to the guest: {_text(trace.returned)} ({verdict})")
+        labels.append(f"copied to the guest: {quoted(trace.returned)} ({verdict})")
     if not labels:
         labels = ["nothing written yet"]
     ax.set_xlim(0, width)
@@ -215,7 +215,7 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
     ax.set_xticks([i + 0.5 for i in range(width)], [str(i) for i in range(width)], fontsize=7)
     ax.set_xlabel("byte offset in the adapter's scratch area")
     ax.set_title(f"fd_prestat_dir_name(fd={trace.fd}), {trace.behavior}: the adapter wants name "
-                 f"{trace.nth + 1} of {len(trace.names)}, {_text(trace.names[trace.nth])}", fontsize=10)
+                 f"{trace.nth + 1} of {len(trace.names)}, {quoted(trace.names[trace.nth])}", fontsize=10)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
@@ -224,10 +224,6 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
 
 def _char(byte: int) -> str:
     return chr(byte) if 32 <= byte < 127 else f"{byte:02x}"
-
-
-def _text(data: bytes) -> str:
-    return repr(decode(data).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
 
 
 def _axes(ax, size: tuple[float, float]):

@@ -26,7 +26,7 @@ from .experiments import sentence
 from .model import libc_route
 from .adapters import span as _span
 from .plots import EMPTY, OUTCOME_COLORS, survival_grid
-from .results import RunResult, errno_name, shown
+from .results import TABLE_HEADINGS, RunResult, shown, table_row
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -56,15 +56,10 @@ def survival_row_html(result: RunResult) -> str:
 
 
 def result_table_html(result: RunResult) -> str:
-    head = "".join(f'<th style="padding:2px 8px;text-align:left">{h}</th>'
-                   for h in ("fd", "preopen", "name seen", "routed to", "read", "outcome"))
+    head = "".join(f'<th style="padding:2px 8px;text-align:left">{h}</th>' for h in TABLE_HEADINGS)
     rows = []
     for p in result.preopens:
-        routed = "-" if p.routed_fd is None else "no preopen" if p.routed_fd < 0 else (
-            f"fd {p.routed_fd} ({shown(p.routed_prefix)})")
-        read = shown(p.marker) if p.marker is not None else (errno_name(p.errno) if p.errno else "-")
-        cells = "".join(f'<td style="padding:2px 8px">{html.escape(str(v))}</td>'
-                        for v in (p.expected_fd, shown(p.path), shown(p.name_seen), routed, read))
+        cells = "".join(f'<td style="padding:2px 8px">{html.escape(v)}</td>' for v in table_row(p)[:-1])
         rows.append(f"<tr>{cells}{_cell(p.outcome, p.outcome)}</tr>")
     return (f'<table style="border-collapse:collapse;font-family:monospace"><tr>{head}</tr>'
             f'{"".join(rows)}</table>')

@@ -57,6 +57,26 @@ def shown(text: str | None, limit: int = 64) -> str:
     return printable
 
 
+def quoted(data: bytes) -> str:
+    """Raw bytes (an allocator's scratch area, say) quoted for display, invalid bytes as ``\\xNN``."""
+    return repr(data.decode("utf-8", "backslashreplace"))
+
+
+TABLE_HEADINGS = ("fd", "preopen", "name seen", "routed to", "read", "outcome")
+
+
+def table_row(p: PreopenResult, limit: int = 64) -> tuple[str, ...]:
+    """One preopen as the cells of the result tables (terminal and HTML alike)."""
+    if p.routed_fd is None:
+        routed = "-"
+    elif p.routed_fd < 0:
+        routed = "no preopen"
+    else:
+        routed = f"fd {p.routed_fd} ({shown(p.routed_prefix, limit)})"
+    read = shown(p.marker, limit) if p.marker is not None else (errno_name(p.errno) if p.errno else "-")
+    return (str(p.expected_fd), shown(p.path, limit), shown(p.name_seen, limit), routed, read, p.outcome)
+
+
 @dataclass(frozen=True)
 class FdEntry:
     """One answer to ``fd_prestat_get`` (and ``fd_prestat_dir_name``) as the guest got it."""

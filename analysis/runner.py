@@ -265,7 +265,7 @@ def _interpret(
     if guest.speaks_json:
         records = [_json(line) for line in lines]
         fds = tuple(e for e in (_fd_entry(r) for r in records if r and r.get("kind") == "prestat") if e)
-        routes = [r for r in records if r and r.get("kind") == "route" and _valid_route(r)]
+        routes = [f for f in (_from_route(r) for r in records if r and r.get("kind") == "route") if f]
     else:
         fds, routes = (), []
     names = {e.fd: e.name for e in fds if e.errno == 0 and e.name is not None}
@@ -277,7 +277,7 @@ def _interpret(
         expected = FIRST_FD + index
         seen = names.get(expected)
         if guest.protocol == "opener":
-            found = _from_route(routes[index]) if index < len(routes) else None
+            found = routes[index] if index < len(routes) else None
         elif guest.protocol == "probe":
             found = _from_rule(table, path) if fds and trap is None else None
         else:
@@ -340,17 +340,14 @@ def _fd_entry(record: dict) -> FdEntry | None:
         return None
 
 
-def _valid_route(record: dict) -> bool:
+def _from_route(record: dict) -> _Found | None:
+    """A route line as data; None for a malformed one (your own guest may print anything)."""
     try:
-        _from_route(record)
+        open_errno = record.get("open_errno") or record.get("read_errno") or None
+        return (int(record["fd"]), _hex(record, "prefix_hex"), "guest", _hex(record, "content_hex"),
+                open_errno, "")
     except (KeyError, TypeError, ValueError):
-        return False
-    return True
-
-
-def _from_route(record: dict) -> _Found:
-    open_errno = record.get("open_errno") or record.get("read_errno") or None
-    return (int(record["fd"]), _hex(record, "prefix_hex"), "guest", _hex(record, "content_hex"), open_errno, "")
+        return None
 
 
 def _from_rule(table: list[tuple[int, bytes]], path: str) -> _Found:
