@@ -1,4 +1,5 @@
-"""Where fetched adapters and composed components are kept between runs."""
+"""Where the lab keeps files: fetched adapters and composed components between runs,
+and the reports it writes; and how it writes them safely."""
 from __future__ import annotations
 
 import fcntl
@@ -10,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REPORTS_DIR = PROJECT_ROOT / "reports"
+"""Where ``make report`` and ``sweep`` write unless told otherwise: pages, data, figures."""
 
 
 def cache_dir() -> Path:

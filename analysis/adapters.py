@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -63,13 +62,6 @@ class AdapterBuild:
         return path.is_file() and sha256_file(path) == self.sha256
 
 
-def span(releases: Sequence[str]) -> str:
-    """A list of releases, short: ``1.10.0 .. 1.32.1 (52)``."""
-    if not releases:
-        return "-"
-    return ", ".join(releases) if len(releases) <= 3 else f"{releases[0]} .. {releases[-1]} ({len(releases)})"
-
-
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("-")[0].split("."))
 
@@ -88,6 +80,11 @@ def catalogue() -> tuple[AdapterBuild, ...]:
         for entry in data["builds"]
     ]
     return tuple(sorted(builds, key=lambda b: _version_key(b.version)))
+
+
+def all_builds() -> tuple[str, ...]:
+    """Native and every catalogued build id, in release order: what sweeps run by default."""
+    return (NATIVE, *(b.id for b in catalogue()))
 
 
 def _by_sha256(sha256: str) -> AdapterBuild | None:
@@ -111,10 +108,12 @@ def resolve(adapter_id: str) -> AdapterBuild:
     for build in catalogue():
         if version in build.releases:
             return build
-    return _fetch_uncatalogued(version)
+    return fetch_release(version)
 
 
-def _fetch_uncatalogued(version: str) -> AdapterBuild:
+def fetch_release(version: str) -> AdapterBuild:
+    """Any published jco release's adapter, fetched (once) and known by its checksum:
+    the catalogued build that ships the same bytes, or an uncatalogued build."""
     releases_dir = cache_dir() / "adapters" / "releases"
     record = releases_dir / f"{version}.sha256"
     if record.is_file():
@@ -226,8 +225,10 @@ def write_lock(entries: list[dict]) -> None:
 __all__ = [
     "AdapterBuild",
     "NATIVE",
+    "all_builds",
     "catalogue",
     "fetch",
+    "fetch_release",
     "resolve",
     "scan",
     "write_lock",

@@ -9,8 +9,11 @@ import time
 from dataclasses import dataclass
 
 from . import model
-from .experiments import REPORT_CASE
+from .adapters import all_builds, resolve
 from .runner import Runner
+from .scenarios import SCHEMES
+from .sweeps import order_sweep
+from .verdicts import REPORT_CASE
 
 
 @dataclass(frozen=True)
@@ -25,8 +28,7 @@ class Timing:
 
 
 def _timing(label: str, samples: list[float]) -> Timing:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    p95 = statistics.quantiles(samples, n=20)[-1] if len(samples) > 1 else samples[0]
     return Timing(label, len(samples), statistics.median(samples) * 1000, p95 * 1000)
 
 
@@ -65,9 +67,7 @@ def measure_model(runs: int = 2000) -> list[Timing]:
 
 def measure_explorer(adapter: str, changes: int = 300) -> Timing:
     """From a widget change to the redrawn output, driving the explorer's widgets."""
-    from .widgets import Explorer
-
-    from .adapters import resolve
+    from .widgets import Explorer  # ipywidgets, only when the explorer is timed
 
     explorer = Explorer(build=resolve(adapter).id)
     samples = []
@@ -80,15 +80,13 @@ def measure_explorer(adapter: str, changes: int = 300) -> Timing:
 
 def measure_orders(builds: tuple[str, ...]) -> tuple[int, float]:
     """All 5,040 orders of seven realistic directories through ``builds``: (runs, seconds)."""
-    from .experiments import SCHEMES, order_sweep
-
     sweep = order_sweep(SCHEMES["realistic"](7), builds, "realistic")
     start = time.perf_counter()
     sweep.run(progress=False)
     return sweep.runs, time.perf_counter() - start
 
 
-def main(adapter: str, runs: int, baseline_runs: int, all_builds: bool = True) -> None:
+def main(adapter: str, runs: int, baseline_runs: int, every_build: bool = True) -> None:
     reused, fresh = measure(adapter, runs, baseline_runs)
     print(f"in-process cost of one run: {len(REPORT_CASE)} preopens, guest opener, adapter {adapter}")
     print(reused.line())
@@ -102,10 +100,8 @@ def main(adapter: str, runs: int, baseline_runs: int, all_builds: bool = True) -
     count, seconds = measure_orders((adapter,))
     print(f"all orders of 7 directories through {adapter}: {count} runs in {seconds:.1f} s "
           f"({count / seconds:.0f} runs/s)")
-    if all_builds:
-        from .experiments import all_builds as every_build
-
-        builds = every_build()
+    if every_build:
+        builds = all_builds()
         count, seconds = measure_orders(builds)
         print(f"the same through native and all {len(builds) - 1} catalogued builds: {count} runs in "
               f"{seconds:.1f} s ({count / seconds:.0f} runs/s)")

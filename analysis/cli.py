@@ -13,13 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import adapters, bench, guests, model
+from . import adapters, bench, guests, model, sweeps, verdicts
+from ._cache import REPORTS_DIR
 from .adapters import NATIVE
+from .describe import TABLE_HEADINGS, render_trace, span, table_row, text_table
 from .errors import LabError
-from .experiments import NAMED_SWEEPS, REPORT_CASE, check_model, named_sweep, pick_builds, verdicts
-from .experiments import save as save_sweep
-from .results import OUTCOMES, TABLE_HEADINGS, RunResult, table_row
-from .runner import DEFAULT_FUEL, check_paths, default_runner
+from .modelcheck import check_model
+from .results import OUTCOMES, RunResult
+from .runner import DEFAULT_FUEL, default_runner
+from .wasi import check_fd, check_paths
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage problem in one line, without the usage block."""
@@ -33,15 +36,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     listing = commands.add_parser("adapters", help="the catalogue of adapter builds")
+    listing.set_defaults(func=_adapters)
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.add_argument("--scan", action="store_true",
                          help="maintenance: fetch every published jco release and compare with the lock file")
     listing.add_argument("--write", action="store_true", help="with --scan: rewrite the lock file")
 
     fetch = commands.add_parser("fetch", help="fetch adapter builds into the cache (default: all catalogued)")
+    fetch.set_defaults(func=_fetch)
     fetch.add_argument("ids", nargs="*", metavar="ID")
 
     run = commands.add_parser("run", help="run one guest with the given preopens")
+    run.set_defaults(func=_run)
     which = run.add_mutually_exclusive_group()
     which.add_argument("--adapter", metavar="ID", help="adapter build, e.g. jco-1.8.1 (see `adapters`)")
     which.add_argument("--native", action="store_true", help="wasmtime's own WASIp1, no adapter (the default)")
@@ -51,43 +57,51 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="*", metavar="PATH", help="guest paths of the preopens, in order")
 
     guess = commands.add_parser("predict", help="what the model says a run will show (runs nothing)")
+    guess.set_defaults(func=_predict)
     guess.add_argument("--behavior", choices=model.BEHAVIORS, default="missing-increment")
     guess.add_argument("--guest", choices=("opener", "probe"), default="opener")
     guess.add_argument("--json", action="store_true", help="print the result as JSON")
     guess.add_argument("paths", nargs="*", metavar="PATH")
 
     why = commands.add_parser("explain", help="the adapter's allocator, step by step, for one fd")
+    why.set_defaults(func=_explain)
     why.add_argument("--fd", type=int, required=True, help="the fd asked about (3 is the first preopen)")
     why.add_argument("--behavior", choices=model.BEHAVIORS, default="missing-increment")
     why.add_argument("--json", action="store_true", help="print the trace as JSON")
     why.add_argument("paths", nargs="*", metavar="PATH")
 
     check = commands.add_parser("check-model", help="random preopen lists, real runs against the model")
+    check.set_defaults(func=_check_model)
     check.add_argument("--configs", type=int, default=200, help="how many random lists (default 200)")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--affected", metavar="ID", help="the build to check as missing-increment (default: measured)")
     check.add_argument("--fixed", metavar="ID", help="the build to check as fixed (default: measured)")
 
     sweep = commands.add_parser("sweep", help="run a named sweep; write its data and plots")
-    sweep.add_argument("name", help=f"one of {', '.join(NAMED_SWEEPS)}")
+    sweep.set_defaults(func=_sweep)
+    sweep.add_argument("name", help=f"one of {', '.join(sweeps.NAMED_SWEEPS)}")
     sweep.add_argument("--builds", nargs="+", metavar="ID", default=[],
                        help="adapter ids and/or native (default: every catalogued build and native)")
-    sweep.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
+    sweep.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default: reports/)")
 
     reports = commands.add_parser("report", help="execute every notebook and export HTML reports")
-    reports.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports)")
+    reports.set_defaults(func=_report)
+    reports.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default: reports/)")
     reports.add_argument("--only", nargs="+", default=[], metavar="STEM", help="just these notebooks")
 
     judge = commands.add_parser("verdicts", help="run the report's case through every catalogued build")
+    judge.set_defaults(func=_verdicts)
     judge.add_argument("--json", action="store_true", help="print JSON")
 
     timing = commands.add_parser("bench", help="time one run in-process against a fresh compile per run")
+    timing.set_defaults(func=_bench)
     timing.add_argument("--adapter", default="jco-1.8.1", metavar="ID")
     timing.add_argument("--runs", type=int, default=500)
     timing.add_argument("--baseline-runs", type=int, default=500)
     timing.add_argument("--quick", action="store_true", help="skip the sweep through every build")
 
     build = commands.add_parser("build-guests", help="rebuild the compiled guests from source")
+    build.set_defaults(func=_build_guests)
     build.add_argument("names", nargs="*", metavar="NAME", default=["opener", "rust-open"])
     return parser
 
@@ -95,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
+        return args.func(args)
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -116,10 +130,9 @@ def _adapters(args: argparse.Namespace) -> int:
                  "source": b.source, "cached": b.is_cached()} for b in builds]
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'id':<12} {'sha256':<18} {'cached':<7} {'releases':<28} source")
-    for b in builds:
-        releases = adapters.span(b.releases)
-        print(f"{b.id:<12} {b.short_sha:<18} {'yes' if b.is_cached() else 'no':<7} {releases:<28} {b.source}")
+    rows = [("id", "sha256", "cached", "releases", "source")]
+    rows += [(b.id, b.short_sha, "yes" if b.is_cached() else "no", span(b.releases), b.source) for b in builds]
+    print("\n".join(text_table(rows)))
     return 0
 
 
@@ -130,7 +143,7 @@ def _scan(write: bool) -> int:
     print(f"{len(entries)} distinct builds in {sum(len(e['releases']) for e in entries)} releases; "
           f"{len(changed)} differ from the lock file")
     for entry in changed:
-        print(f"  {entry['id']}: {entry['sha256'][:16]} {adapters.span(tuple(entry['releases']))}")
+        print(f"  {entry['id']}: {entry['sha256'][:16]} {span(entry['releases'])}")
     if write and changed:
         adapters.write_lock(entries)
         print(f"wrote {adapters.LOCK_FILE}")
@@ -146,14 +159,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.paths:
-        raise LabError("no preopen paths given: name at least one, e.g. `run --adapter jco-1.8.1 /a /b /c`")
-    adapter = args.adapter or NATIVE
-    result = default_runner().run(args.paths, guest=args.guest, adapter=adapter)
-    if args.json:
-        print(result.to_json(indent=2))
-    else:
-        print(render(result))
+    result = default_runner().run(args.paths, guest=args.guest, adapter=args.adapter or NATIVE)
+    print(result.to_json(indent=2) if args.json else render(result))
     return 0
 
 
@@ -166,14 +173,11 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     paths = check_paths(args.paths)
-    last = 2 + len(paths)
-    if not 3 <= args.fd <= last:
-        raise LabError(f"--fd {args.fd} is not a preopen here: with {len(paths)} path(s) use 3..{last}")
-    trace = model.explain(paths, args.fd, args.behavior)
+    trace = model.explain(paths, check_fd(args.fd, len(paths)), args.behavior)
     if args.json:
         print(json.dumps(dataclasses.asdict(trace), default=lambda b: b.hex(), indent=2))
     else:
-        print(model.render_trace(trace))
+        print(render_trace(trace))
     return 0
 
 
@@ -183,7 +187,7 @@ def _check_model(args: argparse.Namespace) -> int:
     if args.affected and args.fixed:
         affected, fixed = args.affected, args.fixed
     else:
-        measured = pick_builds()
+        measured = verdicts.pick_builds()
         affected, fixed = args.affected or measured[0], args.fixed or measured[1]
     start = time.perf_counter()
     result = check_model(args.configs, args.seed, affected, fixed)
@@ -199,11 +203,11 @@ def _check_model(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from . import plots
 
-    sweep = named_sweep(args.name, args.builds)
+    sweep = sweeps.named_sweep(args.name, args.builds)
     start = time.perf_counter()
     frame = sweep.run()
     seconds = time.perf_counter() - start
-    data = save_sweep(frame, sweep.name, args.out / "data")
+    data = sweeps.save(frame, sweep.name, args.out / "data")
     agree = int((frame["outcome"] == frame["model_outcome"]).sum())
     print(f"{sweep.name}: {sweep.runs} runs in {seconds:.1f} s ({sweep.runs / seconds:.0f} runs/s); "
           f"model agrees on {agree}/{len(frame)} preopens")
@@ -219,23 +223,23 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from . import report
+    from . import publish  # nbclient and nbconvert, only for this command
 
-    report.build(args.out.resolve(), only=args.only)
+    publish.build(args.out.resolve(), only=args.only)
     return 0
 
 
 def _verdicts(args: argparse.Namespace) -> int:
-    found = verdicts(progress=None if args.json else lambda i: print(f"  running {i}", file=sys.stderr))
+    found = verdicts.measure(progress=not args.json)
     if args.json:
         rows = [{"adapter": v.adapter, "releases": list(v.releases), "verdict": v.label,
                  "outcomes": list(v.result.outcomes), "evidence": list(v.evidence)} for v in found]
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"the report's case, {' '.join(REPORT_CASE)}, through each build (guest: opener)")
-    print(f"{'adapter':<12} {'verdict':<13} {'releases':<28} evidence")
-    for v in found:
-        print(f"{v.adapter:<12} {v.label:<13} {adapters.span(v.releases):<28} {', '.join(v.evidence) or 'all 5 ok'}")
+    print(f"the report's case, {' '.join(verdicts.REPORT_CASE)}, through each build (guest: opener)")
+    rows = [("adapter", "verdict", "releases", "evidence")]
+    rows += [(v.adapter, v.label, span(v.releases), ", ".join(v.evidence) or "all 5 ok") for v in found]
+    print("\n".join(text_table(rows)))
     affected = [v.adapter for v in found if v.affected]
     print(f"{len(affected)} of {len(found) - 1} builds affected: {', '.join(affected) or 'none'}")
     return 0
@@ -244,7 +248,7 @@ def _verdicts(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     if args.runs < 1 or args.baseline_runs < 1:
         raise LabError("--runs and --baseline-runs must be at least 1")
-    bench.main(args.adapter, args.runs, args.baseline_runs, all_builds=not args.quick)
+    bench.main(args.adapter, args.runs, args.baseline_runs, every_build=not args.quick)
     return 0
 
 
@@ -252,11 +256,6 @@ def _build_guests(args: argparse.Namespace) -> int:
     for name in args.names:
         print(f"built {guests.build(name)}")
     return 0
-
-
-_COMMANDS = {"adapters": _adapters, "fetch": _fetch, "run": _run, "predict": _predict,
-             "explain": _explain, "check-model": _check_model, "sweep": _sweep, "report": _report, "verdicts": _verdicts,
-             "bench": _bench, "build-guests": _build_guests}
 
 
 # -- rendering ------------------------------------------------------------------------
@@ -273,10 +272,7 @@ def render(result: RunResult, predicted: bool = False) -> str:
     out = [f"guest {result.guest} {via}, {len(result.paths)} preopen(s)"]
     if result.guest == "rust-open":
         out += [f"  | {line}" for line in result.lines]
-    rows = [TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)]
-    widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
-    for row in rows:
-        out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    out += text_table([TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)], max_width=40)
     counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
     out.append(counts)
     if result.guest == "probe":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._cache import cache_dir, locked, sha256_bytes
 from .adapters import AdapterBuild, fetch
-from .errors import LabError
+from .errors import LabError, first_line
 
 
 def wasm_tools() -> str:
@@ -64,6 +64,5 @@ def _compose(core: bytes, adapter: Path, build: AdapterBuild, out: Path) -> None
         except subprocess.TimeoutExpired:
             raise LabError(f"wasm-tools took more than 5 minutes to compose with {build.id}; retry") from None
         if done.returncode != 0:
-            first = (done.stderr.strip().splitlines() or ["no output"])[0]
-            raise LabError(f"wasm-tools could not compose the guest with {build.id}: {first}")
+            raise LabError(f"wasm-tools could not compose the guest with {build.id}: {first_line(done.stderr)}")
         made.replace(out)

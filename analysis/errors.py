@@ -1,4 +1,4 @@
-"""The one exception the lab raises for problems a user can fix."""
+"""The one exception the lab raises for problems a user can fix, and how it words them."""
 from __future__ import annotations
 
 
@@ -11,3 +11,10 @@ class LabError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+def first_line(error: BaseException | str, default: str = "no output") -> str:
+    """The first non-empty line of a tool's error output or an exception's message:
+    the part a one-line error can carry."""
+    text = str(error).strip()
+    return text.splitlines()[0].strip() if text else default

@@ -17,7 +17,7 @@ from typing import Literal
 import wasmtime
 
 from ._cache import PROJECT_ROOT
-from .errors import LabError
+from .errors import LabError, first_line
 
 GUESTS_DIR = PROJECT_ROOT / "guests"
 Protocol = Literal["opener", "probe", "text"]
@@ -33,10 +33,6 @@ class Guest:
     description: str
     protocol: Protocol
     """How its stdout reads: ``opener`` and ``probe`` JSON lines, or ``text`` (rust-open)."""
-
-    @property
-    def speaks_json(self) -> bool:
-        return self.protocol != "text"
 
     def core_module(self) -> bytes:
         """The guest's WASIp1 core module bytes."""
@@ -98,8 +94,8 @@ def from_file(path: Path) -> Guest:
     try:
         wasmtime.Module.validate(wasmtime.Engine(), data)
     except wasmtime.WasmtimeError as exc:
-        first = (str(exc).strip().splitlines() or ["invalid"])[0]
-        raise LabError(f"{path} is not a valid WebAssembly module ({first}): check how it was built") from None
+        raise LabError(f"{path} is not a valid WebAssembly module ({first_line(exc, 'invalid')}): "
+                       "check how it was built") from None
     return Guest(path.stem, "your own .wasm", path, path, f"core module from {path}", "opener")
 
 
@@ -131,8 +127,7 @@ def build(name: str, out: Path | None = None) -> Path:
                    str(guest.source), "-o", str(out)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        first = (done.stderr.strip().splitlines() or ["no output"])[0]
-        raise LabError(f"building guest {name!r} failed: {first}")
+        raise LabError(f"building guest {name!r} failed: {first_line(done.stderr)}")
     return out
 
 

@@ -16,11 +16,10 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .results import FIRST_FD, Outcome
+from .results import Outcome
+from .wasi import FIRST_FD, NAME_MAX, encode
 
 MARKER = "MARKER"
-NAME_MAX = 255
-"""The longest file name component the host file system takes, in bytes."""
 DECOY_MAX = 2048
 """The longest decoy path we create, in bytes: well inside the host's PATH_MAX with the
 temporary root in front of it."""
@@ -54,9 +53,9 @@ def inside(outer: str, inner: str) -> str | None:
     if not rel:
         return None
     parts = rel.split("/")
-    if any(p in ("", ".", "..", MARKER) or len(p.encode()) > NAME_MAX for p in parts):
+    if any(p in ("", ".", "..", MARKER) or len(encode(p)) > NAME_MAX for p in parts):
         return None
-    return rel if len(rel.encode()) <= DECOY_MAX else None
+    return rel if len(encode(rel)) <= DECOY_MAX else None
 
 
 @lru_cache(maxsize=8192)
@@ -87,33 +86,6 @@ def make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[str]:
                 file.write(content)
         dirs.append(host_dir)
     return dirs
-
-
-ADAPTER_MAX_PREOPENS = 125
-"""The adapter's descriptor table holds 128 entries, stdio included."""
-
-
-def warnings_for(paths: tuple[str, ...]) -> tuple[str, ...]:
-    """Legal but suspicious preopen lists, said next to the result (they still run)."""
-    found = []
-    seen: dict[str, list[int]] = {}
-    for index, path in enumerate(paths):
-        seen.setdefault(path, []).append(FIRST_FD + index)
-    for path, fds in seen.items():
-        if len(fds) > 1:
-            found.append(f"{path!r} is given {len(fds)} times (fds {', '.join(map(str, fds))}): wasi-libc "
-                         f"sends every path under it to the last one, fd {fds[-1]}")
-    for index, path in enumerate(paths):
-        if ".." in path.split("/"):
-            found.append(f"{path!r} (fd {FIRST_FD + index}) has a '..' component: wasi-libc matches names byte for "
-                         "byte and never resolves '..'")
-        if path == "":
-            found.append(f"the empty name (fd {FIRST_FD + index}): adapter builds since mid-2024 cannot "
-                         "report it, and a guest then stops looking for preopens there")
-    if len(paths) > ADAPTER_MAX_PREOPENS:
-        found.append(f"{len(paths)} preopens: the adapter holds at most {ADAPTER_MAX_PREOPENS}; more trap "
-                     "at start-up in every adapter build")
-    return tuple(found)
 
 
 def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) -> Outcome:

@@ -1,7 +1,7 @@
 """A pure-Python model of the preopen chain, exact enough to predict real runs.
 
-Three links, each written from how the real component behaves (see the research
-notes and the upstream links in the README), never from its source:
+Three links, each written from how the real component behaves (measured with the
+probe and opener guests; upstream links in the README), never from its source:
 
 1. **The host** hands over preopens in order, as fds 3, 4, ...; natively the guest asks
    it directly (``native``).
@@ -29,15 +29,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .hostdirs import ADAPTER_MAX_PREOPENS, NAME_MAX, classify, host_files, marker_target, warnings_for
-from .results import FIRST_FD, FdEntry, PreopenResult, RunResult, decode, encode, quoted
+from .hostdirs import classify, host_files, marker_target
+from .results import FdEntry, PreopenResult, RunResult
+from .wasi import (ADAPTER_MAX_PREOPENS, EBADF, ENAMETOOLONG, ENOENT, ENOMEM, EPERM, FIRST_FD, NAME_MAX, decode,
+                   encode, warnings_for)
 
 Behavior = Literal["native", "early", "fixed", "missing-increment"]
 BEHAVIORS: tuple[Behavior, ...] = ("native", "early", "fixed", "missing-increment")
 """``early`` is the adapter design before wasmtime PR #8749 (jco 1.0.0 to 1.2.4 ship it):
 right names, and unlike later builds it reports the empty name too."""
 
-EBADF, ENOENT, ENOMEM, ENAMETOOLONG, EPERM = 8, 44, 48, 37, 63
 ADAPTER_TRAP = "the adapter's descriptor table is full (more than 125 preopens): unreachable at start-up"
 
 
@@ -297,28 +298,3 @@ def predict(
 def explain(paths: Sequence[str], fd: int, behavior: Behavior = "missing-increment") -> DirNameTrace:
     """The adapter's allocator, step by step, for ``fd_prestat_dir_name(fd)``."""
     return dir_name_trace([encode(p) for p in paths], fd, behavior)
-
-
-def render_trace(trace: DirNameTrace) -> str:
-    """The trace as text for a terminal."""
-    n = len(trace.names)
-    head = (
-        f"fd_prestat_dir_name(fd={trace.fd}) with {n} preopen(s), behaviour {trace.behavior}: "
-        f"the adapter wants name {trace.nth + 1} of {n}, {quoted(trace.names[trace.nth])} (nth = {trace.nth})"
-    )
-    if not trace.steps:
-        return f"{head}\nthe host answers directly: {quoted(trace.returned)}"
-    rows = [("step", "name", "counter", "space", "offset", "scratch afterwards")]
-    for step in trace.steps:
-        rows.append((
-            str(step.index + 1), quoted(step.name), str(step.counter),
-            "kept" if step.kept else "throw-away", str(step.offset), quoted(step.scratch),
-        ))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [head] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    verdict = "right" if trace.returned == trace.names[trace.nth] else "WRONG"
-    lines.append(
-        f"the adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
-        f"{quoted(trace.returned)} ({verdict})"
-    )
-    return "\n".join(lines)

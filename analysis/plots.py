@@ -1,14 +1,16 @@
 """Figures for sweeps, runs and allocator traces (matplotlib).
 
-One colour-blind-safe palette (Okabe and Ito's) and one colour per outcome everywhere,
-in figures and in the widgets' HTML alike. Every figure carries a title and axis labels
-that make sense in an exported report, without the code beside it.
+One colour per outcome everywhere (``palette``: Okabe and Ito's colour-blind-safe
+colours), in figures and in the widgets' HTML alike. Every figure carries a title and
+axis labels that make sense in an exported report, without the code beside it.
 
 Functions return a closed figure: a notebook shows it once, as the cell's result, and
 nothing piles up in pyplot across a long session.
 """
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,18 +21,12 @@ from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from .describe import quoted
 from .model import DirNameTrace
-from .results import FIRST_FD, OUTCOMES, RunResult, quoted
+from .palette import EMPTY, OUTCOME_COLORS
+from .results import OUTCOMES, RunResult
+from .wasi import FIRST_FD
 
-OUTCOME_COLORS: dict[str, str] = {
-    "ok": "#009E73",  # bluish green
-    "missing": "#D55E00",  # vermillion
-    "misrouted": "#CC79A7",  # reddish purple
-    "trap": "#404040",  # near black
-    "timeout": "#56B4E9",  # sky blue
-}
-EMPTY = "#F2F2F2"
-"""A slot with no preopen in that run."""
 POSITION_STYLE = {
     "first": ("#0072B2", "o", "-"),
     "middle": ("#E69F00", "s", "--"),
@@ -248,3 +244,10 @@ def save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
+
+
+def png_base64(fig: Figure) -> str:
+    """The figure as a base64 PNG, for an ``<img src="data:...">`` in a page."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,14 @@ import pandas as pd
 
 from . import guests
 from .adapters import AdapterBuild
-from .experiments import evidence
+from .describe import evidence, shown
 from .errors import LabError
-from .results import Outcome, RunResult, decode, shown, unreported
-from .runner import Runner, check_paths, default_runner
+from .guest_output import lines_of, opener_routes
+from .hostdirs import MARKER
+from .results import Outcome, RunResult, unreported
+from .runner import Runner, default_runner
+from .verdicts import Verdict
+from .wasi import NAME_MAX, check_paths
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def shared_parent(children: Sequence[str], adapter: str | AdapterBuild, parent: 
     ``parent/child/MARKER``. Every child is served through the single fd 3."""
     runner = runner or default_runner()
     for child in check_paths(children):
-        if child in ("", ".", "..") or "/" in child or len(child.encode()) > 255:
+        if child in ("", ".", "..") or "/" in child or len(child.encode()) > NAME_MAX:
             raise LabError(f"child {child!r} is not a plain directory name: give names such as a, b, data")
     if len(set(children)) != len(children):
         raise LabError("the children must have different names: each becomes its own subdirectory")
@@ -77,23 +80,22 @@ def shared_parent(children: Sequence[str], adapter: str | AdapterBuild, parent: 
         host = root / "parent"
         for child in children:
             (host / child).mkdir(parents=True)
-            (host / child / "MARKER").write_text(f"child-{child}")
+            (host / child / MARKER).write_text(f"child-{child}")
         return [(str(host), parent)]
 
     done = runner.execute(program, ["opener", *targets], populate)
-    routes = [json.loads(line) for line in decode(done.stdout).splitlines() if '"route"' in line]
+    routes = opener_routes(lines_of(done.stdout))
     reads = []
     for child, route in zip(children, routes):
-        marker = decode(bytes.fromhex(route["content_hex"])) if "content_hex" in route else None
-        outcome: Outcome = "ok" if marker == f"child-{child}" else "missing"
-        reads.append(ChildRead(f"{parent.rstrip('/')}/{child}", route["fd"], marker, outcome))
+        outcome: Outcome = "ok" if route.marker == f"child-{child}" else "missing"
+        reads.append(ChildRead(f"{parent.rstrip('/')}/{child}", route.routed_fd, route.marker, outcome))
     reads += [ChildRead(t, -1, None, unreported(done.trap)) for t in targets[len(routes):]]
     return pd.DataFrame([dataclasses.asdict(r) for r in reads])
 
 
-def upgrade_targets(found: Sequence) -> list[str]:
+def upgrade_targets(found: Sequence[Verdict]) -> list[str]:
     """Unaffected builds newer than the newest affected one (``found`` from
-    ``experiments.verdicts``, in release order): the builds to upgrade to, not older ones."""
+    ``verdicts.measure``, in release order): the builds to upgrade to, not older ones."""
     builds = list(found)[1:]
     last_bad = max((i for i, v in enumerate(builds) if v.affected), default=-1)
     return [v.adapter for v in builds[last_bad + 1:] if not v.affected]

@@ -2,8 +2,9 @@
 
 Names are ``str`` decoded from the guest's bytes with ``surrogateescape``, so any
 byte sequence survives exactly (``name.encode("utf-8", "surrogateescape")``) and
-JSON round-trips it. The model (a later module) produces the same classes, so a
-prediction and a real run compare with ``==``.
+JSON round-trips it. The model produces the same classes, so a prediction and a
+real run compare with ``==``. Plain data: words about results live in ``describe``,
+their HTML form in ``views``.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .wasi import FIRST_FD
+
 Outcome = Literal["ok", "missing", "misrouted", "trap", "timeout"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "missing", "misrouted", "trap", "timeout")
-FIRST_FD = 3
-"""Where the host puts the first preopen; 0, 1 and 2 are stdio."""
 OUT_OF_FUEL = "all fuel consumed"
+"""How wasmtime words a trap for a guest that used up its fuel."""
 
 
 def unreported(trap: str | None) -> Outcome:
@@ -24,57 +26,6 @@ def unreported(trap: str | None) -> Outcome:
     if trap is None:
         return "missing"
     return "timeout" if OUT_OF_FUEL in trap else "trap"
-
-
-WASI_ERRNO = {2: "EACCES", 8: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO", 31: "EISDIR",
-              32: "ELOOP", 37: "ENAMETOOLONG", 44: "ENOENT", 48: "ENOMEM", 52: "ENOSYS",
-              54: "ENOTDIR", 63: "EPERM", 68: "ERANGE", 76: "ENOTCAPABLE"}
-
-
-def errno_name(errno: int | None) -> str:
-    return "-" if errno is None else WASI_ERRNO.get(errno, f"errno {errno}")
-
-
-def decode(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
-
-
-def encode(text: str) -> bytes:
-    return text.encode("utf-8", "surrogateescape")
-
-
-def shown(text: str | None, limit: int = 64) -> str:
-    """A name as a terminal can print it: invalid bytes as ``\\xNN``, controls escaped,
-    and a name longer than ``limit`` characters cut, with its size said."""
-    if text is None:
-        return "-"
-    printable = encode(text).decode("utf-8", "backslashreplace")
-    if printable == "":
-        return '""'
-    printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in printable)
-    if len(printable) > limit:
-        return f"{printable[: limit - 16]}…({len(encode(text)):,} bytes)"
-    return printable
-
-
-def quoted(data: bytes) -> str:
-    """Raw bytes (an allocator's scratch area, say) quoted for display, invalid bytes as ``\\xNN``."""
-    return repr(data.decode("utf-8", "backslashreplace"))
-
-
-TABLE_HEADINGS = ("fd", "preopen", "name seen", "routed to", "read", "outcome")
-
-
-def table_row(p: PreopenResult, limit: int = 64) -> tuple[str, ...]:
-    """One preopen as the cells of the result tables (terminal and HTML alike)."""
-    if p.routed_fd is None:
-        routed = "-"
-    elif p.routed_fd < 0:
-        routed = "no preopen"
-    else:
-        routed = f"fd {p.routed_fd} ({shown(p.routed_prefix, limit)})"
-    read = shown(p.marker, limit) if p.marker is not None else (errno_name(p.errno) if p.errno else "-")
-    return (str(p.expected_fd), shown(p.path, limit), shown(p.name_seen, limit), routed, read, p.outcome)
 
 
 @dataclass(frozen=True)
@@ -168,11 +119,6 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    def _repr_html_(self) -> str:
-        from .report import result_html  # HTML lives with the report; results stay plain data
-
-        return result_html(self)
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)

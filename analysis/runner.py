@@ -5,17 +5,17 @@ names it, so whatever the guest reads proves which directory served it.
 
 Everything runs in this process: the engine, compiled modules and components are
 kept by the ``Runner`` and reused, and each run gets a fresh store and a temporary
-root that is removed afterwards, whatever happened.
+root that is removed afterwards, whatever happened. What the guest printed is read
+into a ``RunResult`` by ``guest_output``.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import wasmtime
@@ -24,11 +24,12 @@ from wasmtime import component as wc
 from . import adapters, guests
 from .adapters import NATIVE, AdapterBuild
 from .compose import compose
-from .errors import LabError
+from .errors import LabError, first_line
+from .guest_output import Execution, interpret
 from .guests import Guest
-from .hostdirs import classify, make_host_dirs, marker_target, warnings_for
-from .model import libc_route, route_table
-from .results import FIRST_FD, FdEntry, PreopenResult, RunResult, decode, encode, unreported
+from .hostdirs import make_host_dirs
+from .results import RunResult
+from .wasi import check_paths
 
 DEFAULT_FUEL = 2_000_000_000
 """Instructions' worth of wasmtime fuel a run may use: about a second of a tight loop here,
@@ -36,27 +37,8 @@ a thousand times what the largest legitimate run needs. A guest that burns it is
 ``timeout``, not a hung kernel."""
 
 
-def check_paths(paths: Sequence[str]) -> tuple[str, ...]:
-    """Refuse only what a WASI host cannot take; everything else is an experiment."""
-    if isinstance(paths, str):
-        raise LabError(f"expected a list of preopen paths, got the single string {paths!r}")
-    paths = tuple(paths)
-    if not paths:
-        raise LabError("no preopen paths given: name at least one, e.g. /a /b /c")
-    for path in paths:
-        if not isinstance(path, str):
-            raise LabError(f"preopen path {path!r} is not text: give paths as str")
-        if "\0" in path:
-            raise LabError(f"preopen path {path!r} contains a NUL byte, which WASI cannot carry: remove it")
-        try:
-            path.encode("utf-8")
-        except UnicodeEncodeError:
-            raise LabError(f"preopen path {path!r} is not valid UTF-8 text: WASI names are UTF-8") from None
-    return paths
-
-
 @dataclass
-class _Program:
+class Program:
     """A compiled guest, ready to instantiate into a fresh store."""
 
     start: Callable[[wasmtime.Store], int | None]
@@ -75,19 +57,19 @@ class Runner:
         self._core_linker.define_wasi()
         self._component_linker = wc.Linker(self.engine)
         self._component_linker.add_wasip2()
-        self._programs: dict[tuple[Guest, str], _Program] = {}
+        self._programs: dict[tuple[Guest, str], Program] = {}
 
     # -- preparing ----------------------------------------------------------------
 
-    def program(self, guest: Guest, adapter: str | AdapterBuild = NATIVE) -> _Program:
+    def program(self, guest: Guest, adapter: str | AdapterBuild = NATIVE) -> Program:
         build = _resolve(adapter)
         key = (guest, build.sha256 if build else NATIVE)
         if key not in self._programs:
             core = guest.core_module()
             if build is None:
-                self._programs[key] = _Program(self._core_start(core), None)
+                self._programs[key] = Program(self._core_start(core), None)
             else:
-                self._programs[key] = _Program(self._component_start(core, build), build)
+                self._programs[key] = Program(self._component_start(core, build), build)
         return self._programs[key]
 
     def _core_start(self, core: bytes) -> Callable[[wasmtime.Store], int | None]:
@@ -112,7 +94,7 @@ class Runner:
             except wasmtime.WasmtimeError as exc:
                 path.unlink(missing_ok=True)
                 raise LabError(f"the component composed with {build.id} does not load "
-                               f"({_first_line(exc)}); check the wasm-tools and wasmtime versions") from None
+                               f"({first_line(exc, 'no detail')}); check the wasm-tools and wasmtime versions") from None
         names = [n for n in component.type.exports(self.engine) if n.startswith("wasi:cli/run@")]
         if not names:
             raise LabError(f"the component made with {build.id} exports no wasi:cli/run: is this a command adapter?")
@@ -125,7 +107,7 @@ class Runner:
             except wasmtime.WasmtimeError as exc:
                 if _is_trap(exc):
                     raise
-                raise LabError(f"wasmtime cannot instantiate the component made with {build.id}: {_first_line(exc)}") from None
+                raise LabError(f"wasmtime cannot instantiate the component made with {build.id}: {first_line(exc, 'no detail')}") from None
             result = instance.get_func(store, run_func)(store)
             return 0 if getattr(result, "tag", "ok") == "ok" else 1
 
@@ -152,24 +134,17 @@ class Runner:
             return list(zip(make_host_dirs(root, paths), paths))
 
         done = self.execute(program, [spec.name, *paths], populate)
-        return _interpret(
-            guest=spec,
-            build=program.build,
-            paths=paths,
-            stdout=done.stdout,
-            stderr=done.stderr,
-            exit_code=done.exit_code,
-            trap=done.trap,
-        )
+        build = program.build
+        return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None)
 
-    def execute(self, program: _Program, argv: Sequence[str],
+    def execute(self, program: Program, argv: Sequence[str],
                 populate: Callable[[Path], list[tuple[str, str]]]) -> Execution:
         """One instantiation in a fresh store, inside a temporary root that is always removed.
 
         ``populate(root)`` creates the host directories and returns (host dir, guest path)
         pairs, preopened in that order.
         """
-        root = Path(tempfile.mkdtemp(prefix="preopen-lab-", dir=_scratch_base()))
+        root = Path(tempfile.mkdtemp(prefix="preopen-lab-", dir=scratch_base()))
         try:
             wasi = wasmtime.WasiConfig()
             wasi.argv = list(argv)
@@ -200,17 +175,7 @@ class Runner:
             shutil.rmtree(root, ignore_errors=True)
 
 
-@dataclass(frozen=True)
-class Execution:
-    """What one instantiation left behind, before anyone reads meaning into it."""
-
-    stdout: bytes
-    stderr: bytes
-    exit_code: int | None
-    trap: str | None
-
-
-def _scratch_base() -> str | None:
+def scratch_base() -> str | None:
     """Where run roots go: memory-backed ``/dev/shm`` when usable, else the temp dir.
 
     A run creates and removes a handful of directories and files, and on a disk-backed
@@ -231,10 +196,6 @@ def _resolve(adapter: str | AdapterBuild | None) -> AdapterBuild | None:
     return adapters.resolve(adapter)
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 def _is_trap(exc: BaseException) -> bool:
     return isinstance(exc, wasmtime.Trap) or "wasm backtrace" in str(exc) or "unreachable" in str(exc)
 
@@ -245,125 +206,6 @@ def _exit_code(exc: wasmtime.ExitTrap) -> int | None:
         return code
     match = re.search(r"exit status (\d+)", str(exc))
     return int(match.group(1)) if match else None
-
-
-# -- reading what the guest said -----------------------------------------------------
-
-
-def _interpret(
-    *,
-    guest: Guest,
-    build: AdapterBuild | None,
-    paths: tuple[str, ...],
-    stdout: bytes,
-    stderr: bytes,
-    exit_code: int | None,
-    trap: str | None,
-) -> RunResult:
-    text = decode(stdout)
-    lines = tuple(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n") if text else ())
-    if guest.speaks_json:
-        records = [_json(line) for line in lines]
-        fds = tuple(e for e in (_fd_entry(r) for r in records if r and r.get("kind") == "prestat") if e)
-        routes = [f for f in (_from_route(r) for r in records if r and r.get("kind") == "route") if f]
-    else:
-        fds, routes = (), []
-    names = {e.fd: e.name for e in fds if e.errno == 0 and e.name is not None}
-    table = route_table(fds)
-    cause = f"the guest reported nothing for this preopen (exit code {exit_code})"
-
-    preopens = []
-    for index, path in enumerate(paths):
-        expected = FIRST_FD + index
-        seen = names.get(expected)
-        if guest.protocol == "opener":
-            found = routes[index] if index < len(routes) else None
-        elif guest.protocol == "probe":
-            found = _from_rule(table, path) if fds and trap is None else None
-        else:
-            found = _from_text(lines[index], path) if index < len(lines) else None
-        if found is None:
-            outcome = unreported(trap)
-            preopens.append(PreopenResult(index, path, expected, seen, None, None, None, None, None, outcome, cause))
-            continue
-        routed_fd, prefix, routed_by, marker, errno, detail = found
-        outcome = classify(index, routed_fd, marker, guest.protocol)
-        preopens.append(PreopenResult(index, path, expected, seen, routed_fd, prefix, routed_by, marker, errno, outcome, detail))
-
-    result = RunResult(
-        guest=guest.name,
-        adapter=build.id if build else NATIVE,
-        adapter_sha256=build.sha256 if build else None,
-        paths=paths,
-        preopens=tuple(preopens),
-        fds=fds,
-        lines=lines,
-        stderr=decode(stderr),
-        exit_code=exit_code,
-        trap=trap,
-        warnings=warnings_for(paths),
-    )
-    if trap is None:
-        return result
-    summary = result.trap_summary or ""
-    return replace(result, preopens=tuple(
-        replace(p, detail=summary) if p.outcome in ("trap", "timeout") else p for p in result.preopens))
-
-
-_Found = tuple[int | None, str | None, str | None, str | None, int | None, str]
-
-
-def _json(line: str) -> dict | None:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None  # a line cut short by a trap
-    return record if isinstance(record, dict) else None
-
-
-def _hex(record: dict, key: str) -> str | None:
-    value = record.get(key)
-    return None if value is None else decode(bytes.fromhex(value))
-
-
-def _fd_entry(record: dict) -> FdEntry | None:
-    """A prestat line as data; None for a malformed one (your own guest may print anything)."""
-    try:
-        return FdEntry(
-            fd=int(record["fd"]),
-            errno=int(record["errno"]),
-            name_len=record.get("name_len"),
-            name_errno=record.get("name_errno"),
-            name=_hex(record, "name_hex"),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _from_route(record: dict) -> _Found | None:
-    """A route line as data; None for a malformed one (your own guest may print anything)."""
-    try:
-        open_errno = record.get("open_errno") or record.get("read_errno") or None
-        return (int(record["fd"]), _hex(record, "prefix_hex"), "guest", _hex(record, "content_hex"),
-                open_errno, "")
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _from_rule(table: list[tuple[int, bytes]], path: str) -> _Found:
-    route = libc_route(table, encode(marker_target(path)))
-    if route is None:
-        return (-1, None, "wasi-libc rule", None, None, "")
-    return (route.fd, decode(route.prefix), "wasi-libc rule", None, None, "")
-
-
-def _from_text(line: str, path: str) -> _Found:
-    ok, error = f"ok {path}: ", f"error {path}: "
-    if line.startswith(ok):
-        return (None, None, None, line[len(ok) :], None, "")
-    if line.startswith(error):
-        return (None, None, None, None, None, line[len(error) :])
-    return (None, None, None, None, None, f"unexpected guest line: {line}")
 
 
 _default: Runner | None = None
@@ -382,4 +224,4 @@ def run(paths: Sequence[str], *, guest: str | Guest = "opener", adapter: str | A
     return default_runner().run(paths, guest=guest, adapter=adapter)
 
 
-__all__ = ["Runner", "run", "default_runner", "check_paths"]
+__all__ = ["Runner", "run", "default_runner", "scratch_base"]

@@ -14,12 +14,16 @@ from IPython.display import clear_output, display
 
 from . import adapters, model
 from .adapters import NATIVE
+from .describe import step_sentence
 from .errors import LabError
-from .experiments import ORDERS, REPORT_CASE, SCHEMES, ordering, scheme_paths
-from .plots import OUTCOME_COLORS, scratch_diagram
-from .report import result_html
-from .results import RunResult, shown
-from .runner import Runner, check_paths, default_runner
+from .palette import OUTCOME_COLORS
+from .plots import scratch_diagram
+from .results import RunResult
+from .runner import Runner, default_runner
+from .scenarios import ORDERS, SCHEMES, ordering, scheme_paths
+from .verdicts import REPORT_CASE
+from .views import result_html
+from .wasi import check_fd, check_paths, preopen_fds
 
 MODEL_PREFIX = "model: "
 
@@ -129,48 +133,19 @@ class Explorer:
 # -- the stepper ----------------------------------------------------------------------------
 
 
-def step_sentence(trace: model.DirNameTrace, step: int) -> str:
-    """What step ``step`` (1-based; one past the last name is the copy) just did."""
-    n = len(trace.steps)
-    if step == 0:
-        return (f"The guest asks for fd {trace.fd}'s name, so the adapter wants name {trace.nth + 1} of {n} "
-                f"(nth = {trace.nth}) and asks the host for the whole list again.")
-    if step > n:
-        verdict = "the right name" if trace.returned == trace.names[trace.nth] else "not the name it asked for"
-        return (f"The adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
-                f"{_name(trace.returned)}, {verdict}.")
-    s = trace.steps[step - 1]
-    head = f"Name {s.index + 1} of {n}, {_name(s.name)}"
-    if s.kept:
-        return (f"{head}, gets real space at offset {s.offset}: the counter says {s.counter}, which equals "
-                f"nth = {trace.nth}, so the scratch position moves on to {s.offset + len(s.name)}.")
-    if trace.behavior == "missing-increment":
-        where = "the start of the scratch area" if s.index == 0 else "the same address as the last one"
-        return (f"{head}, is written at offset {s.offset}, {where}: the counter still says "
-                f"{s.counter}, and nth is {trace.nth}, so it gets no space of its own.")
-    return (f"{head}, is thrown away at offset {s.offset}: the counter says {s.counter}, not {trace.nth}, "
-            f"so the position stays where it was.")
-
-
-def _name(data: bytes) -> str:
-    return f"`{shown(data.decode('utf-8', 'surrogateescape'))}`"
-
-
 class Stepper:
     """Walk one ``fd_prestat_dir_name`` call through the adapter, one allocation at a time."""
 
     def __init__(self, paths: Sequence[str] = REPORT_CASE, behavior: model.Behavior = "missing-increment",
                  fd: int = 5) -> None:
-        check_paths(paths)
-        if not 3 <= fd < 3 + len(paths):
-            raise LabError(f"fd {fd} is not a preopen here: with {len(paths)} preopen(s) use 3..{2 + len(paths)}")
+        check_fd(fd, len(check_paths(paths)))
         if behavior not in ("missing-increment", "fixed"):
             raise LabError(f"unknown adapter behaviour {behavior!r}: choose missing-increment or fixed")
         style = {"description_width": "90px"}
         self.paths = w.Text(value=", ".join(paths), description="preopens", style=style)
         self.behavior = w.Dropdown(options=["missing-increment", "fixed"], value=behavior,
                                    description="adapter", style=style)
-        self.fd = w.Dropdown(options=list(range(3, 3 + len(paths))), value=fd, description="fd", style=style)
+        self.fd = w.Dropdown(options=list(preopen_fds(len(paths))), value=fd, description="fd", style=style)
         self.step = w.IntSlider(value=0, min=0, max=len(paths) + 1, description="step", style=style)
         self.prev = w.Button(description="◀ Prev")
         self.next = w.Button(description="Next ▶")
@@ -198,7 +173,7 @@ class Stepper:
             self.trace, self.error = None, str(exc)
             self.caption.value = _error_html(self.error)
             return
-        fds = list(range(3, 3 + len(names)))
+        fds = list(preopen_fds(len(names)))
         if list(self.fd.options) != fds:
             keep = self.fd.value if self.fd.value in fds else fds[-1]
             self.fd.unobserve(self._rebuild, names="value")  # one redraw, not one per trait

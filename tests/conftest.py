@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -11,8 +12,10 @@ from hypothesis import HealthCheck, settings
 from analysis import adapters
 from analysis.runner import Runner
 
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository's root, where pyproject.toml and the notebooks are."""
 REPORT_CASE = ("/a", "/b", "/c", "/d", "/e")
-# Which builds sit where, per the upstream history in the research notes: jco 1.1.1
+# Which builds sit where, per the upstream wasmtime tags and jco's changelog: jco 1.1.1
 # (March 2024) predates the counting allocator of wasmtime PR #8749; jco 1.8.1 ships
 # Wasmtime 27's adapter, inside the affected range; jco 1.10.0 ships Wasmtime 30's,
 # after the fix (#10064, released in 29.0.1).

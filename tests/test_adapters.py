@@ -41,13 +41,14 @@ def test_a_release_resolves_to_the_build_that_ships_its_bytes():
 
 def test_an_unlisted_release_is_recognised_by_its_checksum(empty_cache):
     """Fetched on demand, without the lock file's release list: the bytes decide."""
-    build = adapters._fetch_uncatalogued("1.10.2")
+    build = adapters.fetch_release("1.10.2")
     assert build.id == "jco-1.10.0" and build.catalogued
     assert build.is_cached()
     assert (empty_cache / "adapters" / "releases" / "1.10.2.sha256").read_text().strip() == build.sha256
 
 
-def test_a_release_outside_the_lock_file_is_fetched_and_known_by_its_bytes(empty_cache, tmp_path, monkeypatch):
+@pytest.mark.usefixtures("empty_cache")
+def test_a_release_outside_the_lock_file_is_fetched_and_known_by_its_bytes(tmp_path, monkeypatch):
     """With a lock file that does not list jco 1.10.x at all, jco-1.10.2 is still served."""
     lock = json.loads(adapters.LOCK_FILE.read_text())
     lock["builds"] = [b for b in lock["builds"] if b["id"] != "jco-1.10.0"]
@@ -73,7 +74,8 @@ def test_checksum_mismatch_is_refused_and_nothing_is_cached(empty_cache):
     assert leftovers == []  # lock files hold no data; nothing half-written stays
 
 
-def test_a_damaged_cache_entry_is_fetched_again(empty_cache, catalogue):
+@pytest.mark.usefixtures("empty_cache")
+def test_a_damaged_cache_entry_is_fetched_again(catalogue):
     build = catalogue[0]
     path = adapters.fetch(build)
     path.write_bytes(path.read_bytes()[:1000])  # a truncated file
@@ -81,7 +83,8 @@ def test_a_damaged_cache_entry_is_fetched_again(empty_cache, catalogue):
     assert adapters.sha256_file(adapters.fetch(build)) == build.sha256
 
 
-def test_missing_npm_is_one_clear_error(empty_cache, tmp_path, monkeypatch):
+@pytest.mark.usefixtures("empty_cache")
+def test_missing_npm_is_one_clear_error(tmp_path, monkeypatch):
     bare = tmp_path / "bin"
     bare.mkdir()
     monkeypatch.setenv("PATH", str(bare))

@@ -5,7 +5,7 @@ import tomllib
 
 import yaml
 
-from analysis._cache import PROJECT_ROOT
+from conftest import ROOT as PROJECT_ROOT
 
 
 def _pyproject_pins() -> set[str]:

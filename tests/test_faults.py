@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from analysis import adapters, cli, compose, guests, model
 from analysis.errors import LabError
 from analysis.npm import npm, read_members
-from analysis.runner import Runner, _scratch_base
+from analysis.runner import Runner, scratch_base
 from analysis.widgets import Explorer, Stepper
 from conftest import AFFECTED, FIXED, REPORT_CASE
 
@@ -188,7 +188,7 @@ argv_parts = st.one_of(
 @settings(max_examples=150)
 @given(st.lists(argv_parts, max_size=6))
 def test_cli_argument_fuzz(argv):
-    roots = Path(_scratch_base() or tempfile.gettempdir())  # where run roots really go
+    roots = Path(scratch_base() or tempfile.gettempdir())  # where run roots really go
     before = set(roots.glob("preopen-lab-*"))
     workdir = tempfile.mkdtemp(prefix="fuzz-cwd-")
     cwd = os.getcwd()
@@ -242,5 +242,5 @@ def test_shared_parent_refuses_children_that_are_not_plain_names():
     from analysis import practices
 
     for bad in (["a", "/tmp/escape"], ["a", "a"], ["", "b"], ["..", "b"]):
-        with pytest.raises(LabError):
+        with pytest.raises(LabError, match="not a plain directory name|must have different names"):
             practices.shared_parent(bad, "native")

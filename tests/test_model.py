@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis import model
-from analysis.experiments import compare
+from analysis.describe import render_trace
+from analysis.modelcheck import compare
 from analysis.model import libc_route
 from conftest import AFFECTED, FIXED, REPORT_CASE, cli
 
@@ -45,7 +46,7 @@ def test_trace_of_the_report_case():
     first = model.explain(REPORT_CASE, 3)  # nth = 0: every name is kept, side by side
     assert [(s.kept, s.offset) for s in first.steps] == [(True, 0), (True, 2), (True, 4), (True, 6), (True, 8)]
     assert first.returned == b"/a"
-    assert "WRONG" in model.render_trace(trace) and "right" in model.render_trace(first)
+    assert "WRONG" in render_trace(trace) and "right" in render_trace(first)
 
 
 def test_fixed_behaviour_returns_every_name():
@@ -82,7 +83,7 @@ def test_predict_and_explain_from_the_cli():
 
 
 def test_builds_from_before_the_counting_allocator_are_the_early_design(runner):
-    from analysis.experiments import behavior_of
+    from analysis.verdicts import behavior_of
 
     assert behavior_of("jco-1.1.1", runner) == "early"
     assert behavior_of(FIXED, runner) == "fixed"

@@ -12,20 +12,24 @@ import nbformat
 import numpy as np
 import pytest
 
-from analysis import report
+from analysis import publish, verdicts
+from analysis.describe import headline
 from analysis.errors import LabError
-from analysis.experiments import verdicts
-from analysis.plots import OUTCOME_COLORS
+from analysis.palette import OUTCOME_COLORS
+
+
+def notebook_paths():
+    return sorted(publish.NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return out, report.build(out, log=lambda *_: None)
+    return out, publish.build(out, log=lambda *_: None)
 
 
 def test_committed_notebooks_have_no_outputs():
-    for path in report.notebook_paths():
+    for path in notebook_paths():
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
             if cell.cell_type == "code":
@@ -33,14 +37,14 @@ def test_committed_notebooks_have_no_outputs():
 
 
 def test_notebook_code_cells_stay_thin():
-    for path in report.notebook_paths():
+    for path in notebook_paths():
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":
                 assert len(cell.source.strip().splitlines()) <= 3, (path.name, cell.source)
 
 
 def test_every_notebook_opens_with_a_question_and_closes_with_what_we_learned():
-    for path in report.notebook_paths():
+    for path in notebook_paths():
         cells = nbformat.read(path, as_version=4).cells
         assert "question" in cells[0].source.lower(), path.name
         assert "what we learned" in cells[-1].source.lower(), path.name
@@ -48,7 +52,7 @@ def test_every_notebook_opens_with_a_question_and_closes_with_what_we_learned():
 
 def test_every_notebook_executes_without_errors(built):
     out, pages = built
-    assert [b.notebook.stem for b in pages] == [n.stem for n in report.NOTEBOOKS]
+    assert [b.notebook.stem for b in pages] == [n.stem for n in publish.notebooks()]
     for page in pages:
         executed = nbformat.read(out / "executed" / f"{page.notebook.stem}.ipynb", as_version=4)
         for cell in executed.cells:
@@ -83,7 +87,9 @@ def test_index_lists_every_notebook_and_the_measured_headline(built):
     text = (out / "index.html").read_text()
     for page in pages:
         assert f'href="{page.html.name}"' in text
-    assert html.escape(report.headline(verdicts())) in text
+    builds = verdicts.measure()[1:]
+    measured = headline([v.adapter for v in builds if v.affected], [v.adapter for v in builds if not v.affected])
+    assert measured in html.unescape(text)
 
 
 def test_a_failing_cell_is_named(tmp_path):
@@ -91,7 +97,7 @@ def test_a_failing_cell_is_named(tmp_path):
     path = tmp_path / "broken.ipynb"
     nbformat.write(broken, path)
     with pytest.raises(LabError, match=r"broken\.ipynb: cell 2 failed: ZeroDivisionError"):
-        report.execute(path)
+        publish.execute(path)
 
 
 def _chromium() -> str:

@@ -122,9 +122,9 @@ def test_temporary_roots_are_removed(runner, tmp_path, monkeypatch):
 
 
 def test_default_scratch_roots_are_removed_too(runner):
-    from analysis.runner import _scratch_base
+    from analysis.runner import scratch_base
 
-    base = Path(_scratch_base() or tempfile.gettempdir())
+    base = Path(scratch_base() or tempfile.gettempdir())
     before = set(base.glob("preopen-lab-*"))
     runner.run(REPORT_CASE, adapter=AFFECTED)
     runner.run([f"/d{i}" for i in range(126)], adapter=FIXED)
@@ -137,6 +137,6 @@ def test_result_json_round_trips_exact_bytes(runner):
     assert again == result
     # "/b" lands on top of "/\u00e9t\u00e9", leaving half of the first \u00e9 behind: an
     # invalid byte that must survive exactly, through the result and its JSON.
-    from analysis.results import encode
+    from analysis.wasi import encode
 
     assert encode(again.preopens[1].name_seen) == b"/b\xa9t\xc3\xa9"

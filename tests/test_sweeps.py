@@ -6,9 +6,9 @@ import asyncio
 import pandas as pd
 import pytest
 
-from analysis import experiments as ex
-from analysis import model, plots
-from analysis.widgets import Debouncer, Explorer, Stepper, step_sentence
+from analysis import model, plots, sweeps
+from analysis.describe import sentence, step_sentence
+from analysis.widgets import Debouncer, Explorer, Stepper
 from conftest import AFFECTED, FIXED, REPORT_CASE, cli
 
 BUILDS = ("native", AFFECTED, FIXED)
@@ -16,11 +16,11 @@ BUILDS = ("native", AFFECTED, FIXED)
 
 @pytest.fixture(scope="module")
 def count_frame(runner) -> pd.DataFrame:
-    return ex.count_sweep("equal", 8, BUILDS).run(runner, progress=False)
+    return sweeps.count_sweep("equal", 8, BUILDS).run(runner, progress=False)
 
 
 def test_sweep_has_the_documented_columns(count_frame):
-    assert list(count_frame.columns) == list(ex.COLUMNS)
+    assert list(count_frame.columns) == list(sweeps.COLUMNS)
     assert len(count_frame) == sum(range(1, 9)) * len(BUILDS)
     assert set(count_frame["build"]) == set(BUILDS)
     five = count_frame[(count_frame["build"] == AFFECTED) & (count_frame["count"] == 5)]
@@ -29,9 +29,9 @@ def test_sweep_has_the_documented_columns(count_frame):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: ex.scheme_sweep(6, BUILDS, custom=["/srv", "/srv/www", "/", "/tmp", "/home", "/x"]),
-    lambda: ex.order_sweep(["/", "/tmp", "/tmp/x", "/home", "/data"], [AFFECTED]),
-    lambda: ex.report_sweep(BUILDS),
+    lambda: sweeps.scheme_sweep(6, BUILDS, custom=["/srv", "/srv/www", "/", "/tmp", "/home", "/x"]),
+    lambda: sweeps.order_sweep(["/", "/tmp", "/tmp/x", "/home", "/data"], [AFFECTED]),
+    lambda: sweeps.report_sweep(BUILDS),
 ])
 def test_the_model_predicts_every_run_of_a_sweep(runner, make):
     frame = make().run(runner, progress=False)
@@ -39,13 +39,13 @@ def test_the_model_predicts_every_run_of_a_sweep(runner, make):
     assert disagree.empty, disagree.to_string()
 
 
-def test_orders_sweep_covers_every_permutation(runner):
-    sweep = ex.order_sweep(["/a", "/b", "/c", "/d"], [AFFECTED])
+def test_orders_sweep_covers_every_permutation():
+    sweep = sweeps.order_sweep(["/a", "/b", "/c", "/d"], [AFFECTED])
     assert sweep.runs == 24 and len({s.paths for s in sweep.scenarios}) == 24
 
 
 def test_sweeps_save_as_csv(count_frame, tmp_path):
-    path = ex.save(count_frame, "counts", tmp_path)
+    path = sweeps.save(count_frame, "counts", tmp_path)
     assert pd.read_csv(path, keep_default_na=False).shape == count_frame.shape
 
 
@@ -59,7 +59,7 @@ def _png(fig, tmp_path, name):
 def test_plots_render(count_frame, runner, tmp_path):
     _png(plots.survival_grid(count_frame), tmp_path, "grid")
     _png(plots.survival_by_position(count_frame), tmp_path, "position")
-    _png(plots.build_matrix(ex.report_sweep(BUILDS).run(runner, progress=False)), tmp_path, "matrix")
+    _png(plots.build_matrix(sweeps.report_sweep(BUILDS).run(runner, progress=False)), tmp_path, "matrix")
     _png(plots.survival_grid([runner.run(REPORT_CASE, adapter=AFFECTED)]), tmp_path, "row")
     for behavior in ("missing-increment", "fixed"):
         for fd in (3, 5):
@@ -67,11 +67,11 @@ def test_plots_render(count_frame, runner, tmp_path):
 
 
 def test_sentence_says_what_happened(runner):
-    assert ex.sentence(runner.run(REPORT_CASE, adapter=AFFECTED)) == (
+    assert sentence(runner.run(REPORT_CASE, adapter=AFFECTED)) == (
         "fds 4..6 report `/e` (the last name); only `/a` and `/e` are reachable.")
-    assert ex.sentence(runner.run(REPORT_CASE, adapter=FIXED)) == (
+    assert sentence(runner.run(REPORT_CASE, adapter=FIXED)) == (
         "Every fd reports its own name; all 5 preopens are reachable.")
-    misrouted = ex.sentence(runner.run(["/", "/tmp", "/home"], adapter=AFFECTED))
+    misrouted = sentence(runner.run(["/", "/tmp", "/home"], adapter=AFFECTED))
     assert "`/tmp` goes to fd 3 (`/`) and reads 'preopen-0:tmp'" in misrouted
 
 

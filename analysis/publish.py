@@ -1,0 +1,183 @@
+"""The main job: execute every notebook, export it to HTML, and write the index.
+
+``build`` runs each notebook in ``notebooks/`` top to bottom on a fresh kernel,
+exports it with its figures and widget state, and writes ``index.html`` from
+``templates/index.html.j2`` with each notebook's title (its first heading), its
+summary (the notebook's ``preopen_lab.summary`` metadata) and the headline measured
+in that same build. The widget renderer and require.js are fetched with npm (pinned
+by checksum) and shipped beside the pages, so a reader needs no network.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import nbformat
+
+from . import verdicts
+from ._cache import PROJECT_ROOT, REPORTS_DIR, cache_dir, sha256_bytes, write_atomically
+from .describe import headline, span
+from .errors import LabError, first_line
+from .npm import pack_members
+from .palette import OUTCOME_COLORS
+from .plots import png_base64, survival_grid
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+
+
+@dataclass(frozen=True)
+class Notebook:
+    stem: str
+    title: str
+    """The notebook's first heading."""
+    summary: str
+    """A paragraph for the index, from the notebook's ``preopen_lab.summary`` metadata."""
+
+
+def read_notebook(path: Path) -> Notebook:
+    notebook = nbformat.read(path, as_version=4)
+    headings = (line for cell in notebook.cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if line.startswith("# "))
+    title = next(headings, None)
+    if title is None:
+        raise LabError(f"{path.name} has no '# ' heading: its first heading is its title in the reports")
+    summary = notebook.metadata.get("preopen_lab", {}).get("summary", "")
+    return Notebook(path.stem, title.removeprefix("# ").strip(), summary)
+
+
+def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Notebook]:
+    """The story, in file-name order (``01_...``, ``02_...``)."""
+    return [read_notebook(path) for path in sorted(directory.glob("*.ipynb"))]
+
+
+def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom on a fresh kernel; a failing cell is named in one line."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        index = next((i for i, c in enumerate(notebook.cells)
+                      if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+        where = f"cell {index + 1}" if index is not None else "a cell"
+        raise LabError(f"{path.name}: {where} failed: {exc.ename}: {exc.evalue}") from None
+    except Exception as exc:  # a cell timeout, a dead kernel, a kernel that never started
+        raise LabError(f"{path.name}: execution stopped ({type(exc).__name__}: "
+                       f"{first_line(exc, 'no detail')})") from None
+    return notebook
+
+
+def export_html(notebook: nbformat.NotebookNode, assets_url: str = "assets") -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.require_js_url = f"{assets_url}/require.js"
+    exporter.widget_renderer_url = f"{assets_url}/embed-amd.js"
+    exporter.mathjax_url = ""
+    body, _ = exporter.from_notebook_node(notebook)
+    return body
+
+
+# -- assets for offline widgets ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str
+    package: str
+    version: str
+    member: str
+    sha256: str
+
+
+ASSETS = (
+    Asset("require.js", "requirejs", "2.3.7", "package/require.js",
+          "8215b90000b571bd241d28512c83f59855cecc3158db94b79b2d974c9923b5d2"),
+    Asset("embed-amd.js", "@jupyter-widgets/html-manager", "1.0.13", "package/dist/embed-amd.js",
+          "c2641b204c7502f367e90cbf766e4acc767437593d0bf2941297891e6285bb61"),
+)
+"""What the exported pages load to draw saved widgets: pinned, shipped beside the reports."""
+
+
+def fetch_assets() -> dict[str, Path]:
+    """The cached asset files, fetched with npm and checked on first use."""
+    found = {}
+    for asset in ASSETS:
+        path = cache_dir() / "assets" / f"{asset.sha256}-{asset.name}"
+        if not (path.is_file() and sha256_bytes(path.read_bytes()) == asset.sha256):
+            data = pack_members(asset.package, asset.version, [asset.member],
+                                f"report asset {asset.package}@{asset.version}")[asset.member]
+            if sha256_bytes(data) != asset.sha256:
+                raise LabError(f"checksum mismatch for {asset.package}@{asset.version} {asset.name}; "
+                               "nothing was cached: check npm's registry settings and retry")
+            write_atomically(path, data)
+        found[asset.name] = path
+    return found
+
+
+# -- the build ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    notebook: Notebook
+    html: Path
+    seconds: float
+    figures: int
+
+
+def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequence[str] = (),
+          log: Callable[[str], object] = print) -> list[Built]:
+    """Execute and export every notebook, then write the index with this build's headline."""
+    every = notebooks(directory)
+    chosen = [nb for nb in every if not only or nb.stem in only]
+    if only and len(chosen) != len(set(only)):
+        raise LabError(f"unknown notebook in {list(only)}: choose from {', '.join(n.stem for n in every)}")
+    (out / "assets").mkdir(parents=True, exist_ok=True)
+    for name, path in fetch_assets().items():
+        shutil.copyfile(path, out / "assets" / name)
+    built = []
+    for nb in chosen:
+        start = time.perf_counter()
+        executed = execute(directory / f"{nb.stem}.ipynb")
+        page = export_html(executed)
+        target = out / f"{nb.stem}.html"
+        write_atomically(target, page.encode())
+        write_atomically(out / "executed" / f"{nb.stem}.ipynb", nbformat.writes(executed).encode())
+        figures = len(re.findall(r'<img[^>]*src="data:image/png;base64', page))
+        built.append(Built(nb, target, time.perf_counter() - start, figures))
+        log(f"{nb.stem}: {built[-1].figures} figure(s), {built[-1].seconds:.1f} s -> {target}")
+    if only:
+        log("built a subset of the notebooks: index.html left as it was")
+        return built
+    write_atomically(out / "index.html", index_html(built, verdicts.measure()).encode())
+    log(f"index -> {out / 'index.html'}")
+    return built
+
+
+def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str:
+    """The index page: what each notebook answers, and this build's verdicts."""
+    figure = survival_grid([v.result for v in found], labels=[v.adapter for v in found],
+                           title="The report's five directories through every build, measured in this build")
+    builds = found[1:]
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.get_template("index.html.j2").render(
+        built=built,
+        found=found,
+        headline=headline([v.adapter for v in builds if v.affected], [v.adapter for v in builds if not v.affected]),
+        figure_png=png_base64(figure),
+        colors=OUTCOME_COLORS,
+        span=span,
+        stamp=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )

@@ -1,0 +1,165 @@
+"""Sweeps: grids of real runs, with the model's prediction beside each, as DataFrames.
+
+A sweep runs every scenario (a preopen list from ``scenarios``) through every build
+and keeps one row per preopen per run (``COLUMNS`` says what each column holds), so
+plots and notebooks group and count outcomes with pandas. ``save`` writes a sweep's
+rows as CSV. ``ceiling`` asks how many preopens each build takes.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ._cache import REPORTS_DIR, write_atomically
+from .adapters import all_builds
+from .describe import sentence
+from .errors import LabError
+from .model import predict
+from .results import OUTCOMES, RunResult
+from .runner import Runner, default_runner
+from .scenarios import SCHEMES, Scenario, scheme_paths
+from .verdicts import REPORT_CASE, behavior_of
+
+
+COLUMNS: dict[str, str] = {
+    "sweep": "the sweep's name",
+    "scenario": "the scenario's label within the sweep",
+    "scheme": "the naming scheme (equal, varied, shared-prefix, nested, realistic, custom)",
+    "build": "adapter build id, or native",
+    "count": "number of preopens in the run",
+    "order": "the scheme entries at positions 0, 1, ... (space-separated indices)",
+    "position": "0-based position of this preopen in the run; its fd is 3 + position",
+    "position_class": "first, middle, last, or only",
+    "path": "the guest path the host gave this preopen",
+    "fd": "the fd the host put it at",
+    "name_seen": "the name the guest read for that fd (empty if enumeration stopped before it)",
+    "routed_fd": "the fd wasi-libc sent <path>/MARKER to; -1 for none or not known (rust-open)",
+    "outcome": "measured: ok, missing, misrouted, trap or timeout",
+    "model_outcome": "what the model predicted for the same run",
+}
+"""The columns of a sweep's DataFrame, one row per preopen per run."""
+
+
+def position_class(position: int, count: int) -> str:
+    if count == 1:
+        return "only"
+    return "first" if position == 0 else "last" if position == count - 1 else "middle"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A declared grid: every scenario through every build, run for real."""
+
+    name: str
+    scenarios: tuple[Scenario, ...]
+    builds: tuple[str, ...]
+    guest: str = "opener"
+
+    @property
+    def runs(self) -> int:
+        return len(self.scenarios) * len(self.builds)
+
+    def run(self, runner: Runner | None = None, progress: bool = True) -> pd.DataFrame:
+        """Run it, with the model's prediction beside each result; one row per preopen."""
+        runner = runner or default_runner()
+        behaviors = {b: behavior_of(b, runner) for b in self.builds}
+        rows = []
+        with tqdm(total=self.runs, desc=self.name, unit="run", delay=1.0, disable=not progress) as bar:
+            for build in self.builds:
+                for scenario in self.scenarios:
+                    result = runner.run(scenario.paths, guest=self.guest, adapter=build)
+                    predicted = predict(scenario.paths, behaviors[build], guest=self.guest)
+                    rows.extend(_rows(self.name, scenario, result, predicted))
+                    bar.update()
+        return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _rows(sweep: str, scenario: Scenario, result: RunResult, predicted: RunResult) -> list[dict]:
+    count = len(scenario.paths)
+    order = " ".join(map(str, scenario.order))
+    return [
+        {
+            "sweep": sweep, "scenario": scenario.label, "scheme": scenario.scheme,
+            "build": result.adapter, "count": count, "order": order,
+            "position": p.index, "position_class": position_class(p.index, count),
+            "path": p.path, "fd": p.expected_fd, "name_seen": p.name_seen or "",
+            "routed_fd": -1 if p.routed_fd is None else p.routed_fd,
+            "outcome": p.outcome, "model_outcome": q.outcome,
+        }
+        for p, q in zip(result.preopens, predicted.preopens)
+    ]
+
+
+def count_sweep(scheme: str = "equal", max_count: int = 10, builds: Sequence[str] = (),
+                custom: Sequence[str] = ()) -> Sweep:
+    scenarios = tuple(
+        Scenario(f"{scheme} n={n}", scheme, tuple(scheme_paths(scheme, n, custom)), tuple(range(n)))
+        for n in range(1, max_count + 1)
+    )
+    return Sweep(f"count-{scheme}", scenarios, tuple(builds) or all_builds())
+
+
+def order_sweep(paths: Sequence[str], builds: Sequence[str] = (), scheme: str = "custom") -> Sweep:
+    """Every order of ``paths`` (7 paths: 5,040 runs per build)."""
+    paths = list(paths)
+    scenarios = tuple(
+        Scenario(" ".join(map(str, perm)), scheme, tuple(paths[i] for i in perm), perm)
+        for perm in itertools.permutations(range(len(paths)))
+    )
+    return Sweep(f"orders-{len(paths)}", scenarios, tuple(builds) or all_builds())
+
+
+def scheme_sweep(count: int = 5, builds: Sequence[str] = (), custom: Sequence[str] = ()) -> Sweep:
+    names = [*SCHEMES, *(["custom"] if custom else [])]
+    scenarios = tuple(
+        Scenario(name, name, tuple(scheme_paths(name, count, custom)), tuple(range(count))) for name in names
+    )
+    return Sweep(f"schemes-{count}", scenarios, tuple(builds) or all_builds())
+
+
+def report_sweep(builds: Sequence[str] = ()) -> Sweep:
+    """The report's case and every scheme at five preopens, through every build."""
+    scenarios = (Scenario("report /a../e", "equal", REPORT_CASE, tuple(range(5))),
+                 *scheme_sweep(5).scenarios[1:])
+    return Sweep("builds", scenarios, tuple(builds) or all_builds())
+
+
+NAMED_SWEEPS: dict[str, Callable[[Sequence[str]], Sweep]] = {
+    "counts": lambda builds: count_sweep("equal", 10, builds),
+    "schemes": lambda builds: scheme_sweep(5, builds),
+    "orders": lambda builds: order_sweep(SCHEMES["realistic"](7), builds, "realistic"),
+    "builds": lambda builds: report_sweep(builds),
+}
+
+
+def named_sweep(name: str, builds: Sequence[str] = ()) -> Sweep:
+    if name not in NAMED_SWEEPS:
+        raise LabError(f"unknown sweep {name!r}: choose one of {', '.join(NAMED_SWEEPS)}")
+    return NAMED_SWEEPS[name](builds)
+
+
+def ceiling(counts: Sequence[int] = (124, 125, 126), builds: Sequence[str] = (),
+            runner: Runner | None = None) -> pd.DataFrame:
+    """How many preopens each build takes: outcome counts per (build, number of preopens)."""
+    runner = runner or default_runner()
+    rows = []
+    for build in builds or all_builds():
+        for count in counts:
+            result = runner.run([f"/d{i}" for i in range(count)], adapter=build)
+            rows.append({"build": result.adapter, "preopens": count,
+                         **{o: result.count(o) for o in OUTCOMES},
+                         "what happened": result.trap_summary or sentence(result)})
+    return pd.DataFrame(rows)
+
+
+def save(frame: pd.DataFrame, name: str, directory: Path | None = None) -> Path:
+    """Write a sweep's rows as CSV under ``reports/data/`` (or ``directory``), atomically."""
+    directory = directory or REPORTS_DIR / "data"
+    path = directory / f"{name}.csv"
+    write_atomically(path, frame.to_csv(index=False).encode())
+    return path

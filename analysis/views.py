@@ -1,0 +1,115 @@
+"""What notebooks show: results as HTML, and tables of answers, routes and verdicts.
+
+``register`` teaches IPython to draw a ``RunResult`` as ``result_html``, so a run as
+a cell's last line shows its table; the data classes themselves stay plain data and
+import nothing from here.
+"""
+from __future__ import annotations
+
+import html
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .adapters import catalogue
+from .describe import TABLE_HEADINGS, sentence, shown, span, table_row
+from .model import libc_route
+from .palette import EMPTY, OUTCOME_COLORS
+from .results import RunResult
+from .verdicts import Verdict
+from .wasi import encode
+
+
+def register() -> None:
+    """Draw every ``RunResult`` as ``result_html`` in the running IPython, if there is one."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type(RunResult, result_html)
+
+
+class Html(str):
+    """A string that notebooks render as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def _cell(text: str, outcome: str | None) -> str:
+    color = OUTCOME_COLORS.get(outcome or "", EMPTY)
+    ink = "white" if outcome else "black"
+    return (f'<td style="background:{color};color:{ink};padding:3px 8px;'
+            f'border:2px solid white;text-align:center">{html.escape(text)}</td>')
+
+
+def survival_row_html(result: RunResult) -> str:
+    """The run as one row of fd slots, like a row of the survival grid."""
+    cells = "".join(_cell(f"fd {p.expected_fd} · {shown(p.path)}", p.outcome) for p in result.preopens)
+    return f'<table style="border-collapse:collapse"><tr>{cells}</tr></table>'
+
+
+def result_table_html(result: RunResult) -> str:
+    head = "".join(f'<th style="padding:2px 8px;text-align:left">{h}</th>' for h in TABLE_HEADINGS)
+    rows = []
+    for p in result.preopens:
+        cells = "".join(f'<td style="padding:2px 8px">{html.escape(v)}</td>' for v in table_row(p)[:-1])
+        rows.append(f"<tr>{cells}{_cell(p.outcome, p.outcome)}</tr>")
+    return (f'<table style="border-collapse:collapse;font-family:monospace"><tr>{head}</tr>'
+            f'{"".join(rows)}</table>')
+
+
+def result_html(result: RunResult, title: str | None = None) -> str:
+    label = title or ("native (no adapter)" if result.adapter == "native" else result.adapter)
+    warnings = "".join(f'<p style="color:#8a5a00">warning: {html.escape(w)}</p>' for w in result.warnings)
+    return (f"<div><p><b>{html.escape(label)}</b> · guest {result.guest}</p>{survival_row_html(result)}"
+            f"<p>{html.escape(sentence(result))}</p>{warnings}{result_table_html(result)}</div>")
+
+
+def side_by_side(results: Sequence[RunResult], titles: Sequence[str] = ()) -> Html:
+    """Several runs next to each other, for comparing builds on one preopen list."""
+    titles = list(titles) or [None] * len(results)
+    cells = "".join(f'<div style="flex:1;min-width:320px">{result_html(r, t)}</div>'
+                    for r, t in zip(results, titles))
+    return Html(f'<div style="display:flex;gap:24px;flex-wrap:wrap">{cells}</div>')
+
+
+def lines_html(result: RunResult) -> Html:
+    """The guest's own output, verbatim."""
+    return Html(f"<pre>{html.escape(chr(10).join(result.lines))}</pre>")
+
+
+def fd_frame(result: RunResult) -> pd.DataFrame:
+    """The raw fd_prestat answers the guest got, one row per fd."""
+    return pd.DataFrame([
+        {"fd": e.fd, "errno": e.errno, "name_len": e.name_len, "name": shown(e.name) if e.name is not None else "",
+         "name bytes": "" if e.name is None else encode(e.name).hex(" ")}
+        for e in result.fds
+    ])
+
+
+def routing_frame(table: Sequence[tuple[int, str]], queries: Sequence[str]) -> pd.DataFrame:
+    """wasi-libc's rule (from the model) applied to ``queries`` for a table of (fd, name)."""
+    encoded = [(fd, name.encode()) for fd, name in table]
+    rows = []
+    for query in queries:
+        route = libc_route(encoded, query.encode())
+        rows.append({"path": query, "fd": route.fd if route else "none",
+                     "matched prefix": repr(route.prefix.decode()) if route else "",
+                     "opened relative to it": route.relative.decode() if route else "(ENOENT)"})
+    return pd.DataFrame(rows)
+
+
+def verdicts_frame(found: Sequence[Verdict]) -> pd.DataFrame:
+    """``verdicts.measure()`` as a table."""
+    return pd.DataFrame([
+        {"adapter": v.adapter, "jco releases": span(v.releases), "verdict": v.label,
+         "outcomes (/a /b /c /d /e)": " ".join(v.result.outcomes), "evidence": "; ".join(v.evidence)}
+        for v in found
+    ])
+
+
+def catalogue_frame() -> pd.DataFrame:
+    """The adapter catalogue: builds, the jco releases that ship them, and their source."""
+    return pd.DataFrame([{"adapter": b.id, "jco releases": span(b.releases), "sha256": b.short_sha + "…",
+                          "source (per jco's history)": b.source} for b in catalogue()])
