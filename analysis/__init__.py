@@ -1,11 +1,12 @@
 """preopen lab: the WASIp1-to-WASIp2 adapter preopen bug (wasmtime#10058), measured.
 
 The few names a notebook needs first; the modules hold the rest, from the facts up:
-``wasi`` (first fd, errnos, limits), ``results`` (what a run found), ``hostdirs``,
-``model``, ``describe`` (words about results), ``adapters``, ``guests``, ``compose``,
-``runner`` and ``guest_output`` (one real run), ``verdicts``, ``scenarios``,
-``modelcheck``, ``sweeps``, ``practices``, ``plots``, ``views`` (notebook HTML),
-``widgets``, ``publish`` (the reports), ``cli`` and ``bench``.
+``errors``, ``_cache`` (where files go), ``wasi`` (first fd, errnos, limits),
+``results`` (what a run found), ``hostdirs``, ``model``, ``describe`` (words about
+results), ``npm``, ``adapters``, ``guests``, ``compose``, ``guest_output`` and
+``runner`` (one real run), ``verdicts``, ``scenarios``, ``modelcheck``, ``sweeps``,
+``practices``, ``palette``, ``plots``, ``views`` (notebook HTML), ``widgets``,
+``publish`` (the reports), ``bench`` and ``cli``.
 """
 from . import views
 from .model import explain, predict

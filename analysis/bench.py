@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from . import model
 from .adapters import all_builds, resolve
 from .runner import Runner
-from .scenarios import SCHEMES
-from .sweeps import order_sweep
+from .sweeps import named_sweep
 from .verdicts import REPORT_CASE
 
 
@@ -32,7 +31,7 @@ def _timing(label: str, samples: list[float]) -> Timing:
     return Timing(label, len(samples), statistics.median(samples) * 1000, p95 * 1000)
 
 
-def measure(adapter: str, runs: int = 500, baseline_runs: int = 500, guest: str = "opener") -> tuple[Timing, Timing]:
+def time_runs(adapter: str, runs: int = 500, baseline_runs: int = 500, guest: str = "opener") -> tuple[Timing, Timing]:
     """Median cost of one run with compiled code reused, and with a fresh engine and compile."""
     warm = Runner()
     warm.run(REPORT_CASE, guest=guest, adapter=adapter)  # fetch, compose, compile once
@@ -52,7 +51,7 @@ def measure(adapter: str, runs: int = 500, baseline_runs: int = 500, guest: str 
 TEN_PREOPENS = ("/data", "/cache", "/tmp", "/home/user", "/a", "/bb", "/ccc", "/d/x", "/", "/srv")
 
 
-def measure_model(runs: int = 2000) -> list[Timing]:
+def time_model(runs: int = 2000) -> list[Timing]:
     """The model's answer to a ten-preopen question, per behaviour."""
     timings = []
     for behavior in model.BEHAVIORS:
@@ -65,7 +64,7 @@ def measure_model(runs: int = 2000) -> list[Timing]:
     return timings
 
 
-def measure_explorer(adapter: str, changes: int = 300) -> Timing:
+def time_explorer(adapter: str, changes: int = 300) -> Timing:
     """From a widget change to the redrawn output, driving the explorer's widgets."""
     from .widgets import Explorer  # ipywidgets, only when the explorer is timed
 
@@ -78,30 +77,30 @@ def measure_explorer(adapter: str, changes: int = 300) -> Timing:
     return _timing(f"explorer change -> redraw, {adapter}", samples)
 
 
-def measure_orders(builds: tuple[str, ...]) -> tuple[int, float]:
+def time_orders(builds: tuple[str, ...]) -> tuple[int, float]:
     """All 5,040 orders of seven realistic directories through ``builds``: (runs, seconds)."""
-    sweep = order_sweep(SCHEMES["realistic"](7), builds, "realistic")
+    sweep = named_sweep("orders", builds)
     start = time.perf_counter()
     sweep.run(progress=False)
     return sweep.runs, time.perf_counter() - start
 
 
 def main(adapter: str, runs: int, baseline_runs: int, every_build: bool = True) -> None:
-    reused, fresh = measure(adapter, runs, baseline_runs)
+    reused, fresh = time_runs(adapter, runs, baseline_runs)
     print(f"in-process cost of one run: {len(REPORT_CASE)} preopens, guest opener, adapter {adapter}")
     print(reused.line())
     print(fresh.line())
     print(f"fresh compile / reused (median): {fresh.median_ms / reused.median_ms:.1f}x")
     print("the model, no WebAssembly:")
-    for timing in measure_model():
+    for timing in time_model():
         print(timing.line())
     print("the explorer (widgets driven in-process, no browser):")
-    print(measure_explorer(adapter).line())
-    count, seconds = measure_orders((adapter,))
+    print(time_explorer(adapter).line())
+    count, seconds = time_orders((adapter,))
     print(f"all orders of 7 directories through {adapter}: {count} runs in {seconds:.1f} s "
           f"({count / seconds:.0f} runs/s)")
     if every_build:
         builds = all_builds()
-        count, seconds = measure_orders(builds)
+        count, seconds = time_orders(builds)
         print(f"the same through native and all {len(builds) - 1} catalogued builds: {count} runs in "
               f"{seconds:.1f} s ({count / seconds:.0f} runs/s)")

@@ -21,7 +21,7 @@ from .errors import LabError
 from .modelcheck import check_model
 from .results import OUTCOMES, RunResult
 from .runner import DEFAULT_FUEL, default_runner
-from .wasi import check_fd, check_paths
+from .wasi import FIRST_FD, check_fd, check_paths
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
     why = commands.add_parser("explain", help="the adapter's allocator, step by step, for one fd")
     why.set_defaults(func=_explain)
-    why.add_argument("--fd", type=int, required=True, help="the fd asked about (3 is the first preopen)")
+    why.add_argument("--fd", type=int, required=True, help=f"the fd asked about ({FIRST_FD} is the first preopen)")
     why.add_argument("--behavior", choices=model.BEHAVIORS, default="missing-increment")
     why.add_argument("--json", action="store_true", help="print the trace as JSON")
     why.add_argument("paths", nargs="*", metavar="PATH")
@@ -238,7 +238,7 @@ def _verdicts(args: argparse.Namespace) -> int:
         return 0
     print(f"the report's case, {' '.join(verdicts.REPORT_CASE)}, through each build (guest: opener)")
     rows = [("adapter", "verdict", "releases", "evidence")]
-    rows += [(v.adapter, v.label, span(v.releases), ", ".join(v.evidence) or "all 5 ok") for v in found]
+    rows += [(v.adapter, v.label, span(v.releases), ", ".join(v.evidence) or f"all {len(v.result.preopens)} ok") for v in found]
     print("\n".join(text_table(rows)))
     affected = [v.adapter for v in found if v.affected]
     print(f"{len(affected)} of {len(found) - 1} builds affected: {', '.join(affected) or 'none'}")

@@ -11,6 +11,8 @@ from .model import DirNameTrace
 from .results import PreopenResult, RunResult
 from .wasi import decode, encode, errno_name
 
+NATIVE_LABEL = "native (no adapter)"
+
 # -- names and bytes ------------------------------------------------------------------
 
 
@@ -38,6 +40,11 @@ def span(releases: Sequence[str]) -> str:
     if not releases:
         return "-"
     return ", ".join(releases) if len(releases) <= 3 else f"{releases[0]} .. {releases[-1]} ({len(releases)})"
+
+
+def adapter_label(adapter: str) -> str:
+    """How a result's ``adapter`` reads in titles: a build id, or native."""
+    return NATIVE_LABEL if adapter == "native" else adapter
 
 
 def _fd_span(fds: list[int]) -> str:
@@ -179,7 +186,7 @@ def render_trace(trace: DirNameTrace) -> str:
             str(step.index + 1), quoted(step.name), str(step.counter),
             "kept" if step.kept else "throw-away", str(step.offset), quoted(step.scratch),
         ))
-    verdict = "right" if trace.returned == trace.names[trace.nth] else "WRONG"
+    verdict = "right" if trace.right else "WRONG"
     copied = (f"the adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
               f"{quoted(trace.returned)} ({verdict})")
     return "\n".join([head, *text_table(rows), copied])
@@ -192,7 +199,7 @@ def step_sentence(trace: DirNameTrace, step: int) -> str:
         return (f"The guest asks for fd {trace.fd}'s name, so the adapter wants name {trace.nth + 1} of {n} "
                 f"(nth = {trace.nth}) and asks the host for the whole list again.")
     if step > n:
-        verdict = "the right name" if trace.returned == trace.names[trace.nth] else "not the name it asked for"
+        verdict = "the right name" if trace.right else "not the name it asked for"
         return (f"The adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
                 f"{_code(decode(trace.returned))}, {verdict}.")
     s = trace.steps[step - 1]

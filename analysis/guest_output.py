@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from .guests import Guest
 from .hostdirs import classify, marker_target
-from .model import libc_route, route_table
+from .model import libc_route, route_table, told_names
 from .results import FdEntry, PreopenResult, RunResult, unreported
 from .wasi import FIRST_FD, decode, encode, warnings_for
 
@@ -78,7 +78,7 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
     lines = lines_of(done.stdout)
     fds = prestat_entries(lines) if guest.protocol != "text" else ()
     routes = opener_routes(lines) if guest.protocol != "text" else []
-    names = {e.fd: e.name for e in fds if e.errno == 0 and e.name is not None}
+    names = told_names(fds)
     table = route_table(fds)
     cause = f"the guest reported nothing for this preopen (exit code {done.exit_code})"
 

@@ -18,7 +18,7 @@ probe and opener guests; upstream links in the README), never from its source:
 3. **wasi-libc** builds its table from the names it got and routes each path to the
    preopen whose prefix matches the most bytes on a component boundary, newest first.
 
-``predict`` puts the three together and answers with the runner's own ``RunResult``, so
+``predict`` puts the three together and answers with the ``RunResult`` a real run gives, so
 ``predict(...) == runner.run(...)`` is the test of the model. Not modelled: the
 adapter's scratch space running out (names of tens of kilobytes), which traps.
 """
@@ -39,7 +39,8 @@ BEHAVIORS: tuple[Behavior, ...] = ("native", "early", "fixed", "missing-incremen
 """``early`` is the adapter design before wasmtime PR #8749 (jco 1.0.0 to 1.2.4 ship it):
 right names, and unlike later builds it reports the empty name too."""
 
-ADAPTER_TRAP = "the adapter's descriptor table is full (more than 125 preopens): unreachable at start-up"
+ADAPTER_TRAP = (f"the adapter's descriptor table is full (more than {ADAPTER_MAX_PREOPENS} preopens): "
+                "unreachable at start-up")
 
 
 # -- 1 and 2: what fd_prestat_get / fd_prestat_dir_name answer ------------------------
@@ -76,6 +77,11 @@ class DirNameTrace:
     length: int
     """How many bytes it copies: the wanted name's length, remembered at start-up."""
     returned: bytes
+
+    @property
+    def right(self) -> bool:
+        """Whether the guest got the name it asked for."""
+        return self.returned == self.names[self.nth]
 
 
 def dir_name_trace(names: Sequence[bytes], fd: int, behavior: Behavior) -> DirNameTrace:
@@ -191,9 +197,14 @@ def libc_route(table: Sequence[tuple[int, bytes]], path: bytes) -> Route | None:
     return Route(best[0], best[1], relative)
 
 
+def told_names(fds: Sequence[FdEntry]) -> dict[int, str]:
+    """The name each fd answered with, for the fds that answered."""
+    return {e.fd: e.name for e in fds if e.errno == 0 and e.name is not None}
+
+
 def route_table(fds: Sequence[FdEntry]) -> list[tuple[int, bytes]]:
     """wasi-libc's table: every fd that answered with a name, before the first error."""
-    return [(e.fd, encode(e.name)) for e in fds if e.errno == 0 and e.name is not None]
+    return [(fd, encode(name)) for fd, name in told_names(fds).items()]
 
 
 # -- the host's side of an open ---------------------------------------------------------
@@ -264,7 +275,7 @@ def predict(
         return RunResult(guest, label, adapter_sha256, paths, preopens, (), (), exit_code=None, trap=ADAPTER_TRAP,
                          warnings=warnings_for(paths))
 
-    names = {e.fd: e.name for e in fds if e.errno == 0}
+    names = told_names(fds)
     table = route_table(fds)
     layout = host_files(paths)
     table_full = behavior != "native" and len(paths) == ADAPTER_MAX_PREOPENS

@@ -76,7 +76,7 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     ax.set_xticks(range(len(fds)), [str(fd) for fd in fds])
     several_builds = len({b for b, _ in runs}) > 1
     ax.set_yticks(range(len(runs)), [f"{b} · {s}" if several_builds and b else s for b, s in runs])
-    ax.set_xlabel("fd slot (3 is the first preopen)")
+    ax.set_xlabel(f"fd slot ({FIRST_FD} is the first preopen)")
     ax.set_ylabel("run")
     ax.set_xticks(np.arange(-0.5, len(fds)), minor=True)
     ax.set_yticks(np.arange(-0.5, len(runs)), minor=True)
@@ -201,7 +201,7 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
             ax.add_patch(Rectangle((trace.source_offset + k, row), 1, 1, facecolor="white", edgecolor="black"))
             ax.text(trace.source_offset + k + 0.5, row + 0.5, _char(trace.returned[k]), ha="center",
                     va="center", fontsize=9)
-        verdict = "right" if trace.returned == trace.names[trace.nth] else "wrong"
+        verdict = "right" if trace.right else "wrong"
         labels.append(f"copied to the guest: {quoted(trace.returned)} ({verdict})")
     if not labels:
         labels = ["nothing written yet"]

@@ -54,16 +54,21 @@ SCHEMES: dict[str, Callable[[int], list[str]]] = {
 }
 """Naming schemes: each turns a count into that many guest paths. ``custom`` takes a list."""
 
+SCHEME_CHOICES = (*SCHEMES, "custom")
 ORDERS = ("as given", "reversed", "shuffled", "by hand")
 
 
+def check_scheme(scheme: str) -> str:
+    if scheme not in SCHEME_CHOICES:
+        raise LabError(f"unknown naming scheme {scheme!r}: choose one of {', '.join(SCHEME_CHOICES)}")
+    return scheme
+
+
 def scheme_paths(scheme: str, count: int, custom: Sequence[str] = ()) -> list[str]:
-    if scheme == "custom":
+    if check_scheme(scheme) == "custom":
         if not custom:
             raise LabError("the custom scheme needs names: give at least one path")
         return list(custom)[:count]
-    if scheme not in SCHEMES:
-        raise LabError(f"unknown naming scheme {scheme!r}: choose one of {', '.join([*SCHEMES, 'custom'])}")
     if count < 1:
         raise LabError(f"a preopen count must be at least 1, not {count}")
     return SCHEMES[scheme](count)

@@ -24,6 +24,7 @@ from .results import OUTCOMES, RunResult
 from .runner import Runner, default_runner
 from .scenarios import SCHEMES, Scenario, scheme_paths
 from .verdicts import REPORT_CASE, behavior_of
+from .wasi import ADAPTER_MAX_PREOPENS
 
 
 COLUMNS: dict[str, str] = {
@@ -124,8 +125,9 @@ def scheme_sweep(count: int = 5, builds: Sequence[str] = (), custom: Sequence[st
 
 def report_sweep(builds: Sequence[str] = ()) -> Sweep:
     """The report's case and every scheme at five preopens, through every build."""
-    scenarios = (Scenario("report /a../e", "equal", REPORT_CASE, tuple(range(5))),
-                 *scheme_sweep(5).scenarios[1:])
+    count = len(REPORT_CASE)
+    others = (s for s in scheme_sweep(count).scenarios if s.scheme != "equal")  # the report's case is equal
+    scenarios = (Scenario("report /a../e", "equal", REPORT_CASE, tuple(range(count))), *others)
     return Sweep("builds", scenarios, tuple(builds) or all_builds())
 
 
@@ -143,7 +145,10 @@ def named_sweep(name: str, builds: Sequence[str] = ()) -> Sweep:
     return NAMED_SWEEPS[name](builds)
 
 
-def ceiling(counts: Sequence[int] = (124, 125, 126), builds: Sequence[str] = (),
+AROUND_THE_CEILING = (ADAPTER_MAX_PREOPENS - 1, ADAPTER_MAX_PREOPENS, ADAPTER_MAX_PREOPENS + 1)
+
+
+def ceiling(counts: Sequence[int] = AROUND_THE_CEILING, builds: Sequence[str] = (),
             runner: Runner | None = None) -> pd.DataFrame:
     """How many preopens each build takes: outcome counts per (build, number of preopens)."""
     runner = runner or default_runner()

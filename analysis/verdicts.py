@@ -58,7 +58,7 @@ def measure(builds: Sequence[AdapterBuild] | None = None, runner: Runner | None 
             f"here ({'; '.join(native.evidence)}); fix that before judging adapters"
         )
     chosen = builds if builds is not None else adapters.catalogue()
-    return [native, *(verdict(b, runner) for b in tqdm(chosen, desc="verdicts", unit="build", disable=not progress))]
+    return [native, *(verdict(b, runner) for b in tqdm(chosen, desc="verdicts", unit="build", delay=1.0, disable=not progress))]
 
 
 def pick_builds(found: list[Verdict] | None = None) -> tuple[str, str]:
@@ -67,7 +67,7 @@ def pick_builds(found: list[Verdict] | None = None) -> tuple[str, str]:
     affected = [v.adapter for v in found[1:] if v.affected]
     fixed = [v.adapter for v in found[1:] if not v.affected]
     if not affected or not fixed:
-        raise LabError("check-model needs one affected and one unaffected build, and the verdicts found "
+        raise LabError("comparing builds needs one affected and one unaffected build, and the verdicts found "
                        f"{len(affected)} affected and {len(fixed)} unaffected")
     return affected[-1], fixed[-1]
 

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .adapters import catalogue
-from .describe import TABLE_HEADINGS, sentence, shown, span, table_row
+from .describe import TABLE_HEADINGS, adapter_label, sentence, shown, span, table_row
 from .model import libc_route
 from .palette import EMPTY, OUTCOME_COLORS
 from .results import RunResult
-from .verdicts import Verdict
-from .wasi import encode
+from .verdicts import REPORT_CASE, Verdict
+from .wasi import decode, encode
 
 
 def register() -> None:
@@ -60,7 +60,7 @@ def result_table_html(result: RunResult) -> str:
 
 
 def result_html(result: RunResult, title: str | None = None) -> str:
-    label = title or ("native (no adapter)" if result.adapter == "native" else result.adapter)
+    label = title or adapter_label(result.adapter)
     warnings = "".join(f'<p style="color:#8a5a00">warning: {html.escape(w)}</p>' for w in result.warnings)
     return (f"<div><p><b>{html.escape(label)}</b> · guest {result.guest}</p>{survival_row_html(result)}"
             f"<p>{html.escape(sentence(result))}</p>{warnings}{result_table_html(result)}</div>")
@@ -90,13 +90,13 @@ def fd_frame(result: RunResult) -> pd.DataFrame:
 
 def routing_frame(table: Sequence[tuple[int, str]], queries: Sequence[str]) -> pd.DataFrame:
     """wasi-libc's rule (from the model) applied to ``queries`` for a table of (fd, name)."""
-    encoded = [(fd, name.encode()) for fd, name in table]
+    encoded = [(fd, encode(name)) for fd, name in table]
     rows = []
     for query in queries:
-        route = libc_route(encoded, query.encode())
+        route = libc_route(encoded, encode(query))
         rows.append({"path": query, "fd": route.fd if route else "none",
-                     "matched prefix": repr(route.prefix.decode()) if route else "",
-                     "opened relative to it": route.relative.decode() if route else "(ENOENT)"})
+                     "matched prefix": repr(decode(route.prefix)) if route else "",
+                     "opened relative to it": decode(route.relative) if route else "(ENOENT)"})
     return pd.DataFrame(rows)
 
 
@@ -104,7 +104,7 @@ def verdicts_frame(found: Sequence[Verdict]) -> pd.DataFrame:
     """``verdicts.measure()`` as a table."""
     return pd.DataFrame([
         {"adapter": v.adapter, "jco releases": span(v.releases), "verdict": v.label,
-         "outcomes (/a /b /c /d /e)": " ".join(v.result.outcomes), "evidence": "; ".join(v.evidence)}
+         f"outcomes ({' '.join(REPORT_CASE)})": " ".join(v.result.outcomes), "evidence": "; ".join(v.evidence)}
         for v in found
     ])
 

@@ -14,16 +14,16 @@ from IPython.display import clear_output, display
 
 from . import adapters, model
 from .adapters import NATIVE
-from .describe import step_sentence
+from .describe import NATIVE_LABEL, step_sentence
 from .errors import LabError
 from .palette import OUTCOME_COLORS
 from .plots import scratch_diagram
 from .results import RunResult
 from .runner import Runner, default_runner
-from .scenarios import ORDERS, SCHEMES, ordering, scheme_paths
+from .scenarios import ORDERS, SCHEME_CHOICES, check_scheme, ordering, scheme_paths
 from .verdicts import REPORT_CASE
 from .views import result_html
-from .wasi import check_fd, check_paths, preopen_fds
+from .wasi import FIRST_FD, check_fd, check_paths, preopen_fds
 
 MODEL_PREFIX = "model: "
 
@@ -32,7 +32,7 @@ def build_options() -> list[tuple[str, str]]:
     """Every catalogued build, native, and the model's two adapter behaviours."""
     builds = [(b.id, b.id) for b in adapters.catalogue()]
     models = [(f"{MODEL_PREFIX}{b}", f"{MODEL_PREFIX}{b}") for b in ("missing-increment", "fixed")]
-    return [("native (no adapter)", NATIVE), *builds, *models]
+    return [(NATIVE_LABEL, NATIVE), *builds, *models]
 
 
 class Debouncer:
@@ -74,13 +74,12 @@ class Explorer:
         self.runner = runner or default_runner()
         if not 1 <= count <= max_count:
             raise LabError(f"count {count} is out of range: choose 1..{max_count} (or raise max_count)")
-        if scheme not in (*SCHEMES, "custom"):
-            raise LabError(f"unknown naming scheme {scheme!r}: choose one of {', '.join([*SCHEMES, 'custom'])}")
+        check_scheme(scheme)
         if build not in {value for _, value in build_options()}:
             raise LabError(f"unknown adapter build {build!r}: choose native, a catalogued id or a model: entry")
         style = {"description_width": "110px"}
         self.count = w.IntSlider(value=count, min=1, max=max_count, description="directories", style=style)
-        self.scheme = w.Dropdown(options=[*SCHEMES, "custom"], value=scheme, description="names", style=style)
+        self.scheme = w.Dropdown(options=SCHEME_CHOICES, value=scheme, description="names", style=style)
         self.custom = w.Text(value="/data, /cache, /tmp", description="custom names", style=style,
                              placeholder="comma-separated guest paths")
         self.order = w.Dropdown(options=ORDERS, value="as given", description="order", style=style)
@@ -137,7 +136,7 @@ class Stepper:
     """Walk one ``fd_prestat_dir_name`` call through the adapter, one allocation at a time."""
 
     def __init__(self, paths: Sequence[str] = REPORT_CASE, behavior: model.Behavior = "missing-increment",
-                 fd: int = 5) -> None:
+                 fd: int = FIRST_FD + 2) -> None:
         check_fd(fd, len(check_paths(paths)))
         if behavior not in ("missing-increment", "fixed"):
             raise LabError(f"unknown adapter behaviour {behavior!r}: choose missing-increment or fixed")
