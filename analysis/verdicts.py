@@ -58,7 +58,8 @@ def measure(builds: Sequence[AdapterBuild] | None = None, runner: Runner | None 
             f"here ({'; '.join(native.evidence)}); fix that before judging adapters"
         )
     chosen = builds if builds is not None else adapters.catalogue()
-    return [native, *(verdict(b, runner) for b in tqdm(chosen, desc="verdicts", unit="build", delay=1.0, disable=not progress))]
+    bar = tqdm(chosen, desc="verdicts", unit="build", delay=1.0, disable=not progress)
+    return [native, *(verdict(b, runner) for b in bar)]
 
 
 def pick_builds(found: list[Verdict] | None = None) -> tuple[str, str]:
