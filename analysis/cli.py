@@ -194,7 +194,7 @@ def _check_model(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     for miss in result.disagreements:
         print(miss.describe())
-    backends = ", ".join(f"{a} as {b}" for a, b in result.backends)
+    backends = ", ".join(f"{a} as {p.behavior}" for a, p in result.backends)
     print(f"{args.configs} random preopen lists (seed {args.seed}) through {backends}, guests opener and probe")
     print(f"agreement: {result.agreements}/{result.comparisons} runs in {seconds:.1f} s")
     return 0 if not result.disagreements else 1

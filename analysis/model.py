@@ -19,8 +19,9 @@ probe and opener guests; upstream links in the README), never from its source:
    preopen whose prefix matches the most bytes on a component boundary, newest first.
 
 ``predict`` puts the three together and answers with the ``RunResult`` a real run gives, so
-``predict(...) == runner.run(...)`` is the test of the model. Not modelled: the
-adapter's scratch space running out (names of tens of kilobytes), which traps.
+``predict(...) == runner.run(...)`` is the test of the model. The adapter's scratch
+area running out (names of tens of kilobytes) is a trap, counted by ``scratch``
+against the capacity measured for the build.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from . import scratch
 from .hostdirs import classify, host_files, marker_target
 from .results import FdEntry, PreopenResult, RunResult
 from .wasi import (ADAPTER_MAX_PREOPENS, EBADF, ENAMETOOLONG, ENOENT, ENOMEM, EPERM, FIRST_FD, NAME_MAX, decode,
@@ -41,6 +43,7 @@ right names, and unlike later builds it reports the empty name too."""
 
 ADAPTER_TRAP = (f"the adapter's descriptor table is full (more than {ADAPTER_MAX_PREOPENS} preopens): "
                 "unreachable at start-up")
+SCRATCH_TRAP = "the adapter's scratch area is too small for these names: it traps before the guest prints anything"
 
 
 # -- 1 and 2: what fd_prestat_get / fd_prestat_dir_name answer ------------------------
@@ -254,11 +257,14 @@ def predict(
     guest: str = "opener",
     adapter: str | None = None,
     adapter_sha256: str | None = None,
+    scratch_capacity: int | None = None,
 ) -> RunResult:
     """What a run of ``guest`` with these preopens will show, without running anything.
 
-    ``adapter`` and ``adapter_sha256`` only label the result (default: the behaviour),
-    so that a prediction for a build compares with ``==`` to a real run through it.
+    ``scratch_capacity`` is how many bytes the build's scratch area holds (measured,
+    ``profiles.profile_of``); None leaves that limit out. ``adapter`` and
+    ``adapter_sha256`` only label the result (default: the behaviour), so that a
+    prediction for a build compares with ``==`` to a real run through it.
     """
     if behavior not in BEHAVIORS:
         raise ValueError(f"unknown behaviour {behavior!r}: one of {', '.join(BEHAVIORS)}")
@@ -267,12 +273,14 @@ def predict(
     paths = tuple(paths)
     label = adapter or behavior
     fds = fd_table(paths, behavior)
-    if fds is None:
+    overflows = scratch_capacity is not None and scratch.need(paths, behavior, guest) > scratch_capacity
+    if fds is None or overflows:
+        cause = ADAPTER_TRAP if fds is None else SCRATCH_TRAP
         preopens = tuple(
-            PreopenResult(i, p, FIRST_FD + i, None, None, None, None, None, None, "trap", ADAPTER_TRAP)
+            PreopenResult(i, p, FIRST_FD + i, None, None, None, None, None, None, "trap", cause)
             for i, p in enumerate(paths)
         )
-        return RunResult(guest, label, adapter_sha256, paths, preopens, (), (), exit_code=None, trap=ADAPTER_TRAP,
+        return RunResult(guest, label, adapter_sha256, paths, preopens, (), (), exit_code=None, trap=cause,
                          warnings=warnings_for(paths))
 
     names = told_names(fds)

@@ -23,7 +23,8 @@ from .model import predict
 from .results import OUTCOMES, RunResult
 from .runner import Runner, default_runner
 from .scenarios import SCHEMES, Scenario, scheme_paths
-from .verdicts import REPORT_CASE, behavior_of
+from .profiles import profile_of
+from .verdicts import REPORT_CASE
 from .wasi import ADAPTER_MAX_PREOPENS
 
 
@@ -68,13 +69,15 @@ class Sweep:
     def run(self, runner: Runner | None = None, progress: bool = True) -> pd.DataFrame:
         """Run it, with the model's prediction beside each result; one row per preopen."""
         runner = runner or default_runner()
-        behaviors = {b: behavior_of(b, runner) for b in self.builds}
+        profiles = {b: profile_of(b, runner) for b in self.builds}
         rows = []
         with tqdm(total=self.runs, desc=self.name, unit="run", delay=1.0, disable=not progress) as bar:
             for build in self.builds:
                 for scenario in self.scenarios:
                     result = runner.run(scenario.paths, guest=self.guest, adapter=build)
-                    predicted = predict(scenario.paths, behaviors[build], guest=self.guest)
+                    profile = profiles[build]
+                    predicted = predict(scenario.paths, profile.behavior, guest=self.guest,
+                                        scratch_capacity=profile.scratch_capacity)
                     rows.extend(_rows(self.name, scenario, result, predicted))
                     bar.update()
         return pd.DataFrame(rows, columns=list(COLUMNS))

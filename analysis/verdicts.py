@@ -2,8 +2,7 @@
 
 A build is ``affected`` when any of the report's five preopens does not come back
 ``ok``. The verdict is measured every time it is asked for; nothing in the code says
-which builds are affected. ``behavior_of`` goes one step further and measures which
-of the model's behaviours a build has.
+which builds are affected.
 """
 from __future__ import annotations
 
@@ -16,10 +15,8 @@ from . import adapters
 from .adapters import NATIVE, AdapterBuild
 from .describe import evidence
 from .errors import LabError
-from .model import Behavior
 from .results import RunResult
 from .runner import Runner, default_runner
-from .wasi import FIRST_FD
 
 REPORT_CASE: tuple[str, ...] = ("/a", "/b", "/c", "/d", "/e")
 """The preopens of wasmtime#10058."""
@@ -71,23 +68,3 @@ def pick_builds(found: list[Verdict] | None = None) -> tuple[str, str]:
         raise LabError("comparing builds needs one affected and one unaffected build, and the verdicts found "
                        f"{len(affected)} affected and {len(fixed)} unaffected")
     return affected[-1], fixed[-1]
-
-
-_BEHAVIORS: dict[str, Behavior] = {}
-
-
-def behavior_of(build: str, runner: Runner | None = None) -> Behavior:
-    """The model behaviour for a build, measured (and cached per process): affected builds
-    are ``missing-increment``; of the others, those that report an empty name are the
-    ``early`` design, the rest ``fixed``."""
-    if build == NATIVE:
-        return "native"
-    key = adapters.resolve(build).sha256
-    if key not in _BEHAVIORS:
-        if verdict(build, runner).affected:
-            _BEHAVIORS[key] = "missing-increment"
-        else:
-            probe = (runner or default_runner()).run(["/a", "", "/b"], guest="probe", adapter=build)
-            reports_empty = any(e.fd == FIRST_FD + 1 and e.errno == 0 for e in probe.fds)
-            _BEHAVIORS[key] = "early" if reports_empty else "fixed"
-    return _BEHAVIORS[key]

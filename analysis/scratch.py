@@ -1,0 +1,65 @@
+"""The adapter's scratch area: how many bytes each of its calls needs, and when it runs out.
+
+The adapter cannot use the guest's allocator, so whatever the host hands it (the
+preopen list from ``get-directories``, the argument list) is lowered into a fixed
+scratch area inside the adapter's own state. Each list costs its entries (12 bytes a
+preopen: a descriptor handle and a string's pointer and length; 8 bytes an argument)
+plus the bytes of the names that the import allocator places. When one call needs
+more than the area holds, the allocator traps, before the guest has printed anything.
+
+What one call places, by design (sizes in bytes of the UTF-8 names):
+
+- ``missing-increment``: for fd 3 (``nth = 0``) the broken test gives every name real
+  space, so the call needs all the names together; for any later fd every name lands
+  at the same offset, so the longest name is all it needs.
+- ``fixed``: the names before ``nth`` land at offset 0, the wanted one gets real space
+  there, the names after it land right behind it: the wanted name plus the longest
+  later one, or the longest earlier one if that is more.
+- The guest asks for the names of fd 3, 4, ... up to the first empty name (the adapter
+  answers EBADF there), so later names cost only the calls that are made.
+- wasi-libc (the opener) also reads its arguments, one name at a time in the same area.
+- ``early`` (jco 1.0.0 to 1.2.4) keeps every preopen name and, for the opener, every
+  argument too, all in one area for the whole run (entries aligned to 4 bytes).
+
+How much the area holds differs from build to build (the rest of the adapter's state
+changes size), so ``need`` is compared with a capacity measured per build by running
+it (``profiles.scratch_capacity``), never with a number written here.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .wasi import encode
+
+PREOPEN_ENTRY_BYTES = 12
+"""One entry of ``get-directories``' list: a descriptor handle, a string pointer and length."""
+ARGUMENT_ENTRY_BYTES = 8
+"""One entry of ``get-arguments``' list: a string pointer and length."""
+
+
+def need(paths: Sequence[str], behavior: str, guest: str) -> int:
+    """The most bytes any one call of the adapter needs in its scratch area during a run."""
+    sizes = [len(encode(p)) for p in paths]
+    count = len(sizes)
+    if behavior == "native":
+        return 0
+    arguments = [len(guest), *sizes] if guest == "opener" else []  # argv is the guest's name, then the paths
+    if behavior == "early":
+        kept = _align4(PREOPEN_ENTRY_BYTES * count + sum(sizes))
+        return kept + (ARGUMENT_ENTRY_BYTES * len(arguments) + sum(arguments) if arguments else 0)
+    asked = len(sizes) if 0 not in sizes else sizes.index(0)
+    placed = [max(sizes, default=0)]  # start-up: every name read once, for its length
+    for nth in range(asked):
+        if behavior == "missing-increment":
+            placed.append(sum(sizes) if nth == 0 else max(sizes))
+        else:
+            before, after = max(sizes[:nth], default=0), max(sizes[nth + 1:], default=0)
+            placed.append(max(before, sizes[nth] + after))
+    preopens = PREOPEN_ENTRY_BYTES * count + max(placed)
+    if not arguments:
+        return preopens
+    return max(preopens, ARGUMENT_ENTRY_BYTES * len(arguments) + max(arguments))
+
+
+def _align4(size: int) -> int:
+    return -(-size // 4) * 4
