@@ -18,7 +18,7 @@ from ._cache import REPORTS_DIR
 from .adapters import NATIVE
 from .describe import TABLE_HEADINGS, render_trace, span, table_row, text_table
 from .errors import LabError
-from .modelcheck import check_model
+from .modelcheck import FIELDS, check_model
 from .results import OUTCOMES, RunResult
 from .runner import DEFAULT_FUEL, default_runner
 from .wasi import FIRST_FD, check_fd, check_paths
@@ -196,7 +196,9 @@ def _check_model(args: argparse.Namespace) -> int:
         print(miss.describe())
     backends = ", ".join(f"{a} as {p.behavior}" for a, p in result.backends)
     print(f"{args.configs} random preopen lists (seed {args.seed}) through {backends}, guests opener and probe")
-    print(f"agreement: {result.agreements}/{result.comparisons} runs in {seconds:.1f} s")
+    print(f"agreement: {result.agreements}/{result.comparisons} runs in {seconds:.1f} s; by field:")
+    for name, (agree, compared) in result.fields.items():
+        print(f"  {name}: {agree}/{compared} {FIELDS[name]}")
     return 0 if not result.disagreements else 1
 
 

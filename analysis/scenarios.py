@@ -116,8 +116,12 @@ def random_preopens(rng: random.Random, max_count: int = 12) -> list[str]:
     """A preopen list drawn from the families that matter to the bug.
 
     Equal and varied lengths, shared prefixes, nesting, duplicates, non-ASCII, names of
-    hundreds of bytes and odd-but-legal names, mixed within one list.
+    hundreds of bytes and odd-but-legal names, mixed within one list; and one list in ten
+    of a few names of kilobytes whose total lands near an adapter's scratch capacity.
     """
+    if rng.random() < 0.1:  # a few names of kilobytes, totalling near an adapter's scratch capacity (~59 KB)
+        parts, total = rng.randint(1, 6), rng.choice((29_500, 54_900, 59_000)) + rng.randint(-120, 120)
+        return ["/" + letter * (total // parts - 1) for letter in "pqrstu"[:parts]]
     count = rng.randint(1, max_count)
     equal_len = rng.randint(1, 6)
     paths: list[str] = []
