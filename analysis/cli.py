@@ -267,6 +267,8 @@ def render(result: RunResult, predicted: bool = False) -> str:
     """The result as a table a person reads in a terminal."""
     if predicted:
         via = f"as the model predicts it, behaviour {result.adapter}"
+    elif result.guest == "direct":
+        via = "as a WASIp2 component of its own, asking the host's get-directories (no adapter)"
     elif result.adapter == NATIVE:
         via = "natively (no adapter)"
     else:
@@ -277,8 +279,8 @@ def render(result: RunResult, predicted: bool = False) -> str:
     out += text_table([TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)], max_width=40)
     counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
     out.append(counts)
-    if result.guest == "probe":
-        out.append("(the probe has no libc: routes are wasi-libc's rule applied to the names it saw)")
+    if result.guest in ("probe", "direct"):
+        out.append(f"(the {result.guest} guest has no libc: routes are wasi-libc's rule applied to the names it saw)")
     out += [f"warning: {warning}" for warning in result.warnings]
     if result.timed_out:
         out.append(f"timeout: the guest used up its fuel ({DEFAULT_FUEL:,} units) and was stopped")

@@ -9,6 +9,9 @@ Three protocols (``guests.Guest.protocol``):
   wasi-libc's rule (``model.libc_route``) applied to the names it was told.
 - ``text`` (Rust std): one line per argument, ``ok PATH: CONTENT`` or
   ``error PATH: MESSAGE``, std's own words.
+- ``direct`` (a component, no adapter): the host's ``get-directories`` list, which the
+  runner writes as ``prestat`` records (fd 3 onwards, in the host's order); routes by
+  the rule, as for the probe. No fd is asked past the list, so no EBADF ends it.
 
 Byte strings travel as hex in the JSON, so any name survives. A line that does not
 parse (cut short by a trap, or printed by your own guest) is skipped, never fatal.
@@ -88,7 +91,7 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
         seen = names.get(expected)
         if guest.protocol == "opener":
             found = routes[index] if index < len(routes) else None
-        elif guest.protocol == "probe":
+        elif guest.protocol in ("probe", "direct"):
             found = _by_rule(table, path) if fds and done.trap is None else None
         else:
             found = _from_text(lines[index], path) if index < len(lines) else None

@@ -1,6 +1,7 @@
-"""The guest programs: WASIp1 core modules that report what they see of their preopens.
+"""The guest programs: WASIp1 core modules that report what they see of their preopens,
+and one component that asks the WASIp2 host directly.
 
-``probe`` is WAT, compiled at run time. ``opener`` (C on wasi-libc) and ``rust-open``
+``probe`` and ``direct`` are WAT, compiled at run time. ``opener`` (C on wasi-libc) and ``rust-open``
 (Rust std) are committed as built ``.wasm`` files next to their sources; ``build``
 rebuilds them with the toolchains named in ``guests/README.md``.
 """
@@ -20,7 +21,7 @@ from ._cache import PROJECT_ROOT
 from .errors import LabError, first_line
 
 GUESTS_DIR = PROJECT_ROOT / "guests"
-Protocol = Literal["opener", "probe", "text"]
+Protocol = Literal["opener", "probe", "text", "direct"]
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,17 @@ class Guest:
     """The committed build; None for WAT, which is compiled from ``source`` when used."""
     description: str
     protocol: Protocol
-    """How its stdout reads: ``opener`` and ``probe`` JSON lines, or ``text`` (rust-open)."""
+    """How its output reads: ``opener`` and ``probe`` JSON lines, ``text`` (rust-open), or
+    ``direct``: a component whose ``get-directories`` export returns the host's list."""
 
-    def core_module(self) -> bytes:
-        """The guest's WASIp1 core module bytes."""
-        return _core_module(self)
+    @property
+    def is_component(self) -> bool:
+        """True for ``direct``, which needs no adapter; the others are WASIp1 core modules."""
+        return self.protocol == "direct"
+
+    def wasm(self) -> bytes:
+        """The guest's WebAssembly: a WASIp1 core module, or for ``direct`` a component."""
+        return _wasm(self)
 
 
 GUESTS: dict[str, Guest] = {
@@ -55,6 +62,14 @@ GUESTS: dict[str, Guest] = {
         binary=None,
         description="raw fd_prestat_get / fd_prestat_dir_name for fd 3, 4, ... until an error",
         protocol="probe",
+    ),
+    "direct": Guest(
+        name="direct",
+        language="component WAT",
+        source=GUESTS_DIR / "direct" / "direct.wat",
+        binary=None,
+        description="a component, no adapter: the WASIp2 host's own get-directories list, as it arrives",
+        protocol="direct",
     ),
     "rust-open": Guest(
         name="rust-open",
@@ -100,7 +115,7 @@ def from_file(path: Path) -> Guest:
 
 
 @lru_cache(maxsize=None)
-def _core_module(guest: Guest) -> bytes:
+def _wasm(guest: Guest) -> bytes:
     if guest.binary is None:
         return wasmtime.wat2wasm(guest.source.read_text())
     if not guest.binary.is_file():

@@ -103,6 +103,6 @@ def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) 
         return "missing"
     if routed_fd != FIRST_FD + index:
         return "misrouted"
-    if guest == "probe":  # no file was opened; the route is all there is
+    if guest in ("probe", "direct"):  # no file was opened; the route is all there is
         return "ok"
     return "ok" if marker == marker_text(index) else "missing"

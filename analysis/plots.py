@@ -167,6 +167,36 @@ def reachable_counts(frame: pd.DataFrame, title: str | None = None) -> Figure:
     return fig
 
 
+BEHAVIOR_STYLE = {
+    "missing-increment": (OUTCOME_COLORS["missing"], "o", "--"),
+    "fixed": (OUTCOME_COLORS["ok"], "s", "-"),
+    "early": ("#0072B2", "^", ":"),
+}
+
+
+def name_budget(frame: pd.DataFrame, title: str | None = None) -> Figure:
+    """``sweeps.name_budget``: the most name bytes each build takes, by number of names;
+    builds that measured the same share one line."""
+    fig, ax = _axes(None, (7.5, 4.2))
+    curves: dict[tuple, list[str]] = {}
+    for build, part in frame.groupby("build", sort=False):
+        key = (part["behavior"].iloc[0], tuple(part["names"]), tuple(part["total name bytes"]))
+        curves.setdefault(key, []).append(build)
+    for (behavior, names, totals), builds in curves.items():
+        color, marker, style = BEHAVIOR_STYLE[behavior]
+        who = builds[0] if len(builds) == 1 else f"{builds[0]} .. {builds[-1]} ({len(builds)} builds)"
+        ax.plot(names, totals, color=color, marker=marker, linestyle=style, label=f"{behavior}: {who}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of preopens (names of equal length)")
+    ax.set_ylabel("most name bytes in total that still run")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, title="adapter behaviour: builds")
+    ax.set_title(title or "The adapter's scratch area: how many name bytes each build takes")
+    fig.tight_layout()
+    return fig
+
+
 def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: bool | None = None,
                     ax=None) -> Figure:
     """The adapter's scratch area during one ``fd_prestat_dir_name`` call, one row per

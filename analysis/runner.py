@@ -10,6 +10,7 @@ into a ``RunResult`` by ``guest_output``.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -29,7 +30,7 @@ from .guest_output import Execution, interpret
 from .guests import Guest
 from .hostdirs import make_host_dirs
 from .results import RunResult
-from .wasi import check_paths
+from .wasi import FIRST_FD, check_paths, encode
 
 DEFAULT_FUEL = 2_000_000_000
 """Instructions' worth of wasmtime fuel a run may use: about a second of a tight loop here,
@@ -37,11 +38,16 @@ a thousand times what the largest legitimate run needs. A guest that burns it is
 ``timeout``, not a hung kernel."""
 
 
+Start = Callable[[wasmtime.Store], tuple[int | None, bytes]]
+"""Instantiate and run in a store: the exit code, and what the program answered through its
+return value rather than its stdout (only ``direct`` does, as JSON lines)."""
+
+
 @dataclass
 class Program:
     """A compiled guest, ready to instantiate into a fresh store."""
 
-    start: Callable[[wasmtime.Store], int | None]
+    start: Start
     build: AdapterBuild | None
 
 
@@ -64,25 +70,44 @@ class Runner:
     def program(self, guest: Guest, adapter: str | AdapterBuild = NATIVE) -> Program:
         build = _resolve(adapter)
         key = (guest, build.sha256 if build else NATIVE)
+        if guest.is_component and build is not None:
+            raise LabError(f"the {guest.name} guest is a component that asks the WASIp2 host itself: it takes "
+                           "no adapter; run it without --adapter")
         if key not in self._programs:
-            core = guest.core_module()
-            if build is None:
-                self._programs[key] = Program(self._core_start(core), None)
+            if guest.is_component:
+                self._programs[key] = Program(self._direct_start(guest.wasm()), None)
+            elif build is None:
+                self._programs[key] = Program(self._core_start(guest.wasm()), None)
             else:
-                self._programs[key] = Program(self._component_start(core, build), build)
+                self._programs[key] = Program(self._component_start(guest.wasm(), build), build)
         return self._programs[key]
 
-    def _core_start(self, core: bytes) -> Callable[[wasmtime.Store], int | None]:
+    def _core_start(self, core: bytes) -> Start:
         module = wasmtime.Module(self.engine, core)
 
-        def start(store: wasmtime.Store) -> int | None:
+        def start(store: wasmtime.Store) -> tuple[int | None, bytes]:
             instance = self._core_linker.instantiate(store, module)
             instance.exports(store)["_start"](store)
-            return 0
+            return 0, b""
 
         return start
 
-    def _component_start(self, core: bytes, build: AdapterBuild) -> Callable[[wasmtime.Store], int | None]:
+    def _direct_start(self, binary: bytes) -> Start:
+        component = wc.Component(self.engine, binary)
+
+        def start(store: wasmtime.Store) -> tuple[int | None, bytes]:
+            instance = self._component_linker.instantiate(store, component)
+            answered = []
+            for index, (descriptor, name) in enumerate(instance.get_func(store, "get-directories")(store)):
+                descriptor.drop(store)
+                data = encode(name)
+                answered.append(json.dumps({"kind": "prestat", "fd": FIRST_FD + index, "errno": 0,
+                                            "name_len": len(data), "name_errno": 0, "name_hex": data.hex()}))
+            return 0, "".join(line + "\n" for line in answered).encode()
+
+        return start
+
+    def _component_start(self, core: bytes, build: AdapterBuild) -> Start:
         path = compose(core, build)
         try:
             component = wc.Component.from_file(self.engine, str(path))
@@ -101,7 +126,7 @@ class Runner:
         run_instance = component.get_export_index(names[0])
         run_func = component.get_export_index("run", run_instance)
 
-        def start(store: wasmtime.Store) -> int | None:
+        def start(store: wasmtime.Store) -> tuple[int | None, bytes]:
             try:
                 instance = self._component_linker.instantiate(store, component)
             except wasmtime.WasmtimeError as exc:
@@ -109,7 +134,7 @@ class Runner:
                     raise
                 raise LabError(f"wasmtime cannot instantiate the component made with {build.id}: {first_line(exc, 'no detail')}") from None
             result = instance.get_func(store, run_func)(store)
-            return 0 if getattr(result, "tag", "ok") == "ok" else 1
+            return (0 if getattr(result, "tag", "ok") == "ok" else 1), b""
 
         return start
 
@@ -162,15 +187,16 @@ class Runner:
             store = wasmtime.Store(self.engine)
             store.set_fuel(self.fuel)
             store.set_wasi(wasi)
-            trap = None
+            trap, answered = None, b""
             try:
-                exit_code = program.start(store)
+                exit_code, answered = program.start(store)
             except wasmtime.ExitTrap as exc:
                 exit_code = _exit_code(exc)
             except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
                 exit_code, trap = None, str(exc)
             del store, wasi
-            return Execution((root / "stdout").read_bytes(), (root / "stderr").read_bytes(), exit_code, trap)
+            stdout = (root / "stdout").read_bytes() + answered
+            return Execution(stdout, (root / "stderr").read_bytes(), exit_code, trap)
         finally:
             shutil.rmtree(root, ignore_errors=True)
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from . import scratch
 from ._cache import REPORTS_DIR, write_atomically
-from .adapters import all_builds
+from .adapters import NATIVE, all_builds
 from .describe import sentence
 from .errors import LabError
 from .model import predict
@@ -161,8 +162,46 @@ def ceiling(counts: Sequence[int] = AROUND_THE_CEILING, builds: Sequence[str] = 
             result = runner.run([f"/d{i}" for i in range(count)], adapter=build)
             rows.append({"build": result.adapter, "preopens": count,
                          **{o: result.count(o) for o in OUTCOMES},
+                         "files read": sum(p.marker is not None for p in result.preopens),
                          "what happened": result.trap_summary or sentence(result)})
     return pd.DataFrame(rows)
+
+
+NAME_COUNTS = (1, 2, 3, 10, 30, 100)
+
+
+def name_budget(builds: Sequence[str] = (), counts: Sequence[int] = NAME_COUNTS,
+                runner: Runner | None = None) -> pd.DataFrame:
+    """The most name bytes each build takes, by number of equal-length names: the longest
+    names that still run, found by bisection with the probe, beside what the model's
+    byte counts (``scratch.need`` against the measured capacity) say."""
+    runner = runner or default_runner()
+    rows = []
+    for build in builds or all_builds():
+        if build == NATIVE:
+            continue
+        profile = profile_of(build, runner)
+        for count in counts:
+            def names(size: int) -> list[str]:
+                return [f"/{i:03d}" + "n" * (size - 4) for i in range(count)]
+
+            measured = _longest(lambda size: runner.run(names(size), guest="probe", adapter=build).trap is None)
+            predicted = _longest(lambda size: scratch.need(names(size), profile.behavior, "probe")
+                                 <= profile.scratch_capacity)
+            rows.append({"build": build, "behavior": profile.behavior, "names": count,
+                         "longest name": measured, "total name bytes": measured * count,
+                         "predicted longest name": predicted})
+    return pd.DataFrame(rows)
+
+
+def _longest(fits: Callable[[int], bool], low: int = 4, high: int = 1 << 17) -> int:
+    """The largest size in [low, high) that fits, for a ``fits`` that is true up to some size."""
+    if not fits(low):
+        return 0
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
 
 
 def save(frame: pd.DataFrame, name: str, directory: Path | None = None) -> Path:

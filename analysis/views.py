@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .adapters import catalogue
+from .claims import Findings
+from .modelcheck import FIELDS, ModelCheck
 from .describe import TABLE_HEADINGS, adapter_label, sentence, shown, span, table_row
 from .model import libc_route
 from .palette import EMPTY, OUTCOME_COLORS
@@ -22,11 +24,13 @@ from .wasi import decode, encode
 
 
 def register() -> None:
-    """Draw every ``RunResult`` as ``result_html`` in the running IPython, if there is one."""
+    """Draw results and findings as HTML in the running IPython, if there is one."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is not None:
-        shell.display_formatter.formatters["text/html"].for_type(RunResult, result_html)
+        formatters = shell.display_formatter.formatters["text/html"]
+        formatters.for_type(RunResult, result_html)
+        formatters.for_type(Findings, findings_html)
 
 
 class Html(str):
@@ -69,7 +73,7 @@ def result_html(result: RunResult, title: str | None = None) -> str:
 def side_by_side(results: Sequence[RunResult], titles: Sequence[str] = ()) -> Html:
     """Several runs next to each other, for comparing builds on one preopen list."""
     titles = list(titles) or [None] * len(results)
-    cells = "".join(f'<div style="flex:1;min-width:320px">{result_html(r, t)}</div>'
+    cells = "".join(f'<div style="flex:1 1 400px;min-width:400px;overflow-x:auto">{result_html(r, t)}</div>'
                     for r, t in zip(results, titles))
     return Html(f'<div style="display:flex;gap:24px;flex-wrap:wrap">{cells}</div>')
 
@@ -113,3 +117,21 @@ def catalogue_frame() -> pd.DataFrame:
     """The adapter catalogue: builds, the jco releases that ship them, and their source."""
     return pd.DataFrame([{"adapter": b.id, "jco releases": span(b.releases), "sha256": b.short_sha + "…",
                           "source (per jco's history)": b.source} for b in catalogue()])
+
+
+def findings_html(findings: Findings) -> str:
+    """A notebook's claims as a list: each with what it was checked on; a refuted one marked
+    as such, with its counterexample."""
+    items = []
+    for claim in findings.claims:
+        mark, color = ("✓", OUTCOME_COLORS["ok"]) if claim.holds else ("✗ does not hold:", OUTCOME_COLORS["missing"])
+        example = f"; {html.escape(claim.example)}" if claim.example else ""
+        items.append(f'<li><b style="color:{color}">{mark}</b> {html.escape(claim.statement)} '
+                     f'<span style="color:#555">({html.escape(claim.evidence)}{example})</span></li>')
+    return f'<ul style="line-height:1.5">{"".join(items)}</ul>'
+
+
+def agreement_frame(check: ModelCheck) -> pd.DataFrame:
+    """A model check, field by field: what was compared, and how much of it agreed."""
+    return pd.DataFrame([{"field": name, "what was compared": FIELDS[name], "agree": agree, "compared": compared}
+                         for name, (agree, compared) in check.fields.items()])

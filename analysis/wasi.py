@@ -78,8 +78,8 @@ def warnings_for(paths: tuple[str, ...]) -> tuple[str, ...]:
         seen.setdefault(path, []).append(FIRST_FD + index)
     for path, fds in seen.items():
         if len(fds) > 1:
-            found.append(f"{path!r} is given {len(fds)} times (fds {', '.join(map(str, fds))}): wasi-libc "
-                         f"sends every path under it to the last one, fd {fds[-1]}")
+            found.append(f"{path!r} is given {len(fds)} times (fds {', '.join(map(str, fds))}): told these names "
+                         f"as given, wasi-libc sends every path under it to the last one, fd {fds[-1]}")
     for index, path in enumerate(paths):
         if ".." in path.split("/"):
             found.append(f"{path!r} (fd {FIRST_FD + index}) has a '..' component: wasi-libc matches names byte for "

@@ -134,13 +134,13 @@ def test_missing_wasm_tools_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "executable", str(empty / "python"))  # nothing beside this Python
     monkeypatch.setenv("PATH", str(empty))
     with pytest.raises(LabError, match="the wasm-tools CLI was not found"):
-        compose.compose(guests.get("opener").core_module(), build)
+        compose.compose(guests.get("opener").wasm(), build)
     assert not list((tmp_path / "cache").rglob("components/*.wasm"))
 
 
 def test_a_corrupted_cached_component_heals(tmp_path, monkeypatch):
     monkeypatch.setenv("PREOPEN_LAB_CACHE", str(tmp_path / "cache"))
-    core = guests.get("opener").core_module()
+    core = guests.get("opener").wasm()
     build = adapters.resolve(AFFECTED)
     path = compose.compose(core, build)
     good = path.read_bytes()

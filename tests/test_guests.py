@@ -14,7 +14,7 @@ from conftest import AFFECTED, FIXED
 def test_probe_is_compiled_from_its_wat_at_run_time():
     probe = guests.get("probe")
     assert probe.binary is None and probe.source.suffix == ".wat"
-    assert probe.core_module()[:4] == b"\0asm"
+    assert probe.wasm()[:4] == b"\0asm"
 
 
 @pytest.mark.parametrize("name", ["opener", "rust-open"])

@@ -43,11 +43,16 @@ def test_notebook_code_cells_stay_thin():
                 assert len(cell.source.strip().splitlines()) <= 3, (path.name, cell.source)
 
 
-def test_every_notebook_opens_with_a_question_and_closes_with_what_we_learned():
+def test_every_notebook_opens_with_a_question_and_states_what_we_learned_through_claims():
     for path in notebook_paths():
         cells = nbformat.read(path, as_version=4).cells
         assert "question" in cells[0].source.lower(), path.name
-        assert "what we learned" in cells[-1].source.lower(), path.name
+        learned = max(i for i, c in enumerate(cells) if "## what we learned" in c.source.lower())
+        assert cells[learned].cell_type == "markdown", path.name
+        findings = cells[learned + 1]
+        assert findings.cell_type == "code" and findings.source.startswith("claims."), path.name
+        later = [c for c in cells[learned + 2:] if c.cell_type == "code"]
+        assert not later, path.name  # the findings are the notebook's last word
 
 
 def test_every_notebook_executes_without_errors(built):
@@ -69,6 +74,7 @@ def test_exported_html_has_figures_and_no_error_traces(built):
         assert len(images) >= 1 and len(images) == page.figures, page.notebook.stem
         assert "Traceback (most recent call last)" not in text, page.notebook.stem
         assert 'data-mime-type="application/vnd.jupyter.stderr"' not in text, page.notebook.stem
+        assert "does not hold" not in text, page.notebook.stem  # every claim a page states held in this build
 
 
 def test_widget_state_is_saved_in_the_explorer_report(built):

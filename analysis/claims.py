@@ -1,0 +1,316 @@
+"""The lab's general statements, each computed from this build's runs and checked.
+
+A claim is a sentence with the runs behind it: whether it holds, what it was checked
+on, and the first counterexample (for a claim about every run) or the run that shows
+it (for a claim that something can happen). Notebooks state their conclusions only
+through these, so a claim the runs refute shows as failed, with its counterexample,
+and the test suite runs every one. Each ``*_findings`` function gathers one notebook's.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from . import practices, sweeps
+from .describe import shown, span
+from .model import libc_route, route_table
+from .modelcheck import FIELDS, ModelCheck
+from .results import RunResult
+from .runner import Runner, default_runner
+from .scenarios import SCHEMES
+from .verdicts import REPORT_CASE, Verdict
+from .wasi import ADAPTER_MAX_PREOPENS, ENOENT, FIRST_FD, encode
+
+
+@dataclass(frozen=True)
+class Claim:
+    statement: str
+    holds: bool
+    evidence: str
+    """What it was checked on, in numbers."""
+    example: str = ""
+    """The counterexample that refutes it, or the run that shows it."""
+
+
+@dataclass(frozen=True)
+class Findings:
+    """One notebook's "What we learned": its claims, in order."""
+
+    title: str
+    claims: tuple[Claim, ...]
+
+    @property
+    def all_hold(self) -> bool:
+        return all(c.holds for c in self.claims)
+
+
+def every(statement: str, cases: Iterable[tuple[str, bool]], what: str) -> Claim:
+    """Holds when every case holds (and there was at least one); names the first that does not."""
+    checked, refuted = 0, None
+    for label, holds in cases:
+        checked += 1
+        if not holds and refuted is None:
+            refuted = label
+    return Claim(statement, checked > 0 and refuted is None, f"checked on {checked:,} {what}",
+                 f"counterexample: {refuted}" if refuted else "")
+
+
+def some(statement: str, cases: Iterable[tuple[str, bool]], what: str) -> Claim:
+    """Holds when at least one case holds; names the first that does."""
+    checked, shown_by = 0, None
+    for label, holds in cases:
+        checked += 1
+        if holds and shown_by is None:
+            shown_by = label
+    return Claim(statement, shown_by is not None, f"looked for in {checked:,} {what}",
+                 f"for example {shown_by}" if shown_by else "")
+
+
+def label(result: RunResult) -> str:
+    """A run in one line: the build, the preopens and what became of each."""
+    paths = " ".join(shown(p, 24) for p in result.paths)
+    return f"{result.adapter}: {paths} → {' '.join(result.outcomes)}"
+
+
+def _split(found: Sequence[Verdict]) -> tuple[list[str], list[str]]:
+    builds = found[1:]
+    return [v.adapter for v in builds if v.affected], [v.adapter for v in builds if not v.affected]
+
+
+def _runs(lists: Iterable[Sequence[str]], builds: Iterable[str], runner: Runner, guest: str = "opener") -> list[RunResult]:
+    return [runner.run(paths, guest=guest, adapter=build) for build in builds for paths in lists]
+
+
+SCHEME_LISTS = tuple(tuple(make(count)) for make in SCHEMES.values() for count in range(1, 9))
+"""Every naming scheme at 1 to 8 preopens: 40 lists."""
+FIRST_MISROUTED = ("/tmp", "/abc", "/tmp2")
+LAST_MISROUTED = ("/tmp", "/cache", "/home/user", "/srv", "/data")
+INTACT = ("/", "/tmp", "/tmp/x")
+
+
+# -- 1 · the preopen model -------------------------------------------------------------
+
+
+def preopen_model_findings(runner: Runner | None = None) -> Findings:
+    runner = runner or default_runner()
+    probes = _runs(SCHEME_LISTS, ["native"], runner, "probe")
+    openers = _runs([*SCHEME_LISTS, INTACT, ("/data", "/data")], ["native"], runner)
+
+    def walk(r: RunResult) -> bool:
+        told = [(e.fd, e.errno, e.name) for e in r.fds]
+        expected = [(FIRST_FD + i, 0, p) for i, p in enumerate(r.paths)] + [(FIRST_FD + len(r.paths), 8, None)]
+        return told == expected
+
+    def routed_by_names(r: RunResult) -> bool:
+        table = route_table(r.fds)
+        for p in r.preopens:
+            route = libc_route(table, encode(p.path + "/MARKER"))
+            if (p.routed_fd, p.routed_prefix) != ((route.fd, route.prefix.decode()) if route else (-1, None)):
+                return False
+        return True
+
+    return Findings("1 · the preopen model", (
+        every("Natively, the preopens are fds 3, 4, ... in the host's order, each told its own name, and the "
+              "first fd after them answers EBADF.", ((label(r), walk(r)) for r in probes),
+              "native probe runs: five naming schemes at 1 to 8 preopens"),
+        every("wasi-libc routes each path by the names it was told: its own lookup picks the fd that the rule "
+              "(longest prefix on a component boundary, newest first) picks.",
+              ((label(r), routed_by_names(r)) for r in openers), "native opener runs, nesting and duplicates included"),
+    ))
+
+
+# -- 2 · the reproduction ---------------------------------------------------------------
+
+
+def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None) -> Findings:
+    runner = runner or default_runner()
+    affected, unaffected = _split(found)
+    by_build = {v.adapter: v.result for v in found}
+    probes = _runs([REPORT_CASE], affected, runner, "probe")
+    rust = {r.adapter: r for r in _runs([REPORT_CASE], affected, runner, "rust-open")}
+
+    def told_wrong_in_the_middle(r: RunResult) -> bool:
+        middle = {e.fd: e.name for e in r.fds if FIRST_FD < e.fd < FIRST_FD + len(r.paths) - 1}
+        return all(name != r.paths[fd - FIRST_FD] for fd, name in middle.items()) and len(middle) == 3
+
+    def same_failures(build: str) -> bool:
+        c_fails = [p.path for p in by_build[build].preopens if p.errno == ENOENT]
+        rust_fails = [line.split()[1].rstrip(":") for line in rust[build].lines if line.startswith("error ")]
+        return bool(c_fails) and c_fails == rust_fails
+
+    outcomes = ("ok", "missing", "missing", "missing", "ok")
+    return Findings("2 · reproducing wasmtime#10058", (
+        every("Through every affected build the report's case gives exactly the report's symptom: /a and /e "
+              "are reachable, /b, /c and /d are missing.",
+              ((label(by_build[b]), by_build[b].outcomes == outcomes) for b in affected),
+              f"affected builds ({', '.join(affected)})"),
+        every("The guest is told a wrong name for each of the three middle fds, and wasi-libc then finds no "
+              "preopen for /b, /c or /d.",
+              ((label(r), told_wrong_in_the_middle(r)
+                and [p.routed_fd for p in by_build[r.adapter].preopens[1:4]] == [-1, -1, -1]) for r in probes),
+              "probe and opener runs through the affected builds"),
+        every("Rust std fails on exactly the paths where C's open() fails with ENOENT.",
+              ((b, same_failures(b)) for b in affected), "affected builds, rust-open beside opener"),
+        every("The host hands over all five directories: natively and through every unaffected build all "
+              "five are reachable.",
+              ((label(by_build[b]), by_build[b].all_ok) for b in ["native", *unaffected]),
+              f"runs: native and {len(unaffected)} unaffected builds"),
+    ))
+
+
+# -- 3 · which slots survive ---------------------------------------------------------------
+
+
+def survival_findings(found: Sequence[Verdict], runner: Runner | None = None) -> Findings:
+    runner = runner or default_runner()
+    affected, unaffected = _split(found)
+    orders = sweeps.order_sweep(SCHEMES["realistic"](5), affected, "realistic").scenarios
+    lists = [*SCHEME_LISTS, *(s.paths for s in orders)]
+    broken = _runs(lists, affected, runner)
+    sound = _runs(SCHEME_LISTS, ["native", *unaffected], runner)
+    special = {paths: _runs([paths], affected, runner) for paths in (FIRST_MISROUTED, LAST_MISROUTED, INTACT)}
+    equal = [r for r in broken if r.paths in {tuple(SCHEMES["equal"](n)) for n in range(1, 9)}]
+
+    def names_at_the_ends(r: RunResult) -> bool:
+        told = {e.fd: e.name for e in r.fds}
+        return told.get(FIRST_FD) == r.paths[0] and told.get(FIRST_FD + len(r.paths) - 1) == r.paths[-1]
+
+    def ends_only(r: RunResult) -> bool:
+        n = len(r.paths)
+        expected = ("ok",) * n if n <= 2 else ("ok", *("missing",) * (n - 2), "ok")
+        return r.outcomes == expected
+
+    what = (f"runs through the affected builds: five naming schemes at 1 to 8 preopens and all "
+            f"{len(orders)} orders of five realistic names")
+    return Findings("3 · which fd slots survive", (
+        every("Through an affected build, fd 3 is always told its own name and the last fd the last name.",
+              ((label(r), names_at_the_ends(r)) for r in broken), what),
+        every("With equal-length names, exactly the first and the last preopen are reachable (both of them, "
+              "with two or fewer).", ((label(r), ends_only(r)) for r in equal),
+              "runs with equal-length names through the affected builds"),
+        every("Two preopens show no symptom.", ((label(r), r.all_ok) for r in broken if len(r.paths) == 2),
+              "two-preopen runs through the affected builds"),
+        some("The first preopen can be misrouted: fd 4 is told the first name too and wins wasi-libc's "
+             "newest-first tie.", ((label(r), r.outcomes[0] == "misrouted") for r in special[FIRST_MISROUTED]),
+             f"runs of {' '.join(FIRST_MISROUTED)}"),
+        some("The last preopen can be misrouted: a middle fd is told the last name plus a tail of a longer "
+             "one, a longer match.", ((label(r), r.outcomes[-1] == "misrouted") for r in special[LAST_MISROUTED]),
+             f"runs of {' '.join(LAST_MISROUTED)}"),
+        some("Some lists of three or more survive intact.", ((label(r), r.all_ok) for r in special[INTACT]),
+             f"runs of {' '.join(INTACT)}"),
+        every("Natively and through every unaffected build, every preopen of every list is reachable.",
+              ((label(r), r.all_ok) for r in sound), "runs of the five naming schemes at 1 to 8 preopens"),
+    ))
+
+
+# -- 4 · the root cause ---------------------------------------------------------------------
+
+
+def root_cause_findings(check: ModelCheck) -> Findings:
+    builds = ", ".join(f"{adapter} as {profile.behavior}" for adapter, profile in check.backends)
+    claims = []
+    for name, (agree, compared) in check.fields.items():
+        claims.append(Claim(f"The model predicts the {FIELDS[name]}.", compared > 0 and agree == compared,
+                            f"{agree:,} of {compared:,} agree, {check.comparisons:,} runs through {builds}"))
+    return Findings("4 · the root cause", tuple(claims))
+
+
+# -- 5 · reach -------------------------------------------------------------------------------
+
+
+def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | None = None) -> Findings:
+    """``ceiling`` and ``budget`` are ``sweeps.ceiling`` and ``sweeps.name_budget`` through the
+    builds to speak for."""
+    runner = runner or default_runner()
+    affected, unaffected = _split(found)
+    order = [v.adapter for v in found[1:]]
+    positions = [order.index(b) for b in affected]
+    first_fixed = next((v for v in found[1:] if not v.affected and order.index(v.adapter) > max(positions)), None)
+    fabricated = _runs([("/a", "/bbbb", "/c", "/dd")], affected, runner, "probe")
+    misrouted = _runs([("/", "/tmp", "/home")], affected, runner)
+    rows = ceiling.to_dict("records")
+    adapters_measured = sorted({r["build"] for r in rows} - {"native"})
+    full = ADAPTER_MAX_PREOPENS
+
+    def at(row: dict) -> bool:
+        count, build = row["preopens"], row["build"]
+        if build == "native" or (count < full and build in unaffected):
+            return row["ok"] == count
+        if count < full:
+            return True  # an affected build loses preopens to the bug itself; the next claim is about the limit
+        if count == full:
+            return row["files read"] == 0
+        return row["trap"] == count
+
+    by_names = budget.groupby("names")
+    affected_most = by_names.apply(lambda p: p[p["behavior"] == "missing-increment"]["total name bytes"].max())
+    fixed_least = by_names.apply(lambda p: p[p["behavior"] == "fixed"]["total name bytes"].min())
+    beyond_two = [n for n in affected_most.index if n >= 3]
+    ten = 10 if 10 in affected_most.index else beyond_two[-1]
+    one = budget[budget["names"] == 1]["longest name"]
+
+    return Findings("5 · which builds, and what else breaks", (
+        Claim(f"The affected builds are one unbroken run in release order, {affected[0]} to {affected[-1]}; the "
+              f"first unaffected build after them is {first_fixed.adapter if first_fixed else 'none'}.",
+              bool(affected) and positions == list(range(positions[0], positions[-1] + 1)),
+              f"{len(order)} builds measured, {len(affected)} affected"),
+        some("The bug fabricates names that no one configured.",
+             ((label(r), any(e.name is not None and e.name not in r.paths for e in r.fds)) for r in fabricated),
+             "probe runs of /a /bbbb /c /dd through the affected builds"),
+        some("It can send a path into another preopen's directory and read a file there, with no error.",
+             ((label(r), any(p.outcome == "misrouted" and p.marker for p in r.preopens) and r.exit_code == 0)
+              for r in misrouted), "runs of / /tmp /home through the affected builds"),
+        every(f"Natively every preopen is reachable at {full - 1}, {full} and {full + 1} preopens; through "
+              f"every unaffected build {full - 1} are; through every adapter build, at {full} no file can be "
+              f"opened and {full + 1} trap at start-up: {full - 1} is the usable ceiling.",
+              ((f"{r['build']} at {r['preopens']}", at(r)) for r in rows),
+              f"runs: native and {len(adapters_measured)} adapter builds at {full - 1}, {full} and {full + 1}"),
+        every(f"From three names on, an affected build takes fewer name bytes than a fixed one (at {ten} names "
+              f"{affected_most[ten]:,} in all against {fixed_least[ten]:,}): for fd 3 it gives every name room.",
+              ((f"{n} names", affected_most[n] < fixed_least[n]) for n in beyond_two),
+              f"name counts from 3 to {beyond_two[-1]}, {budget['build'].nunique()} builds"),
+        Claim(f"No build takes a single name longer than {one.max():,} bytes.", bool(len(one)),
+              f"{len(one)} builds, longest name found by bisection"),
+        every("The model's byte counts give every one of these limits to the byte.",
+              ((f"{r['build']} at {r['names']} names: measured {r['longest name']}, model "
+                f"{r['predicted longest name']}", r["longest name"] == r["predicted longest name"])
+               for r in budget.to_dict("records")), "(build, number of names) pairs"),
+    ))
+
+
+# -- 6 · practices ------------------------------------------------------------------------------
+
+
+def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, adapter: str,
+                       runner: Runner | None = None) -> Findings:
+    """``orders`` is ``practices.order_search`` of ``paths`` through ``adapter``, an affected build."""
+    runner = runner or default_runner()
+    affected, unaffected = _split(found)
+    checks = {b: practices.preflight(paths, b, runner) for b in [*affected, *unaffected]}
+    parents = {b: practices.shared_parent(["a", "b", "c", "d", "e"], b, runner=runner) for b in affected}
+    lone = orders[orders["reachable"] == 1]
+    targets = practices.upgrade_targets(found)
+
+    def last_misrouted_by_a_tail(order: str) -> bool:
+        result = runner.run(order.split(" "), adapter=adapter)
+        last = result.preopens[-1]
+        told = {e.fd: e.name for e in result.fds}
+        return last.outcome == "misrouted" and told.get(last.routed_fd) == last.path + "/"
+
+    n = len(paths)
+    return Findings("6 · what a host can do", (
+        every("Preflight fails through every affected build and passes through every unaffected one.",
+              ((b, not c.passed if b in affected else c.passed) for b, c in checks.items()),
+              f"builds, with {' '.join(paths)}"),
+        every("One parent preopen reaches every child through every affected build.",
+              ((b, bool((frame["outcome"] == "ok").all())) for b, frame in parents.items()), "affected builds"),
+        every(f"No order of the {n} directories keeps them all reachable; the best keeps "
+              f"{orders['reachable'].max()}, the worst {orders['reachable'].min()}.",
+              ((row.order, row.reachable < n) for row in orders.itertuples()),
+              f"orders through {adapter}"),
+        every(f"The {len(lone)} orders that keep only one have the last name misrouted: a middle fd is told "
+              "the last name plus '/', a longer match.",
+              ((order, last_misrouted_by_a_tail(order)) for order in lone["order"]), "one-survivor orders"),
+        every(f"Every upgrade target ({span(targets)}) passes the preflight.",
+              ((b, practices.preflight(paths, b, runner).passed) for b in targets), "upgrade targets"),
+    ))

@@ -1,0 +1,64 @@
+"""Every general statement the notebooks make is a claim checked against real runs."""
+from __future__ import annotations
+
+import pytest
+
+from analysis import claims, modelcheck, practices, sweeps, verdicts
+from analysis.claims import Findings
+from analysis.views import findings_html
+from conftest import AFFECTED, REPORT_CASE
+
+
+@pytest.fixture(scope="module")
+def found(runner):
+    return verdicts.measure(runner=runner)
+
+
+def assert_all_hold(findings: Findings) -> None:
+    refuted = [f"{c.statement} ({c.example})" for c in findings.claims if not c.holds]
+    assert findings.claims and not refuted, refuted
+
+
+def test_the_preopen_model(runner):
+    assert_all_hold(claims.preopen_model_findings(runner))
+
+
+def test_the_reproduction(found, runner):
+    assert_all_hold(claims.reproduction_findings(found, runner))
+
+
+def test_which_slots_survive(found, runner):
+    assert_all_hold(claims.survival_findings(found, runner))
+
+
+def test_the_root_cause(found, runner):
+    affected, fixed = verdicts.pick_builds(found)
+    assert_all_hold(claims.root_cause_findings(modelcheck.check_model(60, 4, affected, fixed, runner=runner)))
+
+
+def test_reach(found, runner):
+    budget = sweeps.name_budget(counts=(1, 3, 10), runner=runner)
+    assert_all_hold(claims.reach_findings(found, sweeps.ceiling(runner=runner), budget, runner))
+
+
+def test_practices(found, runner):
+    affected, _ = verdicts.pick_builds(found)
+    five = ["/data", "/cache", "/tmp", "/home/user", "/srv"]
+    assert_all_hold(claims.practices_findings(found, five, practices.order_search(five, affected, runner), affected,
+                                              runner))
+
+
+def test_a_refuted_claim_shows_as_refuted_with_its_counterexample(runner):
+    """The rule "the first and the last are always reachable", stated for every list, fails on a real run."""
+    runs = [runner.run(paths, adapter=AFFECTED) for paths in (REPORT_CASE, claims.LAST_MISROUTED)]
+    claim = claims.every("The first preopen is always reachable, and so is the last.",
+                         ((claims.label(r), r.outcomes[0] == r.outcomes[-1] == "ok") for r in runs), "runs")
+    assert not claim.holds
+    assert claim.example == f"counterexample: {claims.label(runs[1])}" and "misrouted" in claim.example
+    page = findings_html(Findings("refuted", (claim,)))
+    assert "does not hold" in page and "/home/user" in page
+
+
+def test_a_claim_about_nothing_does_not_hold():
+    assert not claims.every("Every run of nothing is fine.", [], "runs").holds
+    assert not claims.some("Some run of nothing is fine.", [], "runs").holds
