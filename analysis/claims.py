@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from . import practices, sweeps
 from .describe import shown, span
+from .hosts import HOSTS
 from .model import libc_route, route_table
 from .modelcheck import FIELDS, ModelCheck
 from .results import RunResult
@@ -128,6 +129,8 @@ def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None
     by_build = {v.adapter: v.result for v in found}
     probes = _runs([REPORT_CASE], affected, runner, "probe")
     rust = {r.adapter: r for r in _runs([REPORT_CASE], affected, runner, "rust-open")}
+    direct = runner.run(REPORT_CASE, guest="direct")
+    elsewhere = [runner.run(REPORT_CASE, adapter=b, host=h) for b in (affected[-1], unaffected[-1]) for h in HOSTS]
 
     def told_wrong_in_the_middle(r: RunResult) -> bool:
         middle = {e.fd: e.name for e in r.fds if FIRST_FD < e.fd < FIRST_FD + len(r.paths) - 1}
@@ -155,6 +158,13 @@ def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None
               "five are reachable.",
               ((label(by_build[b]), by_build[b].all_ok) for b in ["native", *unaffected]),
               f"runs: native and {len(unaffected)} unaffected builds"),
+        Claim("Asked directly over WASIp2, with no adapter, the host lists the five names in order, byte for byte.",
+              [e.name for e in direct.fds] == list(REPORT_CASE), "one run of the direct guest",
+              f"it listed {' '.join(shown(e.name) for e in direct.fds)}"),
+        every(f"The bug follows the adapter, not the host: under {', '.join(HOSTS)} alike, {affected[-1]} gives "
+              f"the report's symptom and {unaffected[-1]} reaches all five.",
+              ((f"{r.host}: {label(r)}", r.outcomes == (outcomes if r.adapter == affected[-1] else ("ok",) * 5))
+               for r in elsewhere), "runs, one per host and build"),
     ))
 
 

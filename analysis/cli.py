@@ -18,6 +18,7 @@ from ._cache import REPORTS_DIR
 from .adapters import NATIVE
 from .describe import TABLE_HEADINGS, render_trace, span, table_row, text_table
 from .errors import LabError
+from .hosts import HOSTS
 from .modelcheck import FIELDS, check_model
 from .results import OUTCOMES, RunResult
 from .runner import DEFAULT_FUEL, default_runner
@@ -53,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--native", action="store_true", help="wasmtime's own WASIp1, no adapter (the default)")
     run.add_argument("--guest", default="opener",
                      help=f"one of {', '.join(guests.GUESTS)} (default: opener), or a WASIp1 .wasm file of your own")
+    run.add_argument("--host", default="wasmtime-py", choices=HOSTS,
+                     help="who runs it: wasmtime-py in this process (the default), the Wasmtime CLI, or node")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("paths", nargs="*", metavar="PATH", help="guest paths of the preopens, in order")
 
@@ -159,7 +162,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    result = default_runner().run(args.paths, guest=args.guest, adapter=args.adapter or NATIVE)
+    result = default_runner().run(args.paths, guest=args.guest, adapter=args.adapter or NATIVE, host=args.host)
     print(result.to_json(indent=2) if args.json else render(result))
     return 0
 
@@ -273,7 +276,8 @@ def render(result: RunResult, predicted: bool = False) -> str:
         via = "natively (no adapter)"
     else:
         via = f"through adapter {result.adapter} (sha256 {(result.adapter_sha256 or '')[:16]}…)"
-    out = [f"guest {result.guest} {via}, {len(result.paths)} preopen(s)"]
+    on = "" if result.host == "wasmtime-py" else f", on {result.host}"
+    out = [f"guest {result.guest} {via}{on}, {len(result.paths)} preopen(s)"]
     if result.guest == "rust-open":
         out += [f"  | {line}" for line in result.lines]
     out += text_table([TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)], max_width=40)

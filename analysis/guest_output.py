@@ -75,7 +75,7 @@ def opener_routes(lines: tuple[str, ...]) -> list[Reported]:
 
 
 def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: str,
-              adapter_sha256: str | None) -> RunResult:
+              adapter_sha256: str | None, host: str = "wasmtime-py") -> RunResult:
     """A run's output as a result: per preopen, the name it was told, where its open went,
     what it read and the outcome."""
     lines = lines_of(done.stdout)
@@ -115,6 +115,7 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
         exit_code=done.exit_code,
         trap=done.trap,
         warnings=warnings_for(paths),
+        host=host,
     )
     if done.trap is None:
         return result

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import LabError
 from .results import Outcome
 from .wasi import FIRST_FD, NAME_MAX, encode
 
@@ -86,6 +91,39 @@ def make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[str]:
                 file.write(content)
         dirs.append(host_dir)
     return dirs
+
+
+Populate = Callable[[Path], list[tuple[str, str]]]
+"""Makes a run's host directories under its root; returns (host dir, guest path) pairs, in
+preopen order."""
+
+
+@contextmanager
+def run_root(populate: Populate) -> Iterator[tuple[Path, list[tuple[str, str]]]]:
+    """A fresh temporary root holding one run's host directories, removed whatever happens."""
+    root = Path(tempfile.mkdtemp(prefix="preopen-lab-", dir=scratch_base()))
+    try:
+        try:
+            preopens = populate(root)
+        except OSError as exc:
+            raise LabError(f"the host cannot create the directories for this run ({exc.strerror or exc}): "
+                           "shorten the names") from None
+        yield root, preopens
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def scratch_base() -> str | None:
+    """Where run roots go: memory-backed ``/dev/shm`` when usable, else the temp dir.
+
+    A run creates and removes a handful of directories and files, and on a disk-backed
+    ``/tmp`` that costs more than the guest itself. An explicit ``TMPDIR`` or
+    ``tempfile.tempdir`` is always honoured.
+    """
+    if tempfile.tempdir is not None or os.environ.get("TMPDIR"):
+        return None
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) -> Outcome:

@@ -92,6 +92,8 @@ class RunResult:
     trap: str | None = field(default=None, compare=False)
     """wasmtime's trap message; the per-preopen ``trap``/``timeout`` outcomes carry the fact."""
     warnings: tuple[str, ...] = field(default=())
+    host: str = field(default="wasmtime-py", compare=False)
+    """Who ran it (``hosts.HOSTS``); not compared: the question is whether hosts differ."""
 
     @property
     def outcomes(self) -> tuple[Outcome, ...]:

@@ -11,10 +11,7 @@ into a ``RunResult`` by ``guest_output``.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +19,13 @@ from pathlib import Path
 import wasmtime
 from wasmtime import component as wc
 
-from . import adapters, guests
+from . import adapters, guests, hosts
 from .adapters import NATIVE, AdapterBuild
 from .compose import compose
 from .errors import LabError, first_line
 from .guest_output import Execution, interpret
 from .guests import Guest
-from .hostdirs import make_host_dirs
+from .hostdirs import make_host_dirs, run_root
 from .results import RunResult
 from .wasi import FIRST_FD, check_paths, encode
 
@@ -146,21 +143,31 @@ class Runner:
         *,
         guest: str | Guest = "opener",
         adapter: str | AdapterBuild = NATIVE,
+        host: str = "wasmtime-py",
     ) -> RunResult:
         """Run ``guest`` with one preopen per entry of ``paths``, in that order.
 
         ``guest`` is a name from ``guests.GUESTS`` or a ``Guest`` (say, a fresh build).
+        ``host`` is one of ``hosts.HOSTS``: in this process (``wasmtime-py``, the default),
+        or the same program under the Wasmtime CLI or node.
         """
         paths = check_paths(paths)
         spec = guest if isinstance(guest, Guest) else guests.get(guest)
-        program = self.program(spec, adapter)
 
         def populate(root: Path) -> list[tuple[str, str]]:
             return list(zip(make_host_dirs(root, paths), paths))
 
-        done = self.execute(program, [spec.name, *paths], populate)
-        build = program.build
-        return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None)
+        argv = [spec.name, *paths]
+        if hosts.check_host(host) == "wasmtime-py":
+            program = self.program(spec, adapter)
+            build, done = program.build, self.execute(program, argv, populate)
+        elif spec.is_component:
+            raise LabError(f"the {spec.name} guest runs in this process only: leave out --host")
+        else:
+            build = _resolve(adapter)
+            wasm = compose(spec.wasm(), build) if build else spec.wasm()
+            done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel)
+        return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None, host)
 
     def execute(self, program: Program, argv: Sequence[str],
                 populate: Callable[[Path], list[tuple[str, str]]]) -> Execution:
@@ -169,15 +176,9 @@ class Runner:
         ``populate(root)`` creates the host directories and returns (host dir, guest path)
         pairs, preopened in that order.
         """
-        root = Path(tempfile.mkdtemp(prefix="preopen-lab-", dir=scratch_base()))
-        try:
+        with run_root(populate) as (root, preopens):
             wasi = wasmtime.WasiConfig()
             wasi.argv = list(argv)
-            try:
-                preopens = populate(root)
-            except OSError as exc:
-                raise LabError(f"the host cannot create the directories for this run ({exc.strerror or exc}): "
-                               "shorten the names") from None
             for host_dir, guest_path in preopens:
                 wasi.preopen_dir(str(host_dir), guest_path)
             # Files, not stdout_custom/stderr_custom: wasmtime-py 50 can call a custom
@@ -197,21 +198,6 @@ class Runner:
             del store, wasi
             stdout = (root / "stdout").read_bytes() + answered
             return Execution(stdout, (root / "stderr").read_bytes(), exit_code, trap)
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-
-
-def scratch_base() -> str | None:
-    """Where run roots go: memory-backed ``/dev/shm`` when usable, else the temp dir.
-
-    A run creates and removes a handful of directories and files, and on a disk-backed
-    ``/tmp`` that costs more than the guest itself. An explicit ``TMPDIR`` or
-    ``tempfile.tempdir`` is always honoured.
-    """
-    if tempfile.tempdir is not None or os.environ.get("TMPDIR"):
-        return None
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _resolve(adapter: str | AdapterBuild | None) -> AdapterBuild | None:
@@ -245,9 +231,10 @@ def default_runner() -> Runner:
     return _default
 
 
-def run(paths: Sequence[str], *, guest: str | Guest = "opener", adapter: str | AdapterBuild = NATIVE) -> RunResult:
+def run(paths: Sequence[str], *, guest: str | Guest = "opener", adapter: str | AdapterBuild = NATIVE,
+        host: str = "wasmtime-py") -> RunResult:
     """Run one configuration with the shared runner; see ``Runner.run``."""
-    return default_runner().run(paths, guest=guest, adapter=adapter)
+    return default_runner().run(paths, guest=guest, adapter=adapter, host=host)
 
 
-__all__ = ["Runner", "run", "default_runner", "scratch_base"]
+__all__ = ["Runner", "run", "default_runner"]

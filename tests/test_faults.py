@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from analysis import adapters, cli, compose, guests, model
 from analysis.errors import LabError
 from analysis.npm import npm, read_members
-from analysis.runner import Runner, scratch_base
+from analysis.hostdirs import scratch_base
+from analysis.runner import Runner
 from analysis.widgets import Explorer, Stepper
 from conftest import AFFECTED, FIXED, REPORT_CASE
 

@@ -95,7 +95,9 @@ def test_builds_from_before_the_counting_allocator_are_the_early_design(runner):
     assert behavior_of("jco-1.1.1", runner) == "early"
     assert behavior_of(FIXED, runner) == "fixed"
     assert behavior_of(AFFECTED, runner) == "missing-increment"
-    for paths in (["/a", "", "/b"], ["", "/", "/tmp"], list(REPORT_CASE)):
+    near_its_capacity = [["/" + "p" * size] for size in (27_436, 27_437, 27_438, 54_899, 54_900)]
+    for paths in (["/a", "", "/b"], ["", "/", "/tmp"], list(REPORT_CASE), *near_its_capacity,
+                  ["/" + "q" * 9_000, "/" + "r" * 9_138, "/s"]):
         for guest in ("opener", "probe"):
             miss = compare(paths, "jco-1.1.1", guest, runner)
             assert miss is None, miss.describe()

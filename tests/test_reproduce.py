@@ -122,7 +122,7 @@ def test_temporary_roots_are_removed(runner, tmp_path, monkeypatch):
 
 
 def test_default_scratch_roots_are_removed_too(runner):
-    from analysis.runner import scratch_base
+    from analysis.hostdirs import scratch_base
 
     base = Path(scratch_base() or tempfile.gettempdir())
     before = set(base.glob("preopen-lab-*"))
