@@ -95,7 +95,8 @@ INTACT = ("/", "/tmp", "/tmp/x")
 def preopen_model_findings(runner: Runner | None = None) -> Findings:
     runner = runner or default_runner()
     probes = _runs(SCHEME_LISTS, ["native"], runner, "probe")
-    openers = _runs([*SCHEME_LISTS, INTACT, ("/data", "/data")], ["native"], runner)
+    odd = [INTACT, ("/data", "/data"), (".", "/tmp"), ("./x", "/x", "/"), ("/a//b", "/a")]
+    openers = _runs([*SCHEME_LISTS, *odd], ["native"], runner)
 
     def walk(r: RunResult) -> bool:
         told = [(e.fd, e.errno, e.name) for e in r.fds]
@@ -116,7 +117,8 @@ def preopen_model_findings(runner: Runner | None = None) -> Findings:
               "native probe runs: five naming schemes at 1 to 8 preopens"),
         every("wasi-libc routes each path by the names it was told: its own lookup picks the fd that the rule "
               "(longest prefix on a component boundary, newest first) picks.",
-              ((label(r), routed_by_names(r)) for r in openers), "native opener runs, nesting and duplicates included"),
+              ((label(r), routed_by_names(r)) for r in openers),
+              "native opener runs: the naming schemes, nesting, duplicates, `.` and `./` names"),
     ))
 
 
@@ -208,7 +210,7 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None) ->
              f"runs of {' '.join(LAST_MISROUTED)}"),
         some("Some lists of three or more survive intact.", ((label(r), r.all_ok) for r in special[INTACT]),
              f"runs of {' '.join(INTACT)}"),
-        every("Natively and through every unaffected build, every preopen of every list is reachable.",
+        every("Natively and through every unaffected build, every preopen of every list of these schemes is reachable.",
               ((label(r), r.all_ok) for r in sound), "runs of the five naming schemes at 1 to 8 preopens"),
     ))
 
@@ -220,8 +222,9 @@ def root_cause_findings(check: ModelCheck) -> Findings:
     builds = ", ".join(f"{adapter} as {profile.behavior}" for adapter, profile in check.backends)
     claims = []
     for name, (agree, compared) in check.fields.items():
+        trapped = f"; {check.trapped:,} of the runs trapped" if name == "traps" else ""
         claims.append(Claim(f"The model predicts the {FIELDS[name]}.", compared > 0 and agree == compared,
-                            f"{agree:,} of {compared:,} agree, {check.comparisons:,} runs through {builds}"))
+                            f"{agree:,} of {compared:,} agree, {check.comparisons:,} runs through {builds}{trapped}"))
     return Findings("4 · the root cause", tuple(claims))
 
 
@@ -299,13 +302,15 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
     checks = {b: practices.preflight(paths, b, runner) for b in [*affected, *unaffected]}
     parents = {b: practices.shared_parent(["a", "b", "c", "d", "e"], b, runner=runner) for b in affected}
     lone = orders[orders["reachable"] == 1]
+    lone_last = lone["order"].iloc[0].split(" ")[-1] if len(lone) else ""
     targets = practices.upgrade_targets(found)
+    ends = sum(row.kept == f"{row.order.split(' ')[0]} {row.order.split(' ')[-1]}" for row in orders.itertuples())
 
     def last_misrouted_by_a_tail(order: str) -> bool:
         result = runner.run(order.split(" "), adapter=adapter)
         last = result.preopens[-1]
         told = {e.fd: e.name for e in result.fds}
-        return last.outcome == "misrouted" and told.get(last.routed_fd) == last.path + "/"
+        return last.path == lone_last and last.outcome == "misrouted" and told.get(last.routed_fd) == last.path + "/"
 
     n = len(paths)
     return Findings("6 · what a host can do", (
@@ -318,8 +323,11 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
               f"{orders['reachable'].max()}, the worst {orders['reachable'].min()}.",
               ((row.order, row.reachable < n) for row in orders.itertuples()),
               f"orders through {adapter}"),
-        every(f"The {len(lone)} orders that keep only one have the last name misrouted: a middle fd is told "
-              "the last name plus '/', a longer match.",
+        every(f"Every order keeps the first directory; {ends} of {len(orders)} keep exactly the first and the last.",
+              ((row.order, row.kept.split(" ")[0] == row.order.split(" ")[0]) for row in orders.itertuples()),
+              f"orders through {adapter}"),
+        every(f"The {len(lone)} orders that keep only one all end with {lone_last}, misrouted: a middle fd is told "
+              f"{lone_last}/, a longer match.",
               ((order, last_misrouted_by_a_tail(order)) for order in lone["order"]), "one-survivor orders"),
         every(f"Every upgrade target ({span(targets)}) passes the preflight.",
               ((b, practices.preflight(paths, b, runner).passed) for b in targets), "upgrade targets"),

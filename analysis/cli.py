@@ -199,7 +199,8 @@ def _check_model(args: argparse.Namespace) -> int:
         print(miss.describe())
     backends = ", ".join(f"{a} as {p.behavior}" for a, p in result.backends)
     print(f"{args.configs} random preopen lists (seed {args.seed}) through {backends}, guests opener and probe")
-    print(f"agreement: {result.agreements}/{result.comparisons} runs in {seconds:.1f} s; by field:")
+    print(f"agreement: {result.agreements}/{result.comparisons} runs ({result.trapped} trapped) in {seconds:.1f} s; "
+          "by field:")
     for name, (agree, compared) in result.fields.items():
         print(f"  {name}: {agree}/{compared} {FIELDS[name]}")
     return 0 if not result.disagreements else 1

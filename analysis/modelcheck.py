@@ -69,6 +69,8 @@ class ModelCheck:
     """(adapter id, what the model assumed for it)."""
     fields: dict[str, tuple[int, int]]
     """Per field of ``FIELDS``: (agreed, compared), summed over every run."""
+    trapped: int
+    """How many of the real runs trapped (the scratch area, the descriptor table)."""
 
     @property
     def agreements(self) -> int:
@@ -101,15 +103,16 @@ def check_model(configs: int, seed: int, affected: str, fixed: str,
     backends = tuple((b, profile_of(b, runner)) for b in (NATIVE, affected, fixed))
     found = []
     fields = {name: (0, 0) for name in FIELDS}
-    comparisons = 0
+    comparisons = trapped = 0
     for _ in range(configs):
         paths = random_preopens(rng)
         for adapter, profile in backends:
             for guest in guests:
                 comparisons += 1
                 predicted, measured = predicted_and_measured(paths, adapter, guest, runner, profile)
+                trapped += measured.trap is not None
                 if predicted != measured:
                     found.append(Disagreement(tuple(paths), measured.adapter, guest, predicted, measured))
                 for name, (agree, compared) in field_counts(predicted, measured).items():
                     fields[name] = (fields[name][0] + agree, fields[name][1] + compared)
-    return ModelCheck(comparisons, tuple(found), backends, fields)
+    return ModelCheck(comparisons, tuple(found), backends, fields, trapped)
