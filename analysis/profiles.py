@@ -56,16 +56,19 @@ def _behavior(build: str, runner: Runner) -> Behavior:
 
 
 def _scratch_capacity(build: str, behavior: Behavior, runner: Runner) -> int:
-    """Bisect the longest single name the probe can be told through ``build``."""
+    """The longest single name the probe can be told through ``build``, found with real runs
+    (starting from the longest found for another build, which often settles it in two)."""
 
     def fits(size: int) -> bool:
         return runner.run(["/" + "n" * (size - 1)], guest="probe", adapter=build).trap is None
 
-    low, high = 2, _LONGEST_TRIED
-    if not fits(low) or fits(high):
-        raise LabError(f"cannot measure the scratch area of {build}: a name of {low} bytes should run and one "
-                       f"of {high} should trap; check the build with `python -m analysis run --adapter {build} /a`")
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if fits(middle) else (low, middle)
-    return scratch.need(["/" + "n" * (low - 1)], behavior, "probe")
+    hint = max(_LONGEST_NAMES.values(), default=None)
+    longest = scratch.longest_fitting(fits, 2, _LONGEST_TRIED, hint)
+    if longest < 2 or longest >= _LONGEST_TRIED - 1:
+        raise LabError(f"cannot measure the scratch area of {build}: a name of 2 bytes should run and one of "
+                       f"{_LONGEST_TRIED} should trap; check the build with `python -m analysis run --adapter {build} /a`")
+    _LONGEST_NAMES[build] = longest
+    return scratch.need(["/" + "n" * (longest - 1)], behavior, "probe")
+
+
+_LONGEST_NAMES: dict[str, int] = {}

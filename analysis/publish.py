@@ -9,10 +9,12 @@ by checksum) and shipped beside the pages, so a reader needs no network.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,8 +139,11 @@ class Built:
 
 
 def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequence[str] = (),
-          log: Callable[[str], object] = print) -> list[Built]:
-    """Execute and export every notebook, then write the index with this build's headline."""
+          log: Callable[[str], object] = print, workers: int | None = None) -> list[Built]:
+    """Execute and export every notebook, then write the index with this build's headline.
+
+    Notebooks run on ``workers`` kernels at once (default: one per CPU); each kernel is a
+    process of its own, so they share nothing but the cache."""
     every = notebooks(directory)
     chosen = [nb for nb in every if not only or nb.stem in only]
     if only and len(chosen) != len(set(only)):
@@ -146,23 +151,34 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     (out / "assets").mkdir(parents=True, exist_ok=True)
     for name, path in fetch_assets().items():
         shutil.copyfile(path, out / "assets" / name)
-    built = []
-    for nb in chosen:
-        start = time.perf_counter()
-        executed = execute(directory / f"{nb.stem}.ipynb")
-        page = export_html(executed)
-        target = out / f"{nb.stem}.html"
-        write_atomically(target, page.encode())
-        write_atomically(out / "executed" / f"{nb.stem}.ipynb", nbformat.writes(executed).encode())
-        figures = len(re.findall(r'<img[^>]*src="data:image/png;base64', page))
-        built.append(Built(nb, target, time.perf_counter() - start, figures))
-        log(f"{nb.stem}: {built[-1].figures} figure(s), {built[-1].seconds:.1f} s -> {target}")
+    with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
+        futures = [pool.submit(_build_one, nb, directory, out) for nb in chosen]
+        try:
+            for future in as_completed(futures):
+                page = future.result()
+                log(f"{page.notebook.stem}: {page.figures} figure(s), {page.seconds:.1f} s -> {page.html}")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    built = [future.result() for future in futures]
     if only:
         log("built a subset of the notebooks: index.html left as it was")
         return built
     write_atomically(out / "index.html", index_html(built, verdicts.measure()).encode())
     log(f"index -> {out / 'index.html'}")
     return built
+
+
+def _build_one(nb: Notebook, directory: Path, out: Path) -> Built:
+    start = time.perf_counter()
+    executed = execute(directory / f"{nb.stem}.ipynb")
+    page = export_html(executed)
+    target = out / f"{nb.stem}.html"
+    write_atomically(target, page.encode())
+    write_atomically(out / "executed" / f"{nb.stem}.ipynb", nbformat.writes(executed).encode())
+    figures = len(re.findall(r'<img[^>]*src="data:image/png;base64', page))
+    return Built(nb, target, time.perf_counter() - start, figures)
 
 
 def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str:

@@ -27,7 +27,7 @@ it (``profiles.scratch_capacity``), never with a number written here.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .wasi import encode
 
@@ -59,6 +59,27 @@ def need(paths: Sequence[str], behavior: str, guest: str) -> int:
     if not arguments:
         return preopens
     return max(preopens, ARGUMENT_ENTRY_BYTES * len(arguments) + max(arguments))
+
+
+def longest_fitting(fits: Callable[[int], bool], low: int, high: int, hint: int | None = None) -> int:
+    """The largest size in ``[low, high)`` for which ``fits`` holds, for a ``fits`` that holds
+    up to some size and not beyond; ``low - 1`` if even ``low`` does not fit.
+
+    With a ``hint`` (a size measured before, or predicted), two calls settle it when the
+    hint is right: ``hint`` fits and ``hint + 1`` does not. Otherwise it bisects."""
+    if hint is not None and low <= hint < high - 1:
+        if fits(hint):
+            if not fits(hint + 1):
+                return hint
+            low = hint + 1
+        else:
+            high = hint
+    if not fits(low):
+        return low - 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
 
 
 def _align4(size: int) -> int:

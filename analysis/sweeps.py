@@ -185,23 +185,15 @@ def name_budget(builds: Sequence[str] = (), counts: Sequence[int] = NAME_COUNTS,
             def names(size: int) -> list[str]:
                 return [f"/{i:03d}" + "n" * (size - 4) for i in range(count)]
 
-            measured = _longest(lambda size: runner.run(names(size), guest="probe", adapter=build).trap is None)
-            predicted = _longest(lambda size: scratch.need(names(size), profile.behavior, "probe")
-                                 <= profile.scratch_capacity)
+            predicted = scratch.longest_fitting(
+                lambda size: scratch.need(names(size), profile.behavior, "probe") <= profile.scratch_capacity,
+                4, 1 << 17)
+            measured = scratch.longest_fitting(  # real runs decide; the prediction is only where they start
+                lambda size: runner.run(names(size), guest="probe", adapter=build).trap is None, 4, 1 << 17, predicted)
             rows.append({"build": build, "behavior": profile.behavior, "names": count,
                          "longest name": measured, "total name bytes": measured * count,
                          "predicted longest name": predicted})
     return pd.DataFrame(rows)
-
-
-def _longest(fits: Callable[[int], bool], low: int = 4, high: int = 1 << 17) -> int:
-    """The largest size in [low, high) that fits, for a ``fits`` that is true up to some size."""
-    if not fits(low):
-        return 0
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if fits(middle) else (low, middle)
-    return low
 
 
 def save(frame: pd.DataFrame, name: str, directory: Path | None = None) -> Path:

@@ -114,3 +114,19 @@ def test_fast_answer_matches_the_trace(paths, behavior, data):
     names = [p.encode() for p in paths]
     fd = data.draw(st.integers(3, 2 + len(names)))
     assert model.dir_name(names, fd - 3, behavior) == model.dir_name_trace(names, fd, behavior).returned
+
+
+def test_the_search_for_the_longest_fitting_size_ignores_a_wrong_hint():
+    from analysis.scratch import longest_fitting
+
+    calls = []
+
+    def fits(size):
+        calls.append(size)
+        return size <= 1000
+
+    for hint in (None, 1000, 999, 1001, 10, 50_000):
+        calls.clear()
+        assert longest_fitting(fits, 2, 1 << 17, hint) == 1000
+        assert len(calls) == 2 if hint == 1000 else len(calls) > 2
+    assert longest_fitting(lambda size: False, 2, 100) == 1
