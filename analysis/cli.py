@@ -21,7 +21,7 @@ from .errors import LabError
 from .hosts import HOSTS
 from .modelcheck import FIELDS, check_model
 from .results import OUTCOMES, RunResult
-from .runner import DEFAULT_FUEL, default_runner
+from .runner import DEFAULT_FUEL, default_runner, pin_to_cpu
 from .wasi import FIRST_FD, check_fd, check_paths
 
 
@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU
     try:
         return args.func(args)
     except LabError as exc:

@@ -60,18 +60,22 @@ def lines_of(stdout: bytes) -> tuple[str, ...]:
     return tuple(text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"))
 
 
-def prestat_entries(lines: tuple[str, ...]) -> tuple[FdEntry, ...]:
+def prestat_entries(records: list[dict]) -> tuple[FdEntry, ...]:
     """The ``prestat`` records of the opener or the probe, in the order printed."""
-    records = (_record(line) for line in lines)
-    entries = (_fd_entry(r) for r in records if r and r.get("kind") == "prestat")
+    entries = (_fd_entry(r) for r in records if r.get("kind") == "prestat")
     return tuple(e for e in entries if e)
 
 
-def opener_routes(lines: tuple[str, ...]) -> list[Reported]:
+def opener_routes(records: list[dict]) -> list[Reported]:
     """The opener's ``route`` records, one per argument, in the order printed."""
-    records = (_record(line) for line in lines)
-    routes = (_route(r) for r in records if r and r.get("kind") == "route")
+    routes = (_route(r) for r in records if r.get("kind") == "route")
     return [r for r in routes if r]
+
+
+def json_records(lines: tuple[str, ...]) -> list[dict]:
+    """The lines that are JSON objects, parsed; the others (cut short by a trap, or your own
+    guest's) are left out."""
+    return [r for r in map(_record, lines) if r is not None]
 
 
 def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: str,
@@ -79,8 +83,8 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
     """A run's output as a result: per preopen, the name it was told, where its open went,
     what it read and the outcome."""
     lines = lines_of(done.stdout)
-    fds = prestat_entries(lines) if guest.protocol != "text" else ()
-    routes = opener_routes(lines) if guest.protocol != "text" else []
+    records = json_records(lines) if guest.protocol != "text" else []
+    fds, routes = prestat_entries(records), opener_routes(records)
     names = told_names(fds)
     table = route_table(fds)
     cause = f"the guest reported nothing for this preopen (exit code {done.exit_code})"

@@ -36,6 +36,10 @@ class Guest:
     """How its output reads: ``opener`` and ``probe`` JSON lines, ``text`` (rust-open), or
     ``direct``: a component whose ``get-directories`` export returns the host's list."""
 
+    reads_only: bool = True
+    """The lab's own guests only read their preopens, so runs may share read-only trees;
+    a guest of your own gets fresh, writable directories every run."""
+
     @property
     def is_component(self) -> bool:
         """True for ``direct``, which needs no adapter; the others are WASIp1 core modules."""
@@ -111,7 +115,7 @@ def from_file(path: Path) -> Guest:
     except wasmtime.WasmtimeError as exc:
         raise LabError(f"{path} is not a valid WebAssembly module ({first_line(exc, 'invalid')}): "
                        "check how it was built") from None
-    return Guest(path.stem, "your own .wasm", path, path, f"core module from {path}", "opener")
+    return Guest(path.stem, "your own .wasm", path, path, f"core module from {path}", "opener", reads_only=False)
 
 
 @lru_cache(maxsize=None)

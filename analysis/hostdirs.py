@@ -15,6 +15,8 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -111,6 +113,44 @@ def run_root(populate: Populate) -> Iterator[tuple[Path, list[tuple[str, str]]]]
         yield root, preopens
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+class KeptTrees:
+    """Host directory trees kept between runs of guests that cannot write, one per list.
+
+    Preopened read-only, a tree looks the same to every run of the same preopen list, so
+    it is built once instead of once a run. At most ``size`` lists are kept (the least
+    recently used goes first); the whole folder goes when the object is collected or the
+    process exits. ``io`` is where the runs' stdout and stderr files go.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.root = Path(tempfile.mkdtemp(prefix="preopen-lab-kept-", dir=scratch_base()))
+        self.io = self.root / "io"
+        self.io.mkdir()
+        self._remove = weakref.finalize(self, shutil.rmtree, self.root, True)
+        self._trees: OrderedDict[tuple[str, ...], tuple[Path, list[tuple[str, str]]]] = OrderedDict()
+        self._made = 0
+
+    def preopens(self, paths: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(host dir, guest path) pairs for ``paths``, building the tree on first use."""
+        if paths in self._trees:
+            self._trees.move_to_end(paths)
+            return self._trees[paths][1]
+        tree = self.root / f"t{self._made}"
+        self._made += 1
+        tree.mkdir()
+        try:
+            pairs = list(zip(make_host_dirs(tree, paths), paths))
+        except OSError as exc:
+            shutil.rmtree(tree, ignore_errors=True)
+            raise LabError(f"the host cannot create the directories for this run ({exc.strerror or exc}): "
+                           "shorten the names") from None
+        self._trees[paths] = (tree, pairs)
+        if len(self._trees) > self.size:
+            shutil.rmtree(self._trees.popitem(last=False)[1][0], ignore_errors=True)
+        return pairs
 
 
 def scratch_base() -> str | None:

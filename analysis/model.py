@@ -28,6 +28,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from . import scratch
@@ -156,6 +157,7 @@ class Route:
     relative: bytes
 
 
+@lru_cache(maxsize=65536)
 def libc_prefix(name: bytes) -> bytes:
     """The prefix wasi-libc stores for a preopen name.
 

@@ -127,27 +127,37 @@ def survival_by_position(frame: pd.DataFrame, title: str | None = None) -> Figur
 LOSS_CMAP = LinearSegmentedColormap.from_list("loss", ["#FFFFFF", OUTCOME_COLORS["missing"]])
 
 
+MATRIX_COLUMNS = 24
+"""A build matrix shows at most this many scenarios one by one; more are summarised by fd."""
+
+
 def build_matrix(frame: pd.DataFrame, title: str | None = None) -> Figure:
     """Adapter builds (release order) by scenario, coloured by the share of preopens
-    lost or misrouted."""
+    lost or misrouted. With more than ``MATRIX_COLUMNS`` scenarios (thousands of orders,
+    say) the columns are fd slots instead, each the share over every scenario."""
     builds = list(dict.fromkeys(frame["build"]))
     scenarios = list(dict.fromkeys(frame["scenario"]))
+    by = "scenario" if len(scenarios) <= MATRIX_COLUMNS else "fd"
+    columns = scenarios if by == "scenario" else sorted(frame["fd"].unique())
     lost = frame.assign(bad=frame["outcome"] != "ok").pivot_table(
-        index="build", columns="scenario", values="bad", aggfunc="mean").reindex(index=builds, columns=scenarios)
-    fig = new_figure((1.3 * len(scenarios) + 3.5, 0.42 * len(builds) + 1.8))
+        index="build", columns=by, values="bad", aggfunc="mean").reindex(index=builds, columns=columns)
+    labels = columns if by == "scenario" else [f"fd {fd}" for fd in columns]
+    fig = new_figure((1.3 * len(labels) + 3.5, 0.42 * len(builds) + 1.8))
     ax = fig.subplots()
     image = ax.imshow(lost.values, cmap=LOSS_CMAP, vmin=0, vmax=1, aspect="auto")
     for r in range(len(builds)):
-        for c in range(len(scenarios)):
+        for c in range(len(labels)):
             value = lost.values[r, c]
             ax.text(c, r, f"{value:.0%}", ha="center", va="center", fontsize=8,
                     color="white" if value > 0.75 else "black")
-    ax.set_xticks(range(len(scenarios)), scenarios, rotation=30, ha="right")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_yticks(range(len(builds)), builds)
-    ax.set_xlabel("scenario (preopen list)")
+    ax.set_xlabel("scenario (preopen list)" if by == "scenario"
+                  else f"fd slot, over all {frame['scenario'].nunique():,} scenarios")
     ax.set_ylabel("adapter build (release order)")
     fig.colorbar(image, ax=ax, label="share of preopens lost or misrouted", format="{x:.0%}")
-    ax.set_title(title or "Which builds lose preopens, per scenario")
+    ax.set_title(title or ("Which builds lose preopens, per scenario" if by == "scenario"
+                           else "Which builds lose preopens, per fd slot"))
     fig.tight_layout()
     return fig
 

@@ -22,7 +22,7 @@ from . import guests
 from .adapters import AdapterBuild
 from .describe import evidence, shown
 from .errors import LabError
-from .guest_output import lines_of, opener_routes
+from .guest_output import json_records, lines_of, opener_routes
 from .hostdirs import MARKER
 from .results import Outcome, RunResult, unreported
 from .runner import Runner, default_runner
@@ -84,7 +84,7 @@ def shared_parent(children: Sequence[str], adapter: str | AdapterBuild, parent: 
         return [(str(host), parent)]
 
     done = runner.execute(program, ["opener", *targets], populate)
-    routes = opener_routes(lines_of(done.stdout))
+    routes = opener_routes(json_records(lines_of(done.stdout)))
     reads = []
     for child, route in zip(children, routes):
         outcome: Outcome = "ok" if route.marker == f"child-{child}" else "missing"

@@ -28,6 +28,7 @@ from .errors import LabError, first_line
 from .npm import pack_members
 from .palette import OUTCOME_COLORS
 from .plots import png_base64, survival_grid
+from .runner import PIN_VARIABLE, usable_cpus
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -58,16 +59,19 @@ def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Notebook]:
     return [read_notebook(path) for path in sorted(directory.glob("*.ipynb"))]
 
 
-def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
-    """Run a notebook top to bottom on a fresh kernel; a failing cell is named in one line."""
+def execute(path: Path, timeout: int = 600, cpu: int | None = None) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom on a fresh kernel; a failing cell is named in one line.
+
+    ``cpu``: keep the kernel's runs on that CPU (``PREOPEN_LAB_CPU``)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
+    env = {**os.environ, PIN_VARIABLE: str(cpu)} if cpu is not None else None
     try:
-        client.execute()
+        client.execute(env=env) if env else client.execute()
     except CellExecutionError as exc:
         index = next((i for i, c in enumerate(notebook.cells)
                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
@@ -152,7 +156,8 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     for name, path in fetch_assets().items():
         shutil.copyfile(path, out / "assets" / name)
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
-        futures = [pool.submit(_build_one, nb, directory, out) for nb in chosen]
+        cpus = usable_cpus()
+        futures = [pool.submit(_build_one, nb, directory, out, cpus[i % len(cpus)]) for i, nb in enumerate(chosen)]
         try:
             for future in as_completed(futures):
                 page = future.result()
@@ -170,9 +175,9 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     return built
 
 
-def _build_one(nb: Notebook, directory: Path, out: Path) -> Built:
+def _build_one(nb: Notebook, directory: Path, out: Path, cpu: int | None) -> Built:
     start = time.perf_counter()
-    executed = execute(directory / f"{nb.stem}.ipynb")
+    executed = execute(directory / f"{nb.stem}.ipynb", cpu=cpu)
     page = export_html(executed)
     target = out / f"{nb.stem}.html"
     write_atomically(target, page.encode())

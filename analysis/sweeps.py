@@ -15,16 +15,16 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import scratch
+from . import pool, scratch
 from ._cache import REPORTS_DIR, write_atomically
 from .adapters import NATIVE, all_builds
 from .describe import sentence
 from .errors import LabError
 from .model import predict
 from .results import OUTCOMES, RunResult
-from .runner import Runner, default_runner
+from .runner import Runner, default_runner, usable_cpus
 from .scenarios import SCHEMES, Scenario, scheme_paths
-from .profiles import profile_of
+from .profiles import Profile, profile_of
 from .verdicts import REPORT_CASE
 from .wasi import ADAPTER_MAX_PREOPENS
 
@@ -67,21 +67,53 @@ class Sweep:
     def runs(self) -> int:
         return len(self.scenarios) * len(self.builds)
 
-    def run(self, runner: Runner | None = None, progress: bool = True) -> pd.DataFrame:
-        """Run it, with the model's prediction beside each result; one row per preopen."""
+    def run(self, runner: Runner | None = None, progress: bool = True, workers: int | None = None) -> pd.DataFrame:
+        """Run it, with the model's prediction beside each result; one row per preopen.
+
+        ``workers`` processes share the runs (default: one per CPU for sweeps of
+        ``PARALLEL_FROM`` runs or more, else this process); the rows are the same either way."""
         runner = runner or default_runner()
         profiles = {b: profile_of(b, runner) for b in self.builds}
-        rows = []
-        with tqdm(total=self.runs, desc=self.name, unit="run", delay=1.0, disable=not progress) as bar:
-            for build in self.builds:
-                for scenario in self.scenarios:
-                    result = runner.run(scenario.paths, guest=self.guest, adapter=build)
-                    profile = profiles[build]
-                    predicted = predict(scenario.paths, profile.behavior, guest=self.guest,
-                                        scratch_capacity=profile.scratch_capacity)
-                    rows.extend(_rows(self.name, scenario, result, predicted))
+        jobs = [_Job(self.name, self.guest, build, profiles[build], scenario)
+                for build in self.builds for scenario in self.scenarios]
+        if workers is None:
+            workers = len(usable_cpus()) if len(jobs) >= PARALLEL_FROM else 1
+        if workers > 1:
+            rows = pool.map_chunks(_run_jobs, jobs, workers, desc=self.name, progress=progress)
+        else:
+            rows = []
+            with tqdm(total=self.runs, desc=self.name, unit="run", delay=1.0, disable=not progress) as bar:
+                for job in jobs:
+                    rows.extend(_run_job(job, runner))
                     bar.update()
         return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+PARALLEL_FROM = 2000
+"""Sweeps of this many runs or more use every CPU; below it, starting workers costs more
+than it saves (about a second each)."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    sweep: str
+    guest: str
+    build: str
+    profile: Profile
+    scenario: Scenario
+
+
+def _run_job(job: _Job, runner: Runner) -> list[dict]:
+    result = runner.run(job.scenario.paths, guest=job.guest, adapter=job.build)
+    predicted = predict(job.scenario.paths, job.profile.behavior, guest=job.guest,
+                        scratch_capacity=job.profile.scratch_capacity)
+    return _rows(job.sweep, job.scenario, result, predicted)
+
+
+def _run_jobs(jobs: Sequence[_Job]) -> list[dict]:
+    """One chunk of a sweep, in a worker process."""
+    runner = pool.worker_runner()
+    return [row for job in jobs for row in _run_job(job, runner)]
 
 
 def _rows(sweep: str, scenario: Scenario, result: RunResult, predicted: RunResult) -> list[dict]:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,20 @@ def test_shared_parent_refuses_children_that_are_not_plain_names():
     for bad in (["a", "/tmp/escape"], ["a", "a"], ["", "b"], ["..", "b"]):
         with pytest.raises(LabError, match="not a plain directory name|must have different names"):
             practices.shared_parent(bad, "native")
+
+
+def test_ctrl_c_ends_a_sweep_on_workers_cleanly(tmp_path):
+    """A real SIGINT to a real sweep running on worker processes: one line, status 130,
+    no data written, no run directories left behind."""
+    roots = Path(scratch_base() or tempfile.gettempdir())
+    before = {p.name for p in roots.glob("preopen-lab-*")}
+    out = tmp_path / "out"
+    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # workers started, runs under way
+    sweep.send_signal(signal.SIGINT)
+    stdout, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "error: interrupted" and "Traceback" not in stderr
+    assert not out.exists() or not any(out.rglob("*.csv"))
+    assert {p.name for p in roots.glob("preopen-lab-*")} <= before

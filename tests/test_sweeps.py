@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -146,3 +148,27 @@ def test_sweep_from_the_cli(tmp_path):
     assert (tmp_path / "data" / "count-equal.csv").is_file()
     assert (tmp_path / "figures" / "count-equal-by-position.png").is_file()
     assert "model agrees on 110/110 preopens" in done.stdout
+
+
+def test_a_sweep_on_worker_processes_gives_the_serial_rows(runner):
+    sweep = sweeps.order_sweep(["/", "/tmp", "/tmp/x", "/home", "/data"], ["native", AFFECTED, FIXED])
+    serial = sweep.run(runner, progress=False, workers=1)
+    shared = sweep.run(runner, progress=False, workers=2)
+    assert len(serial) == 5 * 120 * 3 and shared.equals(serial)
+
+
+def test_a_build_matrix_of_thousands_of_scenarios_is_summarised_by_fd(runner, tmp_path):
+    frame = sweeps.order_sweep(["/a", "/bb", "/c", "/dd", "/e"], [AFFECTED]).run(runner, progress=False)
+    figure = plots.build_matrix(frame)
+    labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    assert labels == [f"fd {fd}" for fd in range(3, 8)]
+    assert "120 scenarios" in figure.axes[0].get_xlabel()
+    _png(figure, tmp_path, "summary")
+
+
+def test_pinning_keeps_a_process_on_one_cpu():
+    done = subprocess.run([sys.executable, "-c", "import os; from analysis.runner import pin_to_cpu, usable_cpus; "
+                           "cpu = pin_to_cpu(usable_cpus()[-1]); print(cpu, sorted(os.sched_getaffinity(0)))"],
+                          capture_output=True, text=True, timeout=60)
+    cpu, allowed = done.stdout.split(" ", 1)
+    assert allowed.strip() == f"[{cpu}]"
