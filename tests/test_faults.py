@@ -1,6 +1,7 @@
 """Hard inputs and faults, each with a real failure: clear errors, traps captured, nothing lost."""
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -176,6 +177,8 @@ def test_a_looping_guest_is_a_timeout_and_the_process_lives_on(looping_guest, tm
         assert result.outcomes == ("timeout", "timeout")
         assert "fuel" in result.trap
     assert runner.run(REPORT_CASE).all_ok  # the same runner carries on
+    del runner  # its kept read-only trees go with it
+    gc.collect()
     assert list(scratch.iterdir()) == []
 
 
