@@ -4,13 +4,21 @@ Prints measured figures only; nothing here asserts a time.
 """
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-from . import model
+from . import guests, hosts, model
 from .adapters import all_builds, resolve
-from .runner import Runner
+from .compose import compose
+from .errors import LabError
+from .hostdirs import make_host_dirs, run_root
+from .runner import Runner, usable_cpus
 from .sweeps import named_sweep
 from .verdicts import REPORT_CASE
 
@@ -85,6 +93,47 @@ def time_orders(builds: tuple[str, ...]) -> tuple[int, float]:
     return sweep.runs, time.perf_counter() - start
 
 
+def time_command(args: list[str], repeat: int = 3) -> Timing:
+    """A whole ``python -m analysis`` command as a user types it: start-up, runs, files, figures."""
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-bench-") as out:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "analysis", *args, *(["--out", out] if "sweep" in args else [])],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  preexec_fn=_every_cpu)  # this process is pinned; the command must not inherit it
+            samples.append(time.perf_counter() - start)
+            if done.returncode not in (0, 1):
+                raise LabError(f"`python -m analysis {' '.join(args)}` failed (status {done.returncode}); run it alone")
+    return _timing(f"python -m analysis {' '.join(args)}", samples)
+
+
+def _every_cpu() -> None:
+    os.sched_setaffinity(0, usable_cpus())
+
+
+def time_wasmtime_cli(adapter: str, configs: int = 60) -> Timing:
+    """The baseline a user would pick instead: the Wasmtime CLI, one process per configuration,
+    on a precompiled component (``wasmtime compile``, ``run --allow-precompiled``), with the
+    host directories made fresh for each, as the lab makes them. Orders of the seven
+    realistic directories, as in the orders sweep."""
+    cli = hosts.wasmtime_cli()
+    component = compose(guests.get("opener").wasm(), resolve(adapter))
+    orders = [s.paths for s in named_sweep("orders", (adapter,)).scenarios[:configs]]
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-bench-") as scratch:
+        compiled = Path(scratch) / "opener.cwasm"
+        subprocess.run([cli, "compile", str(component), "-o", str(compiled)], check=True, capture_output=True)
+        for paths in orders:
+            start = time.perf_counter()
+            with run_root(lambda root: list(zip(make_host_dirs(root, paths), paths))) as (_, preopens):
+                subprocess.run([cli, "run", "--allow-precompiled", "--argv0", "opener",
+                                *(f"--dir={h}::{g}" for h, g in preopens), str(compiled), *paths],
+                               check=True, capture_output=True)
+            samples.append(time.perf_counter() - start)
+    return _timing(f"wasmtime CLI, one process per configuration, {adapter}", samples)
+
+
 def main(adapter: str, runs: int, baseline_runs: int, every_build: bool = True) -> None:
     reused, fresh = time_runs(adapter, runs, baseline_runs)
     print(f"in-process cost of one run: {len(REPORT_CASE)} preopens, guest opener, adapter {adapter}")
@@ -98,7 +147,17 @@ def main(adapter: str, runs: int, baseline_runs: int, every_build: bool = True) 
     print(time_explorer(adapter).line())
     count, seconds = time_orders((adapter,))
     print(f"all orders of 7 directories through {adapter}: {count} runs in {seconds:.1f} s "
-          f"({count / seconds:.0f} runs/s)")
+          f"({count / seconds:.0f} runs/s), inside one process")
+    print("whole commands, as a user types them (median of 3), against the Wasmtime CLI:")
+    whole = time_command(["sweep", "orders", "--builds", adapter])
+    print(whole.line())
+    cli = time_wasmtime_cli(adapter)
+    print(cli.line())
+    cli_total = cli.median_ms * count / 1000
+    print(f"the same {count} configurations on the CLI: {cli_total:.1f} s projected from its median; "
+          f"the lab's whole command is {cli_total / (whole.median_ms / 1000):.1f}x its throughput")
+    for args in (["verdicts"], ["check-model", "--configs", "200"]):
+        print(time_command(args).line())
     if every_build:
         builds = all_builds()
         count, seconds = time_orders(builds)

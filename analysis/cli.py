@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--builds", nargs="+", metavar="ID", default=[],
                        help="adapter ids and/or native (default: every catalogued build and native)")
     sweep.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default: reports/)")
+    sweep.add_argument("--workers", type=int, metavar="N",
+                       help="worker processes (default: one per CPU from 2,000 runs on; 1 runs here)")
 
     reports = commands.add_parser("report", help="execute every notebook and export HTML reports")
     reports.set_defaults(func=_report)
@@ -212,7 +214,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
     sweep = sweeps.named_sweep(args.name, args.builds)
     start = time.perf_counter()
-    frame = sweep.run()
+    if args.workers is not None and args.workers < 1:
+        raise LabError("--workers must be at least 1")
+    frame = sweep.run(workers=args.workers)
     seconds = time.perf_counter() - start
     data = sweeps.save(frame, sweep.name, args.out / "data")
     agree = int((frame["outcome"] == frame["model_outcome"]).sum())
