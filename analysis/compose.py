@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._cache import cache_dir, locked, sha256_bytes
+from ._cache import cache_dir, locked, sha256_bytes, sha256_file, write_atomically
 from .adapters import AdapterBuild, fetch
 from .errors import LabError, first_line
 
@@ -37,15 +37,30 @@ def component_path(core: bytes, build: AdapterBuild) -> Path:
 
 
 def compose(core: bytes, build: AdapterBuild) -> Path:
-    """The component made of ``core`` and ``build``, composed on first use."""
+    """The component made of ``core`` and ``build``, composed on first use.
+
+    Its sha256 is recorded beside it when it is made and checked each time it is handed
+    out, so a damaged cache entry (a flipped bit, a truncated file) is composed again
+    instead of run."""
     out = component_path(core, build)
-    if out.is_file():
+    if _intact(out):
         return out
     adapter = fetch(build)
     with locked(out):
-        if not out.is_file():  # another process may have composed it while we waited
+        if not _intact(out):  # another process may have composed it while we waited
+            out.unlink(missing_ok=True)
             _compose(core, adapter, build, out)
+            write_atomically(_digest(out), sha256_file(out).encode())
     return out
+
+
+def _digest(component: Path) -> Path:
+    return component.with_name(component.name + ".sha256")
+
+
+def _intact(component: Path) -> bool:
+    digest = _digest(component)
+    return component.is_file() and digest.is_file() and sha256_file(component) == digest.read_text().strip()
 
 
 def _compose(core: bytes, adapter: Path, build: AdapterBuild, out: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Literal
 
 import wasmtime
 
-from ._cache import PROJECT_ROOT
+from ._cache import PROJECT_ROOT, sha256_bytes
 from .errors import LabError, first_line
 
 GUESTS_DIR = PROJECT_ROOT / "guests"
@@ -39,6 +39,9 @@ class Guest:
     reads_only: bool = True
     """The lab's own guests only read their preopens, so runs may share read-only trees;
     a guest of your own gets fresh, writable directories every run."""
+    sha256: str | None = None
+    """For a guest of your own, the bytes it was read with: a file rebuilt at the same path
+    is a different guest, so no process keeps running its old bytes."""
 
     @property
     def is_component(self) -> bool:
@@ -115,7 +118,8 @@ def from_file(path: Path) -> Guest:
     except wasmtime.WasmtimeError as exc:
         raise LabError(f"{path} is not a valid WebAssembly module ({first_line(exc, 'invalid')}): "
                        "check how it was built") from None
-    return Guest(path.stem, "your own .wasm", path, path, f"core module from {path}", "opener", reads_only=False)
+    return Guest(path.stem, "your own .wasm", path, path, f"core module from {path}", "opener", reads_only=False,
+                 sha256=sha256_bytes(data))
 
 
 @lru_cache(maxsize=None)
@@ -124,7 +128,10 @@ def _wasm(guest: Guest) -> bytes:
         return wasmtime.wat2wasm(guest.source.read_text())
     if not guest.binary.is_file():
         raise LabError(f"{guest.binary} is missing: run `make guests` to rebuild it")
-    return guest.binary.read_bytes()
+    data = guest.binary.read_bytes()
+    if guest.sha256 is not None and sha256_bytes(data) != guest.sha256:
+        raise LabError(f"{guest.binary} changed after it was read: give it again (--guest) to run the new build")
+    return data
 
 
 # -- building ---------------------------------------------------------------------

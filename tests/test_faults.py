@@ -267,3 +267,26 @@ def test_ctrl_c_ends_a_sweep_on_workers_cleanly(tmp_path):
     assert stderr.strip().splitlines()[-1] == "error: interrupted" and "Traceback" not in stderr
     assert not out.exists() or not any(out.rglob("*.csv"))
     assert {p.name for p in roots.glob("preopen-lab-*")} <= before
+
+
+def test_a_guest_rebuilt_at_the_same_path_runs_its_new_bytes(tmp_path, runner):
+    path = tmp_path / "mine.wasm"
+    path.write_bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "_start")))'))
+    quiet = runner.run(["/a"], guest=guests.from_file(path))
+    path.write_bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "_start") unreachable))'))
+    rebuilt = runner.run(["/a"], guest=guests.from_file(path))
+    assert (quiet.outcomes, rebuilt.outcomes) == (("missing",), ("trap",))
+    assert runner.run(["/a"], guest=guests.from_file(path)).outcomes == ("trap",)
+
+
+def test_a_flipped_bit_in_a_cached_component_is_caught_before_it_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREOPEN_LAB_CACHE", str(tmp_path / "cache"))
+    core, build = guests.get("opener").wasm(), adapters.resolve(FIXED)
+    path = compose.compose(core, build)
+    good = path.read_bytes()
+    for offset in (len(good) // 7, len(good) // 2, len(good) - 40):
+        flipped = bytearray(good)
+        flipped[offset] ^= 0x10
+        path.write_bytes(bytes(flipped))
+        assert compose.compose(core, build).read_bytes() == good
+        assert Runner().run(REPORT_CASE, adapter=FIXED).all_ok
