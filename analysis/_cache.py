@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import LabError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REPORTS_DIR = PROJECT_ROOT / "reports"
 """Where ``make report`` and ``sweep`` write unless told otherwise: pages, data, figures."""
@@ -20,8 +22,14 @@ def cache_dir() -> Path:
 
     ``PREOPEN_LAB_CACHE`` moves it, which tests use to start from nothing.
     """
-    path = Path(os.environ.get("PREOPEN_LAB_CACHE") or PROJECT_ROOT / ".cache")
-    path.mkdir(parents=True, exist_ok=True)
+    path = Path(os.environ.get("PREOPEN_LAB_CACHE") or PROJECT_ROOT / ".cache").absolute()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "not writable")
+    except OSError as exc:
+        raise LabError(f"the cache folder {path} cannot be used ({exc.strerror or exc}): point "
+                       "PREOPEN_LAB_CACHE at a writable folder, or unset it") from None
     return path
 
 

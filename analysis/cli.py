@@ -17,7 +17,7 @@ from typing import NoReturn
 from . import adapters, bench, guests, model, sweeps, verdicts
 from ._cache import REPORTS_DIR
 from .adapters import NATIVE
-from .describe import TABLE_HEADINGS, render_trace, span, table_row, text_table
+from .describe import TABLE_HEADINGS, render_trace, shown, span, table_row, text_table
 from .errors import LabError
 from .hosts import HOSTS
 from .modelcheck import FIELDS, check_model
@@ -220,6 +220,7 @@ def _sweep(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.workers is not None and args.workers < 1:
         raise LabError("--workers must be at least 1")
+    usable_folder(args.out)  # before the runs, not after them
     frame = sweep.run(workers=args.workers)
     seconds = time.perf_counter() - start
     data = sweeps.save(frame, sweep.name, args.out / "data")
@@ -240,7 +241,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from . import publish  # nbclient and nbconvert, only for this command
 
-    publish.build(args.out.resolve(), only=args.only)
+    publish.build(usable_folder(args.out).resolve(), only=args.only)
     return 0
 
 
@@ -273,6 +274,18 @@ def _build_guests(args: argparse.Namespace) -> int:
     return 0
 
 
+def usable_folder(path: Path) -> Path:
+    """``--out``, made if need be; one line if it cannot be (a file there, no permission)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "not writable")
+    except OSError as exc:
+        raise LabError(f"--out {path} cannot be used as an output folder ({exc.strerror or exc}): "
+                       "give a folder you can write to") from None
+    return path
+
+
 # -- rendering ------------------------------------------------------------------------
 
 
@@ -289,7 +302,7 @@ def render(result: RunResult, predicted: bool = False) -> str:
     on = "" if result.host == "wasmtime-py" else f", on {result.host}"
     out = [f"guest {result.guest} {via}{on}, {len(result.paths)} preopen(s)"]
     if result.guest == "rust-open":
-        out += [f"  | {line}" for line in result.lines]
+        out += [f"  | {shown(line, 400)}" for line in result.lines]
     out += text_table([TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)], max_width=40)
     counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
     out.append(counts)
@@ -299,7 +312,7 @@ def render(result: RunResult, predicted: bool = False) -> str:
     if result.timed_out:
         out.append(f"timeout: the guest used up its fuel ({DEFAULT_FUEL:,} units) and was stopped")
     elif result.trap:
-        out.append(f"trap: {result.trap_summary}")
+        out.append(f"trap: {shown(result.trap_summary, 400)}")  # the guest's words, escaped for a terminal
     elif result.exit_code not in (0, None):
         out.append(f"the guest exited with status {result.exit_code}")
     return "\n".join(out)

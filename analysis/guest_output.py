@@ -131,8 +131,8 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
 def _record(line: str) -> dict | None:
     try:
         record = json.loads(line)
-    except ValueError:
-        return None  # a line cut short by a trap
+    except (ValueError, RecursionError):
+        return None  # a line cut short by a trap, or your own guest's: anything at all
     return record if isinstance(record, dict) else None
 
 
@@ -150,7 +150,7 @@ def _fd_entry(record: dict) -> FdEntry | None:
             name_errno=record.get("name_errno"),
             name=_hex(record, "name_hex"),
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
 
 
@@ -159,7 +159,7 @@ def _route(record: dict) -> Reported | None:
         open_errno = record.get("open_errno") or record.get("read_errno") or None
         return Reported(int(record["fd"]), _hex(record, "prefix_hex"), "guest", _hex(record, "content_hex"),
                         open_errno)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
 
 

@@ -99,12 +99,19 @@ def get(name: str) -> Guest:
 
 
 _CORE_VERSION = b"\x01\x00\x00\x00"
+GUEST_MAX_BYTES = 64 * 1024 * 1024
+"""The largest guest file the lab reads (the lab's own are under 200 KB)."""
 
 
 def from_file(path: Path) -> Guest:
     """Your own WASIp1 program as a guest. Its stdout is read with the opener's protocol
     (JSON lines), so a program that prints nothing of it reports no preopen as reached."""
     try:
+        if not path.is_file():  # a FIFO or a device (/dev/zero) would block or never end
+            raise LabError(f"{path} is not a regular file: give a WASIp1 core module (.wasm)")
+        if path.stat().st_size > GUEST_MAX_BYTES:
+            raise LabError(f"{path} is {path.stat().st_size:,} bytes, more than a guest may be "
+                           f"({GUEST_MAX_BYTES:,}): give a WASIp1 core module")
         data = path.read_bytes()
     except OSError as exc:
         raise LabError(f"cannot read guest file {path}: {exc.strerror or exc}") from None
@@ -114,10 +121,13 @@ def from_file(path: Path) -> Guest:
         raise LabError(f"{path} is a component, not a core module: give the WASIp1 core module; "
                        "the lab composes it with each adapter build itself")
     try:
-        wasmtime.Module.validate(wasmtime.Engine(), data)
+        module = wasmtime.Module(wasmtime.Engine(), data)
     except wasmtime.WasmtimeError as exc:
         raise LabError(f"{path} is not a valid WebAssembly module ({first_line(exc, 'invalid')}): "
                        "check how it was built") from None
+    start = next((e for e in module.exports if e.name == "_start"), None)
+    if start is None or not isinstance(start.type, wasmtime.FuncType):
+        raise LabError(f"{path} has no _start function to run: build it as a WASIp1 command (a program with main)")
     return Guest(path.stem, "your own .wasm", path, path, f"core module from {path}", "opener", reads_only=False,
                  sha256=sha256_bytes(data))
 

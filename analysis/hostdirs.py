@@ -112,7 +112,51 @@ def run_root(populate: Populate) -> Iterator[tuple[Path, list[tuple[str, str]]]]
                            "shorten the names") from None
         yield root, preopens
     finally:
+        remove_tree(root)
+
+
+def remove_tree(root: Path) -> None:
+    """Remove a run's root however deep a guest nested directories in it. ``shutil.rmtree``
+    recurses, and a chain thousands deep exhausts Python's stack (and the path length);
+    then the tree is walked with one directory handle at a time. Errors are ignored."""
+    try:
         shutil.rmtree(root, ignore_errors=True)
+        return
+    except RecursionError:
+        pass
+    nofollow = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        here, names = os.open(root, nofollow), []
+    except OSError:
+        return
+    try:
+        while True:
+            below = None
+            for entry in os.scandir(here):
+                if entry.is_dir(follow_symlinks=False):
+                    below = entry.name
+                    break
+                os.unlink(entry.name, dir_fd=here)
+            if below is not None:
+                deeper = os.open(below, nofollow, dir_fd=here)
+                os.close(here)
+                here = deeper
+                names.append(below)
+            elif names:
+                parent = os.open("..", nofollow, dir_fd=here)
+                os.close(here)
+                here = parent
+                os.rmdir(names.pop(), dir_fd=here)
+            else:
+                break
+    except OSError:
+        pass  # what cannot be removed stays; nothing more to try
+    finally:
+        os.close(here)
+    try:
+        os.rmdir(root)
+    except OSError:
+        pass
 
 
 class KeptTrees:

@@ -69,9 +69,11 @@ def execute(path: Path, timeout: int = 600, cpu: int | None = None) -> nbformat.
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
-    env = {**os.environ, PIN_VARIABLE: str(cpu)} if cpu is not None else None
+    env = {**os.environ, "PREOPEN_LAB_CACHE": str(cache_dir())}  # one cache, whatever the kernel's folder
+    if cpu is not None:
+        env[PIN_VARIABLE] = str(cpu)
     try:
-        client.execute(env=env) if env else client.execute()
+        client.execute(env=env)
     except CellExecutionError as exc:
         index = next((i for i, c in enumerate(notebook.cells)
                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)

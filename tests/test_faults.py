@@ -22,6 +22,7 @@ from analysis.hostdirs import scratch_base
 from analysis.runner import Runner
 from analysis.widgets import Explorer, Stepper
 from conftest import AFFECTED, FIXED, REPORT_CASE
+from conftest import cli as lab
 
 LOOP_WAT = '(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))'
 
@@ -290,3 +291,118 @@ def test_a_flipped_bit_in_a_cached_component_is_caught_before_it_runs(tmp_path, 
         path.write_bytes(bytes(flipped))
         assert compose.compose(core, build).read_bytes() == good
         assert Runner().run(REPORT_CASE, adapter=FIXED).all_ok
+
+
+# -- hostile guests and places (issue 14's first items) ------------------------------------
+
+
+def _guest(tmp_path, name: str, wat: str) -> Path:
+    path = tmp_path / f"{name}.wasm"
+    path.write_bytes(wasmtime.wat2wasm(wat))
+    return path
+
+
+PRINTS = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 8)
+  (data (i32.const 64) "{text}")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64)) (i32.store (i32.const 4) (i32.const {size}))
+    (drop (call $w (i32.const {fd}) (i32.const 0) (i32.const 1) (i32.const 16))) {end}))"""
+
+
+def test_your_guests_json_may_overflow_or_nest_without_end(tmp_path, runner):
+    overflow = '{\\"kind\\":\\"prestat\\",\\"fd\\":1e999,\\"errno\\":0}\\n{\\"kind\\":\\"route\\",\\"fd\\":1e999}\\n'
+    nested = "[" * 200_000 + "\\n"
+    for text, size in ((overflow, 58), (nested, 200_001)):
+        path = _guest(tmp_path, "json", PRINTS.format(text=text, size=size, fd=1, end=""))
+        result = runner.run(["/a", "/b"], guest=guests.from_file(path))
+        assert result.outcomes == ("missing", "missing") and result.fds == ()
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda p: os.mkfifo(p), "is not a regular file"),
+    (lambda p: p.symlink_to("/dev/zero"), "is not a regular file"),
+    (lambda p: p.write_bytes(wasmtime.wat2wasm("(module)")), "has no _start function"),
+    (lambda p: p.write_bytes(wasmtime.wat2wasm('(module (global (export "_start") i32 (i32.const 0)))')),
+     "has no _start function"),
+])
+def test_a_guest_that_is_not_a_program_is_refused_at_once(tmp_path, make, says):
+    path = tmp_path / "odd.wasm"
+    make(path)
+    done = lab("run", "--guest", str(path), "/a")
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+DEEP = """(module
+  (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "d")
+  (func (export "_start") (local $fd i32) (local $n i32)
+    (local.set $fd (i32.const 3))
+    (loop $deeper
+      (drop (call $mkdir (local.get $fd) (i32.const 16) (i32.const 1)))
+      (drop (call $open (local.get $fd) (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 2)
+                        (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 32)))
+      (local.set $fd (i32.load (i32.const 32)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $deeper (i32.lt_u (local.get $n) (i32.const 3000))))))"""
+
+
+def test_a_guest_that_nests_3000_directories_is_cleaned_up(tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    runner = Runner()
+    result = runner.run(["/a"], guest=guests.from_file(_guest(tmp_path, "deep", DEEP)))
+    assert result.trap is None
+    del runner
+    gc.collect()
+    assert list(scratch.iterdir()) == []
+
+
+def test_control_characters_and_bad_bytes_in_a_trapping_guests_stderr_are_escaped(tmp_path):
+    text = "\\1b[31mred\\00\\ff\\n"
+    path = _guest(tmp_path, "loud", PRINTS.format(text=text, size=9, fd=2, end="unreachable"))
+    done = subprocess.run([sys.executable, "-m", "analysis", "run", "--guest", str(path), "/a"], capture_output=True,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert b"\x1b" not in done.stdout and b"\\x1b" in done.stdout and b"trap:" in done.stdout
+
+
+@pytest.mark.parametrize("where", ["a file", "inside a file"])
+def test_an_unusable_out_folder_is_refused_before_any_run(tmp_path, where):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    out = blocker if where == "a file" else blocker / "sub"
+    start = time.perf_counter()
+    done = lab("sweep", "orders", "--out", str(out))
+    assert done.returncode == 2 and "cannot be used as an output folder" in done.stderr
+    assert time.perf_counter() - start < 60 and not any(tmp_path.rglob("*.csv"))
+
+
+@pytest.mark.parametrize("where", ["a file", "/proc/no-cache-here"])
+def test_an_unusable_cache_is_one_line(tmp_path, where):
+    cache = tmp_path / "file" if where == "a file" else Path(where)
+    if where == "a file":
+        cache.write_text("")
+    done = lab("run", "--adapter", AFFECTED, "/a", env={**os.environ, "PREOPEN_LAB_CACHE": str(cache)})
+    assert done.returncode == 2 and "cannot be used" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_directory_chain_deeper_than_a_path_can_name_is_removed(tmp_path):
+    from analysis.hostdirs import remove_tree
+
+    root = tmp_path / "root"
+    root.mkdir()
+    here = os.open(root, os.O_RDONLY)
+    for _ in range(3000):  # about 6 KB of path: more than PATH_MAX, deeper than Python's stack
+        os.mkdir("d", dir_fd=here)
+        deeper = os.open("d", os.O_RDONLY, dir_fd=here)
+        os.close(here)
+        here = deeper
+    os.close(here)
+    remove_tree(root)
+    assert not root.exists()
