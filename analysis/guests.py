@@ -120,8 +120,10 @@ def from_file(path: Path) -> Guest:
     if data[4:8] != _CORE_VERSION:
         raise LabError(f"{path} is a component, not a core module: give the WASIp1 core module; "
                        "the lab composes it with each adapter build itself")
+    config = wasmtime.Config()
+    config.wasm_memory64 = False  # as the runner's engine: wasm32 only
     try:
-        module = wasmtime.Module(wasmtime.Engine(), data)
+        module = wasmtime.Module(wasmtime.Engine(config), data)
     except wasmtime.WasmtimeError as exc:
         raise LabError(f"{path} is not a valid WebAssembly module ({first_line(exc, 'invalid')}): "
                        "check how it was built") from None

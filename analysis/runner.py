@@ -30,6 +30,11 @@ from .hostdirs import KeptTrees, make_host_dirs, run_root
 from .results import RunResult
 from .wasi import FIRST_FD, check_paths, encode
 
+MEMORY_LIMIT = 1 << 30
+"""Bytes any one linear memory of a run may grow to; a guest asking for more is refused
+(``memory.grow`` answers -1), as it would be on a host with less memory."""
+TABLE_LIMIT = 1_000_000
+"""Elements any one table may grow to (10^9 would ask for 8 GB)."""
 DEFAULT_FUEL = 2_000_000_000
 """Instructions' worth of wasmtime fuel a run may use: about a second of a tight loop here,
 a thousand times what the largest legitimate run needs. A guest that burns it is a
@@ -55,6 +60,7 @@ class Runner:
     def __init__(self, fuel: int = DEFAULT_FUEL) -> None:
         config = wasmtime.Config()
         config.consume_fuel = True
+        config.wasm_memory64 = False  # every guest here is wasm32; a 64-bit memory is refused, not run
         self.fuel = fuel
         self.engine = wasmtime.Engine(config)
         self._core_linker = wasmtime.Linker(self.engine)
@@ -197,6 +203,7 @@ class Runner:
         wasi.stderr_file = str(io / "stderr")
         store = wasmtime.Store(self.engine)
         store.set_fuel(self.fuel)
+        store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
         store.set_wasi(wasi)
         trap, answered = None, b""
         try:

@@ -406,3 +406,22 @@ def test_a_directory_chain_deeper_than_a_path_can_name_is_removed(tmp_path):
     os.close(here)
     remove_tree(root)
     assert not root.exists()
+
+
+@pytest.mark.parametrize("grow", [
+    "(memory.grow (i32.const 20000))",  # 1.25 GiB more: past the memory limit
+    "(table.grow $t (ref.null func) (i32.const 1000000000))",  # 10^9 elements, 8 GB
+])
+def test_a_guest_asking_for_gigabytes_is_refused_and_the_run_goes_on(tmp_path, runner, grow):
+    wat = f"""(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1) (table $t 1 funcref)
+      (func (export "_start") (call $exit (i32.eq {grow} (i32.const -1)))))"""
+    result = runner.run(["/a"], guest=guests.from_file(_guest(tmp_path, "greedy", wat)))
+    assert result.exit_code == 1  # the guest saw its growth refused (-1) and said so
+
+
+def test_a_64_bit_memory_is_refused_in_one_line(tmp_path):
+    path = _guest(tmp_path, "wide", '(module (memory i64 1) (func (export "_start")))')
+    done = lab("run", "--guest", str(path), "/a")
+    assert done.returncode == 2 and "not a valid WebAssembly module" in done.stderr
