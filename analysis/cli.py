@@ -22,7 +22,7 @@ from .errors import LabError
 from .hosts import HOSTS
 from .modelcheck import FIELDS, check_model
 from .results import OUTCOMES, RunResult
-from .runner import DEFAULT_FUEL, default_runner, pin_to_cpu
+from .runner import DEADLINE, DEFAULT_FUEL, default_runner, pin_to_cpu
 from .wasi import FIRST_FD, check_fd, check_paths
 
 
@@ -310,7 +310,8 @@ def render(result: RunResult, predicted: bool = False) -> str:
         out.append(f"(the {result.guest} guest has no libc: routes are wasi-libc's rule applied to the names it saw)")
     out += [f"warning: {warning}" for warning in result.warnings]
     if result.timed_out:
-        out.append(f"timeout: the guest used up its fuel ({DEFAULT_FUEL:,} units) and was stopped")
+        out.append(f"timeout: the guest used up its fuel ({DEFAULT_FUEL:,} units) or its time ({DEADLINE:g} s) "
+                   "and was stopped")
     elif result.trap:
         out.append(f"trap: {shown(result.trap_summary, 400)}")  # the guest's words, escaped for a terminal
     elif result.exit_code not in (0, None):

@@ -101,7 +101,7 @@ def sentence(result: RunResult) -> str:
     """One sentence on what happened in a run and why, for the explorer and the reports."""
     preopens = result.preopens
     if result.timed_out:
-        return ("The guest ran out of its time budget (wasmtime fuel) and was stopped; "
+        return ("The guest ran out of its budget (wasmtime fuel, or wall-clock time) and was stopped; "
                 "nothing it had not reported by then counts as reached.")
     if result.trap is not None or any(p.outcome == "trap" for p in preopens):
         return f"The guest trapped before it could use its preopens: {result.trap_summary or 'see the trap'}."

@@ -18,14 +18,16 @@ Outcome = Literal["ok", "missing", "misrouted", "trap", "timeout"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "missing", "misrouted", "trap", "timeout")
 OUT_OF_FUEL = "all fuel consumed"
 """How wasmtime words a trap for a guest that used up its fuel."""
+OUT_OF_TIME = "wasm trap: interrupt"
+"""How wasmtime words a trap for a guest stopped at its wall-clock deadline (an epoch)."""
 
 
 def unreported(trap: str | None) -> Outcome:
     """The outcome of a preopen the guest never reported on: it trapped, it ran out of
-    fuel (a ``timeout``), or it simply said nothing (``missing``)."""
+    fuel or its time (a ``timeout``), or it simply said nothing (``missing``)."""
     if trap is None:
         return "missing"
-    return "timeout" if OUT_OF_FUEL in trap else "trap"
+    return "timeout" if OUT_OF_FUEL in trap or OUT_OF_TIME in trap else "trap"
 
 
 @dataclass(frozen=True)

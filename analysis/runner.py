@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,13 @@ MEMORY_LIMIT = 1 << 30
 (``memory.grow`` answers -1), as it would be on a host with less memory."""
 TABLE_LIMIT = 1_000_000
 """Elements any one table may grow to (10^9 would ask for 8 GB)."""
+DEADLINE = 10.0
+"""Wall-clock seconds a run may take. Fuel counts instructions, so a guest that loops on
+host calls (``sched_yield``, ``random_get``) burns little of it; the deadline stops it
+too, as a ``timeout``. It is checked whenever the guest runs WebAssembly: a guest
+asleep inside one host call is stopped when that call returns."""
+TICK = 0.05
+"""How often the engine's epoch advances (seconds): the deadline's resolution."""
 DEFAULT_FUEL = 2_000_000_000
 """Instructions' worth of wasmtime fuel a run may use: about a second of a tight loop here,
 a thousand times what the largest legitimate run needs. A guest that burns it is a
@@ -57,12 +67,16 @@ class Program:
 class Runner:
     """Keeps one engine and everything compiled for it, so runs cost instantiation only."""
 
-    def __init__(self, fuel: int = DEFAULT_FUEL) -> None:
+    def __init__(self, fuel: int = DEFAULT_FUEL, deadline: float = DEADLINE) -> None:
         config = wasmtime.Config()
         config.consume_fuel = True
+        config.epoch_interruption = True
         config.wasm_memory64 = False  # every guest here is wasm32; a 64-bit memory is refused, not run
         self.fuel = fuel
+        self.deadline = deadline
         self.engine = wasmtime.Engine(config)
+        threading.Thread(target=_tick, args=(weakref.ref(self.engine),), name="preopen-lab-epoch",
+                         daemon=True).start()
         self._core_linker = wasmtime.Linker(self.engine)
         self._core_linker.define_wasi()
         self._component_linker = wc.Linker(self.engine)
@@ -203,6 +217,7 @@ class Runner:
         wasi.stderr_file = str(io / "stderr")
         store = wasmtime.Store(self.engine)
         store.set_fuel(self.fuel)
+        store.set_epoch_deadline(max(1, round(self.deadline / TICK)))
         store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
         store.set_wasi(wasi)
         trap, answered = None, b""
@@ -215,6 +230,14 @@ class Runner:
         del store, wasi
         stdout = (io / "stdout").read_bytes() + answered
         return Execution(stdout, (io / "stderr").read_bytes(), exit_code, trap)
+
+
+def _tick(engine: weakref.ref) -> None:
+    """Advance the engine's epoch every ``TICK`` for as long as the engine lives."""
+    while (alive := engine()) is not None:
+        alive.increment_epoch()
+        del alive
+        time.sleep(TICK)
 
 
 def _resolve(adapter: str | AdapterBuild | None) -> AdapterBuild | None:

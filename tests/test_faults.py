@@ -425,3 +425,17 @@ def test_a_64_bit_memory_is_refused_in_one_line(tmp_path):
     path = _guest(tmp_path, "wide", '(module (memory i64 1) (func (export "_start")))')
     done = lab("run", "--guest", str(path), "/a")
     assert done.returncode == 2 and "not a valid WebAssembly module" in done.stderr
+
+
+def test_a_guest_looping_on_host_calls_is_stopped_by_the_clock(tmp_path):
+    """sched_yield costs a guest almost no fuel; the wall-clock deadline stops it anyway."""
+    wat = """(module
+      (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (loop $again (drop (call $yield)) (br $again))))"""
+    runner = Runner(fuel=10**15, deadline=1.0)
+    start = time.perf_counter()
+    result = runner.run(["/a"], guest=guests.from_file(_guest(tmp_path, "yielder", wat)))
+    assert result.outcomes == ("timeout",) and "interrupt" in result.trap
+    assert time.perf_counter() - start < 30  # stopped by the clock, not by fuel
+    assert runner.run(REPORT_CASE).all_ok
