@@ -23,13 +23,18 @@ def cache_dir() -> Path:
     ``PREOPEN_LAB_CACHE`` moves it, which tests use to start from nothing.
     """
     path = Path(os.environ.get("PREOPEN_LAB_CACHE") or PROJECT_ROOT / ".cache").absolute()
+    return writable_folder(path, str(path), "the cache", "point PREOPEN_LAB_CACHE at a writable folder, or unset it")
+
+
+def writable_folder(path: Path, what: str, role: str, remedy: str) -> Path:
+    """``path``, made if need be; one line naming ``what``, its ``role`` and the ``remedy``
+    if it cannot be (a file is there, no permission)."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         if not os.access(path, os.W_OK | os.X_OK):
             raise PermissionError(13, "not writable")
     except OSError as exc:
-        raise LabError(f"the cache folder {path} cannot be used ({exc.strerror or exc}): point "
-                       "PREOPEN_LAB_CACHE at a writable folder, or unset it") from None
+        raise LabError(f"{what} cannot be used as {role} ({exc.strerror or exc}): {remedy}") from None
     return path
 
 

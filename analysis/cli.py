@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import adapters, bench, guests, model, sweeps, verdicts
-from ._cache import REPORTS_DIR
+from ._cache import REPORTS_DIR, writable_folder
 from .adapters import NATIVE
 from .describe import TABLE_HEADINGS, render_trace, shown, span, table_row, text_table
 from .errors import LabError
@@ -275,15 +275,8 @@ def _build_guests(args: argparse.Namespace) -> int:
 
 
 def usable_folder(path: Path) -> Path:
-    """``--out``, made if need be; one line if it cannot be (a file there, no permission)."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise PermissionError(13, "not writable")
-    except OSError as exc:
-        raise LabError(f"--out {path} cannot be used as an output folder ({exc.strerror or exc}): "
-                       "give a folder you can write to") from None
-    return path
+    """``--out``, checked before any run."""
+    return writable_folder(path, f"--out {path}", "an output folder", "give a folder you can write to")
 
 
 # -- rendering ------------------------------------------------------------------------

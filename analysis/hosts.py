@@ -30,6 +30,7 @@ from .errors import LabError, first_line
 from .guest_output import Execution
 from .hostdirs import Populate, run_root
 from .npm import npm, reason
+from .results import OUT_OF_FUEL
 
 HOSTS = ("wasmtime-py", "wasmtime-cli", "node")
 NODE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance/preview2-shim": "0.26.1"}
@@ -70,7 +71,7 @@ def _finish(host: str, command: list[str]) -> Execution:
     except subprocess.TimeoutExpired as exc:
         return Execution(exc.stdout or b"", exc.stderr or b"", None, f"{host} was stopped after {HOST_TIMEOUT} s")
     stderr = done.stderr.decode("utf-8", "replace")
-    trapped = done.returncode != 0 and any(mark in stderr for mark in ("wasm trap", "RuntimeError", "fuel"))
+    trapped = done.returncode != 0 and any(mark in stderr for mark in ("wasm trap", "RuntimeError", OUT_OF_FUEL))
     if trapped:
         return Execution(done.stdout, done.stderr, None, stderr)
     return Execution(done.stdout, done.stderr, done.returncode, None)
