@@ -1,13 +1,22 @@
 """Where the lab keeps files: fetched adapters and composed components between runs,
-and the reports it writes; and how it writes them safely."""
+and the reports it writes; and how it writes, locks and removes them safely.
+
+Every temporary name carries the process id that made it (``.tmp-<pid>-...``,
+``preopen-lab-<pid>-...``), so what a killed process left (kill -9 runs no cleanup) is
+recognised and removed by the next process that looks there (``clear_abandoned``).
+"""
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import os
+import shutil
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from .errors import LabError
@@ -23,7 +32,19 @@ def cache_dir() -> Path:
     ``PREOPEN_LAB_CACHE`` moves it, which tests use to start from nothing.
     """
     path = Path(os.environ.get("PREOPEN_LAB_CACHE") or PROJECT_ROOT / ".cache").absolute()
-    return writable_folder(path, str(path), "the cache", "point PREOPEN_LAB_CACHE at a writable folder, or unset it")
+    folder = writable_folder(path, str(path), "the cache", "point PREOPEN_LAB_CACHE at a writable folder, or unset it")
+    _tidy_once(folder)
+    return folder
+
+
+@cache
+def _tidy_once(folder: Path) -> None:
+    """Once per process and cache: remove the half-written files and scratch folders of
+    processes that were killed while writing into it."""
+    for sub in [folder, *(p for p in folder.iterdir() if p.is_dir())]:
+        clear_abandoned(sub, TMP_PREFIX)
+        for old in sub.glob("?*.lock"):  # one lock per entry, as earlier versions kept them
+            old.unlink(missing_ok=True)
 
 
 def writable_folder(path: Path, what: str, role: str, remedy: str) -> Path:
@@ -46,10 +67,14 @@ def sha256_file(path: Path) -> str:
     return sha256_bytes(path.read_bytes())
 
 
+TMP_PREFIX = ".tmp-"
+"""How every temporary name in the cache begins; the process id follows."""
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` so that ``path`` is either absent or complete, never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{path.name}")
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
@@ -59,12 +84,104 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock for ``path`` (on ``path.lock``), so that two processes,
-    say two notebook kernels, fetching or composing the same entry do it once."""
+    """Hold the exclusive lock of ``path``'s folder (its ``.lock`` file), so that two
+    processes, say two notebook kernels, fetching or composing the same entry do it once.
+
+    One lock per folder, not per entry, so an entry that was never made (a refused
+    guest) leaves no lock file behind. Waiting for another process is said on stderr."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(path.parent / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process using {path.parent} ...", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def scratch_folder(parent: Path, prefix: str) -> Iterator[Path]:
+    """A fresh folder ``<prefix><pid>-...`` in ``parent``, removed whatever happens; what
+    a killed process left under the same prefix is removed first."""
+    clear_abandoned(parent, prefix)
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+    try:
+        yield folder
+    finally:
+        remove_tree(folder)
+
+
+def clear_abandoned(folder: Path, prefix: str) -> list[Path]:
+    """Remove the entries of ``folder`` named ``<prefix><pid>-...`` whose process is gone.
+    Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        owner = entry.name[len(prefix):].split("-", 1)[0] if entry.name.startswith(prefix) else ""
+        if owner.isdigit() and not _running(int(owner)):
+            if entry.is_dir(follow_symlinks=False):
+                remove_tree(Path(entry.path))
+            else:
+                Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
+def remove_tree(root: Path) -> None:
+    """Remove a folder however deep a guest nested directories in it. ``shutil.rmtree``
+    recurses, and a chain thousands deep exhausts Python's stack (and the path length);
+    then the tree is walked with one directory handle at a time. Errors are ignored."""
+    try:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    except RecursionError:
+        pass
+    nofollow = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        here, names = os.open(root, nofollow), []
+    except OSError:
+        return
+    try:
+        while True:
+            below = None
+            for entry in os.scandir(here):
+                if entry.is_dir(follow_symlinks=False):
+                    below = entry.name
+                    break
+                os.unlink(entry.name, dir_fd=here)
+            if below is not None:
+                deeper = os.open(below, nofollow, dir_fd=here)
+                os.close(here)
+                here = deeper
+                names.append(below)
+            elif names:
+                parent = os.open("..", nofollow, dir_fd=here)
+                os.close(here)
+                here = parent
+                os.rmdir(names.pop(), dir_fd=here)
+            else:
+                break
+    except OSError:
+        pass  # what cannot be removed stays; nothing more to try
+    finally:
+        os.close(here)
+    try:
+        os.rmdir(root)
+    except OSError:
+        pass

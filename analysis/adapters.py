@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import wasmtime
+
 from ._cache import cache_dir, locked, sha256_bytes, sha256_file, write_atomically
-from .errors import LabError
+from .errors import LabError, first_line
 from .npm import MissingMember, npm, pack_members, reason
 
 PACKAGE = "@bytecodealliance/jco"
@@ -164,14 +166,34 @@ def _fetch_locked(build: AdapterBuild, path: Path) -> Path:
 
 
 def _download(version: str) -> bytes:
-    """Fetch one jco release with ``npm pack`` and return its command adapter's bytes."""
+    """Fetch one jco release with ``npm pack`` and return its command adapter's bytes,
+    checked to be one before anything is cached."""
     try:
-        return pack_members(PACKAGE, version, [ADAPTER_MEMBER], f"adapter jco-{version}")[ADAPTER_MEMBER]
+        data = pack_members(PACKAGE, version, [ADAPTER_MEMBER], f"adapter jco-{version}")[ADAPTER_MEMBER]
     except MissingMember:
         raise LabError(
             f"jco {version} ships no {ADAPTER_MEMBER.removeprefix('package/')}: releases "
             "before 1.0.0 carry pre-WASI-0.2 adapters; pick jco 1.0.0 or newer"
         ) from None
+    problem = unusable(data)
+    if problem:
+        raise LabError(f"jco {version}'s {ADAPTER_MEMBER.removeprefix('package/')} is not a usable adapter "
+                       f"({problem}); nothing was cached: pick another release")
+    return data
+
+
+def unusable(data: bytes) -> str | None:
+    """Why ``data`` cannot be a WASIp1 command adapter, or None: it must be a valid core
+    module that exports the preview1 functions the guests call, ``_start``'s stand-in among them."""
+    if not data.startswith(b"\0asm"):
+        return "not a WebAssembly binary"
+    try:
+        module = wasmtime.Module(wasmtime.Engine(), data)
+    except wasmtime.WasmtimeError as exc:
+        return f"not a valid WebAssembly module: {first_line(exc, 'invalid')}"
+    exports = {e.name for e in module.exports}
+    missing = [n for n in ("fd_prestat_get", "fd_prestat_dir_name", "path_open", "fd_read") if n not in exports]
+    return f"it exports no {', '.join(missing)}" if missing else None
 
 
 # -- maintenance -------------------------------------------------------------------

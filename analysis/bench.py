@@ -18,7 +18,8 @@ from .adapters import all_builds, resolve
 from .compose import compose
 from .errors import LabError
 from .hostdirs import make_host_dirs, run_root
-from .runner import Runner, usable_cpus
+from .cpus import usable_cpus
+from .runner import Runner
 from .sweeps import named_sweep
 from .verdicts import REPORT_CASE
 

@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -22,7 +23,8 @@ from .errors import LabError
 from .hosts import HOSTS
 from .modelcheck import FIELDS, check_model
 from .results import OUTCOMES, RunResult
-from .runner import DEADLINE, DEFAULT_FUEL, default_runner, pin_to_cpu
+from .cpus import pin_to_cpu
+from .runner import DEADLINE, DEFAULT_FUEL, default_runner
 from .wasi import FIRST_FD, check_fd, check_paths
 
 
@@ -112,9 +114,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every cleanup on the way out runs."""
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except LabError as exc:
@@ -123,9 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("error: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # -- commands -------------------------------------------------------------------------

@@ -9,10 +9,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from ._cache import cache_dir, locked, sha256_bytes, sha256_file, write_atomically
+from ._cache import TMP_PREFIX, cache_dir, locked, scratch_folder, sha256_bytes, sha256_file, write_atomically
 from .adapters import AdapterBuild, fetch
 from .errors import LabError, first_line
 
@@ -29,6 +28,15 @@ def wasm_tools() -> str:
             "(or `make setup`) puts it next to Python"
         )
     return found
+
+
+def tool_reason(stderr: str) -> str:
+    """wasm-tools' whole reason on one line: its message and every "Caused by" step
+    (``failed to encode a component ...: adapter module did not export `x```)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and line.strip() != "Caused by:"]
+    steps = [line.removeprefix("error:").strip().split(": ", 1)[-1] if line[:1].isdigit() else
+             line.removeprefix("error:").strip() for line in lines]
+    return ": ".join(dict.fromkeys(steps)) or "no output"
 
 
 def component_path(core: bytes, build: AdapterBuild) -> Path:
@@ -64,7 +72,7 @@ def _intact(component: Path) -> bool:
 
 
 def _compose(core: bytes, adapter: Path, build: AdapterBuild, out: Path) -> None:
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".compose-") as scratch:
+    with scratch_folder(out.parent, TMP_PREFIX) as scratch:
         core_file = Path(scratch) / "core.wasm"
         core_file.write_bytes(core)
         made = Path(scratch) / "component.wasm"
@@ -79,5 +87,5 @@ def _compose(core: bytes, adapter: Path, build: AdapterBuild, out: Path) -> None
         except subprocess.TimeoutExpired:
             raise LabError(f"wasm-tools took more than 5 minutes to compose with {build.id}; retry") from None
         if done.returncode != 0:
-            raise LabError(f"wasm-tools could not compose the guest with {build.id}: {first_line(done.stderr)}")
+            raise LabError(f"wasm-tools could not compose the guest with {build.id}: {tool_reason(done.stderr)}")
         made.replace(out)

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from ._cache import clear_abandoned, remove_tree
 from .errors import LabError
 from .results import Outcome
 from .wasi import FIRST_FD, NAME_MAX, encode
@@ -30,6 +31,11 @@ MARKER = "MARKER"
 DECOY_MAX = 2048
 """The longest decoy path we create, in bytes: well inside the host's PATH_MAX with the
 temporary root in front of it."""
+RUN_PREFIX = "preopen-lab-"
+"""How every run root begins; the owning process id follows (see ``_cache.clear_abandoned``)."""
+MEMORY_BACKED = "/dev/shm"
+SCRATCH_MIN_FREE = 64 << 20
+"""Bytes a scratch place must have free to be chosen; a run needs a few kilobytes."""
 _MARKER_TEXT = re.compile(r"preopen-(\d+)(?::.*)?", re.DOTALL)
 
 
@@ -103,7 +109,7 @@ preopen order."""
 @contextmanager
 def run_root(populate: Populate) -> Iterator[tuple[Path, list[tuple[str, str]]]]:
     """A fresh temporary root holding one run's host directories, removed whatever happens."""
-    root = Path(tempfile.mkdtemp(prefix="preopen-lab-", dir=scratch_base()))
+    root = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=scratch_base()))
     try:
         try:
             preopens = populate(root)
@@ -113,50 +119,6 @@ def run_root(populate: Populate) -> Iterator[tuple[Path, list[tuple[str, str]]]]
         yield root, preopens
     finally:
         remove_tree(root)
-
-
-def remove_tree(root: Path) -> None:
-    """Remove a run's root however deep a guest nested directories in it. ``shutil.rmtree``
-    recurses, and a chain thousands deep exhausts Python's stack (and the path length);
-    then the tree is walked with one directory handle at a time. Errors are ignored."""
-    try:
-        shutil.rmtree(root, ignore_errors=True)
-        return
-    except RecursionError:
-        pass
-    nofollow = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-    try:
-        here, names = os.open(root, nofollow), []
-    except OSError:
-        return
-    try:
-        while True:
-            below = None
-            for entry in os.scandir(here):
-                if entry.is_dir(follow_symlinks=False):
-                    below = entry.name
-                    break
-                os.unlink(entry.name, dir_fd=here)
-            if below is not None:
-                deeper = os.open(below, nofollow, dir_fd=here)
-                os.close(here)
-                here = deeper
-                names.append(below)
-            elif names:
-                parent = os.open("..", nofollow, dir_fd=here)
-                os.close(here)
-                here = parent
-                os.rmdir(names.pop(), dir_fd=here)
-            else:
-                break
-    except OSError:
-        pass  # what cannot be removed stays; nothing more to try
-    finally:
-        os.close(here)
-    try:
-        os.rmdir(root)
-    except OSError:
-        pass
 
 
 class KeptTrees:
@@ -170,7 +132,9 @@ class KeptTrees:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self.root = Path(tempfile.mkdtemp(prefix="preopen-lab-kept-", dir=scratch_base()))
+        for place in {scratch_base(), tempfile.gettempdir()}:
+            clear_abandoned(Path(place), RUN_PREFIX)  # what killed runs left
+        self.root = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-kept-", dir=scratch_base()))
         self.io = self.root / "io"
         self.io.mkdir()
         self._remove = weakref.finalize(self, shutil.rmtree, self.root, True)
@@ -197,17 +161,25 @@ class KeptTrees:
         return pairs
 
 
-def scratch_base() -> str | None:
+def scratch_base() -> str:
     """Where run roots go: memory-backed ``/dev/shm`` when usable, else the temp dir.
 
     A run creates and removes a handful of directories and files, and on a disk-backed
-    ``/tmp`` that costs more than the guest itself. An explicit ``TMPDIR`` or
-    ``tempfile.tempdir`` is always honoured.
+    ``/tmp`` that costs more than the guest itself. ``/dev/shm`` is passed over when it
+    has less than ``SCRATCH_MIN_FREE`` bytes free. An explicit ``TMPDIR`` is always
+    honoured (Python's ``tempfile`` passes over one it cannot write to).
     """
-    if tempfile.tempdir is not None or os.environ.get("TMPDIR"):
-        return None
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+    if not os.environ.get("TMPDIR"):
+        usable = os.path.isdir(MEMORY_BACKED) and os.access(MEMORY_BACKED, os.W_OK | os.X_OK)
+        if usable and free_bytes(MEMORY_BACKED) >= SCRATCH_MIN_FREE:
+            return MEMORY_BACKED
+    return tempfile.gettempdir()
+
+
+def free_bytes(folder: str | Path) -> int:
+    """Bytes an unprivileged process can still write under ``folder``."""
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
 
 
 def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) -> Outcome:

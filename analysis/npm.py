@@ -12,7 +12,12 @@ import tempfile
 import zlib
 from pathlib import Path
 
+from ._cache import scratch_folder
 from .errors import LabError
+
+_UNREACHABLE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "ENETUNREACH",
+                "EHOSTUNREACH", "network", "socket hang up")
+"""What npm says when it cannot talk to the registry at all (not: the version does not exist)."""
 
 
 def npm() -> str:
@@ -39,7 +44,7 @@ def pack_members(package: str, version: str, members: list[str], what: str) -> d
     ``what`` names the thing being fetched in error messages (``adapter jco-1.8.1``).
     """
     command = npm()
-    with tempfile.TemporaryDirectory(prefix="npm-pack-") as scratch:
+    with scratch_folder(Path(tempfile.gettempdir()), "preopen-lab-npm-pack-") as scratch:
         try:
             done = subprocess.run(
                 [command, "pack", "--json", "--pack-destination", scratch, f"{package}@{version}"],
@@ -51,6 +56,10 @@ def pack_members(package: str, version: str, members: list[str], what: str) -> d
                 " and npm's registry settings, then retry"
             ) from None
         if done.returncode != 0:
+            if any(mark in done.stderr for mark in _UNREACHABLE):
+                raise LabError(f"could not fetch {what}: the package registry cannot be reached "
+                               f"({reason(done.stderr)}); check the network and npm's registry or proxy "
+                               "settings, then retry")
             raise LabError(
                 f"could not fetch {what}: npm pack failed ({reason(done.stderr)}); check the version "
                 f"with `npm view {package} versions` and retry"

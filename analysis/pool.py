@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from tqdm.auto import tqdm
 
 from .errors import LabError
-from .runner import Runner, pin_to_cpu, usable_cpus
+from .cpus import pin_to_cpu, usable_cpus
+from .runner import Runner
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -28,7 +28,7 @@ from .errors import LabError, first_line
 from .npm import pack_members
 from .palette import OUTCOME_COLORS
 from .plots import png_base64, survival_grid
-from .runner import PIN_VARIABLE, usable_cpus
+from .cpus import PIN_VARIABLE, usable_cpus
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATES_DIR = Path(__file__).with_name("templates")

@@ -20,6 +20,12 @@ OUT_OF_FUEL = "all fuel consumed"
 """How wasmtime words a trap for a guest that used up its fuel."""
 OUT_OF_TIME = "wasm trap: interrupt"
 """How wasmtime words a trap for a guest stopped at its wall-clock deadline (an epoch)."""
+STOPPED = "stopped by the lab"
+"""How a run begins its trap when its process was killed at the deadline (a guest of your
+own asleep in a host call, where no epoch reaches it)."""
+OUTPUT_LIMIT_HIT = "output limit"
+"""How a run begins its trap when the guest wrote as much as a run may keep: what it
+printed afterwards was lost, so its silence about later preopens proves nothing."""
 
 
 def unreported(trap: str | None) -> Outcome:
@@ -27,7 +33,7 @@ def unreported(trap: str | None) -> Outcome:
     fuel or its time (a ``timeout``), or it simply said nothing (``missing``)."""
     if trap is None:
         return "missing"
-    return "timeout" if OUT_OF_FUEL in trap or OUT_OF_TIME in trap else "trap"
+    return "timeout" if any(mark in trap for mark in (OUT_OF_FUEL, OUT_OF_TIME, STOPPED)) else "trap"
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 Every preopen gets its own fresh host directory (see ``hostdirs``) whose MARKER file
 names it, so whatever the guest reads proves which directory served it.
 
-Everything runs in this process: the engine, compiled modules and components are
-kept by the ``Runner`` and reused, and each run gets a fresh store and a temporary
-root that is removed afterwards, whatever happened. What the guest printed is read
-into a ``RunResult`` by ``guest_output``.
+The lab's own guests run in this process: the engine, compiled modules and components
+are kept by the ``Runner`` and reused, and each run gets a fresh store and a temporary
+root that is removed afterwards, whatever happened. A guest of your own runs the same
+way inside a child process (``contained``), which the lab can stop whatever the guest
+does. What the guest printed is read into a ``RunResult`` by ``guest_output``.
 """
 from __future__ import annotations
 
@@ -23,14 +24,15 @@ from pathlib import Path
 import wasmtime
 from wasmtime import component as wc
 
-from . import adapters, guests, hosts
+from . import adapters, contained, guests, hosts
 from .adapters import NATIVE, AdapterBuild
 from .compose import compose
 from .errors import LabError, first_line
 from .guest_output import Execution, interpret
 from .guests import Guest
-from .hostdirs import KeptTrees, make_host_dirs, run_root
-from .results import RunResult
+from .hostdirs import KeptTrees, free_bytes, make_host_dirs, run_root
+from .cpus import PIN_VARIABLE, pin_to_cpu
+from .results import OUTPUT_LIMIT_HIT, STOPPED, RunResult
 from .wasi import FIRST_FD, check_paths, encode
 
 MEMORY_LIMIT = 1 << 30
@@ -41,8 +43,10 @@ TABLE_LIMIT = 1_000_000
 DEADLINE = 10.0
 """Wall-clock seconds a run may take. Fuel counts instructions, so a guest that loops on
 host calls (``sched_yield``, ``random_get``) burns little of it; the deadline stops it
-too, as a ``timeout``. It is checked whenever the guest runs WebAssembly: a guest
-asleep inside one host call is stopped when that call returns."""
+too, as a ``timeout``. It is checked whenever the guest runs WebAssembly; a guest of
+your own asleep inside one host call is stopped by its process being killed (``contained``)."""
+FULL_DISK = 1 << 20
+"""Bytes free below which the folder of a run's output counts as full: a write may have failed."""
 TICK = 0.05
 """How often the engine's epoch advances (seconds): the deadline's resolution."""
 DEFAULT_FUEL = 2_000_000_000
@@ -67,13 +71,17 @@ class Program:
 class Runner:
     """Keeps one engine and everything compiled for it, so runs cost instantiation only."""
 
-    def __init__(self, fuel: int = DEFAULT_FUEL, deadline: float = DEADLINE) -> None:
+    def __init__(self, fuel: int = DEFAULT_FUEL, deadline: float = DEADLINE,
+                 output_limit: int | None = None) -> None:
         config = wasmtime.Config()
         config.consume_fuel = True
         config.epoch_interruption = True
         config.wasm_memory64 = False  # every guest here is wasm32; a 64-bit memory is refused, not run
         self.fuel = fuel
         self.deadline = deadline
+        self.output_limit = output_limit
+        """Set inside a contained run (where the child cannot write more): past it, a run's
+        output was cut short, and the run says so."""
         self.engine = wasmtime.Engine(config)
         threading.Thread(target=_tick, args=(weakref.ref(self.engine),), name="preopen-lab-epoch",
                          daemon=True).start()
@@ -103,6 +111,7 @@ class Runner:
 
     def _core_start(self, core: bytes) -> Start:
         module = wasmtime.Module(self.engine, core)
+        _check_links(module)
 
         def start(store: wasmtime.Store) -> tuple[int | None, bytes]:
             instance = self._core_linker.instantiate(store, module)
@@ -180,7 +189,9 @@ class Runner:
             return list(zip(make_host_dirs(root, paths), paths))
 
         argv = [spec.name, *paths]
-        if hosts.check_host(host) == "wasmtime-py" and spec.reads_only:
+        if hosts.check_host(host) == "wasmtime-py" and not spec.reads_only and self.output_limit is None:
+            return self._contained(paths, spec, adapter)
+        if host == "wasmtime-py" and spec.reads_only:
             program = self.program(spec, adapter)
             build, done = program.build, self._instantiate(program, argv, self._kept.preopens(paths),
                                                            self._kept.io, writable=False)
@@ -194,6 +205,24 @@ class Runner:
             wasm = compose(spec.wasm(), build) if build else spec.wasm()
             done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel)
         return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None, host)
+
+    def _contained(self, paths: tuple[str, ...], spec: Guest, adapter: str | AdapterBuild) -> RunResult:
+        """A guest of your own, in a child process with its own runner (see ``contained``)."""
+        build = _resolve(adapter)
+        if build is not None and not spec.is_component:
+            compose(spec.wasm(), build)  # here, so the child's clock starts at the run, not at wasm-tools
+        seconds = self.deadline + contained.GRACE
+        ended = contained.call(_run_alone, (paths, spec, build, self.fuel, self.deadline), seconds)
+        if ended.value is not None:
+            return ended.value
+        if ended.stopped:
+            trap = (f"{STOPPED} after {seconds:g} s: still running, asleep in a host call "
+                    f"(the deadline is {self.deadline:g} s of running WebAssembly)")
+        else:
+            trap = f"the process running the guest died ({ended.died})"
+        done = Execution(b"", b"", None, trap)
+        return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None,
+                         "wasmtime-py")
 
     def execute(self, program: Program, argv: Sequence[str],
                 populate: Callable[[Path], list[tuple[str, str]]]) -> Execution:
@@ -228,8 +257,38 @@ class Runner:
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             exit_code, trap = None, str(exc)
         del store, wasi
-        stdout = (io / "stdout").read_bytes() + answered
-        return Execution(stdout, (io / "stderr").read_bytes(), exit_code, trap)
+        stdout, stderr = (io / "stdout").read_bytes() + answered, (io / "stderr").read_bytes()
+        if free_bytes(io) < FULL_DISK:
+            raise LabError(f"the folder holding this run's output ({io.parent}) is full, so what the guest "
+                           "printed may be cut short and nothing is reported: free space there, or set "
+                           "TMPDIR to a folder with room")
+        if self.output_limit is not None and max(len(stdout), len(stderr)) >= self.output_limit and trap is None:
+            trap = (f"{OUTPUT_LIMIT_HIT}: the guest wrote {self.output_limit:,} bytes to one file, the most "
+                    "a run keeps; what it wrote after that was lost")
+        return Execution(stdout, stderr, exit_code, trap)
+
+
+def _run_alone(paths: tuple[str, ...], spec: Guest, build: AdapterBuild | None, fuel: int,
+               deadline: float) -> RunResult:
+    """A contained run, in the child: compile, then cap every file it writes, then run."""
+    runner = Runner(fuel, deadline, output_limit=contained.OUTPUT_LIMIT)
+    runner.program(spec, build or NATIVE)
+    contained.limit_file_size()
+    return runner.run(paths, guest=spec, adapter=build or NATIVE)
+
+
+def _check_links(module: wasmtime.Module) -> None:
+    """Refuse, naming it, what no WASIp1 host provides, before anything runs: an import
+    from elsewhere, or WASI imports without an exported ``memory`` to pass data through."""
+    foreign = [f"{i.module}::{i.name}" for i in module.imports if i.module != "wasi_snapshot_preview1"]
+    if foreign:
+        raise LabError(f"the guest imports {foreign[0]}, which a WASIp1 host does not provide"
+                       f"{f' (and {len(foreign) - 1} more)' if len(foreign) > 1 else ''}: build it as a "
+                       "WASIp1 command that imports only wasi_snapshot_preview1")
+    memory = next((e for e in module.exports if e.name == "memory"), None)
+    if module.imports and not isinstance(getattr(memory, "type", None), wasmtime.MemoryType):
+        raise LabError("the guest calls WASI but exports no memory named `memory`, through which WASI "
+                       "passes data: export its memory as `memory`")
 
 
 def _tick(engine: weakref.ref) -> None:
@@ -261,8 +320,6 @@ def _exit_code(exc: wasmtime.ExitTrap) -> int | None:
 
 
 _default: Runner | None = None
-PIN_VARIABLE = "PREOPEN_LAB_CPU"
-"""Set to a CPU number (or ``current``) to keep the shared runner's threads on one CPU."""
 
 
 def default_runner() -> Runner:
@@ -278,36 +335,10 @@ def default_runner() -> Runner:
     return _default
 
 
-def usable_cpus() -> list[int]:
-    """The CPUs this process could use when it started, before any pinning."""
-    return list(_USABLE_CPUS)
-
-
-_USABLE_CPUS = tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else (0,)
-
-
-def pin_to_cpu(cpu: int | None = None) -> int | None:
-    """Keep the calling thread, and the threads it starts from now on, on one CPU.
-
-    wasmtime hands every file operation of a guest to a worker thread; on a small VM the
-    hand-off between CPUs costs more than the operation (one run of the report's case
-    here: 1.05 ms unpinned, 0.54 ms pinned). Call it before the first run, so that those
-    worker threads start pinned. ``cpu`` defaults to the one the thread is on now.
-    Returns the CPU, or None where the system cannot or may not pin to it."""
-    try:
-        if cpu is None:
-            with open("/proc/thread-self/stat") as stat:
-                cpu = int(stat.read().rsplit(")", 1)[1].split()[36])
-        os.sched_setaffinity(0, {cpu})  # refused (OSError) for a CPU this process may not use
-        return cpu
-    except (AttributeError, OSError, ValueError, IndexError):
-        return None
-
-
 def run(paths: Sequence[str], *, guest: str | Guest = "opener", adapter: str | AdapterBuild = NATIVE,
         host: str = "wasmtime-py") -> RunResult:
     """Run one configuration with the shared runner; see ``Runner.run``."""
     return default_runner().run(paths, guest=guest, adapter=adapter, host=host)
 
 
-__all__ = ["Runner", "run", "default_runner", "pin_to_cpu", "usable_cpus"]
+__all__ = ["Runner", "run", "default_runner"]

@@ -22,7 +22,8 @@ from .describe import sentence
 from .errors import LabError
 from .model import predict
 from .results import OUTCOMES, RunResult
-from .runner import Runner, default_runner, usable_cpus
+from .cpus import usable_cpus
+from .runner import Runner, default_runner
 from .scenarios import SCHEMES, Scenario, scheme_paths
 from .profiles import Profile, profile_of
 from .verdicts import REPORT_CASE

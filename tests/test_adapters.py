@@ -70,7 +70,7 @@ def test_checksum_mismatch_is_refused_and_nothing_is_cached(empty_cache):
     with pytest.raises(LabError, match="checksum mismatch for adapter jco-1.8.1"):
         adapters.fetch(wrong)
     assert not wrong.cache_path().exists()
-    leftovers = [p for p in empty_cache.rglob("*") if p.is_file() and p.suffix != ".lock"]
+    leftovers = [p for p in empty_cache.rglob("*") if p.is_file() and p.name != ".lock"]
     assert leftovers == []  # lock files hold no data; nothing half-written stays
 
 

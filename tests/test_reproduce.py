@@ -124,7 +124,7 @@ def test_temporary_roots_are_removed(runner, tmp_path, monkeypatch):
 def test_default_scratch_roots_are_removed_too(runner):
     from analysis.hostdirs import scratch_base
 
-    base = Path(scratch_base() or tempfile.gettempdir())
+    base = Path(scratch_base())
     before = set(base.glob("preopen-lab-*"))
     runner.run(REPORT_CASE, adapter=AFFECTED)
     runner.run([f"/d{i}" for i in range(126)], adapter=FIXED)

@@ -167,7 +167,7 @@ def test_a_build_matrix_of_thousands_of_scenarios_is_summarised_by_fd(runner, tm
 
 
 def test_pinning_keeps_a_process_on_one_cpu():
-    done = subprocess.run([sys.executable, "-c", "import os; from analysis.runner import pin_to_cpu, usable_cpus; "
+    done = subprocess.run([sys.executable, "-c", "import os; from analysis.cpus import pin_to_cpu, usable_cpus; "
                            "cpu = pin_to_cpu(usable_cpus()[-1]); print(cpu, sorted(os.sched_getaffinity(0)))"],
                           capture_output=True, text=True, timeout=60)
     cpu, allowed = done.stdout.split(" ", 1)

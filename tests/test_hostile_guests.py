@@ -1,0 +1,242 @@
+"""Guests and places that fight back, each with the real fault: a guest asleep in a host
+call, real signals to a real process, output without end, a real full tmpfs, kill -9
+and its litter, and the messages a user reads."""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from analysis import guests, hostdirs, npm
+from analysis._cache import cache_dir
+from analysis.errors import LabError
+from analysis.results import OUTPUT_LIMIT_HIT, STOPPED
+from analysis.runner import Runner
+from conftest import FIXED, REPORT_CASE, ROOT
+from conftest import cli as lab
+
+SLEEPER = """(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    ;; one subscription at 0: a relative clock (monotonic, id 1) an hour from now
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 3600000000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"""
+
+FLOODER = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (func (export "_start") (local $i i32)
+    ;; one iovec at 0: 64 KiB from 1024; written 1,024 times to stdout, 64 MiB in all
+    (i32.store (i32.const 0) (i32.const 1024))
+    (i32.store (i32.const 4) (i32.const 65536))
+    (memory.fill (i32.const 1024) (i32.const 120) (i32.const 65536))
+    (loop $again
+      (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+      (br_if $again (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 1024))))))"""
+
+
+def _guest(tmp_path: Path, name: str, wat: str) -> Path:
+    path = tmp_path / f"{name}.wasm"
+    path.write_bytes(wasmtime.wat2wasm(wat))
+    return path
+
+
+def _left_by(pid: int) -> list[Path]:
+    """Run folders a process with this id left in either scratch place."""
+    places = {hostdirs.scratch_base(), tempfile.gettempdir()}
+    return [p for place in places for p in Path(place).glob(f"{hostdirs.RUN_PREFIX}{pid}-*")]
+
+
+# -- time --------------------------------------------------------------------------------
+
+
+def test_a_guest_asleep_in_a_host_call_is_stopped_and_the_process_lives_on(tmp_path):
+    """poll_oneoff on an hour's clock: no epoch reaches the guest there, the kill does."""
+    runner = Runner(deadline=1.0)
+    before = _left_by(os.getpid())  # this process's kept trees
+    start = time.perf_counter()
+    result = runner.run(["/a", "/b"], guest=str(_guest(tmp_path, "sleeper", SLEEPER)), adapter=FIXED)
+    took = time.perf_counter() - start
+    assert result.outcomes == ("timeout", "timeout") and result.trap.startswith(STOPPED)
+    assert took < 30, took  # the deadline plus grace (3 s here), not the hour
+    assert runner.run(REPORT_CASE, adapter=FIXED).all_ok
+    assert set(_left_by(os.getpid())) <= set(before) | {runner._kept.root}
+
+
+@pytest.mark.parametrize("sent, status, words", [(signal.SIGINT, 130, "interrupted"),
+                                                  (signal.SIGTERM, 143, "terminated")])
+def test_ctrl_c_and_sigterm_end_a_sleeping_run_at_once(tmp_path, sent, status, words):
+    guest = _guest(tmp_path, "sleeper", SLEEPER)
+    run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(guest), "/a", "/b"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # started, and asleep in its child process
+    assert _left_by(run.pid), "the run should have a folder while it runs"
+    sent_at = time.perf_counter()
+    run.send_signal(sent)
+    stdout, stderr = run.communicate(timeout=60)
+    assert time.perf_counter() - sent_at < 5  # not the 12 s the run could still take
+    assert run.returncode == status and stderr.strip() == f"error: {words}", stderr
+    assert _left_by(run.pid) == []
+
+
+def test_kill_9_leaves_no_guest_running_and_the_next_start_removes_its_folder(tmp_path):
+    guest = _guest(tmp_path, "sleeper", SLEEPER)
+    run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(guest), "/a"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    assert _left_by(run.pid)
+    children = _children_of(run.pid)
+    run.kill()
+    run.wait()
+    time.sleep(1)
+    assert not [pid for pid in children if _running(pid)], "a guest outlived the lab"
+    assert _left_by(run.pid), "kill -9 runs no cleanup: the folder is still there"
+    assert lab("run", "/a").returncode == 0
+    assert _left_by(run.pid) == []
+
+
+# -- memory and disk --------------------------------------------------------------------
+
+
+def test_a_guest_printing_64_mib_is_cut_at_the_output_limit(tmp_path, runner):
+    result = runner.run(["/a", "/b"], guest=str(_guest(tmp_path, "flooder", FLOODER)))
+    assert result.trap.startswith(OUTPUT_LIMIT_HIT) and "16,777,216 bytes" in result.trap
+    assert result.outcomes == ("trap", "trap")  # its silence after the cut proves nothing
+    done = lab("run", "--guest", str(tmp_path / "flooder.wasm"), "/a")
+    assert done.returncode == 0 and "trap: output limit" in done.stdout, done.stdout
+
+
+@contextmanager
+def _full_tmpfs(where: Path, spare: int = 0):
+    """A real 2 MiB tmpfs with every byte but ``spare`` taken; skipped only where mounting
+    is not allowed."""
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"this machine may not mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        with open(where / "filler", "wb") as filler:
+            try:
+                while True:
+                    filler.write(b"\0" * 65536)
+                    filler.flush()
+            except OSError:
+                pass
+        filler_size = (where / "filler").stat().st_size
+        os.truncate(where / "filler", max(0, filler_size - spare))
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def test_a_nearly_full_scratch_disk_is_an_error_not_missing_preopens(tmp_path):
+    """64 KiB free: room to make the run's folders, none to trust that its output fit."""
+    with _full_tmpfs(tmp_path / "full", spare=64 << 10) as full:
+        done = lab("run", "--adapter", FIXED, *REPORT_CASE, env={**os.environ, "TMPDIR": str(full)})
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.startswith("error: the folder holding this run's output") and "is full" in done.stderr
+    assert "shorten the names" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_full_dev_shm_is_passed_over(tmp_path, monkeypatch):
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    with _full_tmpfs(tmp_path / "shm") as full:
+        monkeypatch.setattr(hostdirs, "MEMORY_BACKED", str(full))
+        assert hostdirs.scratch_base() == tempfile.gettempdir()
+        assert Runner().run(REPORT_CASE, adapter=FIXED).all_ok
+    monkeypatch.setattr(hostdirs, "MEMORY_BACKED", str(tmp_path))
+    assert hostdirs.scratch_base() == str(tmp_path)
+
+
+# -- messages ----------------------------------------------------------------------------
+
+
+def test_an_unreachable_registry_is_named_as_such(monkeypatch):
+    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")
+    monkeypatch.setenv("npm_config_fetch_retries", "0")
+    with pytest.raises(LabError, match="the package registry cannot be reached"):
+        npm.pack_members("left-pad", "1.3.0", ["package/index.js"], "a test package")
+
+
+def test_a_guest_importing_what_no_host_provides_is_refused_by_name(tmp_path):
+    path = _guest(tmp_path, "foreign", """(module (import "env" "helper" (func))
+        (memory (export "memory") 1) (func (export "_start")))""")
+    done = lab("run", "--guest", str(path), "/a")
+    assert done.returncode == 2 and "imports env::helper, which a WASIp1 host does not provide" in done.stderr
+    path = _guest(tmp_path, "amnesiac", """(module
+        (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (func (export "_start")))""")
+    done = lab("run", "--guest", str(path), "/a")
+    assert done.returncode == 2 and "exports no memory named `memory`" in done.stderr
+
+
+def test_wasm_tools_gives_its_whole_reason(tmp_path):
+    path = _guest(tmp_path, "unknown-call", """(module (import "wasi_snapshot_preview1" "no_such_call" (func))
+        (memory (export "memory") 1) (func (export "_start")))""")
+    done = lab("run", "--guest", str(path), "--adapter", FIXED, "/a")
+    assert done.returncode == 2 and "adapter module did not export `no_such_call`" in done.stderr, done.stderr
+
+
+def test_waiting_for_another_process_is_said(tmp_path):
+    """Hold the components folder's lock, as a second kernel composing would."""
+    path = _guest(tmp_path, "fresh", '(module (memory (export "memory") 1) (func (export "_start")))')
+    cache = tmp_path / "cache"
+    shutil.copytree(cache_dir() / "adapters", cache / "adapters")  # fetched already; composed never
+    folder = cache / "components"
+    folder.mkdir()
+    with open(folder / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(path), "--adapter", FIXED,
+                                "/a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                               env={**os.environ, "PREOPEN_LAB_CACHE": str(cache)})
+        time.sleep(4)
+        fcntl.flock(held, fcntl.LOCK_UN)
+    stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 0 and stderr == f"waiting for another process using {folder} ...\n", stderr
+
+
+def test_cache_litter_of_killed_processes_is_removed_at_the_next_start(tmp_path):
+    """A dead process's half-written file and compose folder, named as the lab names them."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    cache = tmp_path / "cache"
+    (cache / "components" / f".tmp-{dead.pid}-1-compose").mkdir(parents=True)
+    (cache / "adapters").mkdir()
+    (cache / "adapters" / f".tmp-{dead.pid}-1-x.wasm").write_bytes(b"half")
+    (cache / "adapters" / f".tmp-{os.getpid()}-1-y.wasm").write_bytes(b"mine, still writing")
+    done = lab("run", "--adapter", FIXED, "/a", env={**os.environ, "PREOPEN_LAB_CACHE": str(cache)})
+    assert done.returncode == 0, done.stderr
+    left = sorted(p.name for p in cache.rglob(".tmp-*"))
+    assert left == [f".tmp-{os.getpid()}-1-y.wasm"]
+
+
+def _children_of(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            kids = [int(k) for k in task.read_text().split()]
+            found += kids
+            frontier += kids
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
