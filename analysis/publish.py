@@ -22,13 +22,14 @@ import jinja2
 import nbformat
 
 from . import verdicts
-from ._cache import PROJECT_ROOT, REPORTS_DIR, cache_dir, sha256_bytes, write_atomically
+from ._cache import (PROJECT_ROOT, REPORTS_DIR, TMP_PREFIX, cache_dir, scratch_folder, sha256_bytes,
+                     write_atomically)
+from .cpus import PIN_VARIABLE, usable_cpus
 from .describe import headline, span
 from .errors import LabError, first_line
 from .npm import pack_members
 from .palette import OUTCOME_COLORS
 from .plots import png_base64, survival_grid
-from .cpus import PIN_VARIABLE, usable_cpus
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -63,17 +64,26 @@ def execute(path: Path, timeout: int = 600, cpu: int | None = None) -> nbformat.
     """Run a notebook top to bottom on a fresh kernel; a failing cell is named in one line.
 
     ``cpu``: keep the kernel's runs on that CPU (``PREOPEN_LAB_CPU``)."""
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
     env = {**os.environ, "PREOPEN_LAB_CACHE": str(cache_dir())}  # one cache, whatever the kernel's folder
     if cpu is not None:
         env[PIN_VARIABLE] = str(cpu)
     try:
-        client.execute(env=env)
+        # The kernel's connection file and sockets in a folder of its own in the cache:
+        # removed afterwards, or by the next process to use the cache after a kill -9. Unix
+        # sockets (no TCP port, no warning about one) where the path fits a socket's name.
+        with scratch_folder(cache_dir(), TMP_PREFIX) as kernel_files:
+            sockets = str(kernel_files / "ipc")
+            transport = {"transport": "ipc", "ip": sockets} if len(sockets) < _SOCKET_PATH_MAX else {}
+            kernel = KernelManager(kernel_name="python3", connection_file=str(kernel_files / "kernel.json"),
+                                   **transport)
+            client = NotebookClient(notebook, km=kernel, timeout=timeout, kernel_name="python3",
+                                    resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
+            client.execute(env=env, cleanup_kc=True)  # shut the kernel down: we made its manager
     except CellExecutionError as exc:
         index = next((i for i, c in enumerate(notebook.cells)
                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
@@ -83,6 +93,10 @@ def execute(path: Path, timeout: int = 600, cpu: int | None = None) -> nbformat.
         raise LabError(f"{path.name}: execution stopped ({type(exc).__name__}: "
                        f"{first_line(exc, 'no detail')})") from None
     return notebook
+
+
+_SOCKET_PATH_MAX = 96
+"""Characters a Unix socket path may have (108 on Linux) less the ``-<port>`` suffix."""
 
 
 def export_html(notebook: nbformat.NotebookNode, assets_url: str = "assets") -> str:

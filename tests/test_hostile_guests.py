@@ -240,3 +240,29 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_notebook_kernel_interrupts_a_sleeping_guest(tmp_path):
+    """JupyterLab's interrupt button: a real SIGINT to a real kernel, mid-run."""
+    from jupyter_client.manager import start_new_kernel
+
+    guest = _guest(tmp_path, "sleeper", SLEEPER)
+    kernel, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT))
+    try:
+        pid = kernel.provisioner.process.pid
+        code = f"from analysis.runner import Runner\nRunner().run(['/a', '/b'], guest={str(guest)!r})"
+        msg_id = client.execute(code)
+        time.sleep(4)  # asleep in its child process
+        assert _left_by(pid)
+        sent_at = time.perf_counter()
+        kernel.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = client.get_shell_msg(timeout=30)
+        assert time.perf_counter() - sent_at < 5
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        assert client.execute_interactive("1 + 1", timeout=30)["content"]["status"] == "ok"  # it lives on
+        assert _left_by(pid) == [] or all("-kept-" in p.name for p in _left_by(pid))
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
