@@ -4,6 +4,7 @@ Prints measured figures only; nothing here asserts a time.
 """
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 from . import guests, hosts, model
 from .adapters import all_builds, resolve
 from .compose import compose
-from .errors import LabError
+from .errors import LabError, first_line
 from .hostdirs import make_host_dirs, run_root
 from .cpus import usable_cpus
 from .runner import Runner
@@ -133,6 +134,62 @@ def time_wasmtime_cli(adapter: str, configs: int = 60) -> Timing:
                                check=True, capture_output=True)
             samples.append(time.perf_counter() - start)
     return _timing(f"wasmtime CLI, one process per configuration, {adapter}", samples)
+
+
+def hostile_rows(adapter: str) -> list[tuple[str, ...]]:
+    """Each hostile guest (``guests/hostile``) run as a user would run it, natively and
+    through ``adapter``: what the run said, its wall-clock time, and the peak memory of
+    the largest process it took (the lab, or the child the guest ran in)."""
+    rows = [("guest", "through", "what the run said", "wall s", "peak MiB")]
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-bench-") as folder:
+        for path in sorted(guests.HOSTILE_DIR.glob("*.wat")):
+            guest = guests.hostile(path.stem, Path(folder))
+            for via in ("native", adapter):
+                out, err = Path(folder) / "out", Path(folder) / "err"
+                start = time.perf_counter()
+                with open(out, "w") as stdout, open(err, "w") as stderr:
+                    child = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(guest.binary),
+                                              *(["--adapter", via] if via != "native" else []), "--json", "/a"],
+                                             stdout=stdout, stderr=stderr)
+                    peak = _peak_of_tree(child)
+                seconds = time.perf_counter() - start
+                said = _said(out.read_text(), err.read_text())
+                rows.append((path.stem, via, said, f"{seconds:.1f}", f"{peak / 2**20:.0f}"))
+    return rows
+
+
+def _peak_of_tree(child: subprocess.Popen) -> int:
+    """The largest peak resident memory (``VmHWM``) of ``child`` and every process under it,
+    the guest's own process included, read from /proc every 5 ms until ``child`` ends."""
+    peaks: dict[int, int] = {}
+    while child.poll() is None:
+        frontier = [child.pid]
+        while frontier:
+            pid = frontier.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                kids = [int(k) for t in Path(f"/proc/{pid}/task").iterdir()
+                        for k in (t / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            hwm = next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM")), 0)
+            peaks[pid] = max(peaks.get(pid, 0), hwm)
+            frontier += kids
+        time.sleep(0.005)
+    return max(peaks.values(), default=0)
+
+
+def _said(out: str, err: str) -> str:
+    try:
+        result = json.loads(out)
+    except ValueError:
+        return first_line(err.removeprefix("error: "), "no output")[:70]
+    trap = (result.get("trap") or "").strip().splitlines()[-1:] or [""]
+    trap = trap[0].strip()
+    outcome = ", ".join(sorted(set(p["outcome"] for p in result["preopens"])))
+    if result.get("exit_code"):
+        outcome += f" (exit status {result['exit_code']})"
+    return f"{outcome}: {trap[:60]}" if trap else outcome
 
 
 def main(adapter: str, runs: int, baseline_runs: int, every_build: bool = True) -> None:

@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     timing.add_argument("--runs", type=int, default=500)
     timing.add_argument("--baseline-runs", type=int, default=500)
     timing.add_argument("--quick", action="store_true", help="skip the sweep through every build")
+    timing.add_argument("--hostile", action="store_true",
+                        help="instead: how long each hostile guest (guests/hostile) runs and its peak memory")
 
     build = commands.add_parser("build-guests", help="rebuild the compiled guests from source")
     build.set_defaults(func=_build_guests)
@@ -280,6 +282,9 @@ def _verdicts(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     if args.runs < 1 or args.baseline_runs < 1:
         raise LabError("--runs and --baseline-runs must be at least 1")
+    if args.hostile:
+        print("\n".join(text_table(bench.hostile_rows(args.adapter))))
+        return 0
     bench.main(args.adapter, args.runs, args.baseline_runs, every_build=not args.quick)
     return 0
 

@@ -89,6 +89,19 @@ GUESTS: dict[str, Guest] = {
 }
 
 
+HOSTILE_DIR = GUESTS_DIR / "hostile"
+"""Guests that fight back (asleep in a host call, printing without end, asking for
+gigabytes), as WAT: for the tests and ``python -m analysis bench --hostile``."""
+
+
+def hostile(name: str, folder: Path) -> Guest:
+    """``guests/hostile/<name>.wat`` as a guest of your own: built into ``folder`` and read
+    from there, exactly as a user's file would be."""
+    path = folder / f"{name}.wasm"
+    path.write_bytes(wasmtime.wat2wasm((HOSTILE_DIR / f"{name}.wat").read_text()))
+    return from_file(path)
+
+
 def get(name: str) -> Guest:
     """A built-in guest by name, or a WASIp1 core module from a ``.wasm`` file."""
     if name in GUESTS:

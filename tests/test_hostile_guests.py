@@ -25,29 +25,6 @@ from analysis.runner import Runner
 from conftest import FIXED, REPORT_CASE, ROOT
 from conftest import cli as lab
 
-SLEEPER = """(module
-  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func (export "_start")
-    ;; one subscription at 0: a relative clock (monotonic, id 1) an hour from now
-    (i32.store8 (i32.const 8) (i32.const 0))
-    (i32.store (i32.const 16) (i32.const 1))
-    (i64.store (i32.const 24) (i64.const 3600000000000))
-    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"""
-
-FLOODER = """(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 2)
-  (func (export "_start") (local $i i32)
-    ;; one iovec at 0: 64 KiB from 1024; written 1,024 times to stdout, 64 MiB in all
-    (i32.store (i32.const 0) (i32.const 1024))
-    (i32.store (i32.const 4) (i32.const 65536))
-    (memory.fill (i32.const 1024) (i32.const 120) (i32.const 65536))
-    (loop $again
-      (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
-      (br_if $again (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 1024))))))"""
-
-
 def _guest(tmp_path: Path, name: str, wat: str) -> Path:
     path = tmp_path / f"{name}.wasm"
     path.write_bytes(wasmtime.wat2wasm(wat))
@@ -68,7 +45,7 @@ def test_a_guest_asleep_in_a_host_call_is_stopped_and_the_process_lives_on(tmp_p
     runner = Runner(deadline=1.0)
     before = _left_by(os.getpid())  # this process's kept trees
     start = time.perf_counter()
-    result = runner.run(["/a", "/b"], guest=str(_guest(tmp_path, "sleeper", SLEEPER)), adapter=FIXED)
+    result = runner.run(["/a", "/b"], guest=str(guests.hostile("sleeper", tmp_path).binary), adapter=FIXED)
     took = time.perf_counter() - start
     assert result.outcomes == ("timeout", "timeout") and result.trap.startswith(STOPPED)
     assert took < 30, took  # the deadline plus grace (3 s here), not the hour
@@ -79,7 +56,7 @@ def test_a_guest_asleep_in_a_host_call_is_stopped_and_the_process_lives_on(tmp_p
 @pytest.mark.parametrize("sent, status, words", [(signal.SIGINT, 130, "interrupted"),
                                                   (signal.SIGTERM, 143, "terminated")])
 def test_ctrl_c_and_sigterm_end_a_sleeping_run_at_once(tmp_path, sent, status, words):
-    guest = _guest(tmp_path, "sleeper", SLEEPER)
+    guest = guests.hostile("sleeper", tmp_path).binary
     run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(guest), "/a", "/b"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)  # started, and asleep in its child process
@@ -93,7 +70,7 @@ def test_ctrl_c_and_sigterm_end_a_sleeping_run_at_once(tmp_path, sent, status, w
 
 
 def test_kill_9_leaves_no_guest_running_and_the_next_start_removes_its_folder(tmp_path):
-    guest = _guest(tmp_path, "sleeper", SLEEPER)
+    guest = guests.hostile("sleeper", tmp_path).binary
     run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(guest), "/a"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(3)
@@ -112,7 +89,7 @@ def test_kill_9_leaves_no_guest_running_and_the_next_start_removes_its_folder(tm
 
 
 def test_a_guest_printing_64_mib_is_cut_at_the_output_limit(tmp_path, runner):
-    result = runner.run(["/a", "/b"], guest=str(_guest(tmp_path, "flooder", FLOODER)))
+    result = runner.run(["/a", "/b"], guest=guests.hostile("flooder", tmp_path))
     assert result.trap.startswith(OUTPUT_LIMIT_HIT) and "16,777,216 bytes" in result.trap
     assert result.outcomes == ("trap", "trap")  # its silence after the cut proves nothing
     done = lab("run", "--guest", str(tmp_path / "flooder.wasm"), "/a")
@@ -246,7 +223,7 @@ def test_a_notebook_kernel_interrupts_a_sleeping_guest(tmp_path):
     """JupyterLab's interrupt button: a real SIGINT to a real kernel, mid-run."""
     from jupyter_client.manager import start_new_kernel
 
-    guest = _guest(tmp_path, "sleeper", SLEEPER)
+    guest = guests.hostile("sleeper", tmp_path).binary
     kernel, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT))
     try:
         pid = kernel.provisioner.process.pid
