@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import adapters, bench, guests, model, sweeps, verdicts
+from . import adapters, bench, guests, model, scan, sweeps, verdicts
 from ._cache import REPORTS_DIR, writable_folder
 from .adapters import NATIVE
-from .describe import TABLE_HEADINGS, render_trace, shown, span, table_row, text_table
+from .describe import TABLE_HEADINGS, describe_scan, render_trace, shown, span, table_row, text_table
 from .errors import LabError
 from .hosts import HOSTS
 from .modelcheck import FIELDS, check_model
@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     judge = commands.add_parser("verdicts", help="run the report's case through every catalogued build")
     judge.set_defaults(func=_verdicts)
     judge.add_argument("--json", action="store_true", help="print JSON")
+
+    look = commands.add_parser("scan", help="am I affected? every preview1 adapter inside your .wasm files, run")
+    look.set_defaults(func=_scan_files)
+    look.add_argument("files", nargs="+", metavar="FILE", help="components or core modules (.wasm)")
+    look.add_argument("--json", action="store_true", help="print one JSON object per file")
 
     timing = commands.add_parser("bench", help="time one run in-process against a fresh compile per run")
     timing.set_defaults(func=_bench)
@@ -277,6 +282,22 @@ def _verdicts(args: argparse.Namespace) -> int:
     affected = [v.adapter for v in found if v.affected]
     print(f"{len(affected)} of {len(found) - 1} builds affected: {', '.join(affected) or 'none'}")
     return 0
+
+
+def _scan_files(args: argparse.Namespace) -> int:
+    """Exit status: 1 if any adapter is affected; else 2 if a file could not be read or an
+    adapter could not be judged; else 0."""
+    statuses = []
+    for name in args.files:
+        try:
+            found = scan.scan_file(Path(name))
+        except LabError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            statuses.append(2)
+            continue
+        print(found.to_json() if args.json else "\n".join(describe_scan(found)))
+        statuses.append({"affected": 1, "cannot tell": 2}.get(found.answer, 0))
+    return 1 if 1 in statuses else max(statuses)
 
 
 def _bench(args: argparse.Namespace) -> int:

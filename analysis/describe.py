@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .model import DirNameTrace
+from .scan import FileScan
 from .results import PreopenResult, RunResult
 from .wasi import decode, encode, errno_name
 
@@ -213,3 +214,21 @@ def step_sentence(trace: DirNameTrace, step: int) -> str:
                 f"{s.counter}, and nth is {trace.nth}, so it gets no space of its own.")
     return (f"{head}, is thrown away at offset {s.offset}: the counter says {s.counter}, not {trace.nth}, "
             f"so the position stays where it was.")
+
+
+def describe_scan(found: FileScan) -> list[str]:
+    """A scanned file in a few terminal lines: the answer first, then each adapter and why."""
+    adapters = f"{len(found.findings)} preview1 adapter(s)" if found.findings else "no preview1 adapter"
+    lines = [f"{shown(found.path, 200)}: {found.answer} ({found.kind}, {found.modules} core module(s), {adapters})"]
+    if not found.findings:
+        lines.append("  the bug lives in the adapter; a program without one cannot meet it")
+    for finding in found.findings:
+        lines.append(f"  {finding.where}: {finding.verdict}, {finding.role} adapter, imports WASI "
+                     f"{finding.wasi_version or 'of no known version'}")
+        lines += [f"    {shown(line, 200)}" for line in finding.evidence[:4]]
+        if len(finding.evidence) > 4:
+            lines.append(f"    and {len(finding.evidence) - 4} more")
+    if found.answer == "affected":
+        lines.append("  what to do: rebuild, or re-adapt the program, with a fixed adapter build "
+                     "(`python -m analysis verdicts` measures which builds are fixed)")
+    return lines

@@ -1,0 +1,164 @@
+"""Am I affected? Every preview1 adapter inside a component built elsewhere, and whether
+it has the bug, decided by running that adapter's own code.
+
+An adapter is recognised by what it does, not by its name (embedding renames it and
+leaves no version marker): a core module that exports preview1 functions and imports
+``wasi:*`` interfaces. Then:
+
+- ``not exposed``: it no longer exports ``fd_prestat_dir_name`` (wit-component removes
+  what the program never imports), so no program in this component can meet the bug;
+- ``affected`` / ``not affected``: its answers to ``fd_prestat_get`` and
+  ``fd_prestat_dir_name`` for preopen lists of at least three names (``adapter_host``),
+  against the names given; ``cannot tell`` (with the reason) when it cannot be run.
+
+Nothing here is looked up: a verdict is always a run.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import wasmtime
+
+from . import adapter_host
+from ._cache import sha256_bytes
+from .errors import LabError, first_line
+from .inside import CoreModule, core_modules, kind_of
+
+PREVIEW1 = frozenset({"fd_write", "fd_read", "fd_close", "fd_prestat_get", "fd_prestat_dir_name", "path_open",
+                      "proc_exit", "args_get", "environ_get", "clock_time_get", "random_get"})
+"""Preview1 functions, any of which an adapter exports."""
+NAME_LISTS = ((b"/a", b"/b", b"/c", b"/d", b"/e"), (b"/a", b"/bbbb", b"/c", b"/dd"), (b"/tmp", b"/cache", b"/home/user"))
+"""The preopen lists every adapter is asked about: the report's case, names of different
+lengths (an affected adapter fabricates ``/ddbb``), and a realistic three."""
+SCAN_MAX_BYTES = 256 << 20
+_VERSION = re.compile(r"^wasi:[a-z-]+/[a-z-]+@(\d+\.\d+\.\d+)")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One adapter in a file, and what running it showed."""
+
+    where: str
+    verdict: str
+    """``affected``, ``not affected``, ``not exposed`` or ``cannot tell``."""
+    wasi_version: str | None
+    role: str
+    """``command`` (it runs the program's ``_start``) or ``reactor``."""
+    evidence: tuple[str, ...]
+    """The names it told that differ from the names given, or why it cannot tell."""
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FileScan:
+    path: str
+    kind: str
+    """``component`` or ``module``."""
+    modules: int
+    findings: tuple[Finding, ...]
+
+    @property
+    def answer(self) -> str:
+        """``affected`` if any adapter is; else ``no adapter``, ``cannot tell`` or ``not affected``."""
+        verdicts = {f.verdict for f in self.findings}
+        for word in ("affected", "cannot tell"):
+            if word in verdicts:
+                return word
+        if not self.findings:
+            return "no adapter"
+        return "not exposed" if verdicts == {"not exposed"} else "not affected"
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "answer": self.answer}, indent=2)
+
+
+def is_adapter(module: CoreModule) -> bool:
+    """Imports ``wasi:*`` and exports preview1 functions, or is what is left of an adapter
+    whose every preview1 function was removed (it still serves the program, ``__main_module__``)."""
+    if not any(m.startswith("wasi:") for m in module.import_modules()):
+        return False
+    return bool(module.exported_functions() & PREVIEW1) or "__main_module__" in module.import_modules() \
+        or "cabi_import_realloc" in module.exported_functions()
+
+
+def scan_file(path: Path) -> FileScan:
+    """Read ``path`` and judge every adapter in it; a file that cannot be read is a LabError."""
+    try:
+        if not path.is_file():
+            raise LabError(f"{path} is not a regular file: give a .wasm component or core module")
+        if path.stat().st_size > SCAN_MAX_BYTES:
+            raise LabError(f"{path} is larger than {SCAN_MAX_BYTES:,} bytes, more than the scanner reads")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        kind = kind_of(data)
+        modules = core_modules(data)
+    except LabError as exc:
+        raise LabError(f"{path}: {exc}") from None
+    return FileScan(str(path), kind, len(modules), tuple(judge(m) for m in modules if is_adapter(m)))
+
+
+def judge(module: CoreModule) -> Finding:
+    """Run one adapter's own code with each of ``NAME_LISTS`` preopened."""
+    versions = sorted({m.group(1) for name in module.import_modules() if (m := _VERSION.match(name))})
+    role = "command" if ("__main_module__", "_start", "func") in module.imports else "reactor"
+    common = dict(where=module.where, wasi_version=", ".join(versions) or None, role=role,
+                  sha256=sha256_bytes(module.data))
+    exported = module.exported_functions()
+    if "fd_prestat_dir_name" not in exported or "fd_prestat_get" not in exported:
+        return Finding(verdict="not exposed", evidence=("it exports no fd_prestat_dir_name: the program "
+                                                        "never asks a preopen's name",), **common)
+    if "cabi_import_realloc" not in exported:
+        return Finding(verdict="cannot tell", evidence=("it exports no cabi_import_realloc, which the host "
+                                                        "needs to hand it the directory names",), **common)
+    try:
+        compiled = _compiled(module.data)
+        wrong = []
+        for names in NAME_LISTS:
+            answers = adapter_host.told(_engine(), compiled, names)
+            wrong += [_difference(names, fd_answer) for fd_answer in answers[:len(names)]]
+            if len(answers) < len(names):
+                wrong.append(f"it stopped at fd {answers[-1].fd} of {len(names)} preopens ({', '.join(_shown(n) for n in names)})")
+    except adapter_host.Unserved as exc:
+        return Finding(verdict="cannot tell", evidence=(f"it called {exc}, which the scanner does not serve",), **common)
+    except LabError as exc:
+        return Finding(verdict="cannot tell", evidence=(str(exc),), **common)
+    wrong = [w for w in wrong if w]
+    return Finding(verdict="affected" if wrong else "not affected",
+                   evidence=tuple(wrong) or (f"every name came back as given, in {len(NAME_LISTS)} lists",), **common)
+
+
+def _difference(names: tuple[bytes, ...], told: adapter_host.Told) -> str:
+    given = names[told.fd - 3]
+    if told.errno != 0:
+        return f"fd {told.fd} ({_shown(given)}): errno {told.errno}"
+    return "" if told.name == given else f"fd {told.fd} told {_shown(told.name)} for {_shown(given)}"
+
+
+def _shown(name: bytes | None) -> str:
+    return json.dumps((name or b"").decode("utf-8", "backslashreplace"))
+
+
+_ENGINE: wasmtime.Engine | None = None
+
+
+def _engine() -> wasmtime.Engine:
+    """One engine for every adapter: fuel bounds a looping one; memory stays wasm32."""
+    global _ENGINE
+    if _ENGINE is None:
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        config.wasm_memory64 = False
+        _ENGINE = wasmtime.Engine(config)
+    return _ENGINE
+
+
+def _compiled(data: bytes) -> wasmtime.Module:
+    try:
+        return wasmtime.Module(_engine(), data)
+    except wasmtime.WasmtimeError as exc:
+        raise LabError(f"wasmtime cannot compile it: {first_line(exc, 'invalid')}") from None

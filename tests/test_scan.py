@@ -1,0 +1,83 @@
+"""`scan`: every adapter inside a component judged by running its own code, checked against
+the verdicts measured by running the report's case through each build."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import wasmtime
+
+from analysis import adapters, compose, guests, inside, scan, verdicts
+from conftest import AFFECTED
+from conftest import cli as lab
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict[str, bool]:
+    """Build id -> affected, from real runs of the report's case (not from this module)."""
+    return {v.adapter: v.affected for v in verdicts.measure()[1:]}
+
+
+def test_every_catalogued_build_is_judged_as_its_runs_say(measured):
+    opener = guests.get("opener").wasm()
+    for build in adapters.catalogue():
+        found = scan.scan_file(compose.compose(opener, build))
+        assert len(found.findings) == 1, build.id
+        finding = found.findings[0]
+        assert finding.role == "command" and finding.wasi_version
+        assert finding.verdict == ("affected" if measured[build.id] else "not affected"), build.id
+        if measured[build.id]:
+            assert any(" told " in line for line in finding.evidence)  # the names it got wrong
+
+
+def test_the_cli_answers_with_its_exit_status(tmp_path):
+    affected = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED))
+    done = lab("scan", str(affected), "--json")
+    assert done.returncode == 1, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["answer"] == "affected" and answer["findings"][0]["verdict"] == "affected"
+    done = lab("scan", str(guests.get("opener").binary))
+    assert done.returncode == 0 and "no adapter" in done.stdout
+
+
+def test_an_adapter_taken_out_of_its_component_is_judged_alike(tmp_path):
+    """As jco's transpiled ``*.coreN.wasm`` files: a bare core module that is an adapter."""
+    component = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED)).read_bytes()
+    adapter = next(m for m in inside.core_modules(component) if scan.is_adapter(m))
+    path = tmp_path / "app.core2.wasm"
+    path.write_bytes(adapter.data)
+    found = scan.scan_file(path)
+    assert found.kind == "module" and found.answer == "affected"
+
+
+def test_a_program_that_never_asks_names_is_not_exposed(tmp_path):
+    path = tmp_path / "hello.wasm"
+    path.write_bytes(wasmtime.wat2wasm("""(module
+      (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (func (export "_start")))"""))
+    component = compose.compose(path.read_bytes(), adapters.resolve(AFFECTED))
+    found = scan.scan_file(component)
+    assert found.answer == "not exposed" and found.findings[0].verdict == "not exposed"
+    assert lab("scan", str(component)).returncode == 0
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda p: p.write_bytes(b"hello"), "not a WebAssembly file"),
+    (lambda p: p.write_bytes(b"\0asm\x0d\x00\x01\x00\x01\xff\xff\x03"), "cut short"),
+    (lambda p: p.mkdir(), "not a regular file"),
+])
+def test_what_cannot_be_read_is_one_line_and_status_2(tmp_path, make, says):
+    path = tmp_path / "bad.wasm"
+    make(path)
+    done = lab("scan", str(path))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_truncated_component_is_never_a_verdict(tmp_path):
+    whole = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED)).read_bytes()
+    for cut in (9, len(whole) // 3, len(whole) - 1):
+        path = tmp_path / f"cut{cut}.wasm"
+        path.write_bytes(whole[:cut])
+        done = lab("scan", str(path))
+        assert done.returncode == 2 and "truncated" in done.stderr, (cut, done.stdout, done.stderr)
