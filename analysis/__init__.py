@@ -12,11 +12,15 @@ model), ``pool`` (runs on every CPU), ``scenarios``, ``modelcheck``, ``sweeps``,
 ``practices``, ``claims`` (every general statement, checked), ``palette``, ``plots``,
 ``views`` (notebook HTML), ``widgets``, ``publish`` (the reports), ``bench`` and ``cli``.
 """
-from . import views
+import sys
+
 from .model import explain, predict
 from .runner import run
 from .verdicts import REPORT_CASE
 
-views.register()  # in a notebook, a RunResult shows as its HTML table
+if "IPython" in sys.modules:  # in a notebook: a RunResult shows as its HTML table
+    from . import views
+
+    views.register()
 
 __all__ = ["REPORT_CASE", "explain", "predict", "run"]

@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import guests, hosts, model
+import wasmtime
+
+from . import guests, hosts, model, scan
 from .adapters import all_builds, resolve
 from .compose import compose
 from .errors import LabError, first_line
@@ -134,6 +136,29 @@ def time_wasmtime_cli(adapter: str, configs: int = 60) -> Timing:
                                check=True, capture_output=True)
             samples.append(time.perf_counter() - start)
     return _timing(f"wasmtime CLI, one process per configuration, {adapter}", samples)
+
+
+def scan_lines(adapter: str, repeat: int = 20) -> list[str]:
+    """``scan`` on a component of about 130 KB (rust-open through ``adapter``) and on one of
+    about 10 MB (a guest carrying a 10 MB data segment): in-process, and as a whole command."""
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-bench-") as folder:
+        big = Path(folder) / "big.wasm"
+        big.write_bytes(wasmtime.wat2wasm(
+            '(module (import "wasi_snapshot_preview1" "fd_prestat_get" (func (param i32 i32) (result i32)))'
+            ' (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func (param i32 i32 i32) (result i32)))'
+            f' (memory (export "memory") 200) (data (i32.const 0) "{"x" * (10 << 20)}") (func (export "_start")))'))
+        for label, core in (("rust-open", guests.get("rust-open").wasm()), ("10 MB data", big.read_bytes())):
+            component = compose(core, resolve(adapter))
+            samples = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                scan.scan_file(component)
+                samples.append(time.perf_counter() - start)
+            size = f"{component.stat().st_size / 1024:,.0f} KB"
+            lines.append(_timing(f"scan in-process, {label} ({size})", samples).line())
+            lines.append(time_command(["scan", str(component)], repeat=5).line())
+    return lines
 
 
 def hostile_rows(adapter: str) -> list[tuple[str, ...]]:

@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     timing.add_argument("--quick", action="store_true", help="skip the sweep through every build")
     timing.add_argument("--hostile", action="store_true",
                         help="instead: how long each hostile guest (guests/hostile) runs and its peak memory")
+    timing.add_argument("--scan", action="store_true", help="instead: how long `scan` takes on 130 KB and 10 MB")
 
     build = commands.add_parser("build-guests", help="rebuild the compiled guests from source")
     build.set_defaults(func=_build_guests)
@@ -305,6 +306,9 @@ def _bench(args: argparse.Namespace) -> int:
         raise LabError("--runs and --baseline-runs must be at least 1")
     if args.hostile:
         print("\n".join(text_table(bench.hostile_rows(args.adapter))))
+        return 0
+    if args.scan:
+        print("\n".join(bench.scan_lines(args.adapter)))
         return 0
     bench.main(args.adapter, args.runs, args.baseline_runs, every_build=not args.quick)
     return 0

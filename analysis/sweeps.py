@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-from tqdm.auto import tqdm
+from typing import TYPE_CHECKING
+
 
 from . import pool, scratch
 from ._cache import REPORTS_DIR, write_atomically
@@ -28,6 +28,9 @@ from .scenarios import SCHEMES, Scenario, scheme_paths
 from .profiles import Profile, profile_of
 from .verdicts import REPORT_CASE
 from .wasi import ADAPTER_MAX_PREOPENS
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: `python -m analysis scan` never pays for it
+    import pandas as pd
 
 
 COLUMNS: dict[str, str] = {
@@ -83,10 +86,14 @@ class Sweep:
             rows = pool.map_chunks(_run_jobs, jobs, workers, desc=self.name, progress=progress)
         else:
             rows = []
+            from tqdm.auto import tqdm  # here, not above: its import costs ~35 ms of every command (-X importtime)
+
             with tqdm(total=self.runs, desc=self.name, unit="run", delay=1.0, disable=not progress) as bar:
                 for job in jobs:
                     rows.extend(_run_job(job, runner))
                     bar.update()
+        import pandas as pd
+
         return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -197,6 +204,8 @@ def ceiling(counts: Sequence[int] = AROUND_THE_CEILING, builds: Sequence[str] = 
                          **{o: result.count(o) for o in OUTCOMES},
                          "files read": sum(p.marker is not None for p in result.preopens),
                          "what happened": result.trap_summary or sentence(result)})
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
@@ -226,6 +235,8 @@ def name_budget(builds: Sequence[str] = (), counts: Sequence[int] = NAME_COUNTS,
             rows.append({"build": build, "behavior": profile.behavior, "names": count,
                          "longest name": measured, "total name bytes": measured * count,
                          "predicted longest name": predicted})
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
