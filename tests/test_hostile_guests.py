@@ -243,3 +243,22 @@ def test_a_notebook_kernel_interrupts_a_sleeping_guest(tmp_path):
     finally:
         client.stop_channels()
         kernel.shutdown_kernel(now=True)
+
+
+def test_sigterm_during_check_model_leaves_no_run_folder():
+    """Before: a run root left 8 times out of 8. SIGTERM now unwinds like Ctrl-C."""
+    check = subprocess.Popen([sys.executable, "-m", "analysis", "check-model", "--configs", "5000"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(5)  # runs under way
+    check.send_signal(signal.SIGTERM)
+    stdout, stderr = check.communicate(timeout=60)
+    assert check.returncode == 143 and stderr.strip().splitlines()[-1] == "error: terminated", stderr
+    assert _left_by(check.pid) == []
+
+
+def test_a_release_whose_adapter_is_not_one_is_refused_before_caching():
+    from analysis import adapters
+
+    assert adapters.unusable(adapters.fetch(adapters.resolve(FIXED)).read_bytes()) is None
+    assert "exports no fd_prestat_get" in adapters.unusable(guests.get("opener").wasm())
+    assert adapters.unusable(b"<html>rate limited</html>") == "not a WebAssembly binary"
