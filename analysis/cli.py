@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _adapters(args: argparse.Namespace) -> int:
     if args.scan:
-        return _scan(write=args.write)
+        return _scan_releases(write=args.write)
     builds = adapters.catalogue()
     if args.json:
         rows = [{"id": b.id, "releases": list(b.releases), "sha256": b.sha256,
@@ -170,7 +170,7 @@ def _adapters(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scan(write: bool) -> int:
+def _scan_releases(write: bool) -> int:
     entries = adapters.scan()
     current = {(b.sha256, b.releases) for b in adapters.catalogue()}
     changed = [e for e in entries if (e["sha256"], tuple(e["releases"])) not in current]

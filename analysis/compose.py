@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ._cache import TMP_PREFIX, cache_dir, locked, scratch_folder, sha256_bytes, sha256_file, write_atomically
 from .adapters import AdapterBuild, fetch
-from .errors import LabError, first_line
+from .errors import LabError
 
 
 def wasm_tools() -> str:

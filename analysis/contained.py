@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ._cache import remove_tree, scratch_folder
+from ._cache import scratch_folder
 from .errors import LabError, first_line
 from .hostdirs import RUN_PREFIX, scratch_base
 
