@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import adapters, bench, guests, model, scan, sweeps, verdicts
+from . import adapters, bench, guests, model, repair, scan, sweeps, verdicts
 from ._cache import REPORTS_DIR, writable_folder
 from .adapters import NATIVE
 from .describe import TABLE_HEADINGS, describe_scan, render_trace, shown, span, table_row, text_table
@@ -105,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
     look.set_defaults(func=_scan_files)
     look.add_argument("files", nargs="+", metavar="FILE", help="components or core modules (.wasm)")
     look.add_argument("--json", action="store_true", help="print one JSON object per file")
+
+    mend = commands.add_parser("repair", help="re-adapt an affected component with a fixed build, checked first")
+    mend.set_defaults(func=_repair)
+    mend.add_argument("file", metavar="FILE", help="a component whose adapter `scan` finds affected")
+    mend.add_argument("-o", "--out", type=Path, required=True, help="where to write the repaired component")
+    mend.add_argument("--with", dest="build", metavar="ID",
+                      help="the adapter build to use (default: the oldest measured fixed one)")
 
     timing = commands.add_parser("bench", help="time one run in-process against a fresh compile per run")
     timing.set_defaults(func=_bench)
@@ -299,6 +306,21 @@ def _scan_files(args: argparse.Namespace) -> int:
         print(found.to_json() if args.json else "\n".join(describe_scan(found)))
         statuses.append({"affected": 1, "cannot tell": 2}.get(found.answer, 0))
     return 1 if 1 in statuses else max(statuses)
+
+
+def _repair(args: argparse.Namespace) -> int:
+    if args.out.exists() and args.out.is_dir():
+        raise LabError(f"{args.out} is a folder: give a file name for the repaired component (-o fixed.wasm)")
+    writable_folder(args.out.parent.resolve(), str(args.out.parent), "the output folder", "give -o a writable place")
+    done = repair.repair(Path(args.file), args.out, args.build)
+    finding = done.after.findings[0]
+    print(f"repaired: {done.out}")
+    print(f"  adapter: {done.build}, imports WASI {finding.wasi_version} "
+          f"(before: WASI {done.before.findings[0].wasi_version}, {done.before.answer})")
+    print(f"  checked: scan says {done.after.answer}; {finding.evidence[0]}")
+    if done.run is not None:
+        print(f"  checked: run with {' '.join(repair.CHECK_PATHS)} under wasmtime: exit status {done.run.exit_code}")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:

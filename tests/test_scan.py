@@ -81,3 +81,36 @@ def test_a_truncated_component_is_never_a_verdict(tmp_path):
         path.write_bytes(whole[:cut])
         done = lab("scan", str(path))
         assert done.returncode == 2 and "truncated" in done.stderr, (cut, done.stdout, done.stderr)
+
+
+# -- repair ------------------------------------------------------------------------------
+
+
+def test_repair_makes_an_affected_component_reach_all_five(tmp_path):
+    from analysis import repair
+    from analysis.runner import Runner
+    from conftest import REPORT_CASE
+
+    broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED))
+    out = tmp_path / "fixed.wasm"
+    done = lab("repair", str(broken), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "imports WASI" in done.stdout and "exit status 0" in done.stdout
+    fixed_with = repair.first_fixed()
+    assert f"adapter: {fixed_with.id}," in done.stdout
+    assert scan.scan_file(out).answer == "not affected"
+    # the bytes written are the opener composed with that build, and that runs all five
+    assert out.read_bytes() == compose.compose(guests.get("opener").wasm(), fixed_with).read_bytes()
+    assert Runner().run(REPORT_CASE, adapter=fixed_with).all_ok
+    assert lab("scan", str(out)).returncode == 0
+
+
+def test_repair_refuses_what_it_cannot_mend_in_one_line(tmp_path):
+    fine = compose.compose(guests.get("opener").wasm(), adapters.resolve(verdicts.pick_builds()[1]))  # measured
+    for source, says in ((fine, "nothing to repair"), (guests.get("opener").binary, "nothing to repair")):
+        done = lab("repair", str(source), "-o", str(tmp_path / "out.wasm"))
+        assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "out.wasm").exists()
+    broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED))
+    done = lab("repair", str(broken), "-o", str(tmp_path))
+    assert done.returncode == 2 and "is a folder" in done.stderr

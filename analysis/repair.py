@@ -1,0 +1,96 @@
+"""Repair without rebuilding: a component whose adapter has the bug, re-adapted with a
+fixed build, and checked before a byte of it is written.
+
+A component made by ``wasm-tools component new --adapt`` from one WASIp1 program keeps
+that program as its main core module, byte for byte. Composing that module again with a
+fixed adapter build gives the component its author would have got with a fixed
+toolchain. What cannot be taken apart that simply (nested components, several linked
+modules, a bare core module) is refused with the reason.
+
+Before the file is written, the result is scanned (its adapter must answer every name
+right) and, for a command, run under wasmtime with five preopens.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import adapters, verdicts
+from ._cache import write_atomically
+from .adapters import AdapterBuild
+from .compose import compose
+from .errors import LabError
+from .guests import from_file
+from .inside import CoreModule, core_modules, kind_of
+from .results import RunResult
+from .runner import default_runner
+from .scan import FileScan, is_adapter, scan_file
+
+CHECK_PATHS = ("/a", "/b", "/c", "/d", "/e")
+"""The preopens a repaired command is run with: the report's case."""
+
+
+@dataclass(frozen=True)
+class Repaired:
+    source: str
+    out: str
+    build: str
+    before: FileScan
+    after: FileScan
+    run: RunResult | None
+    """The check run of a command (None for a reactor, which has no ``run`` to call)."""
+
+
+def first_fixed() -> AdapterBuild:
+    """The oldest build measured unaffected after the newest affected one (measured here,
+    by running the report's case through every catalogued build)."""
+    found = verdicts.measure()[1:]
+    last_affected = max((i for i, v in enumerate(found) if v.affected), default=-1)
+    later = [v for v in found[last_affected + 1:] if not v.affected]
+    if not later:
+        raise LabError("no catalogued build was measured unaffected after the affected ones: nothing to repair with")
+    return adapters.resolve(later[0].adapter)
+
+
+def repair(source: Path, out: Path, build: str | AdapterBuild | None = None) -> Repaired:
+    """Re-adapt ``source`` with ``build`` (default ``first_fixed()``) into ``out``."""
+    before = scan_file(source)
+    if before.answer in ("no adapter", "not affected", "not exposed"):
+        raise LabError(f"{source}: nothing to repair, its answer is already `{before.answer}`")
+    main = _main_module(source, source.read_bytes())
+    chosen = build if isinstance(build, AdapterBuild) else adapters.resolve(build) if build else first_fixed()
+    role = before.findings[0].role
+    if role != "command":
+        raise LabError(f"{source}: its adapter is a {role} adapter; the catalogue holds command adapters only, "
+                       "so it cannot be re-adapted here yet")
+    composed = compose(main.data, chosen)  # wasm-tools' reason, in one line, if it refuses
+    after = scan_file(composed)
+    if after.answer != "not affected":
+        raise LabError(f"the component re-adapted with {chosen.id} scans as `{after.answer}`: nothing was written")
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-repair-") as folder:
+        main_file = Path(folder) / f"{source.stem}.main.wasm"
+        main_file.write_bytes(main.data)
+        checked = default_runner().run(CHECK_PATHS, guest=from_file(main_file), adapter=chosen)
+    if checked.trap:
+        raise LabError(f"the re-adapted component did not run cleanly with {' '.join(CHECK_PATHS)} "
+                       f"({checked.trap_summary}): nothing was written")
+    write_atomically(out, composed.read_bytes())
+    return Repaired(str(source), str(out), chosen.id, before, after, checked)
+
+
+def _main_module(source: Path, data: bytes) -> CoreModule:
+    """The one program module inside a plain component, or a refusal saying why not."""
+    if kind_of(data) == "module":
+        raise LabError(f"{source} is a core module, not a component: compose it with a fixed build "
+                       "(wasm-tools component new --adapt) instead")
+    modules = core_modules(data)
+    if any(m.where.count("component") > 1 for m in modules):
+        raise LabError(f"{source} nests components: it cannot be re-adapted generically; rebuild it with a fixed toolchain")
+    programs = [m for m in modules if not is_adapter(m) and any(kind == "memory" for _, kind in m.exports)]
+    if len(programs) != 1:
+        raise LabError(f"{source} links {len(programs)} modules with memories of their own (as componentize-py "
+                       "does): it cannot be re-adapted generically; rebuild it with a fixed toolchain")
+    if "wasi_snapshot_preview1" not in programs[0].import_modules():
+        raise LabError(f"{source}'s program does not call WASIp1 through the adapter: nothing to re-adapt")
+    return programs[0]
