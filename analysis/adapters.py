@@ -27,9 +27,12 @@ from .npm import MissingMember, npm, pack_members, reason
 
 PACKAGE = "@bytecodealliance/jco"
 ADAPTER_MEMBER = "package/lib/wasi_snapshot_preview1.command.wasm"
+REACTOR_MEMBER = "package/lib/wasi_snapshot_preview1.reactor.wasm"
+"""The same adapter for programs without a ``_start`` (libraries that export functions)."""
 LOCK_FILE = Path(__file__).with_name("adapters.lock.json")
 NATIVE = "native"
 
+REACTOR_SUFFIX = "-reactor"
 _ID = re.compile(r"jco-(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
 
 
@@ -46,6 +49,17 @@ class AdapterBuild:
     """What jco's own history says about where this build came from."""
     catalogued: bool = True
     """False for a release outside the lock file, recognised only by its checksum."""
+    reactor_sha256: str | None = None
+    """The reactor adapter shipped in the same release (``reactor()``), pinned too."""
+    member: str = ADAPTER_MEMBER
+    """Which file of the release this build is: the command adapter, or the reactor."""
+
+    def reactor(self) -> AdapterBuild:
+        """The reactor adapter of this build's release, as a build of its own (``<id>-reactor``)."""
+        if self.reactor_sha256 is None:
+            raise LabError(f"no reactor adapter is pinned for {self.id}: pick a catalogued build")
+        return AdapterBuild(f"{self.id}{REACTOR_SUFFIX}", self.releases, self.reactor_sha256,
+                            f"the reactor adapter beside {self.id}", self.catalogued, None, REACTOR_MEMBER)
 
     @property
     def version(self) -> str:
@@ -78,6 +92,7 @@ def catalogue() -> tuple[AdapterBuild, ...]:
             releases=tuple(entry["releases"]),
             sha256=entry["sha256"],
             source=entry["source"],
+            reactor_sha256=entry.get("reactor_sha256"),
         )
         for entry in data["builds"]
     ]
@@ -100,6 +115,8 @@ def resolve(adapter_id: str) -> AdapterBuild:
     published release is fetched and recognised by its checksum: if its bytes match a
     catalogued build, that build is returned; otherwise an uncatalogued build.
     """
+    if adapter_id.strip().endswith(REACTOR_SUFFIX):
+        return resolve(adapter_id.strip().removesuffix(REACTOR_SUFFIX)).reactor()
     match = _ID.fullmatch(adapter_id.strip())
     if not match:
         raise LabError(
@@ -152,7 +169,7 @@ def _fetch_locked(build: AdapterBuild, path: Path) -> Path:
         if sha256_file(path) == build.sha256:
             return path  # another process fetched it while we waited
         path.unlink()  # damaged: fetch it again rather than use it
-    data = _download(build.version)
+    data = _download(build.version, build.member)
     digest = sha256_bytes(data)
     if digest != build.sha256:
         raise LabError(
@@ -165,19 +182,19 @@ def _fetch_locked(build: AdapterBuild, path: Path) -> Path:
     return path
 
 
-def _download(version: str) -> bytes:
-    """Fetch one jco release with ``npm pack`` and return its command adapter's bytes,
-    checked to be one before anything is cached."""
+def _download(version: str, member: str = ADAPTER_MEMBER) -> bytes:
+    """Fetch one jco release with ``npm pack`` and return one adapter's bytes (the command
+    adapter unless told), checked to be one before anything is cached."""
     try:
-        data = pack_members(PACKAGE, version, [ADAPTER_MEMBER], f"adapter jco-{version}")[ADAPTER_MEMBER]
+        data = pack_members(PACKAGE, version, [member], f"adapter jco-{version}")[member]
     except MissingMember:
         raise LabError(
-            f"jco {version} ships no {ADAPTER_MEMBER.removeprefix('package/')}: releases "
+            f"jco {version} ships no {member.removeprefix('package/')}: releases "
             "before 1.0.0 carry pre-WASI-0.2 adapters; pick jco 1.0.0 or newer"
         ) from None
     problem = unusable(data)
     if problem:
-        raise LabError(f"jco {version}'s {ADAPTER_MEMBER.removeprefix('package/')} is not a usable adapter "
+        raise LabError(f"jco {version}'s {member.removeprefix('package/')} is not a usable adapter "
                        f"({problem}); nothing was cached: pick another release")
     return data
 
@@ -223,11 +240,13 @@ def scan(versions: list[str] | None = None) -> list[dict]:
     entries = []
     for digest, releases in by_sha.items():
         known = _by_sha256(digest)
+        first = sorted(releases, key=_version_key)[0]
         entries.append(
             {
-                "id": known.id if known else f"jco-{releases[0]}",
+                "id": known.id if known else f"jco-{first}",
                 "releases": sorted(releases, key=_version_key),
                 "sha256": digest,
+                "reactor_sha256": sha256_bytes(_download(first, REACTOR_MEMBER)),
                 "source": known.source if known else "found by `adapters --scan`; source not yet researched",
             }
         )
@@ -239,6 +258,7 @@ def write_lock(entries: list[dict]) -> None:
         "package": PACKAGE,
         "file": ADAPTER_MEMBER.removeprefix("package/"),
         "builds": entries,
+        "reactor_file": REACTOR_MEMBER.removeprefix("package/"),
     }
     write_atomically(LOCK_FILE, (json.dumps(document, indent=2) + "\n").encode())
     catalogue.cache_clear()

@@ -94,6 +94,15 @@ HOSTILE_DIR = GUESTS_DIR / "hostile"
 gigabytes), as WAT: for the tests and ``python -m analysis bench --hostile``."""
 
 
+REACTOR_SOURCE = GUESTS_DIR / "reactor" / "reactor.wat"
+
+
+def reactor_module() -> bytes:
+    """A WASIp1 library (no ``_start``) that calls the preopen functions: composed with a
+    reactor adapter, the shape of component that library toolchains ship."""
+    return wasmtime.wat2wasm(REACTOR_SOURCE.read_text())
+
+
 def hostile(name: str, folder: Path) -> Guest:
     """``guests/hostile/<name>.wat`` as a guest of your own: built into ``folder`` and read
     from there, exactly as a user's file would be."""

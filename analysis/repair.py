@@ -60,23 +60,26 @@ def repair(source: Path, out: Path, build: str | AdapterBuild | None = None) -> 
         raise LabError(f"{source}: nothing to repair, its answer is already `{before.answer}`")
     main = _main_module(source, source.read_bytes())
     chosen = build if isinstance(build, AdapterBuild) else adapters.resolve(build) if build else first_fixed()
-    role = before.findings[0].role
-    if role != "command":
-        raise LabError(f"{source}: its adapter is a {role} adapter; the catalogue holds command adapters only, "
-                       "so it cannot be re-adapted here yet")
+    command = before.findings[0].role == "command"
+    chosen = chosen if command else chosen.reactor()
     composed = compose(main.data, chosen)  # wasm-tools' reason, in one line, if it refuses
     after = scan_file(composed)
     if after.answer != "not affected":
         raise LabError(f"the component re-adapted with {chosen.id} scans as `{after.answer}`: nothing was written")
-    with tempfile.TemporaryDirectory(prefix="preopen-lab-repair-") as folder:
-        main_file = Path(folder) / f"{source.stem}.main.wasm"
-        main_file.write_bytes(main.data)
-        checked = default_runner().run(CHECK_PATHS, guest=from_file(main_file), adapter=chosen)
-    if checked.trap:
+    checked = _check_run(source, main, chosen) if command else None
+    if checked is not None and checked.trap:
         raise LabError(f"the re-adapted component did not run cleanly with {' '.join(CHECK_PATHS)} "
                        f"({checked.trap_summary}): nothing was written")
     write_atomically(out, composed.read_bytes())
     return Repaired(str(source), str(out), chosen.id, before, after, checked)
+
+
+def _check_run(source: Path, main: CoreModule, build: AdapterBuild) -> RunResult:
+    """The program composed with ``build`` (the very bytes ``repair`` writes), run with ``CHECK_PATHS``."""
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-repair-") as folder:
+        main_file = Path(folder) / f"{source.stem}.main.wasm"
+        main_file.write_bytes(main.data)
+        return default_runner().run(CHECK_PATHS, guest=from_file(main_file), adapter=build)
 
 
 def _main_module(source: Path, data: bytes) -> CoreModule:

@@ -114,3 +114,28 @@ def test_repair_refuses_what_it_cannot_mend_in_one_line(tmp_path):
     broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED))
     done = lab("repair", str(broken), "-o", str(tmp_path))
     assert done.returncode == 2 and "is a folder" in done.stderr
+
+
+def test_reactor_adapters_are_catalogued_and_judged_like_their_command_twins(tmp_path):
+    """Each build's reactor adapter, inside a library component, against the command adapter
+    of the same release: two measurements that must agree."""
+    library = guests.reactor_module()
+    for build in adapters.catalogue():
+        reactor = build.reactor()
+        assert adapters.fetch(reactor).is_file()  # pinned, fetched, checksum-checked
+        found = scan.scan_file(compose.compose(library, reactor)).findings[0]
+        twin = scan.scan_file(compose.compose(guests.get("opener").wasm(), build)).findings[0]
+        assert found.role == "reactor" and twin.role == "command"
+        assert found.verdict == twin.verdict, build.id
+
+
+def test_repair_re_adapts_a_library_with_the_fixed_reactor(tmp_path):
+    from analysis import repair
+
+    broken = compose.compose(guests.reactor_module(), adapters.resolve(AFFECTED).reactor())
+    out = tmp_path / "fixed-library.wasm"
+    done = lab("repair", str(broken), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"adapter: {repair.first_fixed().id}-reactor" in done.stdout and "run with" not in done.stdout
+    after = scan.scan_file(out)
+    assert after.answer == "not affected" and after.findings[0].role == "reactor"
