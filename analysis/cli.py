@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="maintenance: fetch every published jco release and compare with the lock file")
     listing.add_argument("--write", action="store_true", help="with --scan: rewrite the lock file")
 
-    fetch = commands.add_parser("fetch", help="fetch adapter builds into the cache (default: all catalogued)")
+    fetch = commands.add_parser("fetch", help="fetch adapter builds into the cache (default: all catalogued, "
+                                              "command and reactor)")
     fetch.set_defaults(func=_fetch)
     fetch.add_argument("ids", nargs="*", metavar="ID")
 
@@ -192,7 +193,8 @@ def _scan_releases(write: bool) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    builds = [adapters.resolve(i) for i in args.ids] if args.ids else adapters.catalogue()
+    builds = [adapters.resolve(i) for i in args.ids] if args.ids else \
+        [variant for build in adapters.catalogue() for variant in (build, build.reactor())]
     for build in builds:
         path = adapters.fetch(build)
         print(f"{build.id:<12} {build.short_sha} {path}")

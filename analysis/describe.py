@@ -225,10 +225,13 @@ def describe_scan(found: FileScan) -> list[str]:
     for finding in found.findings:
         lines.append(f"  {finding.where}: {finding.verdict}, {finding.role} adapter, imports WASI "
                      f"{finding.wasi_version or 'of no known version'}")
+        if finding.resembles:
+            lines.append(f"    its code is that of {' or '.join(finding.resembles)} "
+                         f"({finding.shared:.0%} of its functions as published)")
         lines += [f"    {shown(line, 200)}" for line in finding.evidence[:4]]
         if len(finding.evidence) > 4:
             lines.append(f"    and {len(finding.evidence) - 4} more")
     if found.answer == "affected":
-        lines.append("  what to do: rebuild, or re-adapt the program, with a fixed adapter build "
-                     "(`python -m analysis verdicts` measures which builds are fixed)")
+        lines.append(f"  what to do: `python -m analysis repair {shown(found.path, 200)} -o fixed.wasm` re-adapts it "
+                     "with a build measured fixed, or rebuild it with a fixed toolchain")
     return lines

@@ -9,6 +9,7 @@ specification (sections 2 and 7: imports, exports) and the component model's
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from .errors import LabError
@@ -158,3 +159,39 @@ class _Reader:
         self.u32()
         if flags & 0x01:
             self.u32()
+
+
+_CODE_SECTION = 10
+_CALL, _CALL_INDIRECT, _GLOBAL_GET, _GLOBAL_SET = 0x10, 0x11, 0x23, 0x24
+
+
+def code_shapes(data: bytes, where: str = "module") -> frozenset[str]:
+    """Each function body of a core module with the indices that embedding renumbers
+    (functions called, types, globals) blanked out: the same code gives the same shapes
+    whichever functions wit-component removed around it. Read naively, byte by byte, the
+    same way on both sides, so it serves to compare, never to disassemble. Each shape is
+    kept as a 128-bit hash."""
+    shapes = set()
+    for section, start, end in _sections(data, where):
+        if section != _CODE_SECTION:
+            continue
+        reader = _Reader(data, start, end, where)
+        for _ in range(reader.u32()):
+            size = reader.u32()
+            body, reader.at = data[reader.at:reader.at + size], reader.at + size
+            shapes.add(hashlib.blake2b(_blank_indices(body), digest_size=16).hexdigest())
+    return frozenset(shapes)
+
+
+def _blank_indices(body: bytes) -> bytes:
+    out, at = bytearray(), 0
+    while at < len(body):
+        byte = body[at]
+        out.append(byte)
+        at += 1
+        skip = 2 if byte == _CALL_INDIRECT else 1 if byte in (_CALL, _GLOBAL_GET, _GLOBAL_SET) else 0
+        for _ in range(skip):
+            while at < len(body) and body[at] & 0x80:
+                at += 1
+            at += 1
+    return bytes(out)

@@ -18,14 +18,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import wasmtime
 
-from . import adapter_host
-from ._cache import sha256_bytes
+from . import adapter_host, adapters
+from ._cache import sha256_bytes, write_atomically
 from .errors import LabError, first_line
-from .inside import CoreModule, core_modules, kind_of
+from .inside import CoreModule, code_shapes, core_modules, kind_of
 
 PREVIEW1 = frozenset({"fd_write", "fd_read", "fd_close", "fd_prestat_get", "fd_prestat_dir_name", "path_open",
                       "proc_exit", "args_get", "environ_get", "clock_time_get", "random_get"})
@@ -50,6 +51,11 @@ class Finding:
     evidence: tuple[str, ...]
     """The names it told that differ from the names given, or why it cannot tell."""
     sha256: str
+    resembles: tuple[str, ...] = ()
+    """The cached catalogued builds whose code it shares most (``inside.code_shapes``),
+    when that is at least ``RESEMBLANCE`` of its functions; several when they tie."""
+    shared: float = 0.0
+    """The share of its functions found, as they are, in those builds."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ def judge(module: CoreModule) -> Finding:
     versions = sorted({m.group(1) for name in module.import_modules() if (m := _VERSION.match(name))})
     role = "command" if ("__main_module__", "_start", "func") in module.imports else "reactor"
     common = dict(where=module.where, wasi_version=", ".join(versions) or None, role=role,
-                  sha256=sha256_bytes(module.data))
+                  sha256=sha256_bytes(module.data), **_resemblance(module.data, role))
     exported = module.exported_functions()
     if "fd_prestat_dir_name" not in exported or "fd_prestat_get" not in exported:
         return Finding(verdict="not exposed", evidence=("it exports no fd_prestat_dir_name: the program "
@@ -130,6 +136,41 @@ def judge(module: CoreModule) -> Finding:
     wrong = [w for w in wrong if w]
     return Finding(verdict="affected" if wrong else "not affected",
                    evidence=tuple(wrong) or (f"every name came back as given, in {len(NAME_LISTS)} lists",), **common)
+
+
+RESEMBLANCE = 0.85
+"""Embedded, a catalogued adapter kept 89-91% of its functions exactly as published when
+this was written; wit-component rewrites the rest. ``tests/test_scan.py`` checks every
+catalogued build, command and reactor, against this threshold."""
+
+
+def _resemblance(data: bytes, role: str) -> dict:
+    shapes = code_shapes(data)
+    if not shapes:
+        return {}
+    shares = {build_id: len(shapes & theirs) / len(shapes) for build_id, theirs in _catalogue_shapes(role).items()}
+    best = max(shares.values(), default=0.0)
+    if best < RESEMBLANCE:
+        return {"shared": round(best, 3)}
+    return {"resembles": tuple(b for b, share in shares.items() if share >= best - 0.005), "shared": round(best, 3)}
+
+
+@lru_cache(maxsize=2)
+def _catalogue_shapes(role: str) -> dict[str, frozenset[str]]:
+    """The code shapes of every catalogued build already in the cache (no download here),
+    kept beside each adapter file once computed."""
+    found = {}
+    for build in adapters.catalogue():
+        variant = build if role == "command" else build.reactor()
+        path = variant.cache_path()
+        kept = path.with_name(path.name + ".shapes")
+        try:
+            found[variant.id] = frozenset(json.loads(kept.read_text()))
+        except (OSError, ValueError):
+            if variant.is_cached():
+                found[variant.id] = code_shapes(path.read_bytes())
+                write_atomically(kept, json.dumps(sorted(found[variant.id])).encode())
+    return found
 
 
 def _difference(names: tuple[bytes, ...], told: adapter_host.Told) -> str:

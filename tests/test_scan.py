@@ -25,6 +25,7 @@ def test_every_catalogued_build_is_judged_as_its_runs_say(measured):
         assert len(found.findings) == 1, build.id
         finding = found.findings[0]
         assert finding.role == "command" and finding.wasi_version
+        assert build.id in finding.resembles and finding.shared >= scan.RESEMBLANCE  # its code, recognised
         assert finding.verdict == ("affected" if measured[build.id] else "not affected"), build.id
         if measured[build.id]:
             assert any(" told " in line for line in finding.evidence)  # the names it got wrong
@@ -126,6 +127,7 @@ def test_reactor_adapters_are_catalogued_and_judged_like_their_command_twins(tmp
         found = scan.scan_file(compose.compose(library, reactor)).findings[0]
         twin = scan.scan_file(compose.compose(guests.get("opener").wasm(), build)).findings[0]
         assert found.role == "reactor" and twin.role == "command"
+        assert reactor.id in found.resembles
         assert found.verdict == twin.verdict, build.id
 
 
