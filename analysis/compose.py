@@ -57,9 +57,18 @@ def compose(core: bytes, build: AdapterBuild) -> Path:
     with locked(out):
         if not _intact(out):  # another process may have composed it while we waited
             out.unlink(missing_ok=True)
-            _compose(core, adapter, build, out)
+            _compose(core, adapter, build.id, out)
             write_atomically(_digest(out), sha256_file(out).encode())
     return out
+
+
+def compose_with(core: bytes, adapter: bytes, label: str) -> bytes:
+    """``core`` adapted with any adapter's bytes (not only a catalogued build's), not cached:
+    how ``scan`` embeds a published adapter file the way wit-component would."""
+    with scratch_folder(cache_dir() / "components", TMP_PREFIX) as scratch:
+        (scratch / "adapter.wasm").write_bytes(adapter)
+        _compose(core, scratch / "adapter.wasm", label, scratch / "out.wasm")
+        return (scratch / "out.wasm").read_bytes()
 
 
 def _digest(component: Path) -> Path:
@@ -71,7 +80,7 @@ def _intact(component: Path) -> bool:
     return component.is_file() and digest.is_file() and sha256_file(component) == digest.read_text().strip()
 
 
-def _compose(core: bytes, adapter: Path, build: AdapterBuild, out: Path) -> None:
+def _compose(core: bytes, adapter: Path, label: str, out: Path) -> None:
     with scratch_folder(out.parent, TMP_PREFIX) as scratch:
         core_file = Path(scratch) / "core.wasm"
         core_file.write_bytes(core)
@@ -85,7 +94,7 @@ def _compose(core: bytes, adapter: Path, build: AdapterBuild, out: Path) -> None
                 timeout=300,
             )
         except subprocess.TimeoutExpired:
-            raise LabError(f"wasm-tools took more than 5 minutes to compose with {build.id}; retry") from None
+            raise LabError(f"wasm-tools took more than 5 minutes to compose with {label}; retry") from None
         if done.returncode != 0:
-            raise LabError(f"wasm-tools could not compose the guest with {build.id}: {tool_reason(done.stderr)}")
+            raise LabError(f"wasm-tools could not compose the guest with {label}: {tool_reason(done.stderr)}")
         made.replace(out)

@@ -225,6 +225,8 @@ def describe_scan(found: FileScan) -> list[str]:
     for finding in found.findings:
         lines.append(f"  {finding.where}: {finding.verdict}, {finding.role} adapter, imports WASI "
                      f"{finding.wasi_version or 'of no known version'}")
+        if finding.note:
+            lines.append(f"    {finding.note}")
         if finding.resembles:
             lines.append(f"    its code is that of {' or '.join(finding.resembles)} "
                          f"({finding.shared:.0%} of its functions as published)")

@@ -34,6 +34,8 @@ class CoreModule:
     """(module, name, kind) per import, in order."""
     exports: tuple[tuple[str, str], ...]
     """(name, kind) per export, in order."""
+    custom_sections: tuple[str, ...] = ()
+    """The names of its custom sections (``name``, ``producers``, ``component-type...``)."""
 
     def exported_functions(self) -> frozenset[str]:
         return frozenset(name for name, kind in self.exports if kind == "func")
@@ -78,9 +80,12 @@ def _read_module(where: str, data: bytes) -> CoreModule:
         raise LabError(f"{where} is not a core module (bad header): the file is damaged")
     imports: list[tuple[str, str, str]] = []
     exports: list[tuple[str, str]] = []
+    customs: list[str] = []
     for section, start, end in _sections(data, where):
         reader = _Reader(data, start, end, where)
-        if section == _IMPORT_SECTION:
+        if section == 0:
+            customs.append(reader.name())
+        elif section == _IMPORT_SECTION:
             for _ in range(reader.u32()):
                 module, name, kind = reader.name(), reader.name(), reader.byte()
                 imports.append((module, name, _KINDS.get(kind, "other")))
@@ -90,7 +95,7 @@ def _read_module(where: str, data: bytes) -> CoreModule:
                 name, kind = reader.name(), reader.byte()
                 reader.u32()
                 exports.append((name, _KINDS.get(kind, "other")))
-    return CoreModule(where, data, tuple(imports), tuple(exports))
+    return CoreModule(where, data, tuple(imports), tuple(exports), tuple(customs))
 
 
 def _sections(data: bytes, where: str):

@@ -38,8 +38,9 @@ def reason(stderr: str) -> str:
     return (useful or errors or lines or ["no output"])[0]
 
 
-def pack_members(package: str, version: str, members: list[str], what: str) -> dict[str, bytes]:
-    """The bytes of ``members`` (paths inside the tarball, ``package/...``) of one release.
+def pack_members(package: str, version: str, members: list[str] | str, what: str) -> dict[str, bytes]:
+    """The bytes of ``members`` (paths inside the tarball, ``package/...``) of one release,
+    or, given a suffix (``".wasm"``), of every file whose name ends with it.
 
     ``what`` names the thing being fetched in error messages (``adapter jco-1.8.1``).
     """
@@ -70,11 +71,14 @@ def pack_members(package: str, version: str, members: list[str], what: str) -> d
         return read_members(tarballs[0], members, f"{package}@{version}")
 
 
-def read_members(tarball: Path, members: list[str], label: str) -> dict[str, bytes]:
-    """Members of a gzipped npm tarball; a truncated or altered one is one clear error."""
+def read_members(tarball: Path, members: list[str] | str, label: str) -> dict[str, bytes]:
+    """Members of a gzipped npm tarball (names, or a suffix every wanted name ends with);
+    a truncated or altered tarball is one clear error."""
     try:
         with tarfile.open(tarball, "r:gz") as archive:
             found = {}
+            if isinstance(members, str):
+                members = [m.name for m in archive.getmembers() if m.isfile() and m.name.endswith(members)]
             for name in members:
                 member = archive.extractfile(name)
                 if member is None:

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import wasmtime
 
-from . import adapter_host, adapters
+from . import adapter_host, adapters, guests
 from ._cache import sha256_bytes, write_atomically
+from .compose import compose_with
 from .errors import LabError, first_line
 from .inside import CoreModule, code_shapes, core_modules, kind_of
 
@@ -56,6 +57,8 @@ class Finding:
     when that is at least ``RESEMBLANCE`` of its functions; several when they tie."""
     shared: float = 0.0
     """The share of its functions found, as they are, in those builds."""
+    note: str = ""
+    """How it was run, when not as found: a published adapter file is embedded first."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +103,17 @@ def scan_file(path: Path) -> FileScan:
         data = path.read_bytes()
     except OSError as exc:
         raise LabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return scan_bytes(data, str(path))
+
+
+def scan_bytes(data: bytes, label: str) -> FileScan:
+    """Judge every adapter in ``data``, named ``label`` in what is said."""
     try:
         kind = kind_of(data)
         modules = core_modules(data)
     except LabError as exc:
-        raise LabError(f"{path}: {exc}") from None
-    return FileScan(str(path), kind, len(modules), tuple(judge(m) for m in modules if is_adapter(m)))
+        raise LabError(f"{label}: {exc}") from None
+    return FileScan(label, kind, len(modules), tuple(judge(m) for m in modules if is_adapter(m)))
 
 
 def judge(module: CoreModule) -> Finding:
@@ -121,8 +129,10 @@ def judge(module: CoreModule) -> Finding:
     if "cabi_import_realloc" not in exported:
         return Finding(verdict="cannot tell", evidence=("it exports no cabi_import_realloc, which the host "
                                                         "needs to hand it the directory names",), **common)
+    published = any(name.startswith("component-type") for name in module.custom_sections)
     try:
-        compiled = _compiled(module.data)
+        code = _embedded(module.data, role) if published else module.data
+        compiled = _compiled(code)
         wrong = []
         for names in NAME_LISTS:
             answers = adapter_host.told(_engine(), compiled, names)
@@ -134,7 +144,11 @@ def judge(module: CoreModule) -> Finding:
     except LabError as exc:
         return Finding(verdict="cannot tell", evidence=(str(exc),), **common)
     wrong = [w for w in wrong if w]
-    return Finding(verdict="affected" if wrong else "not affected",
+    if sum(w.startswith("fd 3 ") for w in wrong) == len(NAME_LISTS):
+        return Finding(verdict="cannot tell", evidence=("it saw no preopen at all in any list, so its answers "
+                                                        "say nothing about the bug",), **common)
+    note = "a published adapter file, run after embedding it with a probe program (as wit-component does)"
+    return Finding(verdict="affected" if wrong else "not affected", note=note if published else "",
                    evidence=tuple(wrong) or (f"every name came back as given, in {len(NAME_LISTS)} lists",), **common)
 
 
@@ -171,6 +185,15 @@ def _catalogue_shapes(role: str) -> dict[str, frozenset[str]]:
                 found[variant.id] = code_shapes(path.read_bytes())
                 write_atomically(kept, json.dumps(sorted(found[variant.id])).encode())
     return found
+
+
+def _embedded(adapter: bytes, role: str) -> bytes:
+    """A published adapter file as it runs inside a component: composed with a small
+    program (the probe for a command adapter, the reactor library for a reactor) and
+    taken back out, so that wit-component's start-up code is in it."""
+    program = guests.get("probe").wasm() if role == "command" else guests.reactor_module()
+    component = compose_with(program, adapter, "this adapter file")
+    return next(m.data for m in core_modules(component) if is_adapter(m))
 
 
 def _difference(names: tuple[bytes, ...], told: adapter_host.Told) -> str:

@@ -29,6 +29,8 @@ def test_every_catalogued_build_is_judged_as_its_runs_say(measured):
         assert finding.verdict == ("affected" if measured[build.id] else "not affected"), build.id
         if measured[build.id]:
             assert any(" told " in line for line in finding.evidence)  # the names it got wrong
+        published = scan.scan_file(adapters.fetch(build)).findings[0]  # the adapter file itself
+        assert published.verdict == finding.verdict and published.note and build.id in published.resembles
 
 
 def test_the_cli_answers_with_its_exit_status(tmp_path):
