@@ -8,63 +8,22 @@ and the test suite runs every one. Each ``*_findings`` function gathers one note
 """
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
-from . import practices, sweeps
+from . import adapters, compose, guests, practices, repair, scan, sweeps
+from .checks import Claim, Findings, every, some
 from .describe import shown, span
 from .hosts import HOSTS
 from .model import libc_route, route_table
 from .modelcheck import FIELDS, ModelCheck
 from .results import RunResult
+from .survey import Row
 from .runner import Runner, default_runner
 from .scenarios import SCHEMES
 from .verdicts import REPORT_CASE, Verdict
 from .wasi import ADAPTER_MAX_PREOPENS, ENOENT, FIRST_FD, encode
-
-
-@dataclass(frozen=True)
-class Claim:
-    statement: str
-    holds: bool
-    evidence: str
-    """What it was checked on, in numbers."""
-    example: str = ""
-    """The counterexample that refutes it, or the run that shows it."""
-
-
-@dataclass(frozen=True)
-class Findings:
-    """One notebook's "What we learned": its claims, in order."""
-
-    title: str
-    claims: tuple[Claim, ...]
-
-    @property
-    def all_hold(self) -> bool:
-        return all(c.holds for c in self.claims)
-
-
-def every(statement: str, cases: Iterable[tuple[str, bool]], what: str) -> Claim:
-    """Holds when every case holds (and there was at least one); names the first that does not."""
-    checked, refuted = 0, None
-    for label, holds in cases:
-        checked += 1
-        if not holds and refuted is None:
-            refuted = label
-    return Claim(statement, checked > 0 and refuted is None, f"checked on {checked:,} {what}",
-                 f"counterexample: {refuted}" if refuted else "")
-
-
-def some(statement: str, cases: Iterable[tuple[str, bool]], what: str) -> Claim:
-    """Holds when at least one case holds; names the first that does."""
-    checked, shown_by = 0, None
-    for label, holds in cases:
-        checked += 1
-        if holds and shown_by is None:
-            shown_by = label
-    return Claim(statement, shown_by is not None, f"looked for in {checked:,} {what}",
-                 f"for example {shown_by}" if shown_by else "")
 
 
 def label(result: RunResult) -> str:
@@ -331,4 +290,44 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
               ((order, last_misrouted_by_a_tail(order)) for order in lone["order"]), "one-survivor orders"),
         every(f"Every upgrade target ({span(targets)}) passes the preflight.",
               ((b, practices.preflight(paths, b, runner).passed) for b in targets), "upgrade targets"),
+    ))
+
+
+def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Findings:
+    """Notebook 7: scan and repair against the runs, and what the survey found."""
+    judged = []
+    for verdict in found[1:]:
+        build = adapters.resolve(verdict.adapter)
+        expected = "affected" if verdict.affected else "not affected"
+        for variant in (build, build.reactor()):
+            answer = scan.scan_file(adapters.fetch(variant)).answer
+            judged.append((f"{variant.id}: scan says {answer}, its report's case says {expected}", answer == expected))
+    by_release: dict[str, dict[str, set[str]]] = {}
+    for row in rows:
+        if row.package == "@bytecodealliance/jco" and row.adapters:
+            side = "lib" if row.file.startswith("lib/") and "command" in row.file else "obj" if row.file.startswith("obj/") else ""
+            if side:
+                by_release.setdefault(row.version, {}).setdefault(side, set()).add(row.answer)
+    own = [(f"jco {version}: lib {sorted(sides['lib'])}, obj {sorted(sides['obj'])}", sides["lib"] == sides["obj"])
+           for version, sides in by_release.items() if "lib" in sides and "obj" in sides]
+    wheels = [(f"{r.package} {r.version} {r.file}", r.adapters == 0) for r in rows
+              if r.package in ("componentize-py", "wasmtime")]
+    fixed_with = repair.first_fixed()
+    repaired = []
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-claims-") as folder:
+        for verdict in (v for v in found[1:] if v.affected):
+            broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(verdict.adapter))
+            done = repair.repair(broken, Path(folder) / f"{verdict.adapter}.wasm", fixed_with)
+            repaired.append((f"{verdict.adapter} -> {done.build}: scan {done.after.answer}, "
+                             f"run {' '.join(done.run.outcomes)}", done.after.answer == "not affected" and done.run.all_ok))
+    return Findings("What we learned", (
+        every("`scan`, running each published adapter file's own code, gives every catalogued build, command and "
+              "reactor adapter alike, the verdict the report's case gives it.", judged, "adapter files"),
+        every("In every surveyed jco release, the adapter inside jco's own `obj/` modules has the verdict of the "
+              "`lib/` command adapter it ships.", own, "releases"),
+        every("No `.wasm` file in the surveyed componentize-py and wasmtime wheels carries a preview1 adapter.",
+              wheels, "files"),
+        every(f"`repair` with {fixed_with.id} turns the opener composed with each affected build into a component "
+              "that scans as not affected and reads all five of the report's directories.", repaired,
+              "affected builds"),
     ))

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import adapters, bench, guests, model, repair, scan, sweeps, verdicts
+from . import adapters, bench, guests, model, repair, scan, survey, sweeps, toolchains, verdicts
 from ._cache import REPORTS_DIR, writable_folder
 from .adapters import NATIVE
 from .describe import TABLE_HEADINGS, describe_scan, render_trace, shown, span, table_row, text_table
@@ -106,6 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     look.set_defaults(func=_scan_files)
     look.add_argument("files", nargs="+", metavar="FILE", help="components or core modules (.wasm)")
     look.add_argument("--json", action="store_true", help="print one JSON object per file")
+
+    census = commands.add_parser("survey", help="the adapters inside published packages, scanned; the toolchain map")
+    census.set_defaults(func=_survey)
+    census.add_argument("--every", action="store_true", help="every release, not a few per package (slow)")
+    census.add_argument("--json", action="store_true", help="print the rows as JSON")
 
     mend = commands.add_parser("repair", help="re-adapt an affected component with a fixed build, checked first")
     mend.set_defaults(func=_repair)
@@ -308,6 +313,24 @@ def _scan_files(args: argparse.Namespace) -> int:
         print(found.to_json() if args.json else "\n".join(describe_scan(found)))
         statuses.append({"affected": 1, "cannot tell": 2}.get(found.answer, 0))
     return 1 if 1 in statuses else max(statuses)
+
+
+def _survey(args: argparse.Namespace) -> int:
+    rows = survey.survey(every=args.every)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+        return 0
+    table = [("package", "version", "file", "answer", "adapters", "its code is that of")]
+    table += [(r.package, r.version, r.file, r.answer, str(r.adapters), r.resembles) for r in rows if r.adapters]
+    print("\n".join(text_table(table)))
+    quiet = sum(1 for r in rows if not r.adapters)
+    print(f"\n{len(rows)} .wasm files in {len({(r.package, r.version) for r in rows})} releases; "
+          f"{quiet} without a preview1 adapter are not listed")
+    print("\nwhich toolchains shipped the bug:")
+    chart = [("product", "affected", "first fixed", "basis", "source")]
+    chart += [(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in toolchains.toolchain_map(rows)]
+    print("\n".join(text_table(chart)))
+    return 0
 
 
 def _repair(args: argparse.Namespace) -> int:

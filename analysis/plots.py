@@ -291,3 +291,45 @@ def png_base64(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+ANSWER_COLORS = {"affected": OUTCOME_COLORS["missing"], "not affected": OUTCOME_COLORS["ok"],
+                 "not exposed": OUTCOME_COLORS["timeout"], "cannot tell": OUTCOME_COLORS["trap"]}
+"""``scan``'s answers in the outcome colours: affected as a lost preopen, not affected as ``ok``."""
+
+
+def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
+    """One row per surveyed file that carries an adapter (by package and file), one column
+    per release, coloured by ``scan``'s answer; grey where that release has no such file."""
+    lines = sorted({(r.package, r.file) for r in rows if r.adapters}, key=lambda k: (k[0], k[1]))
+    releases = {}
+    for r in rows:
+        if r.adapters:
+            releases.setdefault(r.package, [])
+            if r.version not in releases[r.package]:
+                releases[r.package].append(r.version)
+    packages = list(releases)
+    fig = new_figure((11, 1.2 + 0.45 * len(lines)))
+    axes = fig.subplots(len(packages), 1, squeeze=False,
+                        gridspec_kw={"height_ratios": [sum(1 for line in lines if line[0] == p) for p in packages]})
+    answers = {(r.package, r.file, r.version): r.answer for r in rows}
+    for ax, package in zip(axes[:, 0], packages):
+        mine = [f for p, f in lines if p == package]
+        for y, file in enumerate(mine):
+            for x, version in enumerate(releases[package]):
+                answer = answers.get((package, file, version))
+                ax.add_patch(Rectangle((x, y), 0.95, 0.9, color=ANSWER_COLORS.get(answer or "", EMPTY)))
+        ax.set_xlim(0, len(releases[package]))
+        ax.set_ylim(len(mine), 0)
+        ax.set_yticks([y + 0.45 for y in range(len(mine))], [f.rsplit("/", 1)[-1] for f in mine], fontsize=8)
+        ax.set_xticks([x + 0.475 for x in range(len(releases[package]))], releases[package], rotation=60, fontsize=8)
+        ax.set_title(package, fontsize=10, loc="left")
+        for side in ax.spines.values():
+            side.set_visible(False)
+    present = [a for a in ANSWER_COLORS if a in {r.answer for r in rows if r.adapters}]
+    fig.legend(handles=[Patch(facecolor=ANSWER_COLORS[a], label=a) for a in present], loc="upper right",
+               title="scan's answer", fontsize=8)
+    fig.suptitle(title or "The preview1 adapters inside published releases, each run by scan", x=0.02, ha="left")
+    fig.supxlabel("release (oldest first)", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.86, 0.95))
+    return fig

@@ -30,6 +30,8 @@ from .errors import LabError, first_line
 from .npm import pack_members
 from .palette import OUTCOME_COLORS
 from .plots import png_base64, survival_grid
+from .survey import survey
+from .toolchains import toolchain_map
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -217,4 +219,5 @@ def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str
         colors=OUTCOME_COLORS,
         span=span,
         stamp=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        toolchains=toolchain_map(survey()),
     )

@@ -25,7 +25,7 @@ import wasmtime
 
 from . import adapter_host, adapters, guests
 from ._cache import sha256_bytes, write_atomically
-from .compose import compose_with
+from .compose import compose, compose_with
 from .errors import LabError, first_line
 from .inside import CoreModule, code_shapes, core_modules, kind_of
 
@@ -82,6 +82,13 @@ class FileScan:
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "answer": self.answer}, indent=2)
+
+
+def demo(build: str) -> FileScan:
+    """The lab's opener composed with ``build`` and scanned: ``scan`` on a component whose
+    make is known, to read beside the runs of that build."""
+    component = compose(guests.get("opener").wasm(), adapters.resolve(build))
+    return scan_bytes(component.read_bytes(), f"opener+{build}.wasm")
 
 
 def is_adapter(module: CoreModule) -> bool:

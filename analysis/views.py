@@ -13,12 +13,15 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .adapters import catalogue
-from .claims import Findings
+from .checks import Findings
 from .modelcheck import FIELDS, ModelCheck
-from .describe import TABLE_HEADINGS, adapter_label, sentence, shown, span, table_row
+from .describe import TABLE_HEADINGS, adapter_label, describe_scan, sentence, shown, span, table_row
 from .model import libc_route
 from .palette import EMPTY, OUTCOME_COLORS
 from .results import RunResult
+from .scan import FileScan
+from .survey import Row as SurveyRow
+from .toolchains import Toolchain
 from .verdicts import REPORT_CASE, Verdict
 from .wasi import decode, encode
 
@@ -135,3 +138,21 @@ def agreement_frame(check: ModelCheck) -> pd.DataFrame:
     """A model check, field by field: what was compared, and how much of it agreed."""
     return pd.DataFrame([{"field": name, "what was compared": FIELDS[name], "agree": agree, "compared": compared}
                          for name, (agree, compared) in check.fields.items()])
+
+
+def scan_html(found: FileScan) -> Html:
+    """What ``scan`` says of one file, as in the terminal."""
+    return Html(f'<pre style="white-space:pre-wrap">{html.escape(chr(10).join(describe_scan(found)))}</pre>')
+
+
+def survey_frame(rows: Sequence[SurveyRow]) -> pd.DataFrame:
+    """The surveyed files that carry a preview1 adapter, one row each."""
+    return pd.DataFrame(
+        [(r.package, r.version, r.file, f"{r.bytes:,}", r.answer, r.resembles or "-") for r in rows if r.adapters],
+        columns=["package", "version", "file", "bytes", "scan's answer", "its adapter's code is that of"],
+    ).style.hide(axis="index")
+
+
+def toolchain_frame(chart: Sequence[Toolchain]) -> pd.DataFrame:
+    return pd.DataFrame([(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in chart],
+                        columns=["product", "affected", "first fixed", "basis", "source"]).style.hide(axis="index")

@@ -6,13 +6,16 @@ never raise into the notebook: a trap is a result to show, bad input is one line
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import ipywidgets as w
 from IPython.display import clear_output, display
 
-from . import adapters, model
+from . import adapters, model, repair, scan
 from .adapters import NATIVE
 from .describe import NATIVE_LABEL, step_sentence
 from .errors import LabError
@@ -22,7 +25,7 @@ from .results import RunResult
 from .runner import Runner, default_runner
 from .scenarios import ORDERS, SCHEME_CHOICES, check_scheme, ordering, scheme_paths
 from .verdicts import REPORT_CASE
-from .views import result_html
+from .views import result_html, scan_html
 from .wasi import FIRST_FD, check_fd, check_paths, preopen_fds
 
 MODEL_PREFIX = "model: "
@@ -199,3 +202,49 @@ class Stepper:
         display(self.widget)
 
 
+
+
+class Scanner:
+    """Drop a ``.wasm`` file: what ``scan`` says of it and, when it is affected and can be
+    re-adapted, the repaired component to download (checked as ``repair`` checks it)."""
+
+    def __init__(self) -> None:
+        self.upload = w.FileUpload(accept=".wasm", multiple=False, description="a .wasm file")
+        self.out = w.Output()
+        self.upload.observe(self._scan, names="value")
+        self.box = w.VBox([self.upload, self.out])
+
+    def _scan(self, *_: object) -> None:
+        with self.out:
+            clear_output(wait=True)
+            if not self.upload.value:
+                return
+            item = self.upload.value[0]
+            name, data = item["name"], bytes(item["content"])
+            display(self.report(name, data))
+
+    @staticmethod
+    def report(name: str, data: bytes) -> w.HTML:
+        """The scan of ``data`` and, for an affected plain component, a link to the repaired file."""
+        try:
+            found = scan.scan_bytes(data, name)
+        except LabError as exc:
+            return w.HTML(_error_html(str(exc)))
+        parts = [str(scan_html(found))]
+        if found.answer == "affected":
+            with tempfile.TemporaryDirectory(prefix="preopen-lab-upload-") as folder:
+                source, fixed = Path(folder) / Path(name).name, Path(folder) / f"{Path(name).stem}.fixed.wasm"
+                source.write_bytes(data)
+                try:
+                    done = repair.repair(source, fixed)
+                except LabError as exc:
+                    parts.append(f"<p>Not repaired here: {html.escape(str(exc))}</p>")
+                else:
+                    encoded = base64.b64encode(fixed.read_bytes()).decode()
+                    parts.append(f'<p>Repaired with {done.build} (imports WASI {done.after.findings[0].wasi_version}), '
+                                 f'scanned as {done.after.answer}: <a download="{html.escape(fixed.name)}" '
+                                 f'href="data:application/wasm;base64,{encoded}">download {html.escape(fixed.name)}</a></p>')
+        return w.HTML("".join(parts))
+
+    def _ipython_display_(self) -> None:
+        display(self.box)

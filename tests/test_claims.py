@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import claims, modelcheck, practices, sweeps, verdicts
-from analysis.claims import Findings
+from analysis import checks, claims, modelcheck, practices, sweeps, verdicts
+from analysis.checks import Findings
 from analysis.views import findings_html
 from conftest import AFFECTED, REPORT_CASE
 
@@ -41,6 +41,12 @@ def test_reach(found, runner):
     assert_all_hold(claims.reach_findings(found, sweeps.ceiling(runner=runner), budget, runner))
 
 
+def test_am_i_affected(found):
+    from analysis import survey
+
+    assert_all_hold(claims.am_i_affected_findings(survey.survey(), found))
+
+
 def test_practices(found, runner):
     affected, _ = verdicts.pick_builds(found)
     five = ["/data", "/cache", "/tmp", "/home/user", "/srv"]
@@ -51,7 +57,7 @@ def test_practices(found, runner):
 def test_a_refuted_claim_shows_as_refuted_with_its_counterexample(runner):
     """The rule "the first and the last are always reachable", stated for every list, fails on a real run."""
     runs = [runner.run(paths, adapter=AFFECTED) for paths in (REPORT_CASE, claims.LAST_MISROUTED)]
-    claim = claims.every("The first preopen is always reachable, and so is the last.",
+    claim = checks.every("The first preopen is always reachable, and so is the last.",
                          ((claims.label(r), r.outcomes[0] == r.outcomes[-1] == "ok") for r in runs), "runs")
     assert not claim.holds
     assert claim.example == f"counterexample: {claims.label(runs[1])}" and "misrouted" in claim.example
@@ -60,5 +66,5 @@ def test_a_refuted_claim_shows_as_refuted_with_its_counterexample(runner):
 
 
 def test_a_claim_about_nothing_does_not_hold():
-    assert not claims.every("Every run of nothing is fine.", [], "runs").holds
-    assert not claims.some("Some run of nothing is fine.", [], "runs").holds
+    assert not checks.every("Every run of nothing is fine.", [], "runs").holds
+    assert not checks.some("Some run of nothing is fine.", [], "runs").holds
