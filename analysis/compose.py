@@ -30,6 +30,17 @@ def wasm_tools() -> str:
     return found
 
 
+def run_tool(args: list[str], what: str) -> str:
+    """``wasm-tools ARGS``; its stdout, or one line with its whole reason naming ``what`` failed."""
+    try:
+        done = subprocess.run([wasm_tools(), *args], capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise LabError(f"wasm-tools took more than 5 minutes to {what}; retry") from None
+    if done.returncode != 0:
+        raise LabError(f"wasm-tools could not {what}: {tool_reason(done.stderr)}")
+    return done.stdout
+
+
 def tool_reason(stderr: str) -> str:
     """wasm-tools' whole reason on one line: its message and every "Caused by" step
     (``failed to encode a component ...: adapter module did not export `x```)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from . import adapters, verdicts
 from ._cache import write_atomically
 from .adapters import AdapterBuild
-from .compose import compose
+from .compose import compose, run_tool
 from .errors import LabError
 from .guests import from_file
 from .inside import CoreModule, core_modules, kind_of
@@ -62,16 +62,46 @@ def repair(source: Path, out: Path, build: str | AdapterBuild | None = None) -> 
     chosen = build if isinstance(build, AdapterBuild) else adapters.resolve(build) if build else first_fixed()
     command = before.findings[0].role == "command"
     chosen = chosen if command else chosen.reactor()
-    composed = compose(main.data, chosen)  # wasm-tools' reason, in one line, if it refuses
+    world = run_tool(["component", "wit", str(source)], f"read the world of {source}")
+    program = main.data if exports(world) <= {"wasi:cli/run"} else _with_world(main.data, world)
+    composed = compose(program, chosen)  # wasm-tools' reason, in one line, if it refuses
     after = scan_file(composed)
     if after.answer != "not affected":
         raise LabError(f"the component re-adapted with {chosen.id} scans as `{after.answer}`: nothing was written")
+    lost = exports(world) - exports(run_tool(["component", "wit", str(composed)], "read the re-adapted world"))
+    if lost:
+        raise LabError(f"the component re-adapted with {chosen.id} would lose its export(s) {', '.join(sorted(lost))}: "
+                       "nothing was written")
     checked = _check_run(source, main, chosen) if command else None
     if checked is not None and checked.trap:
         raise LabError(f"the re-adapted component did not run cleanly with {' '.join(CHECK_PATHS)} "
                        f"({checked.trap_summary}): nothing was written")
     write_atomically(out, composed.read_bytes())
     return Repaired(str(source), str(out), chosen.id, before, after, checked)
+
+
+def exports(wit: str) -> set[str]:
+    """What a component's world exports, read from ``wasm-tools component wit``, with
+    versions left out (a repaired component exports the fixed build's WASI version)."""
+    world = wit.split("world root {", 1)[-1].split("\n}", 1)[0]
+    found = set()
+    for line in world.splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            item = line.removeprefix("export ").rstrip(";")
+            found.add(item.split(":")[0] if ": " in item else item.split("@")[0])  # `f: func()` or `ns:pkg/i@v`
+    return found
+
+
+def _with_world(program: bytes, wit: str) -> bytes:
+    """The program with its component's world embedded, so that composing it again keeps
+    what the component exports (a toolchain such as ComponentizeJS leaves no world in it)."""
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-repair-") as folder:
+        (Path(folder) / "world.wit").write_text(wit)
+        (Path(folder) / "program.wasm").write_bytes(program)
+        run_tool(["component", "embed", str(Path(folder) / "world.wit"), str(Path(folder) / "program.wasm"),
+                  "-o", str(Path(folder) / "embedded.wasm")], "embed the component's world into its program")
+        return (Path(folder) / "embedded.wasm").read_bytes()
 
 
 def _check_run(source: Path, main: CoreModule, build: AdapterBuild) -> RunResult:

@@ -143,3 +143,42 @@ def test_repair_re_adapts_a_library_with_the_fixed_reactor(tmp_path):
     assert f"adapter: {repair.first_fixed().id}-reactor" in done.stdout and "run with" not in done.stdout
     after = scan.scan_file(out)
     assert after.answer == "not affected" and after.findings[0].role == "reactor"
+
+
+LIBRARY_WORLD = """package lab:demo;
+
+world counter {
+  export count-preopens: func() -> u32;
+}
+"""
+LIBRARY = """(module
+  (import "wasi_snapshot_preview1" "fd_prestat_get" (func $get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "count-preopens") (result i32) (local $fd i32)
+    (local.set $fd (i32.const 3))
+    (block $done (loop $next
+      (br_if $done (call $get (local.get $fd) (i32.const 0)))
+      (local.set $fd (i32.add (local.get $fd) (i32.const 1)))
+      (br $next)))
+    (i32.sub (local.get $fd) (i32.const 3)))
+  (func (export "_initialize")))"""
+
+
+def test_repair_keeps_the_world_of_a_component_that_brings_its_own(tmp_path):
+    """As ComponentizeJS builds them: the program inside keeps no world, so a plain
+    re-adaptation would silently drop `count-preopens`; the lab embeds the world again."""
+    from analysis import repair
+    from analysis.compose import run_tool
+
+    (tmp_path / "world.wit").write_text(LIBRARY_WORLD)
+    (tmp_path / "library.wasm").write_bytes(wasmtime.wat2wasm(LIBRARY))
+    run_tool(["component", "embed", str(tmp_path / "world.wit"), str(tmp_path / "library.wasm"),
+              "-o", str(tmp_path / "embedded.wasm")], "embed the test world")
+    broken = compose.compose((tmp_path / "embedded.wasm").read_bytes(), adapters.resolve(AFFECTED).reactor())
+    assert repair.exports(run_tool(["component", "wit", str(broken)], "read")) == {"count-preopens"}
+    out = tmp_path / "fixed.wasm"
+    done = lab("repair", str(broken), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert repair.exports(run_tool(["component", "wit", str(out)], "read")) == {"count-preopens"}
+    assert scan.scan_file(out).answer == "not affected"
