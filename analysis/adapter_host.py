@@ -57,6 +57,11 @@ def told(engine: wasmtime.Engine, module: wasmtime.Module, names: Sequence[bytes
     except wasmtime.WasmtimeError as exc:
         raise LabError(f"the adapter cannot be instantiated by the scanner: {first_line(exc, 'no detail')}") from None
     exports = instance.exports(store)
+    if host.memory is None:  # an adapter of its own memory, not the program's
+        memory = exports.get("memory") if hasattr(exports, "get") else None
+        if not isinstance(memory, wasmtime.Memory):
+            raise LabError("it neither imports nor exports a memory, so no host can hand it names")
+        host.memory = memory
     host.realloc = exports["cabi_import_realloc"]
     if "reset_adapter_state" in exports:
         exports["reset_adapter_state"](store)  # as the start function wit-component adds does
@@ -74,10 +79,10 @@ def told(engine: wasmtime.Engine, module: wasmtime.Module, names: Sequence[bytes
             errno = dir_name(store, fd, buffer, min(length, 65536))
             name = host.read(buffer, min(length, 65536)) if errno == 0 else None
             answers.append(Told(fd, errno, name))
-    except wasmtime.Trap as exc:
+    except (wasmtime.Trap, wasmtime.WasmtimeError, TypeError, ValueError) as exc:
         if host.unserved:
             raise Unserved(host.unserved) from None
-        raise LabError(f"the adapter trapped while answering: {first_line(exc, 'no detail')}") from None
+        raise LabError(f"the adapter failed while answering: {first_line(exc, 'no detail')}") from None
     return answers
 
 

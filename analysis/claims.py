@@ -19,7 +19,7 @@ from .hosts import HOSTS
 from .model import libc_route, route_table
 from .modelcheck import FIELDS, ModelCheck
 from .results import RunResult
-from .survey import Row
+from .survey import JCO, Row
 from .runner import Runner, default_runner
 from .scenarios import SCHEMES
 from .verdicts import REPORT_CASE, Verdict
@@ -302,12 +302,14 @@ def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Fin
         for variant in (build, build.reactor()):
             answer = scan.scan_file(adapters.fetch(variant)).answer
             judged.append((f"{variant.id}: scan says {answer}, its report's case says {expected}", answer == expected))
-    by_release: dict[str, dict[str, set[str]]] = {}
+    by_release: dict[str, dict[str, set[str]]] = {}  # jco version -> "lib" / "obj" -> scan's answers
     for row in rows:
-        if row.package == "@bytecodealliance/jco" and row.adapters:
-            side = "lib" if row.file.startswith("lib/") and "command" in row.file else "obj" if row.file.startswith("obj/") else ""
-            if side:
-                by_release.setdefault(row.version, {}).setdefault(side, set()).add(row.answer)
+        if row.package != JCO or not row.adapters:
+            continue
+        if row.file == "lib/wasi_snapshot_preview1.command.wasm":
+            by_release.setdefault(row.version, {}).setdefault("lib", set()).add(row.answer)
+        elif row.file.startswith("obj/"):
+            by_release.setdefault(row.version, {}).setdefault("obj", set()).add(row.answer)
     own = [(f"jco {version}: lib {sorted(sides['lib'])}, obj {sorted(sides['obj'])}", sides["lib"] == sides["obj"])
            for version, sides in by_release.items() if "lib" in sides and "obj" in sides]
     wheels = [(f"{r.package} {r.version} {r.file}", r.adapters == 0) for r in rows

@@ -6,8 +6,11 @@ import json
 
 import pytest
 import wasmtime
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import adapters, compose, guests, inside, scan, verdicts
+from analysis.errors import LabError
 from conftest import AFFECTED
 from conftest import cli as lab
 
@@ -182,3 +185,35 @@ def test_repair_keeps_the_world_of_a_component_that_brings_its_own(tmp_path):
     assert done.returncode == 0, done.stderr
     assert repair.exports(run_tool(["component", "wit", str(out)], "read")) == {"count-preopens"}
     assert scan.scan_file(out).answer == "not affected"
+
+
+def test_an_adapter_the_scanner_cannot_serve_is_cannot_tell_never_a_verdict(tmp_path):
+    """A module shaped like an adapter whose fd_prestat_get asks for random bytes first."""
+    path = tmp_path / "odd.core2.wasm"
+    path.write_bytes(wasmtime.wat2wasm("""(module
+      (import "wasi:random/random@0.2.2" "get-random-bytes" (func $random (param i64 i32)))
+      (memory (export "memory") 1)
+      (func (export "cabi_import_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func (export "fd_prestat_get") (param i32 i32) (result i32)
+        (call $random (i64.const 8) (i32.const 0)) (i32.const 0))
+      (func (export "fd_prestat_dir_name") (param i32 i32 i32) (result i32) (i32.const 0)))"""))
+    found = scan.scan_file(path)
+    assert found.answer == "cannot tell"
+    assert "wasi:random/random@0.2.2#get-random-bytes" in found.findings[0].evidence[0]
+    done = lab("scan", str(path))
+    assert done.returncode == 2 and "cannot tell" in done.stdout
+
+
+@settings(max_examples=150)
+@given(flips=st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 7)), min_size=1, max_size=4),
+       cut=st.one_of(st.none(), st.integers(8, 10**9)))
+def test_damaged_components_are_an_answer_or_one_line_never_a_traceback(flips, cut):
+    whole = bytearray(compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED)).read_bytes())
+    for at, bit in flips:
+        whole[at % len(whole)] ^= 1 << bit
+    data = bytes(whole[: (cut % len(whole)) if cut else None])
+    try:
+        found = scan.scan_bytes(data, "damaged.wasm")
+    except LabError:
+        return
+    assert found.answer in ("affected", "not affected", "not exposed", "cannot tell", "no adapter")
