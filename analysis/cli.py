@@ -18,13 +18,12 @@ from typing import NoReturn
 from . import adapters, bench, guests, model, repair, scan, survey, sweeps, toolchains, verdicts
 from ._cache import REPORTS_DIR, writable_folder
 from .adapters import NATIVE
-from .describe import TABLE_HEADINGS, describe_scan, render_trace, shown, span, table_row, text_table
+from .describe import describe_run, describe_scan, describe_survey, render_trace, span, text_table
 from .errors import LabError
 from .hosts import HOSTS
 from .modelcheck import FIELDS, check_model
-from .results import OUTCOMES, RunResult
 from .cpus import pin_to_cpu
-from .runner import DEADLINE, DEFAULT_FUEL, default_runner
+from .runner import default_runner
 from .wasi import FIRST_FD, check_fd, check_paths
 
 
@@ -208,14 +207,14 @@ def _fetch(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     result = default_runner().run(args.paths, guest=args.guest, adapter=args.adapter or NATIVE, host=args.host)
-    print(result.to_json(indent=2) if args.json else render(result))
+    print(result.to_json(indent=2) if args.json else describe_run(result))
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
     paths = check_paths(args.paths)
     result = model.predict(paths, args.behavior, guest=args.guest)
-    print(result.to_json(indent=2) if args.json else render(result, predicted=True))
+    print(result.to_json(indent=2) if args.json else describe_run(result, predicted=True))
     return 0
 
 
@@ -320,16 +319,7 @@ def _survey(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
         return 0
-    table = [("package", "version", "file", "answer", "adapters", "its code is that of")]
-    table += [(r.package, r.version, r.file, r.answer, str(r.adapters), r.resembles) for r in rows if r.adapters]
-    print("\n".join(text_table(table)))
-    quiet = sum(1 for r in rows if not r.adapters)
-    print(f"\n{len(rows)} .wasm files in {len({(r.package, r.version) for r in rows})} releases; "
-          f"{quiet} without a preview1 adapter are not listed")
-    print("\nwhich toolchains shipped the bug:")
-    chart = [("product", "affected", "first fixed", "basis", "source")]
-    chart += [(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in toolchains.toolchain_map(rows)]
-    print("\n".join(text_table(chart)))
+    print("\n".join(describe_survey(rows, toolchains.toolchain_map(rows))))
     return 0
 
 
@@ -373,33 +363,3 @@ def usable_folder(path: Path) -> Path:
 
 
 # -- rendering ------------------------------------------------------------------------
-
-
-def render(result: RunResult, predicted: bool = False) -> str:
-    """The result as a table a person reads in a terminal."""
-    if predicted:
-        via = f"as the model predicts it, behaviour {result.adapter}"
-    elif result.guest == "direct":
-        via = "as a WASIp2 component of its own, asking the host's get-directories (no adapter)"
-    elif result.adapter == NATIVE:
-        via = "natively (no adapter)"
-    else:
-        via = f"through adapter {result.adapter} (sha256 {(result.adapter_sha256 or '')[:16]}…)"
-    on = "" if result.host == "wasmtime-py" else f", on {result.host}"
-    out = [f"guest {result.guest} {via}{on}, {len(result.paths)} preopen(s)"]
-    if result.guest == "rust-open":
-        out += [f"  | {shown(line, 400)}" for line in result.lines]
-    out += text_table([TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)], max_width=40)
-    counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
-    out.append(counts)
-    if result.guest in ("probe", "direct"):
-        out.append(f"(the {result.guest} guest has no libc: routes are wasi-libc's rule applied to the names it saw)")
-    out += [f"warning: {warning}" for warning in result.warnings]
-    if result.timed_out:
-        out.append(f"timeout: the guest used up its fuel ({DEFAULT_FUEL:,} units) or its time ({DEADLINE:g} s) "
-                   "and was stopped")
-    elif result.trap:
-        out.append(f"trap: {shown(result.trap_summary, 400)}")  # the guest's words, escaped for a terminal
-    elif result.exit_code not in (0, None):
-        out.append(f"the guest exited with status {result.exit_code}")
-    return "\n".join(out)

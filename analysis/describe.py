@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .adapters import NATIVE
 from .model import DirNameTrace
 from .scan import FileScan
-from .results import PreopenResult, RunResult
+from .survey import Row as SurveyRow
+from .toolchains import Toolchain
+from .results import OUTCOMES, PreopenResult, RunResult
 from .wasi import decode, encode, errno_name
 
 NATIVE_LABEL = "native (no adapter)"
@@ -45,7 +48,7 @@ def span(releases: Sequence[str]) -> str:
 
 def adapter_label(adapter: str) -> str:
     """How a result's ``adapter`` reads in titles: a build id, or native."""
-    return NATIVE_LABEL if adapter == "native" else adapter
+    return NATIVE_LABEL if adapter == NATIVE else adapter
 
 
 def _fd_span(fds: list[int]) -> str:
@@ -237,3 +240,44 @@ def describe_scan(found: FileScan) -> list[str]:
         lines.append(f"  what to do: `python -m analysis repair {shown(found.path, 200)} -o fixed.wasm` re-adapts it "
                      "with a build measured fixed, or rebuild it with a fixed toolchain")
     return lines
+
+
+def describe_run(result: RunResult, predicted: bool = False) -> str:
+    """The result as a table a person reads in a terminal."""
+    if predicted:
+        via = f"as the model predicts it, behaviour {result.adapter}"
+    elif result.guest == "direct":
+        via = "as a WASIp2 component of its own, asking the host's get-directories (no adapter)"
+    elif result.adapter == NATIVE:
+        via = "natively (no adapter)"
+    else:
+        via = f"through adapter {result.adapter} (sha256 {(result.adapter_sha256 or '')[:16]}…)"
+    on = "" if result.host == "wasmtime-py" else f", on {result.host}"
+    out = [f"guest {result.guest} {via}{on}, {len(result.paths)} preopen(s)"]
+    if result.guest == "rust-open":
+        out += [f"  | {shown(line, 400)}" for line in result.lines]
+    out += text_table([TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)], max_width=40)
+    counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
+    out.append(counts)
+    if result.guest in ("probe", "direct"):
+        out.append(f"(the {result.guest} guest has no libc: routes are wasi-libc's rule applied to the names it saw)")
+    out += [f"warning: {warning}" for warning in result.warnings]
+    if result.timed_out:  # the trap says which bound: fuel, the deadline, or the lab's kill
+        out.append(f"timeout: the guest was stopped ({shown(result.trap_summary, 400)})")
+    elif result.trap:
+        out.append(f"trap: {shown(result.trap_summary, 400)}")  # the guest's words, escaped for a terminal
+    elif result.exit_code not in (0, None):
+        out.append(f"the guest exited with status {result.exit_code}")
+    return "\n".join(out)
+
+
+def describe_survey(rows: Sequence[SurveyRow], chart: Sequence[Toolchain]) -> list[str]:
+    """The survey's files that carry an adapter, then the toolchain map, for a terminal."""
+    table = [("package", "version", "file", "answer", "adapters", "its code is that of")]
+    table += [(r.package, r.version, r.file, r.answer, str(r.adapters), r.resembles) for r in rows if r.adapters]
+    quiet = sum(1 for r in rows if not r.adapters)
+    lines = [*text_table(table), "", f"{len(rows)} .wasm files in {len({(r.package, r.version) for r in rows})} "
+             f"releases; {quiet} without a preview1 adapter are not listed", "", "which toolchains shipped the bug:"]
+    rows_of_chart = [("product", "affected", "first fixed", "basis", "source")]
+    rows_of_chart += [(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in chart]
+    return lines + text_table(rows_of_chart)
