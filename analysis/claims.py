@@ -323,13 +323,14 @@ def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Fin
             repaired.append((f"{verdict.adapter} -> {done.build}: scan {done.after.answer}, "
                              f"run {' '.join(done.run.outcomes)}", done.after.answer == "not affected" and done.run.all_ok))
     return Findings("What we learned", (
-        every("`scan`, running each published adapter file's own code, gives every catalogued build, command and "
+        every("scan, running each published adapter file's own code, gives every catalogued build, command and "
               "reactor adapter alike, the verdict the report's case gives it.", judged, "adapter files"),
-        every("In every surveyed jco release, the adapter inside jco's own `obj/` modules has the verdict of the "
-              "`lib/` command adapter it ships.", own, "releases"),
-        every("No `.wasm` file in the surveyed componentize-py and wasmtime wheels carries a preview1 adapter.",
-              wheels, "files"),
-        every(f"`repair` with {fixed_with.id} turns the opener composed with each affected build into a component "
+        every("In every surveyed jco release that ships its own tools (obj/) with an adapter inside, that adapter "
+              "has the verdict of the lib/ command adapter the release gives its users.", own, "releases"),
+        every("The surveyed componentize-py and wasmtime wheels hold no .wasm file with a preview1 adapter in it "
+              "(componentize-py builds its adapter into its native binary, which the survey does not read).",
+              wheels, "wheels"),
+        every(f"repair with {fixed_with.id} turns the opener composed with each affected build into a component "
               "that scans as not affected and reads all five of the report's directories.", repaired,
               "affected builds"),
     ))

@@ -140,18 +140,21 @@ def judge(module: CoreModule) -> Finding:
     try:
         code = _embedded(module.data, role) if published else module.data
         compiled = _compiled(code)
-        wrong = []
+        wrong, blind = [], 0
         for names in NAME_LISTS:
             answers = adapter_host.told(_engine(), compiled, names)
-            wrong += [_difference(names, fd_answer) for fd_answer in answers[:len(names)]]
+            if answers and answers[0].fd == 3 and answers[0].errno != 0:
+                blind += 1
+            slips = [d for d in (_difference(names, a) for a in answers[:len(names)]) if d]
             if len(answers) < len(names):
-                wrong.append(f"it stopped at fd {answers[-1].fd} of {len(names)} preopens ({', '.join(_shown(n) for n in names)})")
+                slips.append(f"it stopped at fd {answers[-1].fd}")
+            if slips:
+                wrong.append(f"with {' '.join(n.decode('utf-8', 'replace') for n in names)}: {', '.join(slips)}")
     except adapter_host.Unserved as exc:
         return Finding(verdict="cannot tell", evidence=(f"it called {exc}, which the scanner does not serve",), **common)
     except LabError as exc:
         return Finding(verdict="cannot tell", evidence=(str(exc),), **common)
-    wrong = [w for w in wrong if w]
-    if sum(w.startswith("fd 3 ") for w in wrong) == len(NAME_LISTS):
+    if blind == len(NAME_LISTS):
         return Finding(verdict="cannot tell", evidence=("it saw no preopen at all in any list, so its answers "
                                                         "say nothing about the bug",), **common)
     note = "a published adapter file, run after embedding it with a probe program (as wit-component does)"

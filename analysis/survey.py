@@ -50,6 +50,9 @@ class Row:
     adapters: int
     resembles: str
     """The catalogued builds its adapters' code is that of, if any."""
+    shared: float
+    """The largest share of its adapters' functions found as published in one catalogued
+    build (below ``scan.RESEMBLANCE``, none is named)."""
     evidence: str
 
 
@@ -82,7 +85,7 @@ def installed_wasmtime() -> list[Row]:
     version = metadata.version(WASMTIME_PY)
     files = [f for f in metadata.files(WASMTIME_PY) or () if str(f).endswith(".wasm")]
     if not files:
-        return [Row(WASMTIME_PY, version, "(none)", 0, "", "no .wasm files", 0, "", "the wheel carries no .wasm file")]
+        return [Row(WASMTIME_PY, version, "(none)", 0, "", "no .wasm files", 0, "", 0.0, "the wheel carries no .wasm file")]
     return [_row(WASMTIME_PY, version, str(f), Path(f.locate()).read_bytes()) for f in files]
 
 
@@ -98,7 +101,8 @@ def _release(package: str, version: str) -> list[Row]:
     else:
         files = pack_members(package, version, ".wasm", f"{package}@{version}")
     rows = [_row(package, version, name.removeprefix("package/"), data) for name, data in sorted(files.items())]
-    rows = rows or [Row(package, version, "(none)", 0, "", "no .wasm files", 0, "", "the release carries no .wasm file")]
+    rows = rows or [Row(package, version, "(none)", 0, "", "no .wasm files", 0, "", 0.0,
+                        "the release carries no .wasm file")]
     write_atomically(kept, json.dumps([asdict(r) for r in rows], indent=1).encode())
     return rows
 
@@ -115,11 +119,11 @@ def _row(package: str, version: str, name: str, data: bytes) -> Row:
     try:
         found = scan_bytes(data, name)
     except LabError as exc:
-        return Row(package, version, name, len(data), sha256_bytes(data), "cannot read", 0, "", str(exc))
+        return Row(package, version, name, len(data), sha256_bytes(data), "cannot read", 0, "", 0.0, str(exc))
     resembles = sorted({b for f in found.findings for b in f.resembles})
     evidence = next((e for f in found.findings if f.verdict == found.answer for e in f.evidence), "")
     return Row(package, version, name, len(data), sha256_bytes(data), found.answer, len(found.findings),
-               " or ".join(resembles), evidence)
+               " or ".join(resembles), max((f.shared for f in found.findings), default=0.0), evidence)
 
 
 def _wheel_files(package: str, version: str) -> dict[str, bytes]:

@@ -26,8 +26,10 @@ class Toolchain:
 
 CITED = (
     Toolchain("Wasmtime's adapter (tags)", "v23.0.0 .. v29.0.0, and every 24.0.x LTS patch through 24.0.13",
-              "v29.0.1, v30.0.0", "cited",
-              f"the fix {FIX} and its backport, released in 29.0.1; the report {ISSUE}"),
+              "v29.0.1, v30.0.0 (the fix was not backported to 24.0.x)", "cited",
+              f"the fix {FIX}, backported to 29.0.x only in "
+              "https://github.com/bytecodealliance/wasmtime/pull/10067; the tags: "
+              "https://github.com/bytecodealliance/wasmtime/tags"),
     Toolchain("wasm-component-ld (Rust's wasm32-wasip2 linker, wasi-sdk's)", "0.5.6 .. 0.5.11", "0.5.12", "cited",
               "https://github.com/bytecodealliance/wasm-component-ld/releases (its adapter pin, per release)"),
     Toolchain("Rust, target wasm32-wasip2", "stable 1.82 .. 1.85 (inferred from the linker it ships)", "1.86.0",
@@ -36,23 +38,30 @@ CITED = (
               "https://github.com/WebAssembly/wasi-sdk/releases (the wasm-component-ld each bundles)"),
     Toolchain("cargo-component", "0.14.0 .. 0.20.0", "0.21.0", "cited",
               "https://github.com/bytecodealliance/cargo-component/releases (its adapter pin, per release)"),
+    Toolchain("componentize-py", "none: it builds in adapters of the design before the bug (Wasmtime 17/18 era)", "-",
+              "cited", "https://github.com/bytecodealliance/componentize-py (its adapters/ folder); its wheel "
+              "holds no .wasm file the survey could run"),
 )
 """What the upstream history says; the survey cannot fetch these products' adapters here."""
 
 
 def measured(rows: Sequence[Row]) -> list[Toolchain]:
-    """Rows for the products the survey read: jco (its ``lib/`` command adapter) and
-    ComponentizeJS (the adapter in its ``spidermonkey-embedding-splicer`` module)."""
+    """Rows for the products the survey read: jco (the ``lib/`` command adapter it gives
+    its users) and ComponentizeJS (the adapter in the splicer module it runs itself; a
+    component it builds gets jco's reactor adapter, from the jco installed beside it)."""
     found = []
-    for product, package, marker in (("jco (npm)", JCO, "lib/wasi_snapshot_preview1.command.wasm"),
-                                     ("ComponentizeJS (npm)", COMPONENTIZE_JS, "spidermonkey-embedding-splicer.core2")):
+    for product, package, marker in (
+            ("jco (npm): the adapter it ships", JCO, "lib/wasi_snapshot_preview1.command.wasm"),
+            ("ComponentizeJS (npm): its own splicer module (the components it builds take jco's adapter)",
+             COMPONENTIZE_JS, "spidermonkey-embedding-splicer.core2")):
         judged = [(r.version, r.answer) for r in rows if r.package == package and marker in r.file]
         if not judged:
             continue
         affected = [v for v, answer in judged if answer == "affected"]
         last = judged.index(next(j for j in judged if j[0] == affected[-1])) if affected else -1
         fixed = next((v for v, answer in judged[last + 1:] if answer == "not affected"), "none surveyed")
-        found.append(Toolchain(product, f"{affected[0]} .. {affected[-1]}" if affected else "none surveyed",
+        found.append(Toolchain(product, f"{affected[0]} .. {affected[-1]}, of the releases scanned" if affected
+                               else "none of the releases scanned",
                                fixed, "measured", f"scan of {len(judged)} releases' adapters in this build "
                                f"({judged[0][0]} .. {judged[-1][0]})"))
     return found

@@ -142,17 +142,20 @@ def agreement_frame(check: ModelCheck) -> pd.DataFrame:
 
 def scan_html(found: FileScan) -> Html:
     """What ``scan`` says of one file, as in the terminal."""
-    return Html(f'<pre style="white-space:pre-wrap">{html.escape(chr(10).join(describe_scan(found)))}</pre>')
+    text = html.escape(chr(10).join(describe_scan(found)))
+    return Html(f'<pre style="white-space:pre-wrap;font-family:monospace;font-size:0.85rem">{text}</pre>')
 
 
 def survey_frame(rows: Sequence[SurveyRow]) -> pd.DataFrame:
     """The surveyed files that carry a preview1 adapter, one row each."""
     return pd.DataFrame(
-        [(r.package, r.version, r.file, f"{r.bytes:,}", r.answer, r.resembles or "-") for r in rows if r.adapters],
-        columns=["package", "version", "file", "bytes", "scan's answer", "its adapter's code is that of"],
-    ).style.hide(axis="index")
+        [(r.package.removeprefix("@bytecodealliance/"), r.version, r.file, r.answer,
+          r.resembles or f"none ({r.shared:.0%} at most)") for r in rows if r.adapters],
+        columns=["package", "version", "file", "scan's answer", "its adapter's code is that of"],
+    ).style.hide(axis="index").set_properties(**{"text-align": "left"})
 
 
 def toolchain_frame(chart: Sequence[Toolchain]) -> pd.DataFrame:
     return pd.DataFrame([(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in chart],
-                        columns=["product", "affected", "first fixed", "basis", "source"]).style.hide(axis="index")
+                        columns=["product", "affected", "first fixed", "basis", "source"]
+                        ).style.hide(axis="index").set_properties(**{"text-align": "left"})
