@@ -51,8 +51,9 @@ guests: $(STAMP)
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq rustc libstd-rust-dev-wasm32; }
 	$(PY) -m analysis build-guests opener rust-open
 
+# As root (a container), JupyterLab refuses to start without --allow-root.
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf $(VENV) .cache $(REPORTS)

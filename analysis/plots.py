@@ -269,13 +269,18 @@ def _axes(ax, size: tuple[float, float]):
     return fig, fig.subplots()
 
 
+class LabFigure(Figure):
+    """A figure of the lab's: a class of its own, so that ``views`` can show it with its
+    title as alternative text, whatever the kernel's inline backend registers for figures."""
+
+
 def new_figure(size: tuple[float, float]) -> Figure:
     """A figure that a notebook shows once, as the cell's result.
 
     Made through pyplot, so that a kernel's inline backend is set up to show figures,
     then closed at once, so that pyplot neither shows it a second time nor keeps it.
     """
-    fig = plt.figure(figsize=size)
+    fig = plt.figure(figsize=size, FigureClass=LabFigure)
     plt.close(fig)
     return fig
 

@@ -9,6 +9,7 @@ by checksum) and shipped beside the pages, so a reader needs no network.
 """
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -101,15 +102,37 @@ _SOCKET_PATH_MAX = 96
 """Characters a Unix socket path may have (108 on Linux) less the ``-<port>`` suffix."""
 
 
-def export_html(notebook: nbformat.NotebookNode, assets_url: str = "assets") -> str:
+def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav: str = "",
+                assets_url: str = "assets") -> str:
+    """One executed notebook as a page: its own ``title``, ``nav`` links at its top and
+    bottom, and each figure's title as its alternative text."""
+    from bs4 import BeautifulSoup
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab")
     exporter.require_js_url = f"{assets_url}/require.js"
     exporter.widget_renderer_url = f"{assets_url}/embed-amd.js"
     exporter.mathjax_url = ""
-    body, _ = exporter.from_notebook_node(notebook)
-    return body
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    page = BeautifulSoup(body, features="html.parser")
+    alts = [o.get("metadata", {}).get("image/png", {}).get("alt") for cell in notebook.cells
+            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    for img, alt in zip(page.select('img[src^="data:image/png"]'), alts):
+        if alt:
+            img["alt"] = alt
+    if nav and page.body is not None:
+        page.body.insert(0, BeautifulSoup(nav, features="html.parser"))
+        page.body.append(BeautifulSoup(nav, features="html.parser"))
+    return str(page)
+
+
+def nav_html(before: Notebook | None, after: Notebook | None) -> str:
+    """Links to the previous page, the index and the next page."""
+    links = [f'<a href="{before.stem}.html">← {html.escape(before.title)}</a>' if before else "",
+             '<a href="index.html">index</a>',
+             f'<a href="{after.stem}.html">{html.escape(after.title)} →</a>' if after else ""]
+    return ('<nav style="display:flex;justify-content:space-between;max-width:70rem;margin:0.5rem auto;'
+            f'font-family:system-ui,sans-serif">{"".join(f"<span>{link}</span>" for link in links)}</nav>')
 
 
 # -- assets for offline widgets ----------------------------------------------------------
@@ -175,7 +198,8 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
         shutil.copyfile(path, out / "assets" / name)
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()
-        futures = [pool.submit(_build_one, nb, directory, out, cpus[i % len(cpus)]) for i, nb in enumerate(chosen)]
+        futures = [pool.submit(_build_one, nb, _neighbours(every, nb), directory, out, cpus[i % len(cpus)])
+                   for i, nb in enumerate(chosen)]
         try:
             for future in as_completed(futures):
                 page = future.result()
@@ -193,10 +217,15 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     return built
 
 
-def _build_one(nb: Notebook, directory: Path, out: Path, cpu: int | None) -> Built:
+def _neighbours(every: Sequence[Notebook], nb: Notebook) -> str:
+    at = [n.stem for n in every].index(nb.stem)
+    return nav_html(every[at - 1] if at > 0 else None, every[at + 1] if at + 1 < len(every) else None)
+
+
+def _build_one(nb: Notebook, nav: str, directory: Path, out: Path, cpu: int | None) -> Built:
     start = time.perf_counter()
     executed = execute(directory / f"{nb.stem}.ipynb", cpu=cpu)
-    page = export_html(executed)
+    page = export_html(executed, f"{nb.title} · preopen lab", nav)
     target = out / f"{nb.stem}.html"
     write_atomically(target, page.encode())
     write_atomically(out / "executed" / f"{nb.stem}.ipynb", nbformat.writes(executed).encode())

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from .adapters import catalogue
 from .checks import Findings
@@ -18,6 +19,7 @@ from .modelcheck import FIELDS, ModelCheck
 from .describe import TABLE_HEADINGS, adapter_label, describe_scan, sentence, shown, span, table_row
 from .model import libc_route
 from .palette import EMPTY, OUTCOME_COLORS
+from .plots import LabFigure
 from .results import RunResult
 from .scan import FileScan
 from .survey import Row as SurveyRow
@@ -34,6 +36,23 @@ def register() -> None:
         formatters = shell.display_formatter.formatters["text/html"]
         formatters.for_type(RunResult, result_html)
         formatters.for_type(Findings, findings_html)
+        shell.display_formatter.formatters["image/png"].for_type(LabFigure, figure_png)
+
+
+def figure_png(fig: Figure) -> tuple[bytes, dict[str, str]]:
+    """A figure as PNG, with its title as the image's alternative text (``alt`` in the
+    output's metadata; ``publish`` puts it on the exported page's ``<img>``)."""
+    from IPython.core.pylabtools import print_figure
+
+    return print_figure(fig, "png", bbox_inches="tight"), {"alt": figure_title(fig)}
+
+
+def figure_title(fig: Figure) -> str:
+    """What a figure shows, in words: its title, or its panels' titles."""
+    titles = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    titles += [ax.get_title() or ax.get_title(loc="left") for ax in fig.axes]
+    said = [t for t in titles if t]
+    return "Figure: " + "; ".join(dict.fromkeys(said)) if said else "Figure without a title"
 
 
 class Html(str):

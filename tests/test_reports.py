@@ -140,3 +140,16 @@ def test_reports_render_in_a_real_browser(built, tmp_path, page, title):
     ok_green = np.array([int(OUTCOME_COLORS["ok"][i:i + 2], 16) for i in (1, 3, 5)])
     # The figures' "ok" colour covers a real part of the page: a figure is on screen.
     assert (np.abs(pixels - ok_green).sum(axis=-1) < 12).sum() > 2000
+
+
+def test_every_page_has_its_own_title_links_and_figure_descriptions(built):
+    out, pages = built
+    for at, page in enumerate(pages):
+        text = page.html.read_text()
+        assert f"<title>{html.escape(page.notebook.title)} · preopen lab</title>" in text, page.notebook.stem
+        assert text.count('<a href="index.html">index</a>') == 2, page.notebook.stem  # top and bottom
+        if at + 1 < len(pages):
+            assert f'href="{pages[at + 1].notebook.stem}.html"' in text
+        alts = re.findall(r'<img alt="([^"]*)"[^>]*src="data:image/png', text) + \
+            re.findall(r'<img[^>]*src="data:image/png[^>]*alt="([^"]*)"', text)
+        assert len(alts) == page.figures and all(a.startswith("Figure: ") for a in alts), (page.notebook.stem, alts)
