@@ -9,6 +9,7 @@ by checksum) and shipped beside the pages, so a reader needs no network.
 """
 from __future__ import annotations
 
+import copy
 import html
 import os
 import re
@@ -103,11 +104,18 @@ _SOCKET_PATH_MAX = 96
 
 
 def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav: str = "",
-                assets_url: str = "assets") -> str:
+                pages: dict[str, str] | None = None, assets_url: str = "assets") -> str:
     """One executed notebook as a page: its own ``title``, ``nav`` links at its top and
-    bottom, and each figure's title as its alternative text."""
+    bottom, each figure's title as its alternative text, and "notebook 5" in its prose
+    a link to that page (``pages``: notebook number -> page file)."""
     from bs4 import BeautifulSoup
     from nbconvert import HTMLExporter
+
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and pages:
+            cell.source = _CROSS_REF.sub(lambda m: f"[{m.group(0)}]({pages[m.group(1)]})" if m.group(1) in pages
+                                         else m.group(0), cell.source)
 
     exporter = HTMLExporter(template_name="lab")
     exporter.require_js_url = f"{assets_url}/require.js"
@@ -124,6 +132,9 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
         page.body.insert(0, BeautifulSoup(nav, features="html.parser"))
         page.body.append(BeautifulSoup(nav, features="html.parser"))
     return str(page)
+
+
+_CROSS_REF = re.compile(r"\bnotebook (\d+)\b(?!\])")
 
 
 def nav_html(before: Notebook | None, after: Notebook | None) -> str:
@@ -198,7 +209,7 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
         shutil.copyfile(path, out / "assets" / name)
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()
-        futures = [pool.submit(_build_one, nb, _neighbours(every, nb), directory, out, cpus[i % len(cpus)])
+        futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)])
                    for i, nb in enumerate(chosen)]
         try:
             for future in as_completed(futures):
@@ -217,15 +228,13 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     return built
 
 
-def _neighbours(every: Sequence[Notebook], nb: Notebook) -> str:
-    at = [n.stem for n in every].index(nb.stem)
-    return nav_html(every[at - 1] if at > 0 else None, every[at + 1] if at + 1 < len(every) else None)
-
-
-def _build_one(nb: Notebook, nav: str, directory: Path, out: Path, cpu: int | None) -> Built:
+def _build_one(nb: Notebook, every: Sequence[Notebook], directory: Path, out: Path, cpu: int | None) -> Built:
     start = time.perf_counter()
     executed = execute(directory / f"{nb.stem}.ipynb", cpu=cpu)
-    page = export_html(executed, f"{nb.title} · preopen lab", nav)
+    at = [n.stem for n in every].index(nb.stem)
+    nav = nav_html(every[at - 1] if at > 0 else None, every[at + 1] if at + 1 < len(every) else None)
+    pages = {str(int(n.stem.split("_")[0])): f"{n.stem}.html" for n in every if n.stem.split("_")[0].isdigit()}
+    page = export_html(executed, f"{nb.title} · preopen lab", nav, pages)
     target = out / f"{nb.stem}.html"
     write_atomically(target, page.encode())
     write_atomically(out / "executed" / f"{nb.stem}.ipynb", nbformat.writes(executed).encode())

@@ -7,6 +7,7 @@ import nothing from here.
 from __future__ import annotations
 
 import html
+import re
 import sys
 from collections.abc import Sequence
 
@@ -55,6 +56,14 @@ def figure_title(fig: Figure) -> str:
     return "Figure: " + "; ".join(dict.fromkeys(said)) if said else "Figure without a title"
 
 
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def prose(text: str) -> str:
+    """Words written for a terminal, for a page: escaped, and `x` as code, not backticks."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text))
+
+
 class Html(str):
     """A string that notebooks render as HTML."""
 
@@ -87,9 +96,9 @@ def result_table_html(result: RunResult) -> str:
 
 def result_html(result: RunResult, title: str | None = None) -> str:
     label = title or adapter_label(result.adapter)
-    warnings = "".join(f'<p style="color:#8a5a00">warning: {html.escape(w)}</p>' for w in result.warnings)
+    warnings = "".join(f'<p style="color:#8a5a00">warning: {prose(w)}</p>' for w in result.warnings)
     return (f"<div><p><b>{html.escape(label)}</b> · guest {result.guest}</p>{survival_row_html(result)}"
-            f"<p>{html.escape(sentence(result))}</p>{warnings}{result_table_html(result)}</div>")
+            f"<p>{prose(sentence(result))}</p>{warnings}{result_table_html(result)}</div>")
 
 
 def side_by_side(results: Sequence[RunResult], titles: Sequence[str] = ()) -> Html:
@@ -147,9 +156,9 @@ def findings_html(findings: Findings) -> str:
     items = []
     for claim in findings.claims:
         mark, color = ("✓", OUTCOME_COLORS["ok"]) if claim.holds else ("✗ does not hold:", OUTCOME_COLORS["missing"])
-        example = f"; {html.escape(claim.example)}" if claim.example else ""
-        items.append(f'<li><b style="color:{color}">{mark}</b> {html.escape(claim.statement)} '
-                     f'<span style="color:#555">({html.escape(claim.evidence)}{example})</span></li>')
+        example = f"; {prose(claim.example)}" if claim.example else ""
+        items.append(f'<li><b style="color:{color}">{mark}</b> {prose(claim.statement)} '
+                     f'<span style="color:#555">({prose(claim.evidence)}{example})</span></li>')
     return f'<ul style="line-height:1.5">{"".join(items)}</ul>'
 
 
@@ -161,7 +170,7 @@ def agreement_frame(check: ModelCheck) -> pd.DataFrame:
 
 def scan_html(found: FileScan) -> Html:
     """What ``scan`` says of one file, as in the terminal."""
-    text = html.escape(chr(10).join(describe_scan(found)))
+    text = prose(chr(10).join(describe_scan(found)))
     return Html(f'<pre style="white-space:pre-wrap;font-family:monospace;font-size:0.85rem">{text}</pre>')
 
 

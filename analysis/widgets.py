@@ -25,7 +25,7 @@ from .results import RunResult
 from .runner import Runner, default_runner
 from .scenarios import ORDERS, SCHEME_CHOICES, check_scheme, ordering, scheme_paths
 from .verdicts import REPORT_CASE
-from .views import result_html, scan_html
+from .views import prose, result_html, scan_html
 from .wasi import FIRST_FD, check_fd, check_paths, preopen_fds
 
 MODEL_PREFIX = "model: "
@@ -63,7 +63,7 @@ class Debouncer:
 
 
 def _error_html(message: str) -> str:
-    return f'<p style="color:{OUTCOME_COLORS["missing"]}"><b>Cannot run this:</b> {html.escape(message)}</p>'
+    return f'<p style="color:{OUTCOME_COLORS["missing"]}"><b>Cannot run this:</b> {prose(message)}</p>'
 
 
 # -- the explorer -------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class Stepper:
         if self.trace is None:
             return
         step = self.step.value
-        self.caption.value = f"<p>{html.escape(step_sentence(self.trace, step))}</p>"
+        self.caption.value = f"<p>{prose(step_sentence(self.trace, step))}</p>"
         upto = min(step, len(self.trace.steps))
         fig = scratch_diagram(self.trace, upto=upto, show_copy=step > len(self.trace.steps))
         with self.figure_out:

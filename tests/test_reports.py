@@ -153,3 +153,22 @@ def test_every_page_has_its_own_title_links_and_figure_descriptions(built):
         alts = re.findall(r'<img alt="([^"]*)"[^>]*src="data:image/png', text) + \
             re.findall(r'<img[^>]*src="data:image/png[^>]*alt="([^"]*)"', text)
         assert len(alts) == page.figures and all(a.startswith("Figure: ") for a in alts), (page.notebook.stem, alts)
+
+
+def test_prose_has_linked_cross_references_and_no_literal_backticks(built):
+    from bs4 import BeautifulSoup
+
+    out, pages = built
+    stems = {str(int(p.notebook.stem.split("_")[0])): p.notebook.stem for p in pages}
+    for page in pages:
+        source = nbformat.read(publish.NOTEBOOKS_DIR / f"{page.notebook.stem}.ipynb", as_version=4)
+        mentioned = [n for cell in source.cells if cell.cell_type == "markdown"
+                     for n in re.findall(r"\bnotebook (\d+)\b", cell.source) if n in stems]
+        text = page.html.read_text()
+        linked = re.findall(r'<a href="(\d+)_[a-z_]+\.html">notebook (\d+)</a>', text)
+        assert len(linked) >= len(mentioned) and all(int(a) == int(b) for a, b in linked), page.notebook.stem
+        soup = BeautifulSoup(text, "html.parser")
+        for output in soup.select(".jp-OutputArea-output"):
+            for quoted in output(["script", "style", "table"]):  # tables quote wasmtime's own words
+                quoted.decompose()
+            assert "`" not in output.get_text(), (page.notebook.stem, output.get_text()[:200])
