@@ -10,6 +10,7 @@ import pytest
 
 from analysis import model, plots, sweeps
 from analysis.describe import sentence, step_sentence
+from analysis.views import prose
 from analysis.widgets import Debouncer, Explorer, Stepper
 from conftest import AFFECTED, FIXED, REPORT_CASE, cli
 
@@ -82,7 +83,7 @@ def test_explorer_runs_the_report_case_on_each_build(runner):
     assert explorer.paths() == list(REPORT_CASE)
     explorer.build.value = AFFECTED
     assert explorer.result.outcomes == ("ok", "missing", "missing", "missing", "ok")
-    assert "only `/a` and `/e` are reachable" in explorer.view.value
+    assert "only <code>/a</code> and <code>/e</code> are reachable" in explorer.view.value
     explorer.build.value = FIXED
     assert explorer.result.outcomes == ("ok",) * 5
     explorer.build.value = "model: missing-increment"
@@ -119,10 +120,10 @@ def test_stepper_walks_the_models_trace():
     assert stepper.trace == trace
     for step in range(len(trace.steps) + 2):
         assert stepper.step.value == step
-        assert step_sentence(trace, step) in stepper.caption.value.replace("&#x27;", "'")
+        assert prose(step_sentence(trace, step)) in stepper.caption.value  # the same words, `x` as code
         stepper.next.click()
     assert stepper.step.value == len(trace.steps) + 1  # stops at the copy
-    assert "`/e`, not the name it asked for" in stepper.caption.value
+    assert "<code>/e</code>, not the name it asked for" in stepper.caption.value
     stepper.behavior.value = "fixed"
     assert stepper.trace == model.explain(REPORT_CASE, 5, "fixed")
     stepper.prev.click()
