@@ -63,8 +63,6 @@ def told(engine: wasmtime.Engine, module: wasmtime.Module, names: Sequence[bytes
             raise LabError("it neither imports nor exports a memory, so no host can hand it names")
         host.memory = memory
     host.realloc = exports["cabi_import_realloc"]
-    if "reset_adapter_state" in exports:
-        exports["reset_adapter_state"](store)  # as the start function wit-component adds does
     prestat_get, dir_name = exports["fd_prestat_get"], exports["fd_prestat_dir_name"]
     scratch = host.scratch(8 + 65536)
     answers = []

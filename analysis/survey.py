@@ -18,7 +18,6 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -165,12 +164,3 @@ def _npm_versions(package: str, oldest: tuple[int, ...]) -> list[str]:
 
 def _key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
-
-
-def by_release(rows: list[Row]) -> Iterator[tuple[str, str, list[Row]]]:
-    """Rows grouped by (package, version), in survey order."""
-    seen: dict[tuple[str, str], list[Row]] = {}
-    for row in rows:
-        seen.setdefault((row.package, row.version), []).append(row)
-    for (package, version), group in seen.items():
-        yield package, version, group

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import wasmtime
 from hypothesis import HealthCheck, settings
 
 from analysis import adapters
@@ -47,3 +48,10 @@ settings.register_profile("default", max_examples=300, deadline=None,
 settings.register_profile("slow", max_examples=3000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def wat_guest(folder: Path, name: str, wat: str) -> Path:
+    """A guest of your own, written as WAT: compiled into ``folder/name.wasm``."""
+    path = folder / f"{name}.wasm"
+    path.write_bytes(wasmtime.wat2wasm(wat))
+    return path

@@ -21,6 +21,7 @@ from analysis.npm import npm, read_members
 from analysis.hostdirs import scratch_base
 from analysis.runner import Runner
 from analysis.widgets import Explorer, Stepper
+from conftest import wat_guest
 from conftest import AFFECTED, FIXED, REPORT_CASE
 from conftest import cli as lab
 
@@ -292,12 +293,6 @@ def test_a_flipped_bit_in_a_cached_component_is_caught_before_it_runs(tmp_path, 
 # -- hostile guests and places (issue 14's first items) ------------------------------------
 
 
-def _guest(tmp_path, name: str, wat: str) -> Path:
-    path = tmp_path / f"{name}.wasm"
-    path.write_bytes(wasmtime.wat2wasm(wat))
-    return path
-
-
 PRINTS = """(module
   (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 8)
@@ -311,7 +306,7 @@ def test_your_guests_json_may_overflow_or_nest_without_end(tmp_path, runner):
     overflow = '{\\"kind\\":\\"prestat\\",\\"fd\\":1e999,\\"errno\\":0}\\n{\\"kind\\":\\"route\\",\\"fd\\":1e999}\\n'
     nested = "[" * 200_000 + "\\n"
     for text, size in ((overflow, 58), (nested, 200_001)):
-        path = _guest(tmp_path, "json", PRINTS.format(text=text, size=size, fd=1, end=""))
+        path = wat_guest(tmp_path, "json", PRINTS.format(text=text, size=size, fd=1, end=""))
         result = runner.run(["/a", "/b"], guest=guests.from_file(path))
         assert result.outcomes == ("missing", "missing") and result.fds == ()
 
@@ -352,7 +347,7 @@ def test_a_guest_that_nests_3000_directories_is_cleaned_up(tmp_path, monkeypatch
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     runner = Runner()
-    result = runner.run(["/a"], guest=guests.from_file(_guest(tmp_path, "deep", DEEP)))
+    result = runner.run(["/a"], guest=guests.from_file(wat_guest(tmp_path, "deep", DEEP)))
     assert result.trap is None
     del runner
     gc.collect()
@@ -361,7 +356,7 @@ def test_a_guest_that_nests_3000_directories_is_cleaned_up(tmp_path, monkeypatch
 
 def test_control_characters_and_bad_bytes_in_a_trapping_guests_stderr_are_escaped(tmp_path):
     text = "\\1b[31mred\\00\\ff\\n"
-    path = _guest(tmp_path, "loud", PRINTS.format(text=text, size=9, fd=2, end="unreachable"))
+    path = wat_guest(tmp_path, "loud", PRINTS.format(text=text, size=9, fd=2, end="unreachable"))
     done = subprocess.run([sys.executable, "-m", "analysis", "run", "--guest", str(path), "/a"], capture_output=True,
                           env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"}, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -412,7 +407,7 @@ def test_a_guest_asking_for_gigabytes_is_refused_and_the_run_goes_on(tmp_path, r
 
 
 def test_a_64_bit_memory_is_refused_in_one_line(tmp_path):
-    path = _guest(tmp_path, "wide", '(module (memory i64 1) (func (export "_start")))')
+    path = wat_guest(tmp_path, "wide", '(module (memory i64 1) (func (export "_start")))')
     done = lab("run", "--guest", str(path), "/a")
     assert done.returncode == 2 and "not a valid WebAssembly module" in done.stderr
 

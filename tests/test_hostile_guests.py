@@ -15,21 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import wasmtime
 
 from analysis import guests, hostdirs, npm
 from analysis._cache import cache_dir
 from analysis.errors import LabError
 from analysis.results import OUTPUT_LIMIT_HIT, STOPPED
 from analysis.runner import Runner
+from conftest import wat_guest
 from conftest import FIXED, REPORT_CASE, ROOT
 from conftest import cli as lab
-
-def _guest(tmp_path: Path, name: str, wat: str) -> Path:
-    path = tmp_path / f"{name}.wasm"
-    path.write_bytes(wasmtime.wat2wasm(wat))
-    return path
-
 
 def _left_by(pid: int) -> list[Path]:
     """Run folders a process with this id left in either scratch place."""
@@ -150,18 +144,18 @@ def test_an_unreachable_registry_is_named_as_such(monkeypatch):
 
 
 def test_a_guest_importing_what_no_host_provides_is_refused_by_name(tmp_path):
-    path = _guest(tmp_path, "foreign", """(module (import "env" "helper" (func))
+    path = wat_guest(tmp_path, "foreign", """(module (import "env" "helper" (func))
         (memory (export "memory") 1) (func (export "_start")))""")
     done = lab("run", "--guest", str(path), "/a")
     assert done.returncode == 2 and "imports env::helper, which a WASIp1 host does not provide" in done.stderr
-    path = _guest(tmp_path, "amnesiac", """(module
+    path = wat_guest(tmp_path, "amnesiac", """(module
         (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (func (export "_start")))""")
     done = lab("run", "--guest", str(path), "/a")
     assert done.returncode == 2 and "exports no memory named `memory`" in done.stderr
 
 
 def test_wasm_tools_gives_its_whole_reason(tmp_path):
-    path = _guest(tmp_path, "unknown-call", """(module (import "wasi_snapshot_preview1" "no_such_call" (func))
+    path = wat_guest(tmp_path, "unknown-call", """(module (import "wasi_snapshot_preview1" "no_such_call" (func))
         (memory (export "memory") 1) (func (export "_start")))""")
     done = lab("run", "--guest", str(path), "--adapter", FIXED, "/a")
     assert done.returncode == 2 and "adapter module did not export `no_such_call`" in done.stderr, done.stderr
@@ -169,7 +163,7 @@ def test_wasm_tools_gives_its_whole_reason(tmp_path):
 
 def test_waiting_for_another_process_is_said(tmp_path):
     """Hold the components folder's lock, as a second kernel composing would."""
-    path = _guest(tmp_path, "fresh", '(module (memory (export "memory") 1) (func (export "_start")))')
+    path = wat_guest(tmp_path, "fresh", '(module (memory (export "memory") 1) (func (export "_start")))')
     cache = tmp_path / "cache"
     shutil.copytree(cache_dir() / "adapters", cache / "adapters")  # fetched already; composed never
     folder = cache / "components"
