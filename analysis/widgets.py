@@ -83,11 +83,13 @@ class Explorer:
         style = {"description_width": "110px"}
         self.count = w.IntSlider(value=count, min=1, max=max_count, description="directories", style=style)
         self.scheme = w.Dropdown(options=SCHEME_CHOICES, value=scheme, description="names", style=style)
+        # Text fields apply on Enter or when they lose focus, never on a half-typed keystroke.
         self.custom = w.Text(value="/data, /cache, /tmp", description="custom names", style=style,
-                             placeholder="comma-separated guest paths")
+                             placeholder="comma-separated guest paths", continuous_update=False)
         self.order = w.Dropdown(options=ORDERS, value="as given", description="order", style=style)
-        self.seed = w.IntText(value=0, description="shuffle seed", style=style)
-        self.by_hand = w.Text(value="", description="order by hand", style=style, placeholder="e.g. 4 0 3 1 2")
+        self.seed = w.IntText(value=0, description="shuffle seed", style=style, continuous_update=False)
+        self.by_hand = w.Text(value="", description="order by hand", style=style, placeholder="e.g. 4 0 3 1 2",
+                              continuous_update=False)
         self.build = w.Dropdown(options=build_options(), value=build, description="adapter build", style=style)
         self.guest = w.Dropdown(options=["opener", "probe"], value="opener", description="guest", style=style)
         self.view = w.HTML()
@@ -101,11 +103,40 @@ class Explorer:
         self.refresh()
 
     def paths(self) -> list[str]:
-        """The preopen list the controls describe, in the chosen order."""
-        custom = [p.strip() for p in self.custom.value.split(",")] if self.scheme.value == "custom" else ()
-        names = scheme_paths(self.scheme.value, self.count.value, custom)
+        """The preopen list the controls describe, in the chosen order.
+
+        Custom names are taken whole: their number is the count (the slider follows it).
+        """
+        if self.scheme.value == "custom":
+            names = scheme_paths("custom", len(self.custom.value.split(",")), self._custom_names())
+        else:
+            names = scheme_paths(self.scheme.value, self.count.value)
         order = ordering(len(names), self.order.value, self.seed.value, self.by_hand.value)
         return [names[i] for i in order]
+
+    def _custom_names(self) -> list[str]:
+        return [p.strip() for p in self.custom.value.split(",")]
+
+    def _sync_controls(self) -> None:
+        """Grey out what the current choices ignore; with custom names the slider shows their number."""
+        custom = self.scheme.value == "custom"
+        self.custom.disabled, self.count.disabled = not custom, custom
+        self.seed.disabled = self.order.value != "shuffled"
+        self.by_hand.disabled = self.order.value != "by hand"
+        if custom:
+            number = len(self._custom_names())
+            if self.count.min <= number <= self.count.max and number != self.count.value:
+                self.count.unobserve(self.request, names="value")  # the names changed, not the count: no second run
+                self.count.value = number
+                self.count.observe(self.request, names="value")
+
+    def _waiting_for(self) -> str | None:
+        """What the user still has to type before there is anything to run."""
+        if self.order.value == "by hand" and not self.by_hand.value.strip():
+            count = len(self._custom_names()) if self.scheme.value == "custom" else self.count.value
+            return (f"Type an order in <i>order by hand</i>: each position 0..{count - 1} once, "
+                    f"e.g. {' '.join(str(i) for i in reversed(range(count)))}, then press Enter.")
+        return None
 
     def run(self) -> RunResult:
         paths = check_paths(self.paths())
@@ -116,6 +147,12 @@ class Explorer:
 
     def refresh(self) -> None:
         """Run the current configuration and redraw; never raises into the notebook."""
+        self._sync_controls()
+        prompt = self._waiting_for()
+        if prompt is not None:
+            self.result, self.error = None, None
+            self.view.value = f"<p>{prompt}</p>"
+            return
         try:
             self.result, self.error = self.run(), None
         except LabError as exc:

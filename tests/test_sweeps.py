@@ -95,15 +95,21 @@ def test_explorer_orders_and_names(runner):
     explorer.build.value = AFFECTED
     explorer.order.value = "reversed"
     assert explorer.result.paths == tuple(reversed(REPORT_CASE))
-    explorer.order.value = "by hand"
+    explorer.order.value = "by hand"  # nothing typed yet: a prompt, not an error
+    assert explorer.result is None and explorer.error is None
+    assert "Type an order" in explorer.view.value and "Cannot run" not in explorer.view.value
+    assert not explorer.by_hand.disabled and explorer.seed.disabled
+    explorer.by_hand.value = "0 1 2 3 9"
     assert explorer.result is None and "must name each of the positions 0..4" in explorer.view.value
     explorer.by_hand.value = "4 0 3 1 2"
     assert explorer.result.paths == ("/e", "/a", "/d", "/b", "/c")
-    explorer.scheme.value = "custom"
-    explorer.custom.value = "/, /tmp, /home"
-    explorer.count.value = 3
     explorer.order.value = "as given"
+    assert explorer.by_hand.disabled
+    explorer.scheme.value = "custom"
+    explorer.custom.value = "/, /tmp, /home"  # three names: three slots, and the slider says 3
     assert explorer.result.outcomes == ("ok", "misrouted", "ok")
+    assert explorer.count.value == 3 and explorer.count.disabled
+    assert all(not text.continuous_update for text in (explorer.custom, explorer.by_hand, explorer.seed))
 
 
 def test_explorer_shows_a_trap_instead_of_raising(runner):
