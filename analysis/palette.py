@@ -14,3 +14,21 @@ OUTCOME_COLORS: dict[str, str] = {
 }
 EMPTY = "#F2F2F2"
 """A slot with no preopen in that run."""
+
+OUTCOME_GLYPHS: dict[str, str] = {
+    "ok": "✓",
+    "missing": "✗",
+    "misrouted": "⇄",
+    "trap": "⚠",
+    "timeout": "⌛",
+}
+"""A mark per outcome, beside the colour in every HTML cell: readable in greyscale print."""
+
+OUTCOME_HATCHES: dict[str, str] = {
+    "ok": "",
+    "missing": "///",
+    "misrouted": "xxx",
+    "trap": "...",
+    "timeout": "---",
+}
+"""A hatch per outcome over the colour in every figure cell, for the same reason."""

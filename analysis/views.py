@@ -19,7 +19,7 @@ from .checks import Findings
 from .modelcheck import FIELDS, ModelCheck
 from .describe import TABLE_HEADINGS, adapter_label, describe_scan, sentence, shown, span, table_row
 from .model import libc_route
-from .palette import EMPTY, OUTCOME_COLORS
+from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_GLYPHS
 from .plots import LabFigure
 from .results import RunResult
 from .scan import FileScan
@@ -71,16 +71,21 @@ class Html(str):
         return str(self)
 
 
-def _cell(text: str, outcome: str | None) -> str:
+def _cell(text: str, outcome: str | None, fd: int | None = None) -> str:
+    """A table cell in the outcome's colour, led by its glyph (colour alone fails in print)."""
     color = OUTCOME_COLORS.get(outcome or "", EMPTY)
     ink = "white" if outcome else "black"
-    return (f'<td style="background:{color};color:{ink};padding:3px 8px;'
-            f'border:2px solid white;text-align:center">{html.escape(text)}</td>')
+    glyph = OUTCOME_GLYPHS.get(outcome or "", "")
+    marks = f' data-outcome="{outcome}"' if outcome else ""
+    marks += f' data-fd="{fd}"' if fd is not None else ""
+    return (f'<td class="outcome"{marks} style="background:{color};color:{ink};padding:3px 8px;'
+            f'border:2px solid white;text-align:center">{glyph + " " if glyph else ""}{html.escape(text)}</td>')
 
 
 def survival_row_html(result: RunResult) -> str:
     """The run as one row of fd slots, like a row of the survival grid."""
-    cells = "".join(_cell(f"fd {p.expected_fd} · {shown(p.path)}", p.outcome) for p in result.preopens)
+    cells = "".join(_cell(f"fd {p.expected_fd} · {shown(p.path)}", p.outcome, p.expected_fd)
+                    for p in result.preopens)
     return f'<table style="border-collapse:collapse"><tr>{cells}</tr></table>'
 
 
