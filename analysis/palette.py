@@ -32,3 +32,17 @@ OUTCOME_HATCHES: dict[str, str] = {
     "timeout": "---",
 }
 """A hatch per outcome over the colour in every figure cell, for the same reason."""
+
+ANSWER_GLYPHS: dict[str, str] = {
+    "affected": OUTCOME_GLYPHS["missing"],
+    "not affected": OUTCOME_GLYPHS["ok"],
+    "not exposed": "–",
+    "cannot tell": "?",
+}
+"""The same marks for a build's or a file's verdict: affected as a lost preopen, not affected as ``ok``."""
+
+
+def marked(word: str) -> str:
+    """An outcome or a verdict with its mark in front, e.g. ``✗ missing``; other words as they are."""
+    glyph = OUTCOME_GLYPHS.get(word) or ANSWER_GLYPHS.get(word)
+    return f"{glyph} {word}" if glyph else word

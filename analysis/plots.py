@@ -23,7 +23,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from .describe import quoted
 from .model import DirNameTrace
-from .palette import EMPTY, OUTCOME_COLORS
+from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_HATCHES
 from .results import OUTCOMES, RunResult
 from .wasi import FIRST_FD
 
@@ -38,7 +38,9 @@ _DARK_NAMES = {0, 4, 5, 7}
 
 
 def outcome_legend(ax, outcomes: Sequence[str] = OUTCOMES, **kwargs) -> None:
-    handles = [Patch(facecolor=OUTCOME_COLORS[o], label=o) for o in outcomes]
+    """A legend of the outcomes given (pass only those the figure shows), colour and hatch."""
+    handles = [Patch(facecolor=OUTCOME_COLORS[o], hatch=OUTCOME_HATCHES[o], edgecolor="white", label=o)
+               for o in outcomes]
     ax.legend(handles=handles, title="outcome", **{"loc": "upper left", "bbox_to_anchor": (1.01, 1), **kwargs})
 
 
@@ -73,6 +75,10 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     cmap = ListedColormap([OUTCOME_COLORS[o] for o in OUTCOMES] + [EMPTY])
     fig, ax = _axes(ax, (max(5.0, 0.7 * len(fds) + 3), max(1.6, 0.32 * len(runs) + 1.2)))
     ax.imshow(codes, cmap=cmap, vmin=0, vmax=len(OUTCOMES), aspect="auto", interpolation="nearest")
+    for (r, c), code in np.ndenumerate(codes):  # a hatch per outcome: colour alone fails in print
+        if code < len(OUTCOMES) and OUTCOME_HATCHES[OUTCOMES[code]]:
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch=OUTCOME_HATCHES[OUTCOMES[code]],
+                                   edgecolor="white", linewidth=0))
     ax.set_xticks(range(len(fds)), [str(fd) for fd in fds])
     several_builds = len({b for b, _ in runs}) > 1
     ax.set_yticks(range(len(runs)), [f"{b} · {s}" if several_builds and b else s for b, s in runs])
@@ -84,10 +90,11 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     ax.tick_params(which="minor", length=0)
     if annotate if annotate is not None else len(runs) * len(fds) <= 120:
         for (r, c), text in cell_text.items():
+            face = OUTCOME_COLORS[OUTCOMES[codes[r, c]]]  # the label sits on plain colour, above the hatch
             ax.text(c, r, text if len(text) <= 8 else text[:7] + "…", ha="center", va="center",
-                    fontsize=7, color="white")
+                    fontsize=7, color="white", bbox={"facecolor": face, "edgecolor": "none", "pad": 1.5})
     ax.set_title(title or "Which fd slots survive")
-    outcome_legend(ax)
+    outcome_legend(ax, [o for i, o in enumerate(OUTCOMES) if (codes == i).any()])
     fig.tight_layout()
     return fig
 
@@ -301,6 +308,8 @@ def png_base64(fig: Figure) -> str:
 ANSWER_COLORS = {"affected": OUTCOME_COLORS["missing"], "not affected": OUTCOME_COLORS["ok"],
                  "not exposed": OUTCOME_COLORS["timeout"], "cannot tell": OUTCOME_COLORS["trap"]}
 """``scan``'s answers in the outcome colours: affected as a lost preopen, not affected as ``ok``."""
+ANSWER_HATCHES = {"affected": OUTCOME_HATCHES["missing"], "not affected": OUTCOME_HATCHES["ok"],
+                  "not exposed": OUTCOME_HATCHES["timeout"], "cannot tell": OUTCOME_HATCHES["trap"]}
 
 
 def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
@@ -323,7 +332,8 @@ def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
         for y, file in enumerate(mine):
             for x, version in enumerate(releases[package]):
                 answer = answers.get((package, file, version))
-                ax.add_patch(Rectangle((x, y), 0.95, 0.9, color=ANSWER_COLORS.get(answer or "", EMPTY)))
+                ax.add_patch(Rectangle((x, y), 0.95, 0.9, facecolor=ANSWER_COLORS.get(answer or "", EMPTY),
+                                       hatch=ANSWER_HATCHES.get(answer or "", ""), edgecolor="white", linewidth=0))
         ax.set_xlim(0, len(releases[package]))
         ax.set_ylim(len(mine), 0)
         ax.set_yticks([y + 0.45 for y in range(len(mine))], [f.rsplit("/", 1)[-1] for f in mine], fontsize=8)
@@ -332,7 +342,8 @@ def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
         for side in ax.spines.values():
             side.set_visible(False)
     present = [a for a in ANSWER_COLORS if a in {r.answer for r in rows if r.adapters}]
-    fig.legend(handles=[Patch(facecolor=ANSWER_COLORS[a], label=a) for a in present], loc="upper right",
+    fig.legend(handles=[Patch(facecolor=ANSWER_COLORS[a], hatch=ANSWER_HATCHES[a], edgecolor="white", label=a)
+                        for a in present], loc="upper right",
                title="scan's answer", fontsize=8)
     fig.suptitle(title or "The preview1 adapters inside published releases, each run by scan", x=0.02, ha="left")
     fig.supxlabel("release (oldest first)", fontsize=9)

@@ -30,7 +30,7 @@ from .cpus import PIN_VARIABLE, usable_cpus
 from .describe import headline, span
 from .errors import LabError, first_line
 from .npm import pack_members
-from .palette import OUTCOME_COLORS
+from .palette import OUTCOME_COLORS, marked
 from .plots import png_base64, survival_grid
 from .survey import survey
 from .toolchains import toolchain_map
@@ -256,6 +256,7 @@ def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str
         figure_png=png_base64(figure),
         colors=OUTCOME_COLORS,
         span=span,
+        marked=marked,
         stamp=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         toolchains=toolchain_map(survey()),
     )

@@ -54,6 +54,15 @@ SCHEMES: dict[str, Callable[[int], list[str]]] = {
 }
 """Naming schemes: each turns a count into that many guest paths. ``custom`` takes a list."""
 
+SCHEME_MEANINGS: dict[str, str] = {
+    "equal": "every name the same length: one letter, or two from 27 names on",
+    "varied": "lengths cycling from one letter to eight",
+    "shared-prefix": "names that begin alike, some the start of others",
+    "nested": "directories inside other preopened directories, from the root down",
+    "realistic": "names a service might mount",
+}
+"""What each scheme is for, in words; the names themselves come from ``SCHEMES``."""
+
 SCHEME_CHOICES = (*SCHEMES, "custom")
 ORDERS = ("as given", "reversed", "shuffled", "by hand")
 

@@ -19,10 +19,11 @@ from .checks import Findings
 from .modelcheck import FIELDS, ModelCheck
 from .describe import TABLE_HEADINGS, adapter_label, describe_scan, sentence, shown, span, table_row
 from .model import libc_route
-from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_GLYPHS
+from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_GLYPHS, marked
 from .plots import LabFigure
 from .results import RunResult
 from .scan import FileScan
+from .scenarios import SCHEME_MEANINGS, SCHEMES
 from .survey import Row as SurveyRow
 from .toolchains import Toolchain
 from .verdicts import REPORT_CASE, Verdict
@@ -36,8 +37,14 @@ def register() -> None:
     if shell is not None:
         formatters = shell.display_formatter.formatters["text/html"]
         formatters.for_type(RunResult, result_html)
+        formatters.for_type(pd.DataFrame, frame_html)
         formatters.for_type(Findings, findings_html)
         shell.display_formatter.formatters["image/png"].for_type(LabFigure, figure_png)
+
+
+def frame_html(frame: pd.DataFrame) -> str:
+    """A table as a page shows it: no index column, no cut cells, blanks for missing values."""
+    return frame.to_html(index=False, na_rep="", border=0, max_rows=None, max_cols=None)
 
 
 def figure_png(fig: Figure) -> tuple[bytes, dict[str, str]]:
@@ -94,7 +101,7 @@ def result_table_html(result: RunResult) -> str:
     rows = []
     for p in result.preopens:
         cells = "".join(f'<td style="padding:2px 8px">{html.escape(v)}</td>' for v in table_row(p)[:-1])
-        rows.append(f"<tr>{cells}{_cell(p.outcome, p.outcome)}</tr>")
+        rows.append(f"<tr>{cells}{_cell(p.outcome, p.outcome)}</tr>")  # the glyph leads, as in the row above
     return (f'<table style="border-collapse:collapse;font-family:monospace"><tr>{head}</tr>'
             f'{"".join(rows)}</table>')
 
@@ -125,7 +132,7 @@ def fd_frame(result: RunResult) -> pd.DataFrame:
         {"fd": e.fd, "errno": e.errno, "name_len": e.name_len, "name": shown(e.name) if e.name is not None else "",
          "name bytes": "" if e.name is None else encode(e.name).hex(" ")}
         for e in result.fds
-    ])
+    ]).astype({"name_len": "Int64"})  # a length, or none where fd_prestat_get failed
 
 
 def routing_frame(table: Sequence[tuple[int, str]], queries: Sequence[str]) -> pd.DataFrame:
@@ -143,15 +150,28 @@ def routing_frame(table: Sequence[tuple[int, str]], queries: Sequence[str]) -> p
 def verdicts_frame(found: Sequence[Verdict]) -> pd.DataFrame:
     """``verdicts.measure()`` as a table."""
     return pd.DataFrame([
-        {"adapter": v.adapter, "jco releases": span(v.releases), "verdict": v.label,
-         f"outcomes ({' '.join(REPORT_CASE)})": " ".join(v.result.outcomes), "evidence": "; ".join(v.evidence)}
+        {"adapter": v.adapter, "jco releases": span(v.releases), "verdict": marked(v.label),
+         f"outcomes ({' '.join(REPORT_CASE)})": " · ".join(marked(o) for o in v.result.outcomes), "evidence": "; ".join(v.evidence)}
         for v in found
     ])
 
 
+def builds_frame(found: Sequence[Verdict], ids: Sequence[str]) -> pd.DataFrame:
+    """The builds a page uses, with the jco releases each id stands for and its measured verdict."""
+    by_id = {v.adapter: v for v in found}
+    return pd.DataFrame([{"build": i, "stands for jco releases": span(by_id[i].releases),
+                          "verdict, measured in this run": marked(by_id[i].label)} for i in ids])
+
+
+def schemes_frame(count: int = 5) -> pd.DataFrame:
+    """The naming schemes the sweeps and the explorer use: what each is, and its first ``count`` names."""
+    return pd.DataFrame([{"scheme": name, "what it is": SCHEME_MEANINGS[name],
+                          f"its {count} names": " ".join(SCHEMES[name](count))} for name in SCHEMES])
+
+
 def catalogue_frame() -> pd.DataFrame:
     """The adapter catalogue: builds, the jco releases that ship them, and their source."""
-    return pd.DataFrame([{"adapter": b.id, "jco releases": span(b.releases), "sha256": b.short_sha + "…",
+    return pd.DataFrame([{"adapter": b.id, "jco releases": span(b.releases), "sha256 (first 16 hex digits)": b.short_sha,
                           "source (per jco's history)": b.source} for b in catalogue()])
 
 
@@ -182,7 +202,7 @@ def scan_html(found: FileScan) -> Html:
 def survey_frame(rows: Sequence[SurveyRow]) -> pd.DataFrame:
     """The surveyed files that carry a preview1 adapter, one row each."""
     return pd.DataFrame(
-        [(r.package.removeprefix("@bytecodealliance/"), r.version, r.file, r.answer,
+        [(r.package.removeprefix("@bytecodealliance/"), r.version, r.file, marked(r.answer),
           r.resembles or f"none ({r.shared:.0%} at most)") for r in rows if r.adapters],
         columns=["package", "version", "file", "scan's answer", "its adapter's code is that of"],
     ).style.hide(axis="index").set_properties(**{"text-align": "left"})

@@ -173,10 +173,14 @@ class Explorer:
 
 
 class Stepper:
-    """Walk one ``fd_prestat_dir_name`` call through the adapter, one allocation at a time."""
+    """Walk one ``fd_prestat_dir_name`` call through the adapter, one allocation at a time.
+
+    It opens ``at`` a step (default: the last, where the name is copied out and goes wrong),
+    so that a page saved without a kernel shows the step that teaches; Prev walks back.
+    """
 
     def __init__(self, paths: Sequence[str] = REPORT_CASE, behavior: model.Behavior = "missing-increment",
-                 fd: int = FIRST_FD + 2) -> None:
+                 fd: int = FIRST_FD + 2, at: int | None = None) -> None:
         check_fd(fd, len(check_paths(paths)))
         if behavior not in ("missing-increment", "fixed"):
             raise LabError(f"unknown adapter behaviour {behavior!r}: choose missing-increment or fixed")
@@ -201,6 +205,10 @@ class Stepper:
         self.widget = w.VBox([w.HBox([self.paths, self.behavior, self.fd]),
                               w.HBox([self.prev, self.step, self.next]), self.caption, self.figure_out])
         self._rebuild()
+        last = self.step.max
+        if at is not None and not 0 <= at <= last:
+            raise LabError(f"step {at} is out of range: this call has steps 0..{last}")
+        self.step.value = last if at is None else at
 
     def _move(self, delta: int) -> None:
         self.step.value = min(self.step.max, max(0, self.step.value + delta))

@@ -121,8 +121,9 @@ def test_explorer_shows_a_trap_instead_of_raising(runner):
 
 
 def test_stepper_walks_the_models_trace():
-    stepper = Stepper(REPORT_CASE, "missing-increment", fd=5)
     trace = model.explain(REPORT_CASE, 5, "missing-increment")
+    assert Stepper(REPORT_CASE, "missing-increment", fd=5).step.value == len(trace.steps) + 1  # opens at the copy
+    stepper = Stepper(REPORT_CASE, "missing-increment", fd=5, at=0)
     assert stepper.trace == trace
     for step in range(len(trace.steps) + 2):
         assert stepper.step.value == step
@@ -179,3 +180,15 @@ def test_pinning_keeps_a_process_on_one_cpu():
                           capture_output=True, text=True, timeout=60)
     cpu, allowed = done.stdout.split(" ", 1)
     assert allowed.strip() == f"[{cpu}]"
+
+
+def test_each_scheme_is_what_its_meaning_says():
+    from analysis.scenarios import SCHEME_MEANINGS, SCHEMES
+
+    assert set(SCHEME_MEANINGS) == set(SCHEMES)
+    assert {len(p) for p in SCHEMES["equal"](26)} == {2} and {len(p) for p in SCHEMES["equal"](27)} == {3}
+    assert [len(p) - 1 for p in SCHEMES["varied"](16)] == [*range(1, 9)] * 2
+    shared = SCHEMES["shared-prefix"](5)
+    assert all(any(a != b and (b.startswith(a) or a.startswith(b)) for b in shared) for a in shared)
+    nested = SCHEMES["nested"](5)
+    assert nested[0] == "/" and any(b.startswith(a + "/") for a in nested[1:] for b in nested)
