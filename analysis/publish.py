@@ -112,6 +112,7 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
     from nbconvert import HTMLExporter
 
     notebook = copy.deepcopy(notebook)
+    _grey_out_saved_widgets(notebook)
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and pages:
             cell.source = _CROSS_REF.sub(lambda m: f"[{m.group(0)}]({pages[m.group(1)]})" if m.group(1) in pages
@@ -128,10 +129,63 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
     for img, alt in zip(page.select('img[src^="data:image/png"]'), alts):
         if alt:
             img["alt"] = alt
+    _add_offline_notes(page, notebook)
+    if page.head is not None:
+        page.head.append(BeautifulSoup(f"<style>{PAGE_CSS}</style>", features="html.parser"))
     if nav and page.body is not None:
         page.body.insert(0, BeautifulSoup(nav, features="html.parser"))
         page.body.append(BeautifulSoup(nav, features="html.parser"))
     return str(page)
+
+
+PAGE_CSS = """
+.jupyter-widgets, .jupyter-widgets input, .jupyter-widgets select, .jupyter-widgets button,
+.widget-html-content { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+.offline-note { border-left: 4px solid #56B4E9; background: #eef6fb; padding: 0.4rem 0.8rem;
+  margin: 0.5rem 0 0.5rem 72px; font-family: system-ui, sans-serif; font-size: 0.9rem; }
+td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+@media print {
+  nav, .jp-InputPrompt, .jp-OutputPrompt, .jupyter-widgets.jp-OutputArea-output { display: none !important; }
+  .offline-note { margin-left: 0; }
+  .jp-OutputArea-output img { max-width: 100% !important; break-inside: avoid; }
+  .jp-OutputArea-child, pre, table { break-inside: avoid; }
+  .jp-MarkdownOutput a[href^="http"]::after { content: " (" attr(href) ")"; font-size: 80%; color: #555; }
+  body { font-size: 11pt; }
+}
+"""
+"""What each page adds to nbconvert's lab style: widgets in the page's sans-serif, the offline
+notes, and a print style (no navigation or saved controls; outcome cells keep their colours)."""
+
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _grey_out_saved_widgets(notebook: nbformat.NotebookNode) -> None:
+    """Saved controls change nothing without a kernel, so they are drawn disabled."""
+    models = notebook.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
+    for model in models.values():
+        if "disabled" in model.get("state", {}):
+            model["state"]["disabled"] = True
+
+
+def _add_offline_notes(page, notebook: nbformat.NotebookNode) -> None:
+    """A note above each saved widget: what it is here, how to use it, and (from the cell's
+    ``preopen_lab.offline`` metadata) where the page shows the same thing without a kernel."""
+    from bs4 import BeautifulSoup
+
+    pointers = {cell.get("id"): cell.metadata.get("preopen_lab", {}).get("offline", "")
+                for cell in notebook.cells}
+    for script in page.select(f'script[type="{_WIDGET_VIEW}"]'):
+        area = script.find_parent(class_="jp-OutputArea-child")  # a row: prompt, then the output
+        cell = script.find_parent(class_="jp-Cell")
+        if area is None:
+            continue
+        cell_id = (cell.get("id") or "").removeprefix("cell-id=") if cell is not None else ""
+        pointer = pointers.get(cell_id, "")
+        note = ('<p class="offline-note"><b>A saved copy of a live widget.</b> Without a kernel its controls are '
+                "greyed and change nothing; it shows what this build ran. To use it, run this notebook in "
+                f"JupyterLab (<code>make lab</code>).{' ' + pointer if pointer else ''}</p>")
+        area.insert_before(BeautifulSoup(note, features="html.parser"))
 
 
 _CROSS_REF = re.compile(r"\bnotebook (\d+)\b(?!\])")

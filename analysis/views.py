@@ -44,7 +44,9 @@ def register() -> None:
 
 def frame_html(frame: pd.DataFrame) -> str:
     """A table as a page shows it: no index column, no cut cells, blanks for missing values."""
-    return frame.to_html(index=False, na_rep="", border=0, max_rows=None, max_cols=None)
+    left = [("text-align", "left")]
+    return (frame.style.hide(axis="index").format(na_rep="", precision=3).set_properties(**dict(left))
+            .set_table_styles([{"selector": "th", "props": left}]).to_html())
 
 
 def figure_png(fig: Figure) -> tuple[bytes, dict[str, str]]:

@@ -172,3 +172,33 @@ def test_prose_has_linked_cross_references_and_no_literal_backticks(built):
             for quoted in output(["script", "style", "table"]):  # tables quote wasmtime's own words
                 quoted.decompose()
             assert "`" not in output.get_text(), (page.notebook.stem, output.get_text()[:200])
+
+
+def test_saved_widgets_say_so_and_outcomes_and_tables_read_without_colour(built):
+    from bs4 import BeautifulSoup
+
+    from analysis.palette import OUTCOME_GLYPHS
+
+    out, pages = built
+    with_widgets = set()
+    for page in pages:
+        text = page.html.read_text()
+        soup = BeautifulSoup(text, "html.parser")
+        views = soup.select('.jp-OutputArea-output script[type="application/vnd.jupyter.widget-view+json"]')
+        notes = soup.select(".offline-note")
+        assert len(notes) == len(views), page.notebook.stem  # a note by each saved widget
+        if views:
+            with_widgets.add(page.notebook.stem)
+            assert all("make lab" in n.get_text() for n in notes)
+        state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
+        models = json.loads(state.group(1))["state"].values() if state else []
+        assert all(m["state"]["disabled"] for m in models if "disabled" in m["state"]), page.notebook.stem
+        cells = soup.select("td.outcome[data-outcome]")
+        assert all(c.get_text().startswith(OUTCOME_GLYPHS[c["data-outcome"]]) for c in cells), page.notebook.stem
+        for output in soup.select(".jp-OutputArea-output"):
+            assert not output.select("tbody tr th"), page.notebook.stem  # no DataFrame index column
+            for cell in output.select("td"):
+                words = cell.get_text().strip()
+                assert words not in ("NaN", "nan") and not words.endswith(("…", "...")), (page.notebook.stem, words)
+        assert "@media print" in text, page.notebook.stem
+    assert with_widgets == {"03_explorer", "04_root_cause", "07_am_i_affected"}

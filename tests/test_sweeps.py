@@ -192,3 +192,11 @@ def test_each_scheme_is_what_its_meaning_says():
     assert all(any(a != b and (b.startswith(a) or a.startswith(b)) for b in shared) for a in shared)
     nested = SCHEMES["nested"](5)
     assert nested[0] == "/" and any(b.startswith(a + "/") for a in nested[1:] for b in nested)
+
+
+def test_grid_legends_name_only_the_outcomes_shown(runner):
+    runs = [runner.run(REPORT_CASE, adapter=AFFECTED), runner.run(["/", "/tmp", "/home"], adapter=AFFECTED)]
+    shown = {p.outcome for r in runs for p in r.preopens}
+    fig = plots.survival_grid(runs, labels=["report", "nested"])
+    legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+    assert legend == shown and "trap" not in legend and {"ok", "missing", "misrouted"} <= legend
