@@ -21,7 +21,7 @@ from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from .describe import quoted
+from .describe import quoted, shown
 from .model import DirNameTrace
 from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_HATCHES
 from .results import OUTCOMES, RunResult
@@ -261,6 +261,66 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
                  f"{trace.nth + 1} of {len(trace.names)}, {quoted(trace.names[trace.nth])}", fontsize=10)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def pipeline(result: RunResult, title: str | None = None) -> Figure:
+    """Where a preopen's name travels in an adapted run, drawn from ``result``: the host's
+    list, the adapter and its import allocator, and the names the guest's wasi-libc was told.
+    The allocator is marked as the place where the bytes go wrong when any name came back wrong."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    if result.adapter == "native":
+        raise ValueError("pipeline draws an adapted run: a native run has no adapter to draw")
+    rows = result.preopens
+    height = max(5.6, 0.32 * len(rows) + 3.2)
+    fig = new_figure((12, height * 0.7))
+    ax = fig.subplots()
+    ax.set_xlim(0, 12)
+    ax.set_ylim(0, height)
+    ax.axis("off")
+    top = height - 0.3
+    wrong = [p for p in rows if p.name_seen != p.path]
+
+    def box(x, w, heading, lines):
+        ax.add_patch(FancyBboxPatch((x, 0.3), w, top - 0.3, boxstyle="round,pad=0.02", facecolor="white",
+                                    edgecolor="#333333", linewidth=1.5))
+        ax.text(x + w / 2, top - 0.2, heading, ha="center", va="top", fontsize=10, fontweight="bold")
+        for i, (text, color) in enumerate(lines):
+            ax.text(x + 0.15, top - 1.1 - 0.34 * i, text, ha="left", va="top", fontsize=9, color=color,
+                    family="monospace")
+
+    told = [(f"fd {p.expected_fd}  {shown(p.name_seen)}",
+             OUTCOME_COLORS["missing"] if p.name_seen != p.path else "#222222") for p in rows]
+    box(0.1, 3.0, "guest: wasi-libc's table\n(fd, the name it was told)", told)
+    box(4.3, 3.4, "adapter (core module)", [
+        ("fd_prestat_get(fd)", "#222222"), ("  -> a length kept at start-up", "#555555"),
+        ("fd_prestat_dir_name(fd)", "#222222"), ("  -> get-directories again,", "#555555"),
+        ("     keeps name number fd - 3", "#555555")])
+    listed = [(f"fd {p.expected_fd}  {shown(p.path)}", "#222222") for p in rows]
+    box(8.9, 3.0, "host: get-directories\n(wasi:filesystem/preopens)", listed)
+    alloc_edge = OUTCOME_COLORS["missing"] if wrong else OUTCOME_COLORS["ok"]
+    ax.add_patch(FancyBboxPatch((4.5, 0.5), 3.0, 1.3, boxstyle="round,pad=0.02",
+                                facecolor="#FFF4EC" if wrong else "#EEF8F4", edgecolor=alloc_edge,
+                                linewidth=2.5, hatch="///" if wrong else ""))
+    ax.text(6.0, 1.5, "import allocator\n(cabi_import_realloc)", ha="center", va="center", fontsize=9,
+            fontweight="bold", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    verdict = (f"the bytes go wrong here:\n{len(wrong)} of {len(rows)} names told wrong" if wrong
+               else f"every name told right\n({len(rows)} of {len(rows)})")
+    ax.text(6.0, 0.85, verdict, ha="center", va="center", fontsize=8.5, color=alloc_edge, fontweight="bold",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+
+    def arrow(start, end, text, color="#333333"):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=color, linewidth=1.4))
+        ax.text((start[0] + end[0]) / 2, start[1] - 0.12, text, ha="center", va="top", fontsize=8, color=color)
+
+    arrow((3.15, top - 1.2), (4.25, top - 1.2), "fd_prestat_*\n(fd)")
+    arrow((7.75, top - 2.0), (8.85, top - 2.0), "get-\ndirectories()")
+    arrow((8.85, 1.5), (7.55, 1.5), "every name,\ninto the space\nit asks for")
+    arrow((4.45, 1.5), (3.15, 1.5), "name fd - 3,\ncopied out", alloc_edge)
+    ax.set_title(title or f"Where the names travel: {' '.join(p.path for p in rows)} through {result.adapter}",
+                 fontsize=11)
     fig.tight_layout()
     return fig
 
