@@ -32,6 +32,7 @@ from .errors import LabError, first_line
 from .npm import pack_members
 from .palette import OUTCOME_COLORS, marked
 from .plots import png_base64, survival_grid
+from .slides import deck, export_deck
 from .survey import survey
 from .toolchains import toolchain_map
 
@@ -130,6 +131,8 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
         if alt:
             img["alt"] = alt
     _add_offline_notes(page, notebook)
+    for empty in page.select('script[src=""]'):  # the MathJax slot, left empty: no page has a formula
+        empty.decompose()
     if page.head is not None:
         page.head.append(BeautifulSoup(f"<style>{PAGE_CSS}</style>", features="html.parser"))
     if nav and page.body is not None:
@@ -212,28 +215,54 @@ class Asset:
     sha256: str
 
 
+_REVEAL = "4.6.1"
+_REVEAL_FILES = {
+    "dist/reveal.js": "73d4b64d59eded6de6a49500e7b709eb8d92c0d1d88d911319ce551c31341e9f",
+    "dist/reveal.css": "fa4713396db8274bc0f1def50767464b6d98e61f4f83d17f4de6417210b25901",
+    "dist/theme/white.css": "bf59df9ecd8563ac1da668571397dd454048f493e0feddcc565df7eedc40fad4",
+    "plugin/notes/notes.js": "5c49866ac430789657b5b33363d2bf3edb2ef804f91c81ebd19ebc351fb0451a",
+    "dist/theme/fonts/source-sans-pro/source-sans-pro.css":
+        "5292b4fb38f4e609bf20cd98b3e5c039dbd7271d1c9174302305fbaaf42035cc",
+    "dist/theme/fonts/source-sans-pro/source-sans-pro-regular.woff":
+        "d4eaa48ba450f4dd2d024ab5b0e895c73c81475718e5453fd1890254c16b7a57",
+    "dist/theme/fonts/source-sans-pro/source-sans-pro-italic.woff":
+        "05d3615fdbe7d35c62d6a1308dc48e3985016b69e65926ed37b99fe7e6b297dc",
+    "dist/theme/fonts/source-sans-pro/source-sans-pro-semibold.woff":
+        "b0abd2736335424f9fd3eb27974a36d03783b3db141e0801dca7d3a635218b46",
+    "dist/theme/fonts/source-sans-pro/source-sans-pro-semibolditalic.woff":
+        "7225cacc06c2f360367c138daa4ce727c2a0d26e42875b1f9e802f181fdb81c5",
+}
+
 ASSETS = (
     Asset("require.js", "requirejs", "2.3.7", "package/require.js",
           "8215b90000b571bd241d28512c83f59855cecc3158db94b79b2d974c9923b5d2"),
     Asset("embed-amd.js", "@jupyter-widgets/html-manager", "1.0.13", "package/dist/embed-amd.js",
           "c2641b204c7502f367e90cbf766e4acc767437593d0bf2941297891e6285bb61"),
+    *(Asset(f"reveal.js/{path}", "reveal.js", _REVEAL, f"package/{path}", digest)
+      for path, digest in _REVEAL_FILES.items()),
 )
-"""What the exported pages load to draw saved widgets: pinned, shipped beside the reports."""
+"""What the exported pages load to draw saved widgets, and the deck to run its slides
+(reveal.js, with its theme's font): pinned, shipped beside the reports. ``name`` is the
+file's path under ``assets/``."""
 
 
 def fetch_assets() -> dict[str, Path]:
-    """The cached asset files, fetched with npm and checked on first use."""
-    found = {}
+    """The cached asset files, fetched with npm (one ``npm pack`` per package) and checked
+    on first use."""
+    found, missing = {}, {}
     for asset in ASSETS:
-        path = cache_dir() / "assets" / f"{asset.sha256}-{asset.name}"
-        if not (path.is_file() and sha256_bytes(path.read_bytes()) == asset.sha256):
-            data = pack_members(asset.package, asset.version, [asset.member],
-                                f"report asset {asset.package}@{asset.version}")[asset.member]
-            if sha256_bytes(data) != asset.sha256:
-                raise LabError(f"checksum mismatch for {asset.package}@{asset.version} {asset.name}; "
-                               "nothing was cached: check npm's registry settings and retry")
-            write_atomically(path, data)
+        path = cache_dir() / "assets" / f"{asset.sha256}-{Path(asset.name).name}"
         found[asset.name] = path
+        if not (path.is_file() and sha256_bytes(path.read_bytes()) == asset.sha256):
+            missing.setdefault((asset.package, asset.version), []).append(asset)
+    for (package, version), assets in missing.items():
+        members = pack_members(package, version, [a.member for a in assets], f"report asset {package}@{version}")
+        for asset in assets:
+            if sha256_bytes(members[asset.member]) != asset.sha256:
+                raise LabError(f"checksum mismatch for {package}@{version} {asset.member}; "
+                               "nothing was cached: check npm's registry settings and retry")
+        for asset in assets:
+            write_atomically(found[asset.name], members[asset.member])
     return found
 
 
@@ -258,8 +287,8 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     chosen = [nb for nb in every if not only or nb.stem in only]
     if only and len(chosen) != len(set(only)):
         raise LabError(f"unknown notebook in {list(only)}: choose from {', '.join(n.stem for n in every)}")
-    (out / "assets").mkdir(parents=True, exist_ok=True)
     for name, path in fetch_assets().items():
+        (out / "assets" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / "assets" / name)
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()
@@ -277,8 +306,11 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     if only:
         log("built a subset of the notebooks: index.html left as it was")
         return built
-    write_atomically(out / "index.html", index_html(built, verdicts.measure()).encode())
+    found = verdicts.measure()
+    write_atomically(out / "index.html", index_html(built, found).encode())
     log(f"index -> {out / 'index.html'}")
+    write_atomically(out / "slides" / "index.html", deck_html(built, found, out).encode())
+    log(f"slides -> {out / 'slides' / 'index.html'}")
     return built
 
 
@@ -296,17 +328,36 @@ def _build_one(nb: Notebook, every: Sequence[Notebook], directory: Path, out: Pa
     return Built(nb, target, time.perf_counter() - start, figures)
 
 
+TITLE = "preopen lab: the WASIp1-to-WASIp2 adapter preopen bug"
+
+
+def measured_headline(found: Sequence[verdicts.Verdict]) -> str:
+    """The one-sentence result of this build, from ``verdicts.measure()``."""
+    builds = found[1:]
+    return headline([v.adapter for v in builds if v.affected], [v.adapter for v in builds if not v.affected])
+
+
+def deck_html(built: Sequence[Built], found: Sequence[verdicts.Verdict], out: Path) -> str:
+    """The slide deck, cut from the notebooks this build executed (``slides``)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    opening = (f"{measured_headline(found)}\n\nEvery slide is a figure or a run from the build of {stamp}. "
+               "Upstream: [wasmtime#10058](https://github.com/bytecodealliance/wasmtime/issues/10058), fixed by "
+               "[#10064](https://github.com/bytecodealliance/wasmtime/pull/10064).")
+    chapters = [(b.notebook.title, b.html.name, nbformat.read(out / "executed" / f"{b.notebook.stem}.ipynb", 4))
+                for b in built]
+    return export_deck(deck(TITLE, opening, chapters), "../assets", TITLE)
+
+
 def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str:
     """The index page: what each notebook answers, and this build's verdicts."""
     figure = survival_grid([v.result for v in found], labels=[v.adapter for v in found],
                            title="The report's five directories through every build, measured in this build")
-    builds = found[1:]
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                                      undefined=jinja2.StrictUndefined)
     return environment.get_template("index.html.j2").render(
         built=built,
         found=found,
-        headline=headline([v.adapter for v in builds if v.affected], [v.adapter for v in builds if not v.affected]),
+        headline=measured_headline(found),
         figure_png=png_base64(figure),
         colors=OUTCOME_COLORS,
         span=span,

@@ -202,3 +202,25 @@ def test_saved_widgets_say_so_and_outcomes_and_tables_read_without_colour(built)
                 assert words not in ("NaN", "nan") and not words.endswith(("…", "...")), (page.notebook.stem, words)
         assert "@media print" in text, page.notebook.stem
     assert with_widgets == {"03_explorer", "04_root_cause", "07_am_i_affected"}
+
+
+def test_the_deck_is_cut_from_this_builds_runs_and_loads_nothing_from_the_network(built, tmp_path):
+    from bs4 import BeautifulSoup
+
+    from analysis.slides import slide_cells
+
+    out, pages = built
+    deck = out / "slides" / "index.html"
+    soup = BeautifulSoup(deck.read_text(), "html.parser")
+    sections = soup.select(".reveal .slides > section")
+    marked = sum(len(slide_cells(nbformat.read(out / "executed" / f"{p.notebook.stem}.ipynb", 4))) for p in pages)
+    assert 10 <= len(sections) == marked + 1 <= 20  # a title slide, then one per marked cell
+    for section in sections[1:]:  # each shows a figure, a table or a run's output from this build
+        assert section.select('img[src^="data:image/png"], table, pre'), section.get_text()[:80]
+    for tag in soup.select("script[src], link[href]"):
+        url = tag.get("src") if tag.name == "script" else tag.get("href")
+        assert url and not url.startswith(("http:", "https:")), str(tag)
+        if url.startswith("../assets/"):
+            assert (out / "slides" / url).resolve().is_file(), url
+    dom = _browser(f"--user-data-dir={tmp_path / 'deck'}", "--dump-dom", deck.as_uri()).stdout
+    assert re.search(r'class="reveal[^"]*\bready\b', dom)  # reveal.js, shipped beside the deck, started
