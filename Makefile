@@ -7,24 +7,32 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.test-installed-stamp
 REPORTS := reports
 
-.PHONY: setup adapters browser test report bench guests lab clean
+.PHONY: setup test-setup adapters browser test report bench guests lab clean
 
 setup: $(STAMP) adapters
 
+# What the report needs; the tests add their own tools (pytest, zig for the C guest, Playwright).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(TEST_STAMP)
+
+test-setup: $(TEST_STAMP) adapters
 
 adapters: $(STAMP)
 	@command -v npm >/dev/null || { echo "npm is needed to fetch adapter builds: install Node.js with npm"; exit 2; }
 	$(PY) -m analysis fetch
 
-test: setup browser
+test: test-setup browser
 	$(PY) -m pytest
 
 report: setup
@@ -40,11 +48,11 @@ browser:
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	  else echo "no apt-get or sudo: the browser test will be skipped"; fi; }
 
-bench: setup
+bench: test-setup browser
 	$(PY) -m analysis bench
 
 # Rebuild the committed guest binaries: C with zig (from PyPI), Rust with Debian's rustc.
-guests: $(STAMP)
+guests: $(TEST_STAMP)
 	@test -x /usr/bin/rustc && test -d /usr/lib/rustlib/wasm32-wasi || { \
 	  echo "installing Debian's rustc and libstd-rust-dev-wasm32"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -11,7 +11,8 @@ results), ``guest_output``, ``hosts`` (the Wasmtime CLI and node), ``cpus``,
 ``verdicts``, ``repair``, ``profiles`` (each build, measured for the model), ``pool``
 (runs on every CPU), ``scenarios``, ``modelcheck``, ``sweeps``, ``practices``,
 ``checks`` and ``claims`` (every general statement, checked), ``palette``, ``plots``,
-``views`` (notebook HTML), ``widgets``, ``publish`` (the reports), ``bench`` and ``cli``.
+``views`` (notebook HTML), ``widgets``, ``slides`` (the deck), ``publish`` (the reports),
+``bench`` and ``cli``.
 """
 import sys
 
