@@ -202,12 +202,38 @@ def scan_html(found: FileScan) -> Html:
 
 
 def survey_frame(rows: Sequence[SurveyRow]) -> pd.DataFrame:
-    """The surveyed files that carry a preview1 adapter, one row each."""
+    """The surveyed files that carry a preview1 adapter, summarised: one row per package,
+    kind of file and run of consecutive releases with the same answer (``survey --json``
+    keeps one row per file)."""
+    runs: list[dict] = []
+    for r in rows:
+        if not r.adapters:
+            continue
+        family = _file_family(r.file)
+        last = next((run for run in reversed(runs) if (run["package"], run["files"]) == (r.package, family)), None)
+        if last is None or last["answer"] != r.answer:
+            last = {"package": r.package, "files": family, "answer": r.answer, "releases": [], "code": [],
+                    "shared": 0.0}
+            runs.append(last)
+        if r.version not in last["releases"]:
+            last["releases"].append(r.version)
+        if r.resembles and r.resembles not in last["code"]:
+            last["code"].append(r.resembles)
+        last["shared"] = max(last["shared"], r.shared)
     return pd.DataFrame(
-        [(r.package.removeprefix("@bytecodealliance/"), r.version, r.file, marked(r.answer),
-          r.resembles or f"none ({r.shared:.0%} at most)") for r in rows if r.adapters],
-        columns=["package", "version", "file", "scan's answer", "its adapter's code is that of"],
-    ).style.hide(axis="index").set_properties(**{"text-align": "left"})
+        [(run["package"].removeprefix("@bytecodealliance/"), run["files"], span(run["releases"]),
+          marked(run["answer"]), span(run["code"]) if run["code"] else f"none ({run['shared']:.0%} at most)")
+         for run in runs],
+        columns=["package", "files", "releases scanned", "scan's answer", "its adapter's code is that of"],
+    )
+
+
+def _file_family(file: str) -> str:
+    """A published adapter file by its own name; any other file by its folder (``obj/*.wasm``)."""
+    folder, _, name = file.rpartition("/")
+    if any(f".{role}." in name for role in ("command", "reactor")):
+        return file
+    return f"{folder}/*.wasm" if folder else "*.wasm"
 
 
 def toolchain_frame(chart: Sequence[Toolchain]) -> pd.DataFrame:

@@ -68,3 +68,26 @@ def test_a_refuted_claim_shows_as_refuted_with_its_counterexample(runner):
 def test_a_claim_about_nothing_does_not_hold():
     assert not checks.every("Every run of nothing is fine.", [], "runs").holds
     assert not checks.some("Some run of nothing is fine.", [], "runs").holds
+
+
+def test_the_survey_table_summarises_every_file_it_scanned():
+    from analysis import survey, views
+
+    rows = [r for r in survey.survey() if r.adapters]
+    table = views.survey_frame(rows)
+    assert len(table) < len(rows)  # runs of releases, not one row per file
+    for r in rows:  # each file's answer is on exactly one row that covers its release
+        covering = [t for t in table.itertuples(index=False)
+                    if t.package == r.package.removeprefix("@bytecodealliance/")
+                    and t[1] in (r.file, f"{r.file.rpartition('/')[0]}/*.wasm")
+                    and t[3].endswith(r.answer) and r.version in _releases(t[2], rows, r.package)]
+        assert len(covering) == 1, (r.package, r.version, r.file)
+
+
+def _releases(spanned: str, rows, package: str) -> list[str]:
+    """The versions a ``span`` text stands for, read back against the surveyed versions."""
+    versions = list(dict.fromkeys(r.version for r in rows if r.package == package))
+    if " .. " in spanned:
+        first, last = spanned.split(" (")[0].split(" .. ")
+        return versions[versions.index(first):versions.index(last) + 1]
+    return spanned.split(", ")
