@@ -249,9 +249,17 @@ _RUN_STATE = """() => {
 
 def run_all(page: Page, timeout: float = RUN_TIMEOUT) -> None:
     """Run > Run All Cells, as a reader would, and wait until every cell has run."""
+    from playwright.sync_api import TimeoutError as Timeout
+
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.locator("li[data-command='runmenu:run-all']:not(.lm-mod-disabled)").click()
-    state = page.wait_for_function(_RUN_STATE, timeout=timeout * 1000, polling=100).json_value()
+    try:
+        state = page.wait_for_function(_RUN_STATE, timeout=timeout * 1000, polling=100).json_value()
+    except Timeout:
+        prompts = page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+                                ".map(p => p.textContent.trim()).join(' ')")
+        status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+        raise LabError(f"Run All did not finish within {timeout:.0f} s (cells {prompts}; kernel {status})") from None
     if not state["ok"]:
         raise LabError(f"Run All stopped at code cell {state['cell']}: {state['error']}")
 
