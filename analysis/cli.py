@@ -251,8 +251,12 @@ def _check_model(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from . import plots
+    import importlib
+    import threading
 
+    # matplotlib and pandas load (about a second) while the workers start and run, not before.
+    loading = threading.Thread(target=importlib.import_module, args=("analysis.plots",), daemon=True)
+    loading.start()
     sweep = sweeps.named_sweep(args.name, args.builds)
     start = time.perf_counter()
     if args.workers is not None and args.workers < 1:
@@ -265,6 +269,9 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"{sweep.name}: {sweep.runs} runs in {seconds:.1f} s ({sweep.runs / seconds:.0f} runs/s); "
           f"model agrees on {agree}/{len(frame)} preopens")
     print(f"data: {data}")
+    loading.join()
+    from . import plots
+
     figures = {"build-matrix": plots.build_matrix(frame)}
     if frame["count"].nunique() > 1:
         figures["by-position"] = plots.survival_by_position(frame)

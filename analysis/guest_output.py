@@ -75,6 +75,12 @@ def opener_routes(records: list[dict]) -> list[Reported]:
 def json_records(lines: tuple[str, ...]) -> list[dict]:
     """The lines that are JSON objects, parsed; the others (cut short by a trap, or your own
     guest's) are left out."""
+    try:  # the common case, every line an object: one parse instead of one per line
+        records = json.loads(f"[{','.join(lines)}]")
+    except (ValueError, RecursionError):
+        records = None
+    if isinstance(records, list) and all(isinstance(r, dict) for r in records):
+        return records
     return [r for r in map(_record, lines) if r is not None]
 
 

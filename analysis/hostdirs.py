@@ -56,6 +56,7 @@ def marker_target(path: str) -> str:
     return f"{path}/{MARKER}"
 
 
+@lru_cache(maxsize=1 << 16)
 def inside(outer: str, inner: str) -> str | None:
     """``inner`` relative to ``outer`` when it lies strictly inside it and can be a
     decoy directory (plain components, none named MARKER, none too long), else None."""
@@ -90,15 +91,20 @@ def make_host_dirs(root: Path, paths: tuple[str, ...]) -> list[str]:
     dirs = []
     for index, files in enumerate(host_files(paths)):
         host_dir = os.path.join(root, f"p{index}")
-        os.mkdir(host_dir)
-        for rel, content in files.items():
-            target = os.path.join(host_dir, rel)
-            if rel != MARKER:
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-            with open(target, "w", encoding="utf-8") as file:
-                file.write(content)
+        write_files(host_dir, files)
         dirs.append(host_dir)
     return dirs
+
+
+def write_files(host_dir: str, files: dict[str, str]) -> None:
+    """One preopen's directory: ``files`` (relative path -> content) in a new folder."""
+    os.mkdir(host_dir)
+    for rel, content in files.items():
+        target = os.path.join(host_dir, rel)
+        if rel != MARKER:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as file:
+            file.write(content)
 
 
 Populate = Callable[[Path], list[tuple[str, str]]]
@@ -121,16 +127,18 @@ def run_root(populate: Populate) -> Iterator[tuple[Path, list[tuple[str, str]]]]
         remove_tree(root)
 
 
-class KeptTrees:
-    """Host directory trees kept between runs of guests that cannot write, one per list.
+class KeptDirs:
+    """Host directories kept between runs of guests that cannot write, one per content.
 
-    Preopened read-only, a tree looks the same to every run of the same preopen list, so
-    it is built once instead of once a run. At most ``size`` lists are kept (the least
-    recently used goes first); the whole folder goes when the object is collected or the
-    process exits. ``io`` is where the runs' stdout and stderr files go.
+    A preopen's directory is fixed by what ``host_files`` puts in it (its MARKER, naming
+    its position, and any decoys). Preopened read-only, it looks the same to every run
+    that needs that content, so each is built once: the 5,040 orders of seven names
+    without nesting need seven directories (one per position), not 35,280. At most ``size`` are kept (the least recently used go
+    first); the whole folder goes when the object is collected or the process exits.
+    ``io`` is where the runs' stdout and stderr files go.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 4096) -> None:
         self.size = size
         for place in {scratch_base(), tempfile.gettempdir()}:
             clear_abandoned(Path(place), RUN_PREFIX)  # what killed runs left
@@ -138,27 +146,33 @@ class KeptTrees:
         self.io = self.root / "io"
         self.io.mkdir()
         self._remove = weakref.finalize(self, shutil.rmtree, self.root, True)
-        self._trees: OrderedDict[tuple[str, ...], tuple[Path, list[tuple[str, str]]]] = OrderedDict()
+        self._dirs: OrderedDict[tuple[tuple[str, str], ...], str] = OrderedDict()
         self._made = 0
 
     def preopens(self, paths: tuple[str, ...]) -> list[tuple[str, str]]:
-        """(host dir, guest path) pairs for ``paths``, building the tree on first use."""
-        if paths in self._trees:
-            self._trees.move_to_end(paths)
-            return self._trees[paths][1]
-        tree = self.root / f"t{self._made}"
+        """(host dir, guest path) pairs for ``paths``, building what is not kept yet."""
+        pairs = []
+        for files, path in zip(host_files(paths), paths):
+            key = tuple(sorted(files.items()))
+            if key in self._dirs:
+                self._dirs.move_to_end(key)
+            else:
+                self._dirs[key] = self._make(files)
+            pairs.append((self._dirs[key], path))
+        while len(self._dirs) > max(self.size, len(pairs)):  # this run's own are the newest: kept
+            shutil.rmtree(self._dirs.popitem(last=False)[1], ignore_errors=True)
+        return pairs
+
+    def _make(self, files: dict[str, str]) -> str:
+        host_dir = os.path.join(self.root, f"d{self._made}")
         self._made += 1
-        tree.mkdir()
         try:
-            pairs = list(zip(make_host_dirs(tree, paths), paths))
+            write_files(host_dir, files)
         except OSError as exc:
-            shutil.rmtree(tree, ignore_errors=True)
+            shutil.rmtree(host_dir, ignore_errors=True)
             raise LabError(f"the host cannot create the directories for this run ({exc.strerror or exc}): "
                            "shorten the names") from None
-        self._trees[paths] = (tree, pairs)
-        if len(self._trees) > self.size:
-            shutil.rmtree(self._trees.popitem(last=False)[1][0], ignore_errors=True)
-        return pairs
+        return host_dir
 
 
 def scratch_base() -> str:

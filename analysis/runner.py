@@ -30,7 +30,7 @@ from .compose import compose
 from .errors import LabError, first_line
 from .guest_output import Execution, interpret
 from .guests import Guest
-from .hostdirs import KeptTrees, free_bytes, make_host_dirs, run_root
+from .hostdirs import KeptDirs, free_bytes, make_host_dirs, run_root
 from .cpus import PIN_VARIABLE, pin_to_cpu
 from .results import OUTPUT_LIMIT_HIT, STOPPED, RunResult
 from .wasi import FIRST_FD, check_paths, encode
@@ -90,7 +90,7 @@ class Runner:
         self._component_linker = wc.Linker(self.engine)
         self._component_linker.add_wasip2()
         self._programs: dict[tuple[Guest, str], Program] = {}
-        self._kept = KeptTrees()
+        self._kept = KeptDirs()
 
     # -- preparing ----------------------------------------------------------------
 
