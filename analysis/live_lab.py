@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # playwright is a test extra: imported where it is used
     from playwright.sync_api import Browser, Locator, Page
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+"""The notebook on show: every element this module looks for is inside it."""
 START_TIMEOUT = 60.0
 """Seconds for JupyterLab to answer, and for a notebook's kernel to connect."""
 RUN_TIMEOUT = 120.0
@@ -71,7 +73,8 @@ class Lab:
     log: Path
 
     def url(self, notebook: str) -> str:
-        return f"{self.base}/lab/tree/{notebook}?token={self.token}"
+        """The notebook alone in a workspace of its own, reset: no tab restored from before."""
+        return f"{self.base}/lab/workspaces/{Path(notebook).stem}/tree/{notebook}?reset&token={self.token}"
 
     def api(self, path: str, method: str = "GET") -> object:
         request = urllib.request.Request(f"{self.base}/api/{path}", method=method,
@@ -104,7 +107,8 @@ def running_lab(workdir: Path, notebooks: Path = NOTEBOOKS, timeout: float = STA
     port, token = _free_port(), secrets.token_hex(16)
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
-               f"--LabApp.user_settings_dir={workdir / 'settings'}", f"--LabApp.workspaces_dir={workdir / 'workspaces'}"]
+               f"--LabApp.user_settings_dir={workdir / 'settings'}",
+               f"--LabApp.workspaces_dir={workdir / 'workspaces'}"]
     if os.getuid() == 0:
         command.append("--allow-root")  # as root (a container) JupyterLab refuses to start without it
     log = workdir / "jupyterlab.log"
@@ -149,7 +153,8 @@ def _check_kernels(lab: Lab) -> None:
     for notebook in sorted(lab.root.glob("*.ipynb")):
         name = json.loads(notebook.read_text())["metadata"].get("kernelspec", {}).get("name", "python3")
         if name not in specs:
-            raise LabError(f"{notebook.name} asks for kernel {name!r}, which this environment lacks: run `make setup`")
+            raise LabError(f"{notebook.name} asks for kernel {name!r}, which this environment lacks: "
+                           "run `make setup`")
         program = specs[name]["spec"]["argv"][0]
         if program not in bare and Path(program).resolve() != Path(sys.executable).resolve():
             raise LabError(f"kernel {name!r} runs {program}, not this environment's {sys.executable}: "
@@ -223,20 +228,40 @@ def browser() -> Iterator[Browser]:
             chrome.close()
 
 
-def open_notebook(chrome: Browser, lab: Lab, notebook: str, timeout: float = START_TIMEOUT) -> Page:
-    """A new tab on ``notebook``, once its kernel has connected and is idle."""
-    page = chrome.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(CHANGE_TIMEOUT * 1000)
-    page.goto(lab.url(notebook))
-    page.wait_for_selector(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=timeout * 1000)
-    return page
+@contextmanager
+def open_notebook(chrome: Browser, lab: Lab, notebook: str, timeout: float = START_TIMEOUT) -> Iterator[Page]:
+    """A page of its own on ``notebook``, once its kernel has connected and is idle; closed
+    when the block ends (the kernel stays until the lab stops)."""
+    context = chrome.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(CHANGE_TIMEOUT * 1000)
+        page.goto(lab.url(notebook))
+        # The toolbar's indicator says idle before the kernel is there, and a Run All then runs
+        # nothing: wait until the server counts this page's connection to the notebook's kernel.
+        deadline = time.monotonic() + timeout
+        while not _connected(lab, notebook):
+            if time.monotonic() > deadline:
+                raise LabError(f"{notebook}: its kernel did not start and connect within {timeout:.0f} s: "
+                               f"{_last_line(lab.log)}")
+            time.sleep(0.2)  # polling the server, not timing anything
+        page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               timeout=timeout * 1000)
+        yield page
+    finally:
+        context.close()
 
 
+def _connected(lab: Lab, notebook: str) -> bool:
+    kernels = [s["kernel"] for s in lab.api("sessions") if s.get("path") == notebook and s.get("kernel")]
+    return any(k.get("connections", 0) >= 1 and k.get("execution_state") == "idle" for k in kernels)
+
+
+_PROMPTS = f"() => [...document.querySelectorAll('{PANEL} .jp-InputPrompt')].map(p => p.textContent.trim())"
 # Run All is finished when no cell waits ([*]) and every cell with code has a number; cells
 # left unnumbered with none waiting mean JupyterLab stopped at an error.
 _RUN_STATE = """() => {
-  const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')]
+  const cells = [...document.querySelectorAll('%s .jp-CodeCell')]
     .filter(c => (c.querySelector('.cm-content')?.textContent ?? '').trim() !== '');
   const prompts = cells.map(c => c.querySelector('.jp-InputPrompt')?.textContent ?? '');
   if (prompts.some(p => p.includes('*')) || !prompts.some(p => /\\d/.test(p))) return null;
@@ -244,7 +269,7 @@ _RUN_STATE = """() => {
   const failed = cells.find(c => /Error|Exception/.test(c.querySelector('.jp-OutputArea')?.textContent ?? ''));
   const words = failed ? failed.querySelector('.jp-OutputArea').textContent.trim().split('\\n') : [];
   return {ok: false, cell: cells.indexOf(failed) + 1, error: words.length ? words[words.length - 1] : 'unknown'};
-}"""
+}""" % PANEL
 
 
 def run_all(page: Page, timeout: float = RUN_TIMEOUT) -> None:
@@ -253,15 +278,24 @@ def run_all(page: Page, timeout: float = RUN_TIMEOUT) -> None:
 
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.locator("li[data-command='runmenu:run-all']:not(.lm-mod-disabled)").click()
+    try:  # a cell waiting ([*]) or done shows at once that Run All began
+        page.wait_for_function(f"() => ({_PROMPTS})().some(p => /[*\\d]/.test(p))", timeout=CHANGE_TIMEOUT * 1000)
+    except Timeout:
+        raise LabError("Run All ran no cell: the notebook's kernel was not ready for it") from None
     try:
         state = page.wait_for_function(_RUN_STATE, timeout=timeout * 1000, polling=100).json_value()
     except Timeout:
-        prompts = page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-                                ".map(p => p.textContent.trim()).join(' ')")
-        status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+        prompts = " ".join(page.evaluate(_PROMPTS))
+        status = page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator").get_attribute("data-status")
         raise LabError(f"Run All did not finish within {timeout:.0f} s (cells {prompts}; kernel {status})") from None
     if not state["ok"]:
         raise LabError(f"Run All stopped at code cell {state['cell']}: {state['error']}")
+
+
+def _control(page: Page, root: Locator, label: str) -> Locator:
+    """The control inside ``root`` whose label reads exactly ``label`` ("order", not "order by hand")."""
+    return root.locator(".widget-inline-hbox").filter(
+        has=page.locator(":scope > label.widget-label", has_text=re.compile(f"^{re.escape(label)}$")))
 
 
 # -- the explorer (notebook 3) -------------------------------------------------------------
@@ -317,15 +351,14 @@ class LiveExplorer:
 
     def __init__(self, page: Page, timeout: float = RUN_TIMEOUT) -> None:
         self.page = page
-        self.root = (page.locator("div.widget-vbox").filter(has=page.locator(":scope > div.widget-html"))
+        self.root = (page.locator(f"{PANEL} div.widget-vbox").filter(has=page.locator(":scope > div.widget-html"))
                      .filter(has=page.get_by_text("directories", exact=True)))
         self.root.wait_for(timeout=timeout * 1000)
         self.view = self.root.locator(":scope > div.widget-html .widget-html-content")
         self.view.locator("table td.outcome").first.wait_for(timeout=timeout * 1000)
 
     def control(self, label: str) -> Locator:
-        return self.root.locator(".widget-inline-hbox").filter(
-            has=self.page.locator(":scope > label.widget-label", has_text=re.compile(f"^{re.escape(label)}$")))
+        return _control(self.page, self.root, label)
 
     def settings(self) -> ExplorerSettings:
         value = lambda label, part: self.control(label).locator(part).input_value()  # noqa: E731
@@ -427,16 +460,15 @@ class LiveStepper:
 
     def __init__(self, page: Page, timeout: float = RUN_TIMEOUT) -> None:
         self.page = page
-        self.root = (page.locator("div.widget-vbox").filter(has=page.locator(":scope > div.widget-html"))
+        self.root = (page.locator(f"{PANEL} div.widget-vbox").filter(has=page.locator(":scope > div.widget-html"))
                      .filter(has=page.get_by_role("button", name=re.compile("Next"))))
         self.root.locator(":scope > div.widget-html .widget-html-content p").wait_for(timeout=timeout * 1000)
 
     def settings(self) -> tuple[list[str], str, int]:
         """The preopen list, the adapter behaviour and the fd, as the page shows them."""
-        boxes = self.root.locator(".widget-inline-hbox")
-        paths = boxes.filter(has_text="preopens").locator("input").input_value()
-        behavior = boxes.filter(has_text="adapter").locator("select").input_value()
-        fd = boxes.filter(has=self.page.get_by_text("fd", exact=True)).locator("select").input_value()
+        paths = _control(self.page, self.root, "preopens").locator("input").input_value()
+        behavior = _control(self.page, self.root, "adapter").locator("select").input_value()
+        fd = _control(self.page, self.root, "fd").locator("select").input_value()
         return [p.strip() for p in paths.split(",")], behavior, int(fd)
 
     def last_step(self) -> int:

@@ -41,9 +41,12 @@ def _shows_its_run(explorer: live_lab.LiveExplorer, expected: live_lab.ExplorerS
 
 def test_explorer_in_the_live_lab_shows_the_labs_own_runs(lab):
     running, chrome = lab
-    page = live_lab.open_notebook(chrome, running, "03_explorer.ipynb")
-    live_lab.run_all(page)
-    explorer = live_lab.LiveExplorer(page)
+    with live_lab.open_notebook(chrome, running, "03_explorer.ipynb") as page:
+        live_lab.run_all(page)
+        _explore(live_lab.LiveExplorer(page))
+
+
+def _explore(explorer: live_lab.LiveExplorer) -> None:
     settings = explorer.settings()  # the notebook picks its build by measurement
     assert settings.build.startswith("jco-") and settings.order == "as given"
     _shows_its_run(explorer, settings)
@@ -67,9 +70,12 @@ def test_explorer_in_the_live_lab_shows_the_labs_own_runs(lab):
 
 def test_stepper_in_the_live_lab_captions_each_step_as_the_model_explains_it(lab):
     running, chrome = lab
-    page = live_lab.open_notebook(chrome, running, "04_root_cause.ipynb")
-    live_lab.run_all(page)
-    stepper = live_lab.LiveStepper(page)
+    with live_lab.open_notebook(chrome, running, "04_root_cause.ipynb") as page:
+        live_lab.run_all(page)
+        _step(live_lab.LiveStepper(page))
+
+
+def _step(stepper: live_lab.LiveStepper) -> None:
     paths, behavior, fd = stepper.settings()
     trace = model.explain(paths, fd, behavior)
     assert stepper.last_step() == len(trace.steps) + 1
