@@ -50,6 +50,7 @@ browser:
 
 bench: test-setup browser
 	$(PY) -m analysis bench
+	$(PY) -m analysis bench --browser
 
 # Rebuild the committed guest binaries: C with zig (from PyPI), Rust with Debian's rustc.
 guests: $(TEST_STAMP)

@@ -4,6 +4,7 @@ Prints measured figures only; nothing here asserts a time.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -11,20 +12,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import wasmtime
 
-from . import guests, hosts, model, scan
+from . import guests, hosts, live_lab, model, scan
 from .adapters import all_builds, resolve
 from .compose import compose
 from .errors import LabError, first_line
 from .hostdirs import make_host_dirs, run_root
 from .cpus import usable_cpus
 from .runner import Runner
+from .scenarios import ordering, scheme_paths
 from .sweeps import named_sweep
 from .verdicts import REPORT_CASE
+from .wasi import FIRST_FD
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,106 @@ def scan_lines(adapter: str, repeat: int = 20) -> list[str]:
             lines.append(_timing(f"scan in-process, {label} ({size})", samples).line())
             lines.append(time_command(["scan", str(component)], repeat=5).line())
     return lines
+
+
+BROWSER_CHANGES = 36
+"""Changes timed in the live lab: six rounds of count up, build, order, count down, build, order."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One change of the explorer's controls, and the configuration it leads to."""
+
+    control: str
+    """``count`` (one arrow key on the slider), ``adapter build`` or ``order``."""
+    value: int | str
+    count: int
+    build: str
+    order: str
+
+    def paths(self) -> list[str]:
+        names = scheme_paths("equal", self.count)
+        return [names[i] for i in ordering(self.count, self.order)]
+
+
+def browser_turns(build: str, other: str, changes: int = BROWSER_CHANGES) -> list[Turn]:
+    """``changes`` turns from 5 equal names as given through ``build``, each unlike the one before."""
+    round_ = [("count", +1), ("adapter build", other), ("order", "reversed"),
+              ("count", -1), ("adapter build", build), ("order", "as given")]
+    state = Turn("start", 0, 5, build, "as given")
+    turns = []
+    for i in range(changes):
+        control, value = round_[i % len(round_)]
+        field = {"count": "count", "adapter build": "build", "order": "order"}[control]
+        state = replace(state, control=control, value=value,
+                        **{field: state.count + value if control == "count" else value})
+        turns.append(state)
+    return turns
+
+
+def browser_lines(adapter: str, changes: int = BROWSER_CHANGES) -> list[str]:
+    """From a change in the browser to the page showing its run: notebook 3 in a private
+    JupyterLab, run with Run All, its explorer turned ``changes`` times in Debian's chromium
+    (the count by one arrow key on the slider, the build and the order by choosing), each
+    timed in the page from the input event to the DOM mutation that shows the new run.
+    Against it, the same changes made to an ``Explorer`` in this process: what the kernel,
+    the comm round trip, the widget's debounce and the page add."""
+    from . import verdicts
+    from .describe import shown
+    from .widgets import Explorer  # ipywidgets, only when the explorer is timed
+
+    build = resolve(adapter).id
+    other = next(b for b in verdicts.pick_builds() if b != build)
+    turns = browser_turns(build, other, changes)
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-bench-") as folder, contextlib.ExitStack() as stack:
+        with _children_on_every_cpu():  # this process is pinned; the lab and the browser must not be
+            lab = stack.enter_context(live_lab.running_lab(Path(folder)))
+            chrome = stack.enter_context(live_lab.browser())
+        with live_lab.open_notebook(chrome, lab, "03_explorer.ipynb") as page:
+            live_lab.run_all(page)
+            explorer = live_lab.LiveExplorer(page)
+            explorer.choose("adapter build", build)  # where the turns start: 5 names as given
+            explorer.choose("order", "as given")
+            explorer.set_count(5)
+            samples = []
+            for turn in turns:
+                labels = [f"fd {FIRST_FD + i} · {shown(p)}" for i, p in enumerate(turn.paths())]
+                ms = explorer.timed_change(lambda: _turn_live(explorer, turn), f"{turn.build}, measured", labels)
+                samples.append(ms / 1000)
+    local = Explorer(build=build, count=5)
+    in_process = []
+    for turn in turns:
+        start = time.perf_counter()
+        if turn.control == "count":
+            local.count.value = turn.count
+        else:
+            (local.build if turn.control == "adapter build" else local.order).value = turn.value
+        in_process.append(time.perf_counter() - start)  # each change runs and redraws before returning
+    browser = _timing("explorer, chromium: change -> page shows it", samples)
+    baseline = _timing("the same changes to an in-process Explorer", in_process)
+    return [f"the live lab: notebook 3 in JupyterLab, its explorer turned {len(turns)} times in chromium between "
+            f"{build} and {other} (count by one arrow key, build and order by choosing)",
+            browser.line(), baseline.line(),
+            f"in the browser / in-process (median): {browser.median_ms / baseline.median_ms:.1f}x "
+            "(the kernel's widget debounce, the comm round trip and the page's redraw)"]
+
+
+def _turn_live(explorer: live_lab.LiveExplorer, turn: Turn) -> None:
+    if turn.control == "count":
+        explorer.nudge_count(int(turn.value))
+    else:
+        explorer.choose(turn.control, str(turn.value))
+
+
+@contextlib.contextmanager
+def _children_on_every_cpu() -> Iterator[None]:
+    """Processes started in the block may use every CPU, whatever this one is pinned to."""
+    pinned = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, usable_cpus())
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, pinned)
 
 
 def hostile_rows(adapter: str) -> list[tuple[str, ...]]:

@@ -127,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     timing.add_argument("--hostile", action="store_true",
                         help="instead: how long each hostile guest (guests/hostile) runs and its peak memory")
     timing.add_argument("--scan", action="store_true", help="instead: how long `scan` takes on 130 KB and 10 MB")
+    timing.add_argument("--browser", action="store_true",
+                        help="instead: change -> page update of the explorer in a live JupyterLab, in chromium")
 
     build = commands.add_parser("build-guests", help="rebuild the compiled guests from source")
     build.set_defaults(func=_build_guests)
@@ -353,6 +355,9 @@ def _bench(args: argparse.Namespace) -> int:
         return 0
     if args.scan:
         print("\n".join(bench.scan_lines(args.adapter)))
+        return 0
+    if args.browser:
+        print("\n".join(bench.browser_lines(args.adapter)))
         return 0
     bench.main(args.adapter, args.runs, args.baseline_runs, every_build=not args.quick)
     return 0
