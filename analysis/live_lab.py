@@ -361,12 +361,16 @@ class LiveExplorer:
         return _control(self.page, self.root, label)
 
     def settings(self) -> ExplorerSettings:
-        value = lambda label, part: self.control(label).locator(part).input_value()  # noqa: E731
+        """What the controls show now (a dropdown's label, which for the builds is not its value)."""
         return ExplorerSettings(
             count=int(self.control("directories").locator(".widget-readout").inner_text()),
-            names=value("names", "select"), custom=value("custom names", "input"), order=value("order", "select"),
-            seed=int(value("shuffle seed", "input") or 0), by_hand=value("order by hand", "input"),
-            build=value("adapter build", "select"), guest=value("guest", "select"))
+            names=self._value("names", "select"), custom=self._value("custom names", "input"),
+            order=self._value("order", "select"), seed=int(self._value("shuffle seed", "input") or 0),
+            by_hand=self._value("order by hand", "input"), build=self._value("adapter build", "select"),
+            guest=self._value("guest", "select"))
+
+    def _value(self, label: str, element: str) -> str:
+        return self.control(label).locator(element).input_value()
 
     def set_count(self, count: int) -> None:
         """Type ``count`` into the slider's readout and press Enter (one change, not a drag)."""
@@ -393,9 +397,6 @@ class LiveExplorer:
     def cells(self) -> list[Cell]:
         return [Cell(**c) for c in self.view.evaluate(_READ_VIEW)["cells"]]
 
-    def title(self) -> str:
-        return self.view.evaluate(_READ_VIEW)["title"]
-
     def wait_for(self, title: str, labels: list[str], timeout: float = CHANGE_TIMEOUT) -> list[Cell]:
         """Wait until the view shows the run titled ``title`` with one cell per label (each
         cell's text ends with its label, e.g. ``fd 3 · /a``); then its cells."""
@@ -412,9 +413,12 @@ class LiveExplorer:
         armed = self.page.evaluate(_ARM % _SHOWS, [view, title, labels])
         if not armed:
             raise LabError(f"the explorer already shows {title} with {labels}: a timed change must change it")
-        change()
-        self.page.wait_for_function("() => window.__preopenLab.t1 !== null", timeout=timeout * 1000)
-        return self.page.evaluate("() => { const t = window.__preopenLab; t.stop(); return t.t1 - t.t0; }")
+        try:
+            change()
+            self.page.wait_for_function("() => window.__preopenLab.t1 !== null", timeout=timeout * 1000)
+            return self.page.evaluate("() => window.__preopenLab.t1 - window.__preopenLab.t0")
+        finally:
+            self.page.evaluate("() => window.__preopenLab.stop()")
 
 
 # Arms one measurement: input events stamp t0 (capture phase, before any widget sees them),
