@@ -35,6 +35,32 @@ OUTPUT_LIMIT = 16 << 20
 guests print under 10 KB). Past it a write fails, as on a full file system."""
 
 
+_LONGEST_TMPDIR = 64
+"""Characters of a temporary folder under which multiprocessing's Unix sockets still fit
+(a socket's path holds 107 bytes, and ``pymp-<8>/listener-<8>`` follows it)."""
+
+
+def forkserver() -> Any:
+    """multiprocessing's fork server context, with its socket where the path fits.
+
+    The fork server listens on a Unix socket in a folder multiprocessing makes once per
+    process under ``TMPDIR``; under a long ``TMPDIR`` the socket's path is too long and the
+    server cannot start. That folder is then made in a short place (``/dev/shm``, ``/tmp``)."""
+    import multiprocessing.util
+
+    if len(tempfile.gettempdir()) > _LONGEST_TMPDIR:
+        short = next((p for p in ("/dev/shm", "/tmp", "/var/tmp") if os.access(p, os.W_OK | os.X_OK)), None)
+        if short is None:
+            raise LabError(f"TMPDIR ({tempfile.gettempdir()}) is too long to hold the Unix sockets that start "
+                           f"worker processes: set TMPDIR to a folder of at most {_LONGEST_TMPDIR} characters")
+        saved, tempfile.tempdir = tempfile.tempdir, short
+        try:
+            multiprocessing.util.get_temp_dir()  # made once; the fork server's socket goes there
+        finally:
+            tempfile.tempdir = saved
+    return multiprocessing.get_context("forkserver")
+
+
 @dataclass(frozen=True)
 class Ended(Generic[T]):
     """How a contained call ended: its ``value``, or why there is none."""
@@ -51,7 +77,7 @@ def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
 
     ``func`` must be a module-level function (it travels by name). A ``LabError`` it
     raises is raised here; in it, ``tempfile`` puts everything in a folder of its own."""
-    context = multiprocessing.get_context("forkserver")
+    context = forkserver()
     receive, send = context.Pipe(duplex=False)
     lifeline, held = context.Pipe(duplex=False)  # EOF in the child when this process is gone
     with scratch_folder(Path(scratch_base()), RUN_PREFIX) as folder:

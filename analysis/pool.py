@@ -8,7 +8,6 @@ component once. Work goes out in chunks and comes back in the order it was given
 """
 from __future__ import annotations
 
-import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 
 from .errors import LabError
+from .contained import forkserver
 from .cpus import pin_to_cpu, usable_cpus
 from .runner import Runner
 
@@ -49,7 +49,7 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
     ``func`` must be a module-level function (it is sent to the workers by name) that does
     its runs with ``worker_runner()``."""
     chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
-    context = multiprocessing.get_context("forkserver")
+    context = forkserver()
     counter = context.Value("i", 0)
     results: list[list[R] | None] = [None] * len(chunks)
     from tqdm.auto import tqdm  # here, not above: its import costs ~35 ms of every command (-X importtime)

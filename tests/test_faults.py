@@ -368,10 +368,9 @@ def test_an_unusable_out_folder_is_refused_before_any_run(tmp_path, where):
     blocker = tmp_path / "blocker"
     blocker.write_text("")
     out = blocker if where == "a file" else blocker / "sub"
-    start = time.perf_counter()
     done = lab("sweep", "orders", "--out", str(out))
     assert done.returncode == 2 and "cannot be used as an output folder" in done.stderr
-    assert time.perf_counter() - start < 60 and not any(tmp_path.rglob("*.csv"))
+    assert "runs in" not in done.stdout and not any(tmp_path.rglob("*.csv"))  # refused before any run
 
 
 @pytest.mark.parametrize("where", ["a file", "/proc/no-cache-here"])
@@ -415,8 +414,6 @@ def test_a_64_bit_memory_is_refused_in_one_line(tmp_path):
 def test_a_guest_looping_on_host_calls_is_stopped_by_the_clock(tmp_path):
     """sched_yield costs a guest almost no fuel; the wall-clock deadline stops it anyway."""
     runner = Runner(fuel=10**15, deadline=1.0)
-    start = time.perf_counter()
     result = runner.run(["/a"], guest=guests.hostile("yielder", tmp_path))
-    assert result.outcomes == ("timeout",) and "interrupt" in result.trap
-    assert time.perf_counter() - start < 30  # stopped by the clock, not by fuel
+    assert result.outcomes == ("timeout",) and "interrupt" in result.trap  # the clock's epoch, not fuel
     assert runner.run(REPORT_CASE).all_ok
