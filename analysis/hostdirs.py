@@ -149,6 +149,11 @@ class KeptDirs:
         self._dirs: OrderedDict[tuple[tuple[str, str], ...], str] = OrderedDict()
         self._made = 0
 
+    def remove(self) -> None:
+        """Remove the folder now (at most once): a worker process ends with ``os._exit``,
+        which runs no ``weakref.finalize``, so its pool calls this on the way out."""
+        self._remove()
+
     def preopens(self, paths: tuple[str, ...]) -> list[tuple[str, str]]:
         """(host dir, guest path) pairs for ``paths``, building what is not kept yet."""
         pairs = []

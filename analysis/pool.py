@@ -8,6 +8,9 @@ component once. Work goes out in chunks and comes back in the order it was given
 """
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.util
+
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,6 +34,8 @@ def worker_runner() -> Runner:
     global _runner
     if _runner is None:
         _runner = Runner()
+        if multiprocessing.parent_process() is not None:  # a worker: it ends without atexit hooks
+            multiprocessing.util.Finalize(None, _runner.close, exitpriority=10)
     return _runner
 
 
@@ -63,8 +68,13 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
                 results[futures[future]] = future.result()
                 bar.update(len(chunks[futures[future]]))
         except BrokenProcessPool:
+            pool.shutdown(wait=True, cancel_futures=True)
             raise LabError("a worker process died during the sweep; nothing was saved: run it again "
                            "with --workers 1 to see the failing run") from None
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: every worker gone before we return
+            raise
+        # Every result is in: the workers tidy up and exit while the caller goes on (saving,
+        # drawing); the interpreter still waits for them before it exits.
+        pool.shutdown(wait=False)
     return [row for part in results for row in part or ()]

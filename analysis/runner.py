@@ -24,7 +24,7 @@ from pathlib import Path
 import wasmtime
 from wasmtime import component as wc
 
-from . import adapters, contained, guests, hosts
+from . import adapters, compiled, contained, guests, hosts
 from .adapters import NATIVE, AdapterBuild
 from .compose import compose
 from .errors import LabError, first_line
@@ -92,6 +92,10 @@ class Runner:
         self._programs: dict[tuple[Guest, str], Program] = {}
         self._kept = KeptDirs()
 
+    def close(self) -> None:
+        """Remove what the runner keeps on disk (its read-only preopen folders) now."""
+        self._kept.remove()
+
     # -- preparing ----------------------------------------------------------------
 
     def program(self, guest: Guest, adapter: str | AdapterBuild = NATIVE) -> Program:
@@ -110,7 +114,7 @@ class Runner:
         return self._programs[key]
 
     def _core_start(self, core: bytes) -> Start:
-        module = wasmtime.Module(self.engine, core)
+        module = compiled.module(self.engine, core)
         _check_links(module)
 
         def start(store: wasmtime.Store) -> tuple[int | None, bytes]:
@@ -138,12 +142,12 @@ class Runner:
     def _component_start(self, core: bytes, build: AdapterBuild) -> Start:
         path = compose(core, build)
         try:
-            component = wc.Component.from_file(self.engine, str(path))
+            component = compiled.component(self.engine, path)
         except wasmtime.WasmtimeError:
             path.unlink(missing_ok=True)  # a damaged cache entry: compose it afresh, once
             path = compose(core, build)
             try:
-                component = wc.Component.from_file(self.engine, str(path))
+                component = compiled.component(self.engine, path)
             except wasmtime.WasmtimeError as exc:
                 path.unlink(missing_ok=True)
                 raise LabError(f"the component composed with {build.id} does not load "

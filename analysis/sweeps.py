@@ -111,31 +111,28 @@ class _Job:
     scenario: Scenario
 
 
-def _run_job(job: _Job, runner: Runner) -> list[dict]:
+def _run_job(job: _Job, runner: Runner) -> list[tuple]:
     result = runner.run(job.scenario.paths, guest=job.guest, adapter=job.build)
     predicted = predict(job.scenario.paths, job.profile.behavior, guest=job.guest,
                         scratch_capacity=job.profile.scratch_capacity)
     return _rows(job.sweep, job.scenario, result, predicted)
 
 
-def _run_jobs(jobs: Sequence[_Job]) -> list[dict]:
+def _run_jobs(jobs: Sequence[_Job]) -> list[tuple]:
     """One chunk of a sweep, in a worker process."""
     runner = pool.worker_runner()
     return [row for job in jobs for row in _run_job(job, runner)]
 
 
-def _rows(sweep: str, scenario: Scenario, result: RunResult, predicted: RunResult) -> list[dict]:
+def _rows(sweep: str, scenario: Scenario, result: RunResult, predicted: RunResult) -> list[tuple]:
+    """One row per preopen, its values in ``COLUMNS`` order (tuples: a worker's chunk
+    travels back to the parent pickled, and tuples are a fraction of dicts' size)."""
     count = len(scenario.paths)
     order = " ".join(map(str, scenario.order))
     return [
-        {
-            "sweep": sweep, "scenario": scenario.label, "scheme": scenario.scheme,
-            "build": result.adapter, "count": count, "order": order,
-            "position": p.index, "position_class": position_class(p.index, count),
-            "path": p.path, "fd": p.expected_fd, "name_seen": p.name_seen or "",
-            "routed_fd": -1 if p.routed_fd is None else p.routed_fd,
-            "outcome": p.outcome, "model_outcome": q.outcome,
-        }
+        (sweep, scenario.label, scenario.scheme, result.adapter, count, order, p.index,
+         position_class(p.index, count), p.path, p.expected_fd, p.name_seen or "",
+         -1 if p.routed_fd is None else p.routed_fd, p.outcome, q.outcome)
         for p, q in zip(result.preopens, predicted.preopens)
     ]
 

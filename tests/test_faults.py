@@ -267,6 +267,16 @@ def test_ctrl_c_ends_a_sweep_on_workers_cleanly(tmp_path):
     assert {p.name for p in roots.glob("preopen-lab-*")} <= before
 
 
+def test_a_finished_sweep_on_workers_leaves_no_folders(tmp_path):
+    """Workers end with os._exit, which runs no weakref finalizers: their kept folders
+    must go by the pool's own exit hook, not wait for the next lab process."""
+    roots = Path(scratch_base())
+    before = {p.name for p in roots.glob("preopen-lab-*")}
+    done = lab("sweep", "orders", "--builds", AFFECTED, "--workers", "2", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in roots.glob("preopen-lab-*")} <= before
+
+
 def test_a_guest_rebuilt_at_the_same_path_runs_its_new_bytes(tmp_path, runner):
     path = tmp_path / "mine.wasm"
     path.write_bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "_start")))'))
@@ -417,3 +427,17 @@ def test_a_guest_looping_on_host_calls_is_stopped_by_the_clock(tmp_path):
     result = runner.run(["/a"], guest=guests.hostile("yielder", tmp_path))
     assert result.outcomes == ("timeout",) and "interrupt" in result.trap  # the clock's epoch, not fuel
     assert runner.run(REPORT_CASE).all_ok
+
+
+def test_damaged_compiled_code_is_compiled_again_never_loaded():
+    from analysis import compiled, guests
+
+    wasm = guests.get("opener").wasm()
+    Runner().run(REPORT_CASE)  # compiled and kept
+    kept = compiled._kept(wasm, "module")
+    good = kept.read_bytes()
+    damaged = bytearray(good)
+    damaged[len(damaged) // 2] ^= 0xFF  # a flipped bit in the machine code
+    kept.write_bytes(bytes(damaged))
+    assert Runner().run(REPORT_CASE).all_ok  # the sha256 beside it no longer matches: compiled afresh
+    assert compiled.sha256_bytes(kept.read_bytes()) == kept.with_name(kept.name + ".sha256").read_text()
