@@ -32,8 +32,9 @@ adapters: $(STAMP)
 	@command -v npm >/dev/null || { echo "npm is needed to fetch adapter builds: install Node.js with npm"; exit 2; }
 	$(PY) -m analysis fetch
 
+# Test files run on one worker per CPU (pytest-xdist), each file whole on one worker.
 test: test-setup browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 report: setup
 	$(PY) -m analysis report --out $(REPORTS)

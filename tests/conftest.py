@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,16 @@ settings.register_profile("default", max_examples=300, deadline=None,
 settings.register_profile("slow", max_examples=3000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def wait_until(condition, what: str, limit: float = 120) -> None:
+    """Wait for ``condition`` (a loaded machine may take a while); fail if it never comes.
+    A guard against a hang, not a timing: no test asserts how long anything took."""
+    give_up = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > give_up:
+            pytest.fail(f"{what}: not seen within {limit:g} s")
+        time.sleep(0.1)
 
 
 def wat_guest(folder: Path, name: str, wat: str) -> Path:

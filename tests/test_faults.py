@@ -21,7 +21,7 @@ from analysis.npm import npm, read_members
 from analysis.hostdirs import scratch_base
 from analysis.runner import Runner
 from analysis.widgets import Explorer, Stepper
-from conftest import wat_guest
+from conftest import wait_until, wat_guest
 from conftest import AFFECTED, FIXED, REPORT_CASE
 from conftest import cli as lab
 
@@ -193,7 +193,8 @@ argv_parts = st.one_of(
 @given(st.lists(argv_parts, max_size=6))
 def test_cli_argument_fuzz(argv):
     roots = Path(scratch_base())  # where run roots really go
-    before = set(roots.glob("preopen-lab-*"))
+    mine = f"preopen-lab-{os.getpid()}-*"  # this process's: other processes may run beside the tests
+    before = set(roots.glob(mine))
     workdir = tempfile.mkdtemp(prefix="fuzz-cwd-")
     cwd = os.getcwd()
     os.chdir(workdir)
@@ -206,7 +207,7 @@ def test_cli_argument_fuzz(argv):
     assert code in (0, 2)
     assert os.listdir(workdir) == []  # nothing written where the user stood
     os.rmdir(workdir)
-    assert set(roots.glob("preopen-lab-*")) <= before
+    assert set(roots.glob(mine)) <= before
 
 
 @given(st.lists(st.binary(max_size=24), min_size=1, max_size=10), st.sampled_from(model.BEHAVIORS),
@@ -253,28 +254,30 @@ def test_shared_parent_refuses_children_that_are_not_plain_names():
 def test_ctrl_c_ends_a_sweep_on_workers_cleanly(tmp_path):
     """A real SIGINT to a real sweep running on worker processes: one line, status 130,
     no data written, no run directories left behind."""
-    roots = Path(scratch_base())
-    before = {p.name for p in roots.glob("preopen-lab-*")}
+    scratch = tmp_path / "scratch"  # a scratch place of its own, seen by no other process
+    scratch.mkdir()
     out = tmp_path / "out"
     sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--out", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # workers started, runs under way
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "TMPDIR": str(scratch)})
+    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3, "both workers running")  # and the parent
     sweep.send_signal(signal.SIGINT)
     stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "error: interrupted" and "Traceback" not in stderr
     assert not out.exists() or not any(out.rglob("*.csv"))
-    assert {p.name for p in roots.glob("preopen-lab-*")} <= before
+    assert list(scratch.glob("preopen-lab-*")) == []
 
 
 def test_a_finished_sweep_on_workers_leaves_no_folders(tmp_path):
     """Workers end with os._exit, which runs no weakref finalizers: their kept folders
     must go by the pool's own exit hook, not wait for the next lab process."""
-    roots = Path(scratch_base())
-    before = {p.name for p in roots.glob("preopen-lab-*")}
-    done = lab("sweep", "orders", "--builds", AFFECTED, "--workers", "2", "--out", str(tmp_path))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    done = lab("sweep", "schemes", "--builds", AFFECTED, "--workers", "2", "--out", str(tmp_path / "out"),
+               env={**os.environ, "TMPDIR": str(scratch)})
     assert done.returncode == 0, done.stderr
-    assert {p.name for p in roots.glob("preopen-lab-*")} <= before
+    assert list(scratch.glob("preopen-lab-*")) == []
 
 
 def test_a_guest_rebuilt_at_the_same_path_runs_its_new_bytes(tmp_path, runner):

@@ -22,7 +22,7 @@ from analysis.errors import LabError
 from analysis.results import OUTPUT_LIMIT_HIT, STOPPED
 from analysis.contained import GRACE
 from analysis.runner import Runner
-from conftest import wat_guest
+from conftest import wait_until, wat_guest
 from conftest import FIXED, REPORT_CASE, ROOT
 from conftest import cli as lab
 
@@ -30,6 +30,12 @@ def _left_by(pid: int) -> list[Path]:
     """Run folders a process with this id left in either scratch place."""
     places = {hostdirs.scratch_base(), tempfile.gettempdir()}
     return [p for place in places for p in Path(place).glob(f"{hostdirs.RUN_PREFIX}{pid}-*")]
+
+
+def _asleep(pid: int) -> bool:
+    """The process's guest is running in its child: the child's own runner has made its
+    folder inside the call's folder (the child exists, has started and compiled)."""
+    return any(list(p.glob(f"{hostdirs.RUN_PREFIX}*-kept-*")) for p in _left_by(pid) if "-kept-" not in p.name)
 
 
 # -- time --------------------------------------------------------------------------------
@@ -52,8 +58,7 @@ def test_ctrl_c_and_sigterm_end_a_sleeping_run_at_once(tmp_path, sent, status, w
     guest = guests.hostile("sleeper", tmp_path).binary
     run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(guest), "/a", "/b"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)  # started, and asleep in its child process
-    assert _left_by(run.pid), "the run should have a folder while it runs"
+    wait_until(lambda: _asleep(run.pid), "the run's guest asleep in its child process")
     run.send_signal(sent)
     stdout, stderr = run.communicate(timeout=60)
     assert "timeout" not in stdout  # the signal ended it, not the deadline it was heading for
@@ -63,18 +68,22 @@ def test_ctrl_c_and_sigterm_end_a_sleeping_run_at_once(tmp_path, sent, status, w
 
 def test_kill_9_leaves_no_guest_running_and_the_next_start_removes_its_folder(tmp_path):
     guest = guests.hostile("sleeper", tmp_path).binary
+    scratch = tmp_path / "scratch"  # a scratch place of its own: no other test's process tidies it
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
     run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(guest), "/a"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(3)
-    assert _left_by(run.pid)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    left = lambda: list(scratch.glob(f"{hostdirs.RUN_PREFIX}{run.pid}-*"))  # noqa: E731
+    wait_until(lambda: any(list(p.glob(f"{hostdirs.RUN_PREFIX}*-kept-*")) for p in left() if "-kept-" not in p.name),
+           "the guest asleep in its child process")
     children = _children_of(run.pid)
     run.kill()
     run.wait()
     time.sleep(1)
     assert not [pid for pid in children if _running(pid)], "a guest outlived the lab"
-    assert _left_by(run.pid), "kill -9 runs no cleanup: the folder is still there"
-    assert lab("run", "/a").returncode == 0
-    assert _left_by(run.pid) == []
+    assert left(), "kill -9 runs no cleanup: the folder is still there"
+    assert lab("run", "/a", env=env).returncode == 0
+    assert left() == []
 
 
 # -- memory and disk --------------------------------------------------------------------
@@ -221,8 +230,7 @@ def test_a_notebook_kernel_interrupts_a_sleeping_guest(tmp_path):
         pid = kernel.provisioner.process.pid
         code = f"from analysis.runner import Runner\nRunner().run(['/a', '/b'], guest={str(guest)!r})"
         msg_id = client.execute(code)
-        time.sleep(4)  # asleep in its child process
-        assert _left_by(pid)
+        wait_until(lambda: _asleep(pid), "the kernel's guest asleep in its child process")
         kernel.interrupt_kernel()
         reply = client.get_shell_msg(timeout=30)
         while reply["parent_header"].get("msg_id") != msg_id:
