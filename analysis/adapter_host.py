@@ -77,7 +77,9 @@ def told(engine: wasmtime.Engine, module: wasmtime.Module, names: Sequence[bytes
             errno = dir_name(store, fd, buffer, min(length, 65536))
             name = host.read(buffer, min(length, 65536)) if errno == 0 else None
             answers.append(Told(fd, errno, name))
-    except (wasmtime.Trap, wasmtime.WasmtimeError, TypeError, ValueError) as exc:
+    except (wasmtime.Trap, wasmtime.WasmtimeError, TypeError, ValueError, IndexError, OverflowError) as exc:
+        # a damaged adapter may hand the host an address outside its memory: the host's own
+        # error comes back out of the call as it was raised
         if host.unserved:
             raise Unserved(host.unserved) from None
         raise LabError(f"the adapter failed while answering: {first_line(exc, 'no detail')}") from None

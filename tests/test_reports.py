@@ -162,8 +162,8 @@ def test_prose_has_linked_cross_references_and_no_literal_backticks(built):
     stems = {str(int(p.notebook.stem.split("_")[0])): p.notebook.stem for p in pages}
     for page in pages:
         source = nbformat.read(publish.NOTEBOOKS_DIR / f"{page.notebook.stem}.ipynb", as_version=4)
-        mentioned = [n for cell in source.cells if cell.cell_type == "markdown"
-                     for n in re.findall(r"\bnotebook (\d+)\b", cell.source) if n in stems]
+        mentioned = [m.group(1) for cell in source.cells if cell.cell_type == "markdown"
+                     for m in publish._CROSS_REF.finditer(cell.source) if m.group(1) in stems]
         text = page.html.read_text()
         linked = re.findall(r'<a href="(\d+)_[a-z_]+\.html">notebook (\d+)</a>', text)
         assert len(linked) >= len(mentioned) and all(int(a) == int(b) for a, b in linked), page.notebook.stem

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import wasmtime
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analysis import adapters, compose, guests, inside, scan, verdicts
@@ -205,6 +205,7 @@ def test_an_adapter_the_scanner_cannot_serve_is_cannot_tell_never_a_verdict(tmp_
 
 
 @settings(max_examples=150)
+@example(flips=[(33033, 0)], cut=None)  # found by this test: an allocator answer outside memory
 @given(flips=st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 7)), min_size=1, max_size=4),
        cut=st.one_of(st.none(), st.integers(8, 10**9)))
 def test_damaged_components_are_an_answer_or_one_line_never_a_traceback(flips, cut):
