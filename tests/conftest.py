@@ -51,13 +51,22 @@ settings.register_profile("slow", max_examples=3000, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-def wait_until(condition, what: str, limit: float = 120) -> None:
+@pytest.fixture(autouse=True)
+def _cpus_as_they_were():
+    """The command line pins its thread to one CPU, as the lab does; a test that calls it
+    in this process would leave pytest pinned, and every later subprocess on that CPU."""
+    before = os.sched_getaffinity(0)
+    yield
+    os.sched_setaffinity(0, before)
+
+
+def wait_until(condition, what, limit: float = 120) -> None:
     """Wait for ``condition`` (a loaded machine may take a while); fail if it never comes.
     A guard against a hang, not a timing: no test asserts how long anything took."""
     give_up = time.monotonic() + limit
     while not condition():
         if time.monotonic() > give_up:
-            pytest.fail(f"{what}: not seen within {limit:g} s")
+            pytest.fail(f"{what() if callable(what) else what}: not seen within {limit:g} s")
         time.sleep(0.1)
 
 

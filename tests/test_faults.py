@@ -257,10 +257,11 @@ def test_ctrl_c_ends_a_sweep_on_workers_cleanly(tmp_path):
     scratch = tmp_path / "scratch"  # a scratch place of its own, seen by no other process
     scratch.mkdir()
     out = tmp_path / "out"
-    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--out", str(out)],
+    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--workers", "2", "--out", str(out)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**os.environ, "TMPDIR": str(scratch)})
-    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3, "both workers running")  # and the parent
+    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3,
+               lambda: f"both workers running (exit {sweep.poll()}; in {scratch}: {sorted(p.name for p in scratch.iterdir())})")  # and the parent
     sweep.send_signal(signal.SIGINT)
     stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, stderr
