@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -22,6 +22,8 @@ from pathlib import Path
 from .errors import LabError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG = logging.getLogger("analysis")
+"""What the lab says along the way (waiting for a lock); the command line prints it."""
 REPORTS_DIR = PROJECT_ROOT / "reports"
 """Where ``make report`` and ``sweep`` write unless told otherwise: pages, data, figures."""
 
@@ -88,13 +90,14 @@ def locked(path: Path) -> Iterator[None]:
     processes, say two notebook kernels, fetching or composing the same entry do it once.
 
     One lock per folder, not per entry, so an entry that was never made (a refused
-    guest) leaves no lock file behind. Waiting for another process is said on stderr."""
+    guest) leaves no lock file behind. Waiting for another process is logged (``LOG``):
+    the command line shows it on stderr; a notebook, whose page would keep it, does not."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / ".lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"waiting for another process using {path.parent} ...", file=sys.stderr, flush=True)
+            LOG.info(f"waiting for another process using {path.parent} ...")
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

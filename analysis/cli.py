@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import adapters, bench, guests, model, repair, scan, survey, sweeps, toolchains, verdicts
-from ._cache import REPORTS_DIR, writable_folder
+from ._cache import LOG, REPORTS_DIR, writable_folder
 from .adapters import NATIVE
 from .describe import describe_run, describe_scan, describe_survey, render_trace, span, text_table
 from .errors import LabError
@@ -144,8 +145,19 @@ def _terminate(signum: int, frame: object) -> NoReturn:
     raise _Terminated
 
 
+def _say_on_stderr() -> None:
+    """What the lab logs along the way (``_cache.LOG``), one plain line each on stderr."""
+    if not LOG.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        LOG.addHandler(handler)
+        LOG.setLevel(logging.INFO)
+        LOG.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _say_on_stderr()
     pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

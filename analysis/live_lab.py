@@ -351,10 +351,9 @@ class LiveExplorer:
 
     def __init__(self, page: Page, timeout: float = RUN_TIMEOUT) -> None:
         self.page = page
-        self.root = (page.locator(f"{PANEL} div.widget-vbox").filter(has=page.locator(":scope > div.widget-html"))
-                     .filter(has=page.get_by_text("directories", exact=True)))
+        self.root = page.locator(f"{PANEL} .preopen-explorer")  # widgets.Explorer's own class
         self.root.wait_for(timeout=timeout * 1000)
-        self.view = self.root.locator(":scope > div.widget-html .widget-html-content")
+        self.view = self.root.locator(".explorer-view .widget-html-content")
         self.view.locator("table td.outcome").first.wait_for(timeout=timeout * 1000)
 
     def control(self, label: str) -> Locator:
@@ -454,8 +453,8 @@ class Caption:
 
 _READ_STEPPER = """root => ({
   step: Number(root.querySelector('.widget-readout').textContent),
-  text: root.querySelector(':scope > .widget-html .widget-html-content').textContent,
-  code: [...root.querySelectorAll(':scope > .widget-html .widget-html-content code')].map(c => c.textContent)
+  text: root.querySelector('.stepper-caption .widget-html-content').textContent,
+  code: [...root.querySelectorAll('.stepper-caption .widget-html-content code')].map(c => c.textContent)
 })"""
 
 
@@ -464,9 +463,8 @@ class LiveStepper:
 
     def __init__(self, page: Page, timeout: float = RUN_TIMEOUT) -> None:
         self.page = page
-        self.root = (page.locator(f"{PANEL} div.widget-vbox").filter(has=page.locator(":scope > div.widget-html"))
-                     .filter(has=page.get_by_role("button", name=re.compile("Next"))))
-        self.root.locator(":scope > div.widget-html .widget-html-content p").wait_for(timeout=timeout * 1000)
+        self.root = page.locator(f"{PANEL} .preopen-stepper")  # widgets.Stepper's own class
+        self.root.locator(".stepper-caption .widget-html-content p").wait_for(timeout=timeout * 1000)
 
     def settings(self) -> tuple[list[str], str, int]:
         """The preopen list, the adapter behaviour and the fd, as the page shows them."""

@@ -100,6 +100,8 @@ class Explorer:
         for control in controls:
             control.observe(self.request, names="value")
         self.widget = w.VBox([w.HBox([w.VBox(controls[:4]), w.VBox(controls[4:])]), self.view])
+        self.widget.add_class("preopen-explorer")  # stable names for a page's scripts and tests
+        self.view.add_class("explorer-view")
         self.refresh()
 
     def paths(self) -> list[str]:
@@ -204,6 +206,8 @@ class Stepper:
         self.step.observe(lambda _: self.draw(), names="value")
         self.widget = w.VBox([w.HBox([self.paths, self.behavior, self.fd]),
                               w.HBox([self.prev, self.step, self.next]), self.caption, self.figure_out])
+        self.widget.add_class("preopen-stepper")  # stable names for a page's scripts and tests
+        self.caption.add_class("stepper-caption")
         self._rebuild()
         last = self.step.max
         if at is not None and not 0 <= at <= last:
