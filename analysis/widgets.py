@@ -20,7 +20,7 @@ from .adapters import NATIVE
 from .describe import NATIVE_LABEL, step_sentence
 from .errors import LabError
 from .palette import OUTCOME_COLORS
-from .plots import scratch_diagram
+from .diagrams import scratch_diagram
 from .results import RunResult
 from .runner import Runner, default_runner
 from .scenarios import ORDERS, SCHEME_CHOICES, check_scheme, ordering, scheme_paths

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from analysis import model, plots, sweeps
+from analysis import diagrams, model, plots, sweeps
 from analysis.describe import sentence, step_sentence
 from analysis.views import prose
 from analysis.widgets import Debouncer, Explorer, Stepper
@@ -66,7 +66,7 @@ def test_plots_render(count_frame, runner, tmp_path):
     _png(plots.survival_grid([runner.run(REPORT_CASE, adapter=AFFECTED)]), tmp_path, "row")
     for behavior in ("missing-increment", "fixed"):
         for fd in (3, 5):
-            _png(plots.scratch_diagram(model.explain(REPORT_CASE, fd, behavior)), tmp_path, f"s{behavior}{fd}")
+            _png(diagrams.scratch_diagram(model.explain(REPORT_CASE, fd, behavior)), tmp_path, f"s{behavior}{fd}")
 
 
 def test_sentence_says_what_happened(runner):
@@ -208,7 +208,7 @@ def test_the_pipeline_marks_the_allocator_from_the_run_it_draws(runner):
         result = runner.run(REPORT_CASE, adapter=build)
         wrong = sum(p.name_seen != p.path for p in result.preopens)
         counted.append(wrong)
-        words = " ".join(t.get_text() for t in plots.pipeline(result).axes[0].texts)
+        words = " ".join(t.get_text() for t in diagrams.pipeline(result).axes[0].texts)
         if wrong:
             assert f"the bytes go wrong here:\n{wrong} of {len(REPORT_CASE)} names told wrong" in words
         else:
