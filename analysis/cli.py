@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     mend.add_argument("--with", dest="build", metavar="ID",
                       help="the adapter build to use (default: the oldest measured fixed one)")
 
-    timing = commands.add_parser("bench", help="time one run in-process against a fresh compile per run")
+    timing = commands.add_parser("bench", help="time runs, sweeps and whole commands against the Wasmtime CLI")
     timing.set_defaults(func=_bench)
     timing.add_argument("--adapter", default="jco-1.8.1", metavar="ID")
     timing.add_argument("--runs", type=int, default=500)
