@@ -21,23 +21,22 @@ from ._cache import cache_dir, sha256_bytes, write_atomically
 
 def component(engine: wasmtime.Engine, path: Path) -> wc.Component:
     """The component at ``path``, compiled for ``engine`` (from the cache when it can)."""
-    data = path.read_bytes()
-    kept = _kept(data, "component")
-    loaded = _load(kept, lambda encoded: wc.Component.deserialize(engine, encoded))
-    if loaded is not None:
-        return loaded
-    made = wc.Component(engine, data)
-    _keep(kept, made.serialize())
-    return made
+    return _compiled(path.read_bytes(), "component", lambda data: wc.Component(engine, data),
+                     lambda encoded: wc.Component.deserialize(engine, encoded))
 
 
 def module(engine: wasmtime.Engine, wasm: bytes) -> wasmtime.Module:
     """The core module ``wasm``, compiled for ``engine`` (from the cache when it can)."""
-    kept = _kept(wasm, "module")
-    loaded = _load(kept, lambda encoded: wasmtime.Module.deserialize(engine, encoded))
+    return _compiled(wasm, "module", lambda data: wasmtime.Module(engine, data),
+                     lambda encoded: wasmtime.Module.deserialize(engine, encoded))
+
+
+def _compiled(source: bytes, kind: str, compile, deserialize):
+    kept = _kept(source, kind)
+    loaded = _load(kept, deserialize)
     if loaded is not None:
         return loaded
-    made = wasmtime.Module(engine, wasm)
+    made = compile(source)
     _keep(kept, made.serialize())
     return made
 
