@@ -133,9 +133,10 @@ class KeptDirs:
     A preopen's directory is fixed by what ``host_files`` puts in it (its MARKER, naming
     its position, and any decoys). Preopened read-only, it looks the same to every run
     that needs that content, so each is built once: the 5,040 orders of seven names
-    without nesting need seven directories (one per position), not 35,280. At most ``size`` are kept (the least recently used go
-    first); the whole folder goes when the object is collected or the process exits.
-    ``io`` is where the runs' stdout and stderr files go.
+    without nesting need seven directories (one per position), not 35,280. At most
+    ``size`` are kept (the least recently used go first); the whole folder goes when the
+    object is collected or the process exits. ``io`` is where the runs' stdout and stderr
+    files go.
     """
 
     def __init__(self, size: int = 4096) -> None:

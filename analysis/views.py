@@ -103,7 +103,7 @@ def result_table_html(result: RunResult) -> str:
     rows = []
     for p in result.preopens:
         cells = "".join(f'<td style="padding:2px 8px">{html.escape(v)}</td>' for v in table_row(p)[:-1])
-        rows.append(f"<tr>{cells}{_cell(p.outcome, p.outcome)}</tr>")  # the glyph leads, as in the row above
+        rows.append(f"<tr>{cells}{_cell(p.outcome, p.outcome)}</tr>")
     return (f'<table style="border-collapse:collapse;font-family:monospace"><tr>{head}</tr>'
             f'{"".join(rows)}</table>')
 

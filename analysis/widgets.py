@@ -110,7 +110,8 @@ class Explorer:
         Custom names are taken whole: their number is the count (the slider follows it).
         """
         if self.scheme.value == "custom":
-            names = scheme_paths("custom", len(self.custom.value.split(",")), self._custom_names())
+            custom = self._custom_names()
+            names = scheme_paths("custom", len(custom), custom)
         else:
             names = scheme_paths(self.scheme.value, self.count.value)
         order = ordering(len(names), self.order.value, self.seed.value, self.by_hand.value)
