@@ -215,3 +215,16 @@ def test_the_pipeline_marks_the_allocator_from_the_run_it_draws(runner):
             assert "every name told right" in words and "go wrong" not in words
         assert all(f"fd {p.expected_fd}  {p.path}" in words for p in result.preopens)
     assert counted[0] > 0 == counted[1]  # both branches were drawn
+
+
+def test_orders_of_the_same_names_share_one_directory_per_position():
+    from analysis.runner import Runner
+
+    runner = Runner()
+    sweep = sweeps.named_sweep("orders", [AFFECTED])
+    for scenario in sweep.scenarios[::100]:  # 51 different orders of seven names
+        runner.run(scenario.paths, adapter=AFFECTED)
+    kept = [p for p in runner._kept.root.iterdir() if p.name != "io"]
+    assert len(kept) == 7  # one per position: a MARKER naming it, no decoys among these names
+    runner.close()
+    assert not runner._kept.root.exists()
