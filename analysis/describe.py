@@ -5,6 +5,8 @@ same wherever it is shown. Nothing here runs anything; it describes what it is g
 """
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 
 from .adapters import NATIVE
@@ -32,6 +34,14 @@ def shown(text: str | None, limit: int = 64) -> str:
     if len(printable) > limit:
         return f"{printable[: limit - 16]}…({len(encode(text)):,} bytes)"
     return printable
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def prose(text: str) -> str:
+    """Words written for a terminal, for a page: escaped, and `x` as code, not backticks."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text))
 
 
 def quoted(data: bytes) -> str:

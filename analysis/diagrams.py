@@ -97,8 +97,8 @@ def pipeline(result: RunResult, title: str | None = None) -> Figure:
             ax.text(x + 0.15, top - 1.1 - 0.34 * i, text, ha="left", va="top", fontsize=9, color=color,
                     family="monospace")
 
-    told = [(f"fd {p.expected_fd}  {shown(p.name_seen)}",
-             OUTCOME_COLORS["missing"] if p.name_seen != p.path else "#222222") for p in rows]
+    told = [(f"fd {p.expected_fd}  {shown(p.name_seen)}  (wrong)", OUTCOME_COLORS["missing"]) if p.name_seen != p.path
+            else (f"fd {p.expected_fd}  {shown(p.name_seen)}", "#222222") for p in rows]  # words too, for print
     box(0.1, 3.0, "guest: wasi-libc's table\n(fd, the name it was told)", told)
     box(4.3, 3.4, "adapter (core module)", [
         ("fd_prestat_get(fd)", "#222222"), ("  -> a length kept at start-up", "#555555"),

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import nbformat
 
 from . import verdicts
 from ._cache import (PROJECT_ROOT, REPORTS_DIR, TMP_PREFIX, cache_dir, scratch_folder, sha256_bytes,
                      write_atomically)
 from .cpus import PIN_VARIABLE, usable_cpus
-from .describe import headline, span
+from .describe import headline, prose, span
 from .errors import LabError, first_line
 from .npm import pack_members
 from .palette import OUTCOME_COLORS, marked
@@ -148,7 +149,7 @@ PAGE_CSS = """
   margin: 0.5rem 0 0.5rem 72px; font-family: system-ui, sans-serif; font-size: 0.9rem; }
 td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 @media print {
-  nav, .jp-InputPrompt, .jp-OutputPrompt, .jupyter-widgets.jp-OutputArea-output { display: none !important; }
+  nav, .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
   .offline-note { margin-left: 0; }
   .jp-OutputArea-output img { max-width: 100% !important; break-inside: avoid; }
   .jp-OutputArea-child, pre, table { break-inside: avoid; }
@@ -157,7 +158,7 @@ td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
 """What each page adds to nbconvert's lab style: widgets in the page's sans-serif, the offline
-notes, and a print style (no navigation or saved controls; outcome cells keep their colours)."""
+notes, and a print style (no navigation; saved widgets print as saved; outcome cells keep their colours)."""
 
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -184,7 +185,7 @@ def _add_offline_notes(page, notebook: nbformat.NotebookNode) -> None:
         if area is None:
             continue
         cell_id = (cell.get("id") or "").removeprefix("cell-id=") if cell is not None else ""
-        pointer = pointers.get(cell_id, "")
+        pointer = prose(pointers.get(cell_id, ""))
         note = ('<p class="offline-note"><b>A saved copy of a live widget.</b> Without a kernel its controls are '
                 "greyed and change nothing; it shows what this build ran. To use it, run this notebook in "
                 f"JupyterLab (<code>make lab</code>).{' ' + pointer if pointer else ''}</p>")
@@ -362,6 +363,7 @@ def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str
         colors=OUTCOME_COLORS,
         span=span,
         marked=marked,
+        prose=lambda text: markupsafe.Markup(prose(text)),
         stamp=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         toolchains=toolchain_map(survey()),
     )

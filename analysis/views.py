@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from .adapters import catalogue
 from .checks import Findings
 from .modelcheck import FIELDS, ModelCheck
-from .describe import TABLE_HEADINGS, adapter_label, describe_scan, sentence, shown, span, table_row
+from .describe import TABLE_HEADINGS, adapter_label, describe_scan, prose, sentence, shown, span, table_row
 from .model import libc_route
 from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_GLYPHS, marked
 from .plots import LabFigure
@@ -45,8 +45,17 @@ def register() -> None:
 def frame_html(frame: pd.DataFrame) -> str:
     """A table as a page shows it: no index column, no cut cells, blanks for missing values."""
     left = [("text-align", "left")]
-    return (frame.style.hide(axis="index").format(na_rep="", precision=3).set_properties(**dict(left))
+    return (frame.style.hide(axis="index").format(_cell_text).set_properties(**dict(left))
             .set_table_styles([{"selector": "th", "props": left}]).to_html())
+
+
+def _cell_text(value: object) -> str:
+    """One table cell's words: text as ``prose`` (escaped, `x` as code), a float to 3 places."""
+    if isinstance(value, str):
+        return prose(value)
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return ""
+    return f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
 
 
 def figure_png(fig: Figure) -> tuple[bytes, dict[str, str]]:
@@ -63,14 +72,6 @@ def figure_title(fig: Figure) -> str:
     titles += [ax.get_title() or ax.get_title(loc="left") for ax in fig.axes]
     said = [t for t in titles if t]
     return "Figure: " + "; ".join(dict.fromkeys(said)) if said else "Figure without a title"
-
-
-_CODE = re.compile(r"`([^`]+)`")
-
-
-def prose(text: str) -> str:
-    """Words written for a terminal, for a page: escaped, and `x` as code, not backticks."""
-    return _CODE.sub(r"<code>\1</code>", html.escape(text))
 
 
 class Html(str):
@@ -236,7 +237,15 @@ def _file_family(file: str) -> str:
     return f"{folder}/*.wasm" if folder else "*.wasm"
 
 
-def toolchain_frame(chart: Sequence[Toolchain]) -> pd.DataFrame:
-    return pd.DataFrame([(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in chart],
-                        columns=["product", "affected", "first fixed", "basis", "source"]
-                        ).style.hide(axis="index").set_properties(**{"text-align": "left"})
+def toolchain_frame(chart: Sequence[Toolchain]):
+    """Which toolchains shipped the bug, each row's source a link."""
+    frame = pd.DataFrame([(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in chart],
+                         columns=["product", "affected", "first fixed", "basis", "source"])
+    left = [("text-align", "left")]
+    return (frame.style.hide(axis="index").format(prose).format(_links, subset=["source"])
+            .set_properties(**dict(left)).set_table_styles([{"selector": "th", "props": left}]))
+
+
+def _links(source: str) -> str:
+    """Addresses in a source text as links, the rest as prose."""
+    return re.sub(r"(https://[^\s,;)]+)", lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', prose(source))

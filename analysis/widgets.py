@@ -259,7 +259,8 @@ class Scanner:
     re-adapted, the repaired component to download (checked as ``repair`` checks it)."""
 
     def __init__(self) -> None:
-        self.upload = w.FileUpload(accept=".wasm", multiple=False, description="a .wasm file")
+        # No icon: its font is not shipped with the pages, and a missing glyph shows as a box.
+        self.upload = w.FileUpload(accept=".wasm", multiple=False, description="a .wasm file", icon="")
         self.out = w.Output()
         self.upload.observe(self._scan, names="value")
         self.box = w.VBox([self.upload, self.out])
