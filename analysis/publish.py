@@ -33,7 +33,7 @@ from .errors import LabError, first_line
 from .npm import pack_members
 from .palette import OUTCOME_COLORS, marked
 from .plots import png_base64, survival_grid
-from .slides import deck, export_deck
+from .slides import add_figure_alts, deck, export_deck
 from .survey import survey
 from .toolchains import toolchain_map
 
@@ -126,11 +126,7 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     page = BeautifulSoup(body, features="html.parser")
-    alts = [o.get("metadata", {}).get("image/png", {}).get("alt") for cell in notebook.cells
-            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-    for img, alt in zip(page.select('img[src^="data:image/png"]'), alts):
-        if alt:
-            img["alt"] = alt
+    add_figure_alts(page, notebook)
     _add_offline_notes(page, notebook)
     for empty in page.select('script[src=""]'):  # the MathJax slot, left empty: no page has a formula
         empty.decompose()
@@ -343,7 +339,8 @@ def deck_html(built: Sequence[Built], found: Sequence[verdicts.Verdict], out: Pa
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     opening = (f"{measured_headline(found)}\n\nEvery slide is a figure or a run from the build of {stamp}. "
                "Upstream: [wasmtime#10058](https://github.com/bytecodealliance/wasmtime/issues/10058), fixed by "
-               "[#10064](https://github.com/bytecodealliance/wasmtime/pull/10064).")
+               "[#10064](https://github.com/bytecodealliance/wasmtime/pull/10064). The pages behind it: "
+               "[the reports' index](../index.html).")
     chapters = [(b.notebook.title, b.html.name, nbformat.read(out / "executed" / f"{b.notebook.stem}.ipynb", 4))
                 for b in built]
     return export_deck(deck(TITLE, opening, chapters), "../assets", TITLE)

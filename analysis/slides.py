@@ -22,7 +22,7 @@ DECK_CSS = """
 .reveal h1, .reveal h2 { text-transform: none; }
 .reveal h2 { font-size: 1.3em; }
 .reveal img { max-height: 500px; max-width: 100%; }
-.reveal table { font-size: 0.5em; }
+.reveal table { font-size: 0.7em; }
 .reveal .jp-OutputArea-output pre { font-size: 0.45em; }
 .reveal .from { font-size: 0.45em; color: #666; }
 """
@@ -71,13 +71,23 @@ def export_deck(notebook: nbformat.NotebookNode, assets_url: str, title: str) ->
     page, dropped = re.subn(r"\n\s*Reveal\.addEventListener\('slidechanged', update\);", "", page)
     if dropped != 1:
         raise RuntimeError("nbconvert's reveal template changed: the MathJax listener was not found")
-    return _offline(page.replace("</head>", f"<style>{DECK_CSS}</style>\n</head>", 1))
+    return _offline(page.replace("</head>", f"<style>{DECK_CSS}</style>\n</head>", 1), notebook)
 
 
-def _offline(page: str) -> str:
+def add_figure_alts(page, notebook: nbformat.NotebookNode) -> None:
+    """Each figure's ``<img>`` in an exported page (a BeautifulSoup tree) gets the alternative
+    text its output carries (``views.figure_png`` puts the figure's title there)."""
+    alts = [o.get("metadata", {}).get("image/png", {}).get("alt") for cell in notebook.cells
+            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    for img, alt in zip(page.select('img[src^="data:image/png"]'), alts):
+        if alt:
+            img["alt"] = alt
+
+
+def _offline(page: str, notebook: nbformat.NotebookNode) -> str:
     """The deck without the template's scripts from the network: jQuery (used only for
     scrolling slides, which this deck does not turn on), mermaid (no diagram here) and
-    the empty MathJax slot (no formula)."""
+    the empty MathJax slot (no formula); its figures get their alternative text."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page, "html.parser")
@@ -85,4 +95,5 @@ def _offline(page: str) -> str:
         src = script.get("src")
         if src == "" or (src or "").startswith(("http:", "https:")) or "import mermaid" in (script.string or ""):
             script.decompose()
+    add_figure_alts(soup, notebook)
     return str(soup)

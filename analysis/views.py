@@ -45,8 +45,9 @@ def register() -> None:
 def frame_html(frame: pd.DataFrame) -> str:
     """A table as a page shows it: no index column, no cut cells, blanks for missing values."""
     left = [("text-align", "left")]
-    return (frame.style.hide(axis="index").format(_cell_text).set_properties(**dict(left))
-            .set_table_styles([{"selector": "th", "props": left}]).to_html())
+    words = [c for c in frame.columns if c in ("outcome", "model_outcome", "verdict")]  # with their glyphs
+    return (frame.style.hide(axis="index").format(_cell_text).format(lambda v: prose(marked(str(v))), subset=words)
+            .set_properties(**dict(left)).set_table_styles([{"selector": "th", "props": left}]).to_html())
 
 
 def _cell_text(value: object) -> str:
