@@ -194,10 +194,14 @@ def name_budget(frame: pd.DataFrame, title: str | None = None) -> Figure:
     for build, part in frame.groupby("build", sort=False):
         key = (part["behavior"].iloc[0], tuple(part["names"]), tuple(part["total name bytes"]))
         curves.setdefault(key, []).append(build)
+    seen: dict[str, int] = {}
     for (behavior, names, totals), builds in curves.items():
         color, marker, style = BEHAVIOR_STYLE[behavior]
+        nth = seen[behavior] = seen.get(behavior, -1) + 1  # a second curve of one behaviour: its own marks
+        marker, size = (marker, 6) if nth == 0 else ("DvP*"[(nth - 1) % 4], 8 - nth)
         who = builds[0] if len(builds) == 1 else f"{builds[0]} .. {builds[-1]} ({len(builds)} builds)"
-        ax.plot(names, totals, color=color, marker=marker, linestyle=style, label=f"{behavior}: {who}")
+        ax.plot(names, totals, color=color, marker=marker, markersize=size, linestyle=style,
+                fillstyle="full" if nth == 0 else "none", label=f"{behavior}: {who}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of preopens (names of equal length)")
