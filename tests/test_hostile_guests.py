@@ -236,7 +236,10 @@ def test_a_notebook_kernel_interrupts_a_sleeping_guest(tmp_path):
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = client.get_shell_msg(timeout=30)
         assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
-        assert client.execute_interactive("1 + 1", timeout=30)["content"]["status"] == "ok"  # it lives on
+        status = client.execute_interactive("1 + 1", timeout=30)["content"]["status"]
+        if status == "aborted":  # ipykernel aborts a request that arrives just after an error; ask again
+            status = client.execute_interactive("1 + 1", timeout=30)["content"]["status"]
+        assert status == "ok"  # it lives on
         assert _left_by(pid) == [] or all("-kept-" in p.name for p in _left_by(pid))
     finally:
         client.stop_channels()
