@@ -266,24 +266,20 @@ def _check_model(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     import importlib
-    import threading
 
-    # matplotlib and pandas load (about a second) while the workers start and run, not before.
-    loading = threading.Thread(target=importlib.import_module, args=("analysis.plots",), daemon=True)
-    loading.start()
     sweep = sweeps.named_sweep(args.name, args.builds)
     start = time.perf_counter()
     if args.workers is not None and args.workers < 1:
         raise LabError("--workers must be at least 1")
     usable_folder(args.out)  # before the runs, not after them
-    frame = sweep.run(workers=args.workers)
+    # matplotlib and pandas load (about a second) while the workers run, not before.
+    frame = sweep.run(workers=args.workers, meanwhile=lambda: importlib.import_module("analysis.plots"))
     seconds = time.perf_counter() - start
     data = sweeps.save(frame, sweep.name, args.out / "data")
     agree = int((frame["outcome"] == frame["model_outcome"]).sum())
     print(f"{sweep.name}: {sweep.runs} runs in {seconds:.1f} s ({sweep.runs / seconds:.0f} runs/s); "
           f"model agrees on {agree}/{len(frame)} preopens")
     print(f"data: {data}")
-    loading.join()
     from . import plots
 
     figures = {"build-matrix": plots.build_matrix(frame)}

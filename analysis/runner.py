@@ -246,8 +246,9 @@ class Runner:
             wasi.preopen_dir(str(host_dir), guest_path, fs_mutable=writable)
         # Files, not stdout_custom/stderr_custom: wasmtime-py 50 can call a custom
         # callback from a runtime thread after a trap, which aborts the process.
-        wasi.stdout_file = str(io / "stdout")
-        wasi.stderr_file = str(io / "stderr")
+        stdout_file, stderr_file = os.path.join(io, "stdout"), os.path.join(io, "stderr")
+        wasi.stdout_file = stdout_file
+        wasi.stderr_file = stderr_file
         store = wasmtime.Store(self.engine)
         store.set_fuel(self.fuel)
         store.set_epoch_deadline(max(1, round(self.deadline / TICK)))
@@ -261,7 +262,7 @@ class Runner:
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             exit_code, trap = None, str(exc)
         del store, wasi
-        stdout, stderr = (io / "stdout").read_bytes() + answered, (io / "stderr").read_bytes()
+        stdout, stderr = _read(stdout_file) + answered, _read(stderr_file)
         if free_bytes(io) < FULL_DISK:
             raise LabError(f"the folder holding this run's output ({io.parent}) is full, so what the guest "
                            "printed may be cut short and nothing is reported: free space there, or set "
@@ -293,6 +294,11 @@ def _check_links(module: wasmtime.Module) -> None:
     if module.imports and not isinstance(getattr(memory, "type", None), wasmtime.MemoryType):
         raise LabError("the guest calls WASI but exports no memory named `memory`, through which WASI "
                        "passes data: export its memory as `memory`")
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
 
 
 def _tick(engine: weakref.ref) -> None:

@@ -71,30 +71,40 @@ class Sweep:
     def runs(self) -> int:
         return len(self.scenarios) * len(self.builds)
 
-    def run(self, runner: Runner | None = None, progress: bool = True, workers: int | None = None) -> pd.DataFrame:
+    def run(self, runner: Runner | None = None, progress: bool = True, workers: int | None = None,
+            meanwhile: Callable[[], object] | None = None) -> pd.DataFrame:
         """Run it, with the model's prediction beside each result; one row per preopen.
 
         ``workers`` processes share the runs (default: one per CPU for sweeps of
-        ``PARALLEL_FROM`` runs or more, else this process); the rows are the same either way."""
-        runner = runner or default_runner()
-        profiles = {b: profile_of(b, runner) for b in self.builds}
-        jobs = [_Job(self.name, self.guest, build, profiles[build], scenario)
-                for build in self.builds for scenario in self.scenarios]
+        ``PARALLEL_FROM`` runs or more, else this process); the rows are the same either way.
+        ``meanwhile`` is called in this process while the runs go on (the command line
+        loads its plotting libraries there)."""
         if workers is None:
-            workers = len(usable_cpus()) if len(jobs) >= PARALLEL_FROM else 1
+            workers = len(usable_cpus()) if self.runs >= PARALLEL_FROM else 1
         if workers > 1:
-            rows = pool.map_chunks(_run_jobs, jobs, workers, desc=self.name, progress=progress)
+            with pool.Workers(workers) as started:  # before this process runs a guest, so they can be forked
+                rows = started.map_chunks(_run_jobs, self._jobs(runner or default_runner()), desc=self.name,
+                                          progress=progress, meanwhile=meanwhile)
         else:
             rows = []
+            runner = runner or default_runner()
             from tqdm.auto import tqdm  # here, not above: its import costs ~35 ms of every command (-X importtime)
 
             with tqdm(total=self.runs, desc=self.name, unit="run", delay=1.0, disable=not progress) as bar:
-                for job in jobs:
+                for job in self._jobs(runner):
                     rows.extend(_run_job(job, runner))
                     bar.update()
+            if meanwhile is not None:
+                meanwhile()
         import pandas as pd
 
         return pd.DataFrame(rows, columns=list(COLUMNS))
+
+    def _jobs(self, runner: Runner) -> list[_Job]:
+        """Every run, each with its build's profile (measured here, once per build)."""
+        profiles = {b: profile_of(b, runner) for b in self.builds}
+        return [_Job(self.name, self.guest, build, profiles[build], scenario)
+                for build in self.builds for scenario in self.scenarios]
 
 
 PARALLEL_FROM = 2000

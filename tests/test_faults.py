@@ -270,6 +270,28 @@ def test_ctrl_c_ends_a_sweep_on_workers_cleanly(tmp_path):
     assert list(scratch.glob("preopen-lab-*")) == []
 
 
+def test_a_worker_killed_mid_sweep_ends_it_with_one_line_and_no_data(tmp_path):
+    """A real SIGKILL to one of a real sweep's workers: status 2, one line that says what
+    happened and what to do, no traceback, no CSV."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = tmp_path / "out"
+    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--workers", "2", "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "TMPDIR": str(scratch)})
+    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3,
+               lambda: f"both workers running (exit {sweep.poll()})")
+    workers = [int(pid) for pid in Path(f"/proc/{sweep.pid}/task/{sweep.pid}/children").read_text().split()
+               if f"preopen-lab-{pid}-kept-" in " ".join(p.name for p in scratch.iterdir())]
+    assert workers, "no worker of the sweep found among its children"
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 2, stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: a worker process died during the sweep; nothing was saved")
+    assert "Traceback" not in stderr
+    assert not out.exists() or not any(out.rglob("*.csv"))
+
+
 def test_a_finished_sweep_on_workers_leaves_no_folders(tmp_path):
     """Workers end with os._exit, which runs no weakref finalizers: their kept folders
     must go by the pool's own exit hook, not wait for the next lab process."""

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from analysis import diagrams, model, plots, sweeps
+from analysis import diagrams, model, plots, pool, sweeps
 from analysis.describe import sentence, step_sentence
 from analysis.views import prose
 from analysis.widgets import Debouncer, Explorer, Stepper
@@ -163,6 +163,40 @@ def test_a_sweep_on_worker_processes_gives_the_serial_rows(runner):
     serial = sweep.run(runner, progress=False, workers=1)
     shared = sweep.run(runner, progress=False, workers=2)
     assert len(serial) == 5 * 120 * 3 and shared.equals(serial)
+
+
+def test_workers_are_forked_only_while_the_process_has_one_thread():
+    """A fresh command forks its workers; once it has run a guest (wasmtime's runtime
+    threads now exist) it starts them from the fork server instead."""
+    script = (
+        "from analysis import pool, runner\n"
+        "def method():\n"
+        "    with pool.Workers(2) as workers:\n"
+        "        return workers.start_method\n"
+        f"print(pool.single_threaded(), method())\n"
+        f"runner.run(['/a', '/b'], adapter={AFFECTED!r})\n"
+        "print(pool.single_threaded(), method())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["True fork", "False forkserver"]
+
+
+def test_a_sweep_on_forked_workers_writes_the_serial_csv(tmp_path):
+    """From the command line (a fresh process, so the workers are forked): the same bytes."""
+    for workers in ("1", "2"):
+        done = cli("sweep", "schemes", "--builds", "native", AFFECTED, "--workers", workers,
+                   "--out", str(tmp_path / workers))
+        assert done.returncode == 0, done.stderr
+    serial, shared = (tmp_path / w / "data" / "schemes-5.csv" for w in ("1", "2"))
+    assert serial.read_bytes() == shared.read_bytes()
+
+
+def test_guided_chunks_cover_every_item_once_in_order_and_end_small():
+    items = list(range(5040))
+    chunks = pool.guided_chunks(items, 2)
+    assert [i for chunk in chunks for i in chunk] == items
+    assert len(chunks[0]) == 250 and max(map(len, chunks[-5:])) <= 50
 
 
 def test_a_build_matrix_of_thousands_of_scenarios_is_summarised_by_fd(runner, tmp_path):
