@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import adapters, bench, guests, model, repair, scan, survey, sweeps, toolchains, verdicts
+from . import adapters, guests, model, sweeps, verdicts
 from ._cache import LOG, REPORTS_DIR, writable_folder
 from .adapters import NATIVE
 from .describe import describe_run, describe_scan, describe_survey, render_trace, span, text_table
 from .errors import LabError
 from .hosts import HOSTS
-from .modelcheck import FIELDS, check_model
 from .cpus import pin_to_cpu
 from .runner import default_runner
 from .wasi import FIRST_FD, check_fd, check_paths
@@ -243,6 +242,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _check_model(args: argparse.Namespace) -> int:
+    from .modelcheck import FIELDS, check_model  # each command imports what only it needs
+
     if args.configs < 1:
         raise LabError("--configs must be at least 1")
     if args.affected and args.fixed:
@@ -318,6 +319,8 @@ def _verdicts(args: argparse.Namespace) -> int:
 def _scan_files(args: argparse.Namespace) -> int:
     """Exit status: 1 if any adapter is affected; else 2 if a file could not be read or an
     adapter could not be judged; else 0."""
+    from . import scan
+
     statuses = []
     for name in args.files:
         try:
@@ -332,6 +335,8 @@ def _scan_files(args: argparse.Namespace) -> int:
 
 
 def _survey(args: argparse.Namespace) -> int:
+    from . import survey, toolchains
+
     rows = survey.survey(every=args.every)
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
@@ -341,6 +346,8 @@ def _survey(args: argparse.Namespace) -> int:
 
 
 def _repair(args: argparse.Namespace) -> int:
+    from . import repair
+
     if args.out.exists() and args.out.is_dir():
         raise LabError(f"{args.out} is a folder: give a file name for the repaired component (-o fixed.wasm)")
     writable_folder(args.out.parent.resolve(), str(args.out.parent), "the output folder", "give -o a writable place")
@@ -356,6 +363,8 @@ def _repair(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from . import bench
+
     if args.runs < 1 or args.baseline_runs < 1:
         raise LabError("--runs and --baseline-runs must be at least 1")
     if args.hostile:
