@@ -51,6 +51,8 @@ browser:
 
 bench: test-setup browser
 	$(PY) -m analysis bench
+	$(PY) -m analysis bench --scan
+	$(PY) -m analysis bench --report
 	$(PY) -m analysis bench --browser
 
 # Rebuild the committed guest binaries: C with zig (from PyPI), Rust with Debian's rustc.

@@ -109,7 +109,8 @@ def time_command(args: list[str], repeat: int = 3) -> Timing:
     with tempfile.TemporaryDirectory(prefix="preopen-lab-bench-") as out:
         for _ in range(repeat):
             start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "analysis", *args, *(["--out", out] if "sweep" in args else [])],
+            writes = args[0] in ("sweep", "report")  # into a scratch folder, not reports/
+            done = subprocess.run([sys.executable, "-m", "analysis", *args, *(["--out", out] if writes else [])],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   preexec_fn=_every_cpu)  # this process is pinned; the command must not inherit it
             samples.append(time.perf_counter() - start)

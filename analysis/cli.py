@@ -129,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     timing.add_argument("--scan", action="store_true", help="instead: how long `scan` takes on 130 KB and 10 MB")
     timing.add_argument("--browser", action="store_true",
                         help="instead: change -> page update of the explorer in a live JupyterLab, in chromium")
+    timing.add_argument("--report", action="store_true",
+                        help="instead: how long `report` takes as a whole command (every notebook run and exported)")
 
     build = commands.add_parser("build-guests", help="rebuild the compiled guests from source")
     build.set_defaults(func=_build_guests)
@@ -375,6 +377,9 @@ def _bench(args: argparse.Namespace) -> int:
         return 0
     if args.browser:
         print("\n".join(bench.browser_lines(args.adapter)))
+        return 0
+    if args.report:
+        print(bench.time_command(["report"]).line())
         return 0
     bench.main(args.adapter, args.runs, args.baseline_runs, every_build=not args.quick)
     return 0
