@@ -287,9 +287,11 @@ def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
         for side in ax.spines.values():
             side.set_visible(False)
     present = [a for a in ANSWER_COLORS if a in {r.answer for r in rows if r.adapters}]
-    fig.legend(handles=[Patch(facecolor=ANSWER_COLORS[a], hatch=ANSWER_HATCHES[a], edgecolor="white", label=a)
-                        for a in present], loc="upper right",
-               title="scan's answer", fontsize=8)
+    handles = [Patch(facecolor=ANSWER_COLORS[a], hatch=ANSWER_HATCHES[a], edgecolor="white", label=a)
+               for a in present]
+    if any(answers.get((p, f, v)) not in ANSWER_COLORS for p, f in lines for v in releases[p]):
+        handles.append(Patch(facecolor=EMPTY, edgecolor="white", label="no such file with\nan adapter in it"))
+    fig.legend(handles=handles, loc="upper right", title="scan's answer", fontsize=8)
     fig.suptitle(title or "The preview1 adapters inside published releases, each run by scan", x=0.02, ha="left")
     fig.supxlabel("release (oldest first)", fontsize=9)
     fig.tight_layout(rect=(0, 0, 0.86, 0.95))

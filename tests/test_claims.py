@@ -84,6 +84,21 @@ def test_the_survey_table_summarises_every_file_it_scanned():
         assert len(covering) == 1, (r.package, r.version, r.file)
 
 
+def test_the_survey_grid_legend_names_every_colour_it_draws():
+    """Grey cells (a release without that file) are in the legend too, beside the answers."""
+    from analysis import plots, survey
+
+    rows = survey.survey()
+    fig = plots.survey_grid(rows)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    answers = {r.answer for r in rows if r.adapters}
+    drawn = {(r.package, r.file) for r in rows if r.adapters}
+    releases = {p: {r.version for r in rows if r.adapters and r.package == p} for p, _ in drawn}
+    found = {(r.package, r.file, r.version) for r in rows if r.adapters}
+    gaps = any((p, f, v) not in found for p, f in drawn for v in releases[p])
+    assert set(legend) == answers | ({"no such file with\nan adapter in it"} if gaps else set())
+
+
 def _releases(spanned: str, rows, package: str) -> list[str]:
     """The versions a ``span`` text stands for, read back against the surveyed versions."""
     versions = list(dict.fromkeys(r.version for r in rows if r.package == package))
