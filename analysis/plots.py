@@ -51,6 +51,17 @@ def _results_frame(results: Sequence[RunResult], labels: Sequence[str]) -> pd.Da
     return pd.DataFrame(rows)
 
 
+CELL_LABEL_MAX = 22
+"""Characters of a path a grid cell shows; a longer one keeps its start and its end."""
+
+
+def _cell_label(path: str) -> str:
+    if len(path) <= CELL_LABEL_MAX:
+        return path
+    head = CELL_LABEL_MAX // 2 - 1
+    return path[:head] + "…" + path[-(CELL_LABEL_MAX - head - 1):]
+
+
 def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = None,
                   annotate: bool | None = None, labels: Sequence[str] = (), ax=None) -> Figure:
     """One row per run, one column per fd slot, coloured by outcome.
@@ -68,7 +79,10 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
         codes[r, c] = OUTCOMES.index(row.outcome)
         cell_text[(r, c)] = row.path
     cmap = ListedColormap([OUTCOME_COLORS[o] for o in OUTCOMES] + [EMPTY])
-    fig, ax = figure_axes(ax, (max(5.0, 0.7 * len(fds) + 3), max(1.6, 0.32 * len(runs) + 1.2)))
+    annotate = annotate if annotate is not None else len(runs) * len(fds) <= 120
+    widest = max((len(_cell_label(t)) for t in cell_text.values()), default=0) if annotate else 0
+    column = max(0.7, 0.06 * widest)  # inches: room for the widest label at 7 points
+    fig, ax = figure_axes(ax, (max(5.0, column * len(fds) + 3), max(1.6, 0.32 * len(runs) + 1.2)))
     ax.imshow(codes, cmap=cmap, vmin=0, vmax=len(OUTCOMES), aspect="auto", interpolation="nearest")
     for (r, c), code in np.ndenumerate(codes):  # a hatch per outcome: colour alone fails in print
         if code < len(OUTCOMES) and OUTCOME_HATCHES[OUTCOMES[code]]:
@@ -83,10 +97,10 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     ax.set_yticks(np.arange(-0.5, len(runs)), minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="minor", length=0)
-    if annotate if annotate is not None else len(runs) * len(fds) <= 120:
+    if annotate:
         for (r, c), text in cell_text.items():
             face = OUTCOME_COLORS[OUTCOMES[codes[r, c]]]  # the label sits on plain colour, above the hatch
-            ax.text(c, r, text if len(text) <= 8 else text[:7] + "…", ha="center", va="center",
+            ax.text(c, r, _cell_label(text), ha="center", va="center",
                     fontsize=7, color="white", bbox={"facecolor": face, "edgecolor": "none", "pad": 1.5})
     ax.set_title(title or "Which fd slots survive")
     outcome_legend(ax, [o for i, o in enumerate(OUTCOMES) if (codes == i).any()])

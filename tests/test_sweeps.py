@@ -236,6 +236,14 @@ def test_grid_legends_name_only_the_outcomes_shown(runner):
     assert legend == shown and "trap" not in legend and {"ok", "missing", "misrouted"} <= legend
 
 
+def test_grid_cells_show_a_long_path_by_its_start_and_its_end(runner):
+    paths = ["/srv/www/htdocs", "/home/user/projects/alpha", "/tmp"]
+    fig = plots.survival_grid([runner.run(paths)])
+    shown = [t.get_text() for t in fig.axes[0].texts]
+    assert shown[0] == "/srv/www/htdocs" and shown[2] == "/tmp"
+    assert shown[1].startswith("/home/user") and shown[1].endswith("alpha") and "…" in shown[1]
+
+
 def test_the_pipeline_marks_the_allocator_from_the_run_it_draws(runner):
     counted = []
     for build in (AFFECTED, FIXED):
