@@ -173,6 +173,29 @@ def schemes_frame(count: int = 5) -> pd.DataFrame:
                           f"its {count} names": " ".join(SCHEMES[name](count))} for name in SCHEMES])
 
 
+def ceiling_frame(ceiling: pd.DataFrame) -> pd.DataFrame:
+    """``sweeps.ceiling`` summarised: one row per run of consecutive builds (in the order
+    measured) that gave the same answer at every number of preopens."""
+    counts = sorted(ceiling["preopens"].unique())
+    runs: list[dict] = []
+    for build, part in ceiling.groupby("build", sort=False):
+        cells = tuple(_ceiling_cell(r) for r in part.sort_values("preopens").to_dict("records"))
+        if runs and runs[-1]["cells"] == cells:
+            runs[-1]["builds"].append(build)
+        else:
+            runs.append({"builds": [build], "cells": cells})
+    return pd.DataFrame([(span(run["builds"]), *run["cells"]) for run in runs],
+                        columns=["builds", *(f"{n} preopens" for n in counts)])
+
+
+def _ceiling_cell(row: dict) -> str:
+    if row["trap"]:
+        return f"{marked('trap')} at start-up: {row['what happened']}"
+    if row["ok"] == row["preopens"]:
+        return f"{marked('ok')}: all {row['preopens']} reachable"
+    return f"{row['ok']} reachable, {row['files read']} files read: {row['what happened']}"
+
+
 def catalogue_frame() -> pd.DataFrame:
     """The adapter catalogue: builds, the jco releases that ship them, and their source."""
     return pd.DataFrame([{"adapter": b.id, "jco releases": span(b.releases), "sha256 (first 16 hex digits)": b.short_sha,

@@ -228,6 +228,24 @@ def test_each_scheme_is_what_its_meaning_says():
     assert nested[0] == "/" and any(b.startswith(a + "/") for a in nested[1:] for b in nested)
 
 
+def test_the_ceiling_table_gives_each_build_one_row_that_says_what_it_measured(runner):
+    from analysis import views
+
+    ceiling = sweeps.ceiling(builds=BUILDS, runner=runner)
+    table = views.ceiling_frame(ceiling)
+    assert len(table) <= len(BUILDS) and list(table.columns)[1:] == [f"{n} preopens" for n in sweeps.AROUND_THE_CEILING]
+    for row in ceiling.to_dict("records"):
+        mine = [t for t in table.to_dict("records") if row["build"] in t["builds"].split(", ")]
+        assert len(mine) == 1, row["build"]
+        cell = mine[0][f"{row['preopens']} preopens"]
+        if row["trap"]:
+            assert cell.startswith("⚠ trap at start-up") and row["what happened"] in cell
+        elif row["ok"] == row["preopens"]:
+            assert cell == f"✓ ok: all {row['preopens']} reachable"
+        else:
+            assert cell.startswith(f"{row['ok']} reachable, {row['files read']} files read")
+
+
 def test_grid_legends_name_only_the_outcomes_shown(runner):
     runs = [runner.run(REPORT_CASE, adapter=AFFECTED), runner.run(["/", "/tmp", "/home"], adapter=AFFECTED)]
     shown = {p.outcome for r in runs for p in r.preopens}
