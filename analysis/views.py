@@ -6,6 +6,7 @@ import nothing from here.
 """
 from __future__ import annotations
 
+import base64
 import html
 import re
 import sys
@@ -65,6 +66,13 @@ def figure_png(fig: Figure) -> tuple[bytes, dict[str, str]]:
     from IPython.core.pylabtools import print_figure
 
     return print_figure(fig, "png", bbox_inches="tight"), {"alt": figure_title(fig)}
+
+
+def figure_img(fig: Figure) -> Html:
+    """A figure as an ``<img>`` carrying its alternative text: for a widget's output, which
+    a saved page draws from the widget's state, where ``publish`` cannot add the text."""
+    png, meta = figure_png(fig)
+    return Html(f'<img alt="{html.escape(meta["alt"])}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
 
 
 def figure_title(fig: Figure) -> str:

@@ -25,7 +25,7 @@ from .results import RunResult
 from .runner import Runner, default_runner
 from .scenarios import ORDERS, SCHEME_CHOICES, check_scheme, ordering, scheme_paths
 from .verdicts import REPORT_CASE
-from .views import prose, result_html, scan_html
+from .views import figure_img, prose, result_html, scan_html
 from .wasi import FIRST_FD, check_fd, check_paths, preopen_fds
 
 MODEL_PREFIX = "model: "
@@ -246,7 +246,7 @@ class Stepper:
         fig = scratch_diagram(self.trace, upto=upto, show_copy=step > len(self.trace.steps))
         with self.figure_out:
             clear_output(wait=True)
-            display(fig)
+            display(figure_img(fig))
 
     def _ipython_display_(self) -> None:
         display(self.widget)

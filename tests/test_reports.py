@@ -193,6 +193,12 @@ def test_saved_widgets_say_so_and_outcomes_and_tables_read_without_colour(built)
         state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
         models = json.loads(state.group(1))["state"].values() if state else []
         assert all(m["state"]["disabled"] for m in models if "disabled" in m["state"]), page.notebook.stem
+        saved_images = [img for m in models for o in m["state"].get("outputs", [])
+                        for img in BeautifulSoup(o.get("data", {}).get("text/html", ""), "html.parser").select("img")]
+        assert all(i.get("alt", "").startswith("Figure: ") for i in saved_images), page.notebook.stem
+        assert not any("image/png" in o.get("data", {}) for m in models for o in m["state"].get("outputs", []))
+        if page.notebook.stem == "04_root_cause":
+            assert saved_images, "the stepper's figure, saved with its description"
         cells = soup.select("td.outcome[data-outcome]")
         assert all(c.get_text().startswith(OUTCOME_GLYPHS[c["data-outcome"]]) for c in cells), page.notebook.stem
         for output in soup.select(".jp-OutputArea-output"):
