@@ -35,12 +35,13 @@ def slide_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def deck(title: str, opening: str, chapters: Sequence[tuple[str, str, nbformat.NotebookNode]]) -> nbformat.NotebookNode:
     """One notebook of slides: a title slide, then each chapter's marked cells, each under
-    its title with a link to the page it came from. ``chapters``: (title, page, executed notebook)."""
+    its title with a link to the cell on the page it came from. ``chapters``: (title, page, executed notebook)."""
     cells = [_slide(nbformat.v4.new_markdown_cell(f"# {title}\n\n{opening}"), "slide")]
     for chapter, page, notebook in chapters:
         for cell in slide_cells(notebook):
             heading = cell.metadata["preopen_lab"][SLIDE_KEY]
-            source = f'## {heading}\n\n<p class="from">{chapter} · <a href="../{page}">the page</a></p>'
+            at = f"#cell-id={cell.id}" if cell.get("id") else ""  # nbconvert's anchor for the cell on its page
+            source = f'## {heading}\n\n<p class="from">{chapter} · <a href="../{page}{at}">on its page</a></p>'
             cells.append(_slide(nbformat.v4.new_markdown_cell(source), "slide"))
             shown = copy.deepcopy(cell)
             shown.metadata = {}

@@ -223,6 +223,9 @@ def test_the_deck_is_cut_from_this_builds_runs_and_loads_nothing_from_the_networ
     assert 10 <= len(sections) == marked + 1 <= 20  # a title slide, then one per marked cell
     for section in sections[1:]:  # each shows a figure, a table or a run's output from this build
         assert section.select('img[src^="data:image/png"], table, pre'), section.get_text()[:80]
+        link = section.select_one("p.from a")["href"]  # to the very cell, on its page
+        page, _, anchor = link.removeprefix("../").partition("#")
+        assert anchor and f'id="{anchor}"' in (out / page).read_text(), link
     for tag in soup.select("script[src], link[href]"):
         url = tag.get("src") if tag.name == "script" else tag.get("href")
         assert url and not url.startswith(("http:", "https:")), str(tag)
