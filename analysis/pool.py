@@ -13,6 +13,7 @@ second sweep) the workers start from multiprocessing's fork server and import af
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.util
 import os
@@ -58,16 +59,37 @@ class Workers:
 
     Start them before this process runs anything (so they can be forked), and use them
     in a ``with`` block: leaving it normally lets them exit while the caller goes on;
-    leaving it by an exception (Ctrl-C included) waits until every one has gone."""
+    leaving it by an exception (Ctrl-C included) waits until every one has gone. A
+    worker also ends when the process that started it ends, however that ends."""
 
     def __init__(self, count: int) -> None:
-        context = multiprocessing.get_context("fork") if single_threaded() else forkserver()
+        forked = single_threaded()
+        context = multiprocessing.get_context("fork") if forked else forkserver()
         self.count = count
         self.start_method: str = context.get_start_method()
         """``fork`` or ``forkserver``: how these workers were started."""
+        self._started = context.Value("i", 0)  # kept here: a worker still starting reads it
         self._executor = ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker,
-                                             initargs=(usable_cpus(), context.Value("i", 0)))
-        self._executor.submit(int)  # starts the processes now rather than at the first chunk
+                                             initargs=(usable_cpus(), self._started))
+        before = set(multiprocessing.active_children())
+        # Ctrl-C or SIGTERM during a fork would be lost inside it: held until the forks are done.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING) if forked else None
+        try:
+            try:
+                for _ in range(count):  # starts them now rather than at the first chunk
+                    self._executor.submit(int)
+            finally:
+                if held is not None:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a signal held meanwhile arrives here
+        except BaseException as exc:  # a fork failed part way, or Ctrl-C: no ``with`` block will end these
+            for process in set(multiprocessing.active_children()) - before:
+                process.kill()
+                process.join()
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            if isinstance(exc, OSError):
+                raise LabError(f"cannot start {count} worker processes ({exc.strerror or exc}): run with "
+                               "fewer, or with --workers 1") from None
+            raise
 
     def map_chunks(self, func: Callable[[Sequence[T]], list[R]], items: Sequence[T], desc: str = "runs",
                    progress: bool = True,
@@ -101,7 +123,10 @@ class Workers:
                  trace: TracebackType | None) -> None:
         # On success every result is in: the workers tidy up and exit while the caller
         # goes on (saving, drawing); the interpreter still waits for them before it exits.
-        self._executor.shutdown(wait=kind is not None, cancel_futures=kind is not None)
+        # A worker that is still starting (a short sweep) is waited for, so that what it
+        # reads as it starts is still there.
+        done = kind is None and self._started.value >= self.count
+        self._executor.shutdown(wait=not done, cancel_futures=kind is not None)
 
 
 def guided_chunks(items: Sequence[T], workers: int, largest: int = 250, smallest: int = 25) -> list[Sequence[T]]:
@@ -116,13 +141,30 @@ def guided_chunks(items: Sequence[T], workers: int, largest: int = 250, smallest
     return chunks
 
 
+STOPPING = {signal.SIGINT, signal.SIGTERM}
+
+_PR_SET_PDEATHSIG = 1
+"""Linux's prctl option: the signal a process gets when the thread that started it ends."""
+
+
 def _start_worker(choices: list[int], counter: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the command's handler
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)  # and its mask, held during the fork
+    _end_with_parent()
     with counter.get_lock():
         index = counter.value
         counter.value += 1
     pin_to_cpu(choices[index % len(choices)])
+
+
+def _end_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent ends, even by SIGKILL: otherwise it
+    waits for work for ever, holding the caller's stdout and stderr open."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: a parent killed outright leaves its workers
+        pass
 
 
 __all__ = ["Workers", "guided_chunks", "single_threaded", "worker_runner"]

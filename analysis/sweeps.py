@@ -77,8 +77,8 @@ class Sweep:
 
         ``workers`` processes share the runs (default: one per CPU for sweeps of
         ``PARALLEL_FROM`` runs or more, else this process); the rows are the same either way.
-        ``meanwhile`` is called in this process while the runs go on (the command line
-        loads its plotting libraries there)."""
+        ``meanwhile`` is called in this process while workers run (after the runs when
+        there are none); the command line loads its plotting libraries there."""
         if workers is None:
             workers = len(usable_cpus()) if self.runs >= PARALLEL_FROM else 1
         if workers > 1:

@@ -292,6 +292,47 @@ def test_a_worker_killed_mid_sweep_ends_it_with_one_line_and_no_data(tmp_path):
     assert not out.exists() or not any(out.rglob("*.csv"))
 
 
+def test_a_fork_that_fails_part_way_ends_the_command_with_one_line(tmp_path):
+    """As root no process limit makes fork() fail, so the second fork is made to fail the
+    way fork() does (EAGAIN); the first worker, already forked, must not keep the command
+    waiting for ever at its exit."""
+    script = tmp_path / "failing_fork.py"
+    script.write_text(
+        "import sys\n"
+        "from concurrent.futures import process\n"
+        "from analysis import cli\n"
+        "spawn, calls = process.ProcessPoolExecutor._spawn_process, []\n"
+        "def failing(self):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 2:\n"
+        "        raise BlockingIOError(11, 'Resource temporarily unavailable')\n"
+        "    return spawn(self)\n"
+        "process.ProcessPoolExecutor._spawn_process = failing\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, str(script), "sweep", "orders", "--builds", AFFECTED,
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == ("error: cannot start 2 worker processes (Resource temporarily "
+                                                    "unavailable): run with fewer, or with --workers 1")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
+
+
+def test_workers_end_when_the_sweep_is_killed_outright(tmp_path):
+    """SIGKILL to the command: its workers go too, and the pipes it shared with them close."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--workers", "2",
+                              "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3,
+               lambda: f"both workers running (exit {sweep.poll()})")
+    workers = [int(pid) for pid in Path(f"/proc/{sweep.pid}/task/{sweep.pid}/children").read_text().split()]
+    assert len(workers) == 2
+    sweep.kill()
+    sweep.communicate(timeout=60)  # EOF on both pipes: no worker holds them any more
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), "the workers gone")
+
+
 def test_a_finished_sweep_on_workers_leaves_no_folders(tmp_path):
     """Workers end with os._exit, which runs no weakref finalizers: their kept folders
     must go by the pool's own exit hook, not wait for the next lab process."""

@@ -192,6 +192,25 @@ def test_a_sweep_on_forked_workers_writes_the_serial_csv(tmp_path):
     assert serial.read_bytes() == shared.read_bytes()
 
 
+def test_a_fresh_process_forks_its_sweep_workers_and_gets_the_serial_rows():
+    script = (
+        "from analysis import pool, sweeps\n"
+        "methods, start = [], pool.Workers.__init__\n"
+        "def watched(self, count):\n"
+        "    start(self, count)\n"
+        "    methods.append(self.start_method)\n"
+        "pool.Workers.__init__ = watched\n"
+        f"sweep = sweeps.scheme_sweep(5, ['native', {AFFECTED!r}])\n"
+        "shared = sweep.run(progress=False, workers=2)\n"
+        "serial = sweep.run(progress=False, workers=1)\n"
+        "print(methods, shared.equals(serial), len(shared))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    methods, same, rows = done.stdout.strip().rsplit(" ", 2)
+    assert (methods, same) == ("['fork']", "True") and int(rows) > 0
+
+
 def test_guided_chunks_cover_every_item_once_in_order_and_end_small():
     items = list(range(5040))
     chunks = pool.guided_chunks(items, 2)
