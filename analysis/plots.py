@@ -304,7 +304,7 @@ def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
     handles = [Patch(facecolor=ANSWER_COLORS[a], hatch=ANSWER_HATCHES[a], edgecolor="white", label=a)
                for a in present]
     if any(answers.get((p, f, v)) not in ANSWER_COLORS for p, f in lines for v in releases[p]):
-        handles.append(Patch(facecolor=EMPTY, edgecolor="white", label="no such file with\nan adapter in it"))
+        handles.append(Patch(facecolor=EMPTY, edgecolor="#999999", label="no such file with\nan adapter in it"))
     fig.legend(handles=handles, loc="upper right", title="scan's answer", fontsize=8)
     fig.suptitle(title or "The preview1 adapters inside published releases, each run by scan", x=0.02, ha="left")
     fig.supxlabel("release (oldest first)", fontsize=9)

@@ -144,6 +144,7 @@ PAGE_CSS = """
 .offline-note { border-left: 4px solid #56B4E9; background: #eef6fb; padding: 0.4rem 0.8rem;
   margin: 0.5rem 0 0.5rem 72px; font-family: system-ui, sans-serif; font-size: 0.9rem; }
 td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.jp-RenderedHTMLCommon a code { color: inherit; text-decoration: underline; }
 @media print {
   nav, .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
   .offline-note { margin-left: 0; }
@@ -154,7 +155,7 @@ td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
 """What each page adds to nbconvert's lab style: widgets in the page's sans-serif, the offline
-notes, and a print style (no navigation; saved widgets print as saved; outcome cells keep their colours)."""
+notes, code inside a link drawn as a link, and a print style (no navigation; saved widgets print as saved; outcome cells keep their colours)."""
 
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

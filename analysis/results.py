@@ -119,13 +119,19 @@ class RunResult:
         return any(p.outcome == "timeout" for p in self.preopens)
 
     @property
-    def trap_summary(self) -> str | None:
-        """The trap in one line: wasmtime's cause, and what the guest said on stderr."""
+    def trap_cause(self) -> str | None:
+        """wasmtime's cause of the trap, in one line (the last line of its message)."""
         if self.trap is None:
             return None
-        cause = [line.strip() for line in self.trap.strip().splitlines() if line.strip()][-1]
+        return [line.strip() for line in self.trap.strip().splitlines() if line.strip()][-1]
+
+    @property
+    def trap_summary(self) -> str | None:
+        """The trap in one line: wasmtime's cause, and what the guest said on stderr."""
+        if self.trap_cause is None:
+            return None
         said = self.stderr.strip().splitlines()
-        return f"{cause} (guest stderr: {said[0]})" if said else cause
+        return f"{self.trap_cause} (guest stderr: {said[0]})" if said else self.trap_cause
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -27,6 +27,25 @@ DECK_CSS = """
 .reveal .from { font-size: 0.45em; color: #666; }
 """
 
+DECK_JS = """
+// A slide taller than the screen scrolls rather than being cut off. nbconvert's own way
+// needs jQuery, which this deck does not load; reveal.js tells its events on .reveal.
+(function () {
+  var deck = document.querySelector('.reveal');
+  function scrollTallSlide() {
+    var limit = deck.querySelector('.slides').clientHeight * 0.95;  // the slide's own units, before scaling
+    deck.querySelectorAll('.slides > section.present > section').forEach(function (slide) {
+      if (slide.scrollHeight > limit) {
+        slide.style.height = limit + 'px';
+        slide.style.overflowY = 'auto';
+      }
+    });
+  }
+  deck.addEventListener('ready', scrollTallSlide);
+  deck.addEventListener('slidechanged', scrollTallSlide);
+})();
+"""
+
 
 def slide_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     """The cells of an executed notebook that its author marked as slides, in order."""
@@ -72,7 +91,8 @@ def export_deck(notebook: nbformat.NotebookNode, assets_url: str, title: str) ->
     page, dropped = re.subn(r"\n\s*Reveal\.addEventListener\('slidechanged', update\);", "", page)
     if dropped != 1:
         raise RuntimeError("nbconvert's reveal template changed: the MathJax listener was not found")
-    return _offline(page.replace("</head>", f"<style>{DECK_CSS}</style>\n</head>", 1), notebook)
+    page = page.replace("</head>", f"<style>{DECK_CSS}</style>\n</head>", 1)
+    return _offline(page.replace("</body>", f"<script>{DECK_JS}</script>\n</body>", 1), notebook)
 
 
 def add_figure_alts(page, notebook: nbformat.NotebookNode) -> None:
@@ -87,7 +107,7 @@ def add_figure_alts(page, notebook: nbformat.NotebookNode) -> None:
 
 def _offline(page: str, notebook: nbformat.NotebookNode) -> str:
     """The deck without the template's scripts from the network: jQuery (used only for
-    scrolling slides, which this deck does not turn on), mermaid (no diagram here) and
+    scrolling slides, which ``DECK_JS`` does instead), mermaid (no diagram here) and
     the empty MathJax slot (no formula); its figures get their alternative text."""
     from bs4 import BeautifulSoup
 

@@ -210,7 +210,8 @@ def ceiling(counts: Sequence[int] = AROUND_THE_CEILING, builds: Sequence[str] = 
             rows.append({"build": result.adapter, "preopens": count,
                          **{o: result.count(o) for o in OUTCOMES},
                          "files read": sum(p.marker is not None for p in result.preopens),
-                         "what happened": result.trap_summary or sentence(result)})
+                         "what happened": result.trap_summary or sentence(result),
+                         "trap cause": result.trap_cause or ""})
     import pandas as pd
 
     return pd.DataFrame(rows)

@@ -183,7 +183,9 @@ def schemes_frame(count: int = 5) -> pd.DataFrame:
 
 def ceiling_frame(ceiling: pd.DataFrame) -> pd.DataFrame:
     """``sweeps.ceiling`` summarised: one row per run of consecutive builds (in the order
-    measured) that gave the same answer at every number of preopens."""
+    measured) that gave the same answer at every number of preopens. A trap is told by its
+    cause; the adapter line it stopped at, which moves from build to build, stays in the
+    frame's ``what happened``."""
     counts = sorted(ceiling["preopens"].unique())
     runs: list[dict] = []
     for build, part in ceiling.groupby("build", sort=False):
@@ -198,7 +200,7 @@ def ceiling_frame(ceiling: pd.DataFrame) -> pd.DataFrame:
 
 def _ceiling_cell(row: dict) -> str:
     if row["trap"]:
-        return f"{marked('trap')} at start-up: {row['what happened']}"
+        return f"{marked('trap')} at start-up: {row['trap cause']}"  # where in the adapter: ``what happened``
     if row["ok"] == row["preopens"]:
         return f"{marked('ok')}: all {row['preopens']} reachable"
     return f"{row['ok']} reachable, {row['files read']} files read: {row['what happened']}"

@@ -233,3 +233,27 @@ def test_the_deck_is_cut_from_this_builds_runs_and_loads_nothing_from_the_networ
             assert (out / "slides" / url).resolve().is_file(), url
     dom = _browser(f"--user-data-dir={tmp_path / 'deck'}", "--dump-dom", deck.as_uri()).stdout
     assert re.search(r'class="reveal[^"]*\bready\b', dom)  # reveal.js, shipped beside the deck, started
+
+
+def test_no_slide_runs_off_the_screen(built):
+    """Every slide fits its frame or scrolls inside it, in a real chromium at 1200 by 900."""
+    from analysis import live_lab
+
+    out, _ = built
+    with live_lab.browser() as chrome:
+        page = chrome.new_page(viewport={"width": 1200, "height": 900})
+        page.goto((out / "slides" / "index.html").as_uri())
+        page.wait_for_selector(".reveal.ready")
+        count = page.evaluate("() => document.querySelectorAll('.slides > section').length")
+        scrolled = 0
+        for index in range(count):
+            page.goto(f"{(out / 'slides' / 'index.html').as_uri()}#/{index}")
+            page.wait_for_function("i => document.querySelector('.slides > section.present') && "
+                                   "document.querySelector('.slides > section.present') === "
+                                   "document.querySelectorAll('.slides > section')[i]", arg=index)
+            frame, tall, overflow = page.evaluate(
+                "() => { const s = document.querySelector('.slides > section.present > section');"
+                " return [document.querySelector('.slides').clientHeight, s.scrollHeight, s.style.overflowY]; }")
+            assert tall <= frame or overflow == "auto", (index + 1, tall, frame)
+            scrolled += overflow == "auto"
+        assert scrolled  # the deck has tall slides (tables of runs): the check above met some

@@ -258,7 +258,7 @@ def test_the_ceiling_table_gives_each_build_one_row_that_says_what_it_measured(r
         assert len(mine) == 1, row["build"]
         cell = mine[0][f"{row['preopens']} preopens"]
         if row["trap"]:
-            assert cell.startswith("⚠ trap at start-up") and row["what happened"] in cell
+            assert cell.startswith("⚠ trap at start-up") and row["trap cause"] and row["trap cause"] in cell
         elif row["ok"] == row["preopens"]:
             assert cell == f"✓ ok: all {row['preopens']} reachable"
         else:
