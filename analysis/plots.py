@@ -81,7 +81,7 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     cmap = ListedColormap([OUTCOME_COLORS[o] for o in OUTCOMES] + [EMPTY])
     annotate = annotate if annotate is not None else len(runs) * len(fds) <= 120
     widest = max((len(_cell_label(t)) for t in cell_text.values()), default=0) if annotate else 0
-    column = max(0.7, 0.06 * widest)  # inches: room for the widest label at 7 points
+    column = max(0.8, 0.075 * widest)  # inches: room for the widest label at 8 points
     fig, ax = figure_axes(ax, (max(5.0, column * len(fds) + 3), max(1.6, 0.32 * len(runs) + 1.2)))
     ax.imshow(codes, cmap=cmap, vmin=0, vmax=len(OUTCOMES), aspect="auto", interpolation="nearest")
     for (r, c), code in np.ndenumerate(codes):  # a hatch per outcome: colour alone fails in print
@@ -101,7 +101,7 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
         for (r, c), text in cell_text.items():
             face = OUTCOME_COLORS[OUTCOMES[codes[r, c]]]  # the label sits on plain colour, above the hatch
             ax.text(c, r, _cell_label(text), ha="center", va="center",
-                    fontsize=7, color="white", bbox={"facecolor": face, "edgecolor": "none", "pad": 1.5})
+                    fontsize=8, color="white", bbox={"facecolor": face, "edgecolor": "none", "pad": 1.5})
     ax.set_title(title or "Which fd slots survive")
     outcome_legend(ax, [o for i, o in enumerate(OUTCOMES) if (codes == i).any()])
     fig.tight_layout()
