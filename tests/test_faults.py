@@ -251,45 +251,44 @@ def test_shared_parent_refuses_children_that_are_not_plain_names():
             practices.shared_parent(bad, "native")
 
 
+def _sweep_on_two_workers(tmp_path: Path) -> tuple[subprocess.Popen, Path, list[int]]:
+    """A real ``sweep orders`` on two worker processes, in a scratch place of its own (seen by
+    no other process), once both workers and the parent are running guests; with the
+    workers' pids (the command forks them: they are its children)."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--workers", "2",
+                              "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3,
+               lambda: f"both workers running (exit {sweep.poll()}; in {scratch}: {sorted(p.name for p in scratch.iterdir())})")
+    workers = [int(pid) for pid in Path(f"/proc/{sweep.pid}/task/{sweep.pid}/children").read_text().split()]
+    return sweep, scratch, workers
+
+
 def test_ctrl_c_ends_a_sweep_on_workers_cleanly(tmp_path):
     """A real SIGINT to a real sweep running on worker processes: one line, status 130,
     no data written, no run directories left behind."""
-    scratch = tmp_path / "scratch"  # a scratch place of its own, seen by no other process
-    scratch.mkdir()
-    out = tmp_path / "out"
-    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--workers", "2", "--out", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "TMPDIR": str(scratch)})
-    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3,
-               lambda: f"both workers running (exit {sweep.poll()}; in {scratch}: {sorted(p.name for p in scratch.iterdir())})")  # and the parent
+    sweep, scratch, _ = _sweep_on_two_workers(tmp_path)
     sweep.send_signal(signal.SIGINT)
     stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "error: interrupted" and "Traceback" not in stderr
-    assert not out.exists() or not any(out.rglob("*.csv"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
     assert list(scratch.glob("preopen-lab-*")) == []
 
 
 def test_a_worker_killed_mid_sweep_ends_it_with_one_line_and_no_data(tmp_path):
     """A real SIGKILL to one of a real sweep's workers: status 2, one line that says what
     happened and what to do, no traceback, no CSV."""
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    out = tmp_path / "out"
-    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--workers", "2", "--out", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "TMPDIR": str(scratch)})
-    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3,
-               lambda: f"both workers running (exit {sweep.poll()})")
-    workers = [int(pid) for pid in Path(f"/proc/{sweep.pid}/task/{sweep.pid}/children").read_text().split()
-               if f"preopen-lab-{pid}-kept-" in " ".join(p.name for p in scratch.iterdir())]
-    assert workers, "no worker of the sweep found among its children"
+    sweep, _, workers = _sweep_on_two_workers(tmp_path)
+    assert len(workers) == 2
     os.kill(workers[0], signal.SIGKILL)
     stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 2, stderr
     assert stderr.strip().splitlines()[-1].startswith("error: a worker process died during the sweep; nothing was saved")
     assert "Traceback" not in stderr
-    assert not out.exists() or not any(out.rglob("*.csv"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.csv"))
 
 
 def test_a_fork_that_fails_part_way_ends_the_command_with_one_line(tmp_path):
@@ -319,14 +318,7 @@ def test_a_fork_that_fails_part_way_ends_the_command_with_one_line(tmp_path):
 
 def test_workers_end_when_the_sweep_is_killed_outright(tmp_path):
     """SIGKILL to the command: its workers go too, and the pipes it shared with them close."""
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    sweep = subprocess.Popen([sys.executable, "-m", "analysis", "sweep", "orders", "--workers", "2",
-                              "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env={**os.environ, "TMPDIR": str(scratch)})
-    wait_until(lambda: len(list(scratch.glob("preopen-lab-*-kept-*"))) >= 3,
-               lambda: f"both workers running (exit {sweep.poll()})")
-    workers = [int(pid) for pid in Path(f"/proc/{sweep.pid}/task/{sweep.pid}/children").read_text().split()]
+    sweep, _, workers = _sweep_on_two_workers(tmp_path)
     assert len(workers) == 2
     sweep.kill()
     sweep.communicate(timeout=60)  # EOF on both pipes: no worker holds them any more
