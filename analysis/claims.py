@@ -220,6 +220,12 @@ def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | N
     beyond_two = [n for n in affected_most.index if n >= 3]
     ten = 10 if 10 in affected_most.index else beyond_two[-1]
     one = budget[budget["names"] == 1]["longest name"]
+    early_builds = list(dict.fromkeys(budget[budget["behavior"] == "early"]["build"]))
+    early_most = by_names.apply(lambda p: p[p["behavior"] == "early"]["total name bytes"].max())
+    early = [every(f"So do the early builds, {span(early_builds)}, which also give every name room (at {ten} "
+                   f"names {early_most[ten]:,} in all): some lists that every fixed build runs trap through them too.",
+                   ((f"{n} names", early_most[n] < fixed_least[n]) for n in beyond_two),
+                   f"name counts from 3 to {beyond_two[-1]}, {len(early_builds)} early builds")] if early_builds else []
 
     return Findings("5 · which builds, and what else breaks", (
         Claim(f"The affected builds are one unbroken run in release order, {affected[0]} to {affected[-1]}; the "
@@ -241,6 +247,7 @@ def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | N
               f"{affected_most[ten]:,} in all against {fixed_least[ten]:,}): for fd 3 it gives every name room.",
               ((f"{n} names", affected_most[n] < fixed_least[n]) for n in beyond_two),
               f"name counts from 3 to {beyond_two[-1]}, {budget['build'].nunique()} builds"),
+        *early,
         Claim(f"No build takes a single name longer than {one.max():,} bytes.", bool(len(one)),
               f"{len(one)} builds, longest name found by bisection"),
         every("The model's byte counts give every one of these limits to the byte.",

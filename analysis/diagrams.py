@@ -63,8 +63,9 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
     ax.set_yticks([i + 0.5 for i in range(len(labels))], labels, fontsize=8)
     ax.set_xticks([i + 0.5 for i in range(width)], [str(i) for i in range(width)], fontsize=7)
     ax.set_xlabel("byte offset in the adapter's scratch area")
+    so_far = f"\n(names written so far: {len(steps)} of {len(trace.steps)})" if len(steps) < len(trace.steps) else ""
     ax.set_title(f"fd_prestat_dir_name(fd={trace.fd}), {trace.behavior}: the adapter wants name "
-                 f"{trace.nth + 1} of {len(trace.names)}, {quoted(trace.names[trace.nth])}", fontsize=10)
+                 f"{trace.nth + 1} of {len(trace.names)}, {quoted(trace.names[trace.nth])}{so_far}", fontsize=10)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()

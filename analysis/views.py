@@ -79,7 +79,7 @@ def figure_title(fig: Figure) -> str:
     """What a figure shows, in words: its title, or its panels' titles."""
     titles = [fig._suptitle.get_text()] if fig._suptitle is not None else []
     titles += [ax.get_title() or ax.get_title(loc="left") for ax in fig.axes]
-    said = [t for t in titles if t]
+    said = [" ".join(t.split()) for t in titles if t]  # one line, whatever line breaks the figure has
     return "Figure: " + "; ".join(dict.fromkeys(said)) if said else "Figure without a title"
 
 
