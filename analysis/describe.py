@@ -222,7 +222,7 @@ def step_sentence(trace: DirNameTrace, step: int) -> str:
         return (f"{head}, gets real space at offset {s.offset}: the counter says {s.counter}, which equals "
                 f"nth = {trace.nth}, so the scratch position moves on to {s.offset + len(s.name)}.")
     if trace.behavior == "missing-increment":
-        where = "the start of the scratch area" if s.index == 0 else "the same address as the last one"
+        where = "the start of the scratch area" if s.index == 0 else "the same address as the name before it"
         return (f"{head}, is written at offset {s.offset}, {where}: the counter still says "
                 f"{s.counter}, and nth is {trace.nth}, so it gets no space of its own.")
     return (f"{head}, is thrown away at offset {s.offset}: the counter says {s.counter}, not {trace.nth}, "
