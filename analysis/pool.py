@@ -160,7 +160,9 @@ def _start_worker(choices: list[int], counter: Any) -> None:
 
 def _end_with_parent() -> None:
     """Ask Linux to kill this worker when its parent ends, even by SIGKILL: otherwise it
-    waits for work for ever, holding the caller's stdout and stderr open."""
+    waits for work for ever, holding the caller's stdout and stderr open. (``contained``'s
+    lifeline pipe cannot serve here: a forked worker inherits the pipe's other end too,
+    so no end-of-file would ever come.)"""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: a parent killed outright leaves its workers

@@ -6,7 +6,6 @@ import nothing from here.
 """
 from __future__ import annotations
 
-import base64
 import html
 import re
 import sys
@@ -21,7 +20,7 @@ from .modelcheck import FIELDS, ModelCheck
 from .describe import TABLE_HEADINGS, adapter_label, describe_scan, prose, sentence, shown, span, table_row
 from .model import libc_route
 from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_GLYPHS, marked
-from .plots import LabFigure
+from .plots import LabFigure, png_base64
 from .results import RunResult
 from .scan import FileScan
 from .scenarios import SCHEME_MEANINGS, SCHEMES
@@ -71,8 +70,7 @@ def figure_png(fig: Figure) -> tuple[bytes, dict[str, str]]:
 def figure_img(fig: Figure) -> Html:
     """A figure as an ``<img>`` carrying its alternative text: for a widget's output, which
     a saved page draws from the widget's state, where ``publish`` cannot add the text."""
-    png, meta = figure_png(fig)
-    return Html(f'<img alt="{html.escape(meta["alt"])}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+    return Html(f'<img alt="{html.escape(figure_title(fig))}" src="data:image/png;base64,{png_base64(fig)}">')
 
 
 def figure_title(fig: Figure) -> str:
