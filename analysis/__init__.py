@@ -1,29 +1,50 @@
 """preopen lab: the WASIp1-to-WASIp2 adapter preopen bug (wasmtime#10058), measured.
 
-The few names a notebook needs first; the modules hold the rest, from the facts up:
-``errors``, ``_cache`` (where files go), ``wasi`` (first fd, errnos, limits),
-``results`` (what a run found), ``scratch`` (the adapter's scratch area in bytes),
-``hostdirs``, ``model``, ``npm``, ``adapters``, ``guests``, ``compose``, ``inside`` (the
-modules in a component), ``adapter_host`` and ``scan`` (am I affected?), ``survey`` and
-``toolchains`` (published packages, scanned), ``describe`` (words about results),
-``guest_output``, ``hosts`` (the Wasmtime CLI and node), ``cpus``, ``contained`` (a
-child process the lab can always stop), ``compiled`` (compiled code kept between
-processes), ``runner`` (one real run), ``verdicts``, ``repair``, ``profiles`` (each
-build, measured for the model), ``pool`` (runs on every CPU), ``scenarios``,
-``modelcheck``, ``sweeps``, ``practices``, ``checks`` and ``claims`` (every general
-statement, checked), ``palette``, ``plots``, ``diagrams`` (the mechanism, drawn),
-``views`` (notebook HTML), ``widgets``, ``slides`` (the deck), ``publish`` (the
-reports), ``live_lab`` (JupyterLab driven in a browser), ``bench`` and ``cli``.
-"""
-import sys
+The package is ten wings, each a folder whose ``__init__`` says what it holds; imports
+run one way, from the top of this list down to the ground:
 
-from .model import explain, predict
-from .runner import run
-from .verdicts import REPORT_CASE
+``cli``          the command line (``python -m analysis``)
+``bench``        the benchmark and the live-JupyterLab driver (for ``bench`` and the tests)
+``publish``      the reports: notebooks executed, pages, the deck, offline assets
+``show``         what a notebook shows: colours, figures, diagrams, HTML views, widgets
+``findings``     every general statement the pages make, checked against this build's runs
+``reach``        other people's files: what a component carries, scan, survey, repair
+``experiments``  verdicts, sweeps, the model against real runs, what a host can do
+``runs``         one real run, in-process or contained, on every CPU, under other hosts
+``artifacts``    adapter builds from npm, the guests, composition, compiled code, the cache
+``model``        the ground: the one ``LabError``, WASI's facts, what a run found, the model
+
+A notebook needs only the names below: ``run``, ``predict``, ``explain``,
+``REPORT_CASE``, and the modules it shows from (``from analysis import plots, views``).
+"""
+import importlib
+import sys
+from types import ModuleType
+
+from .experiments.verdicts import REPORT_CASE
+from .model.chain import explain, predict
+from .runs.runner import run
+
+_MODULES = {
+    "hosts": "runs",
+    "verdicts": "experiments", "sweeps": "experiments", "modelcheck": "experiments", "practices": "experiments",
+    "scan": "reach", "survey": "reach", "toolchains": "reach",
+    "claims": "findings",
+    "plots": "show", "diagrams": "show", "views": "show", "widgets": "show",
+}
+"""The modules a notebook imports by their short name, and the wing each lives in."""
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``from analysis import plots``: the module, imported from its wing when first asked for."""
+    if name not in _MODULES:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    return importlib.import_module(f".{_MODULES[name]}.{name}", __name__)
+
 
 if "IPython" in sys.modules:  # in a notebook: a RunResult shows as its HTML table
-    from . import views
+    from .show import views
 
     views.register()
 
-__all__ = ["REPORT_CASE", "explain", "predict", "run"]
+__all__ = ["REPORT_CASE", "explain", "predict", "run", *_MODULES]

@@ -1,6 +1,6 @@
 import gc
 
-from .cli import main
+from .cli.main import main
 
 if __name__ == "__main__":  # worker processes import this module again; they must not run the CLI
     status = main()

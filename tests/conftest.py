@@ -11,8 +11,8 @@ import pytest
 import wasmtime
 from hypothesis import HealthCheck, settings
 
-from analysis import adapters
-from analysis.runner import Runner
+from analysis.artifacts import adapters
+from analysis.runs.runner import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository's root, where pyproject.toml and the notebooks are."""

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from analysis import adapters
-from analysis.adapters import AdapterBuild
-from analysis.errors import LabError
+from analysis.artifacts import adapters
+from analysis.artifacts.adapters import AdapterBuild
+from analysis.model.errors import LabError
 
 
 @pytest.fixture

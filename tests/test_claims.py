@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import checks, claims, modelcheck, practices, sweeps, verdicts
-from analysis.checks import Findings
-from analysis.views import findings_html
+from analysis.experiments import modelcheck, practices, sweeps, verdicts
+from analysis.findings import checks, claims
+from analysis.findings.checks import Findings
+from analysis.show.views import findings_html
+
 from conftest import AFFECTED, REPORT_CASE
 
 
@@ -42,7 +44,7 @@ def test_reach(found, runner):
 
 
 def test_am_i_affected(found):
-    from analysis import survey
+    from analysis.reach import survey
 
     assert_all_hold(claims.am_i_affected_findings(survey.survey(), found))
 
@@ -71,7 +73,8 @@ def test_a_claim_about_nothing_does_not_hold():
 
 
 def test_the_survey_table_summarises_every_file_it_scanned():
-    from analysis import survey, views
+    from analysis.reach import survey
+    from analysis.show import views
 
     rows = [r for r in survey.survey() if r.adapters]
     table = views.survey_frame(rows)
@@ -86,7 +89,8 @@ def test_the_survey_table_summarises_every_file_it_scanned():
 
 def test_the_survey_grid_legend_names_every_colour_it_draws():
     """Grey cells (a release without that file) are in the legend too, beside the answers."""
-    from analysis import plots, survey
+    from analysis.reach import survey
+    from analysis.show import plots
 
     rows = survey.survey()
     fig = plots.survey_grid(rows)

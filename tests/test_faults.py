@@ -15,15 +15,18 @@ import wasmtime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import adapters, cli, compose, guests, model
-from analysis.errors import LabError
-from analysis.npm import npm, read_members
-from analysis.hostdirs import scratch_base
-from analysis.runner import Runner
-from analysis.widgets import Explorer, Stepper
-from conftest import wait_until, wat_guest
-from conftest import AFFECTED, FIXED, REPORT_CASE
+from analysis.artifacts import adapters, compose, guests
+from analysis.artifacts.npm import npm, read_members
+from analysis.cli.main import main as cli_main
+from analysis.model import chain
+from analysis.model.errors import LabError
+from analysis.runs.hostdirs import scratch_base
+from analysis.runs.runner import Runner
+from analysis.show.widgets import Explorer, Stepper
+
+from conftest import AFFECTED, FIXED, REPORT_CASE, wait_until, wat_guest
 from conftest import cli as lab
+
 
 @pytest.fixture
 def looping_guest(tmp_path) -> guests.Guest:
@@ -58,7 +61,7 @@ def test_suspicious_names_get_warnings_and_still_run(runner):
     assert len(result.preopens) == 4 and result.trap is None
     text = " ".join(result.warnings)
     assert "'/a' is given 2 times" in text and "'..' component" in text and "empty name" in text
-    assert model.predict(result.paths, "fixed", adapter=result.adapter, adapter_sha256=result.adapter_sha256) == result
+    assert chain.predict(result.paths, "fixed", adapter=result.adapter, adapter_sha256=result.adapter_sha256) == result
 
 
 # -- refused: only what the host cannot take -----------------------------------------------
@@ -199,7 +202,7 @@ def test_cli_argument_fuzz(argv):
     cwd = os.getcwd()
     os.chdir(workdir)
     try:
-        code = cli.main(["run", *argv])
+        code = cli_main(["run", *argv])
     except SystemExit as exit:  # argparse's own exits: --help or a usage error
         code = exit.code
     finally:
@@ -210,11 +213,11 @@ def test_cli_argument_fuzz(argv):
     assert set(roots.glob(mine)) <= before
 
 
-@given(st.lists(st.binary(max_size=24), min_size=1, max_size=10), st.sampled_from(model.BEHAVIORS),
+@given(st.lists(st.binary(max_size=24), min_size=1, max_size=10), st.sampled_from(chain.BEHAVIORS),
        st.sampled_from(["opener", "probe"]))
 def test_model_takes_any_bytes(names, behavior, guest):
     paths = [name.decode("utf-8", "surrogateescape") for name in names]
-    result = model.predict(paths, behavior, guest=guest)
+    result = chain.predict(paths, behavior, guest=guest)
     assert [p.path for p in result.preopens] == paths
     assert set(result.outcomes) <= {"ok", "missing", "misrouted"}
     assert result.fds[-1].errno == 8  # every walk ends in EBADF
@@ -226,7 +229,7 @@ def test_a_long_nested_path_gets_no_decoy_and_still_runs(runner):
     deep = "/" + "/".join("d" * 200 for _ in range(25))  # 5 KB: longer than a decoy may be
     result = runner.run(["/", deep])
     assert result.all_ok
-    assert model.predict(result.paths, "native", adapter="native") == result
+    assert chain.predict(result.paths, "native", adapter="native") == result
 
 
 def test_your_own_guest_may_print_anything(tmp_path, runner):
@@ -244,7 +247,7 @@ def test_your_own_guest_may_print_anything(tmp_path, runner):
 
 
 def test_shared_parent_refuses_children_that_are_not_plain_names():
-    from analysis import practices
+    from analysis.experiments import practices
 
     for bad in (["a", "/tmp/escape"], ["a", "a"], ["", "b"], ["..", "b"]):
         with pytest.raises(LabError, match="not a plain directory name|must have different names"):
@@ -299,7 +302,7 @@ def test_a_fork_that_fails_part_way_ends_the_command_with_one_line(tmp_path):
     script.write_text(
         "import sys\n"
         "from concurrent.futures import process\n"
-        "from analysis import cli\n"
+        "from analysis.cli.main import main\n"
         "spawn, calls = process.ProcessPoolExecutor._spawn_process, []\n"
         "def failing(self):\n"
         "    calls.append(1)\n"
@@ -307,7 +310,7 @@ def test_a_fork_that_fails_part_way_ends_the_command_with_one_line(tmp_path):
         "        raise BlockingIOError(11, 'Resource temporarily unavailable')\n"
         "    return spawn(self)\n"
         "process.ProcessPoolExecutor._spawn_process = failing\n"
-        "sys.exit(cli.main(sys.argv[1:]))\n")
+        "sys.exit(main(sys.argv[1:]))\n")
     done = subprocess.run([sys.executable, str(script), "sweep", "orders", "--builds", AFFECTED,
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
@@ -452,7 +455,7 @@ def test_an_unusable_cache_is_one_line(tmp_path, where):
 
 
 def test_a_directory_chain_deeper_than_a_path_can_name_is_removed(tmp_path):
-    from analysis._cache import remove_tree
+    from analysis.artifacts.cache import remove_tree
 
     root = tmp_path / "root"
     root.mkdir()
@@ -489,7 +492,7 @@ def test_a_guest_looping_on_host_calls_is_stopped_by_the_clock(tmp_path):
 
 
 def test_damaged_compiled_code_is_compiled_again_never_loaded():
-    from analysis import compiled, guests
+    from analysis.artifacts import compiled, guests
 
     wasm = guests.get("opener").wasm()
     Runner().run(REPORT_CASE)  # compiled and kept

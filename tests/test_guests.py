@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from analysis import guests
-from analysis.errors import LabError
+from analysis.artifacts import guests
+from analysis.model.errors import LabError
+
 from conftest import AFFECTED, FIXED
 
 

@@ -16,15 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from analysis import guests, hostdirs, npm
-from analysis._cache import cache_dir
-from analysis.errors import LabError
-from analysis.results import OUTPUT_LIMIT_HIT, STOPPED
-from analysis.contained import GRACE
-from analysis.runner import Runner
-from conftest import wait_until, wat_guest
-from conftest import FIXED, REPORT_CASE, ROOT
+from analysis.artifacts import guests, npm
+from analysis.artifacts.cache import cache_dir
+from analysis.model.errors import LabError
+from analysis.model.results import OUTPUT_LIMIT_HIT, STOPPED
+from analysis.runs import hostdirs
+from analysis.runs.contained import GRACE
+from analysis.runs.runner import Runner
+
+from conftest import FIXED, REPORT_CASE, ROOT, wait_until, wat_guest
 from conftest import cli as lab
+
 
 def _left_by(pid: int) -> list[Path]:
     """Run folders a process with this id left in either scratch place."""
@@ -228,7 +230,7 @@ def test_a_notebook_kernel_interrupts_a_sleeping_guest(tmp_path):
     kernel, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT))
     try:
         pid = kernel.provisioner.process.pid
-        code = f"from analysis.runner import Runner\nRunner().run(['/a', '/b'], guest={str(guest)!r})"
+        code = f"from analysis.runs.runner import Runner\nRunner().run(['/a', '/b'], guest={str(guest)!r})"
         msg_id = client.execute(code)
         wait_until(lambda: _asleep(pid), "the kernel's guest asleep in its child process")
         kernel.interrupt_kernel()
@@ -258,7 +260,7 @@ def test_sigterm_during_check_model_leaves_no_run_folder():
 
 
 def test_a_release_whose_adapter_is_not_one_is_refused_before_caching():
-    from analysis import adapters
+    from analysis.artifacts import adapters
 
     assert adapters.unusable(adapters.fetch(adapters.resolve(FIXED)).read_bytes()) is None
     assert "exports no fd_prestat_get" in adapters.unusable(guests.get("opener").wasm())

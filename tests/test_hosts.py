@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.errors import LabError
+from analysis.model.errors import LabError
+
 from conftest import AFFECTED, FIXED, REPORT_CASE, cli
 
 

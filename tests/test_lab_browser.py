@@ -10,12 +10,14 @@ import dataclasses
 import pytest
 from bs4 import BeautifulSoup
 
-from analysis import live_lab, model
-from analysis.describe import shown, step_sentence
-from analysis.runner import default_runner
-from analysis.views import prose
-from analysis.wasi import FIRST_FD
-from analysis.widgets import build_options
+from analysis.bench import live_lab, live_widgets
+from analysis.model import chain
+from analysis.model.describe import shown, step_sentence
+from analysis.model.wasi import FIRST_FD
+from analysis.runs.runner import default_runner
+from analysis.show.views import prose
+from analysis.show.widgets import build_options
+
 from conftest import AFFECTED, FIXED
 
 
@@ -27,7 +29,7 @@ def lab(tmp_path_factory):
         yield running, chrome
 
 
-def _shows_its_run(explorer: live_lab.LiveExplorer, expected: live_lab.ExplorerSettings) -> None:
+def _shows_its_run(explorer: live_widgets.LiveExplorer, expected: live_widgets.ExplorerSettings) -> None:
     """The controls read ``expected``, and the view shows, fd by fd, the outcomes this
     process measures for that configuration."""
     assert explorer.settings() == expected
@@ -43,10 +45,10 @@ def test_explorer_in_the_live_lab_shows_the_labs_own_runs(lab):
     running, chrome = lab
     with live_lab.open_notebook(chrome, running, "03_explorer.ipynb") as page:
         live_lab.run_all(page)
-        _explore(live_lab.LiveExplorer(page))
+        _explore(live_widgets.LiveExplorer(page))
 
 
-def _explore(explorer: live_lab.LiveExplorer) -> None:
+def _explore(explorer: live_widgets.LiveExplorer) -> None:
     settings = explorer.settings()  # the notebook picks its build by measurement
     assert settings.build.startswith("jco-") and settings.order == "as given"
     _shows_its_run(explorer, settings)
@@ -72,15 +74,15 @@ def test_stepper_in_the_live_lab_captions_each_step_as_the_model_explains_it(lab
     running, chrome = lab
     with live_lab.open_notebook(chrome, running, "04_root_cause.ipynb") as page:
         live_lab.run_all(page)
-        _step(live_lab.LiveStepper(page))
+        _step(live_widgets.LiveStepper(page))
 
 
-def _step(stepper: live_lab.LiveStepper) -> None:
+def _step(stepper: live_widgets.LiveStepper) -> None:
     paths, behavior, fd = stepper.settings()
-    trace = model.explain(paths, fd, behavior)
+    trace = chain.explain(paths, fd, behavior)
     assert stepper.last_step() == len(trace.steps) + 1
 
-    def said(caption: live_lab.Caption, step: int) -> None:
+    def said(caption: live_widgets.Caption, step: int) -> None:
         expected = BeautifulSoup(f"<p>{prose(step_sentence(trace, step))}</p>", "html.parser")
         assert caption.step == step
         assert caption.text == expected.get_text()

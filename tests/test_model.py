@@ -6,11 +6,12 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import model
-from analysis.describe import render_trace
-from analysis.modelcheck import compare
-from analysis.profiles import profile_of
-from analysis.model import libc_route
+from analysis.experiments.modelcheck import compare
+from analysis.experiments.profiles import profile_of
+from analysis.model import chain
+from analysis.model.chain import libc_route
+from analysis.model.describe import render_trace
+
 from conftest import AFFECTED, FIXED, REPORT_CASE, cli
 
 BACKENDS = (("native", "native"), (AFFECTED, "missing-increment"), (FIXED, "fixed"))
@@ -47,10 +48,10 @@ def test_model_agrees_with_every_real_run(runner, paths):
 
 
 def test_trace_of_the_report_case():
-    trace = model.explain(REPORT_CASE, 5)  # /c, nth = 2
+    trace = chain.explain(REPORT_CASE, 5)  # /c, nth = 2
     assert [(s.counter, s.kept, s.offset) for s in trace.steps] == [(0, False, 0)] * 5
     assert trace.returned == b"/e"
-    first = model.explain(REPORT_CASE, 3)  # nth = 0: every name is kept, side by side
+    first = chain.explain(REPORT_CASE, 3)  # nth = 0: every name is kept, side by side
     assert [(s.kept, s.offset) for s in first.steps] == [(True, 0), (True, 2), (True, 4), (True, 6), (True, 8)]
     assert first.returned == b"/a"
     assert "WRONG" in render_trace(trace) and "right" in render_trace(first)
@@ -59,7 +60,7 @@ def test_trace_of_the_report_case():
 def test_fixed_behaviour_returns_every_name():
     paths = ["/a", "/bbbb", "/c", "/dd"]
     for fd in range(3, 7):
-        trace = model.explain(paths, fd, "fixed")
+        trace = chain.explain(paths, fd, "fixed")
         assert trace.returned == paths[fd - 3].encode()
         assert [s.counter for s in trace.steps] == [0, 1, 2, 3]
 
@@ -74,9 +75,9 @@ def test_libc_route_rules():
 
 
 def test_predictions_round_trip_through_json():
-    from analysis.results import RunResult
+    from analysis.model.results import RunResult
 
-    result = model.predict(["/", "/tmp", "/home"], "missing-increment")
+    result = chain.predict(["/", "/tmp", "/home"], "missing-increment")
     assert RunResult.from_json(result.to_json()) == result
 
 
@@ -90,7 +91,7 @@ def test_predict_and_explain_from_the_cli():
 
 
 def test_builds_from_before_the_counting_allocator_are_the_early_design(runner):
-    from analysis.profiles import behavior_of
+    from analysis.experiments.profiles import behavior_of
 
     assert behavior_of("jco-1.1.1", runner) == "early"
     assert behavior_of(FIXED, runner) == "fixed"
@@ -109,15 +110,15 @@ def test_check_model_from_the_cli():
     assert "agreement: 120/120 runs" in done.stdout
 
 
-@given(preopen_lists, st.sampled_from(model.BEHAVIORS), st.data())
+@given(preopen_lists, st.sampled_from(chain.BEHAVIORS), st.data())
 def test_fast_answer_matches_the_trace(paths, behavior, data):
     names = [p.encode() for p in paths]
     fd = data.draw(st.integers(3, 2 + len(names)))
-    assert model.dir_name(names, fd - 3, behavior) == model.dir_name_trace(names, fd, behavior).returned
+    assert chain.dir_name(names, fd - 3, behavior) == chain.dir_name_trace(names, fd, behavior).returned
 
 
 def test_the_search_for_the_longest_fitting_size_ignores_a_wrong_hint():
-    from analysis.scratch import longest_fitting
+    from analysis.model.scratch import longest_fitting
 
     calls = []
 

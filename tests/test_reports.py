@@ -12,20 +12,22 @@ import nbformat
 import numpy as np
 import pytest
 
-from analysis import publish, verdicts
-from analysis.describe import headline
-from analysis.errors import LabError
-from analysis.palette import OUTCOME_COLORS
+from analysis.experiments import verdicts
+from analysis.model.describe import headline
+from analysis.model.errors import LabError
+from analysis.publish import notebooks, report
+from analysis.publish.pages import _CROSS_REF
+from analysis.show.palette import OUTCOME_COLORS
 
 
 def notebook_paths():
-    return sorted(publish.NOTEBOOKS_DIR.glob("*.ipynb"))
+    return sorted(notebooks.NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return out, publish.build(out, log=lambda *_: None)
+    return out, report.build(out, log=lambda *_: None)
 
 
 def test_committed_notebooks_have_no_outputs():
@@ -57,7 +59,7 @@ def test_every_notebook_opens_with_a_question_and_states_what_we_learned_through
 
 def test_every_notebook_executes_without_errors(built):
     out, pages = built
-    assert [b.notebook.stem for b in pages] == [n.stem for n in publish.notebooks()]
+    assert [b.notebook.stem for b in pages] == [n.stem for n in notebooks.notebooks()]
     for page in pages:
         executed = nbformat.read(out / "executed" / f"{page.notebook.stem}.ipynb", as_version=4)
         for cell in executed.cells:
@@ -103,7 +105,7 @@ def test_a_failing_cell_is_named(tmp_path):
     path = tmp_path / "broken.ipynb"
     nbformat.write(broken, path)
     with pytest.raises(LabError, match=r"broken\.ipynb: cell 2 failed: ZeroDivisionError"):
-        publish.execute(path)
+        notebooks.execute(path)
 
 
 def _chromium() -> str:
@@ -161,9 +163,9 @@ def test_prose_has_linked_cross_references_and_no_literal_backticks(built):
     out, pages = built
     stems = {str(int(p.notebook.stem.split("_")[0])): p.notebook.stem for p in pages}
     for page in pages:
-        source = nbformat.read(publish.NOTEBOOKS_DIR / f"{page.notebook.stem}.ipynb", as_version=4)
+        source = nbformat.read(notebooks.NOTEBOOKS_DIR / f"{page.notebook.stem}.ipynb", as_version=4)
         mentioned = [m.group(1) for cell in source.cells if cell.cell_type == "markdown"
-                     for m in publish._CROSS_REF.finditer(cell.source) if m.group(1) in stems]
+                     for m in _CROSS_REF.finditer(cell.source) if m.group(1) in stems]
         text = page.html.read_text()
         linked = re.findall(r'<a href="(\d+)_[a-z_]+\.html">notebook (\d+)</a>', text)
         assert len(linked) >= len(mentioned) and all(int(a) == int(b) for a, b in linked), page.notebook.stem
@@ -177,7 +179,7 @@ def test_prose_has_linked_cross_references_and_no_literal_backticks(built):
 def test_saved_widgets_say_so_and_outcomes_and_tables_read_without_colour(built):
     from bs4 import BeautifulSoup
 
-    from analysis.palette import OUTCOME_GLYPHS
+    from analysis.show.palette import OUTCOME_GLYPHS
 
     out, pages = built
     with_widgets = set()
@@ -213,7 +215,7 @@ def test_saved_widgets_say_so_and_outcomes_and_tables_read_without_colour(built)
 def test_the_deck_is_cut_from_this_builds_runs_and_loads_nothing_from_the_network(built, tmp_path):
     from bs4 import BeautifulSoup
 
-    from analysis.slides import slide_cells
+    from analysis.publish.deck import slide_cells
 
     out, pages = built
     deck = out / "slides" / "index.html"
@@ -237,7 +239,7 @@ def test_the_deck_is_cut_from_this_builds_runs_and_loads_nothing_from_the_networ
 
 def test_no_slide_runs_off_the_screen(built):
     """Every slide fits its frame or scrolls inside it, in a real chromium at 1200 by 900."""
-    from analysis import live_lab
+    from analysis.bench import live_lab
 
     out, _ = built
     with live_lab.browser() as chrome:

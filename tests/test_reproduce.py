@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.results import RunResult
+from analysis.model.results import RunResult
+
 from conftest import AFFECTED, BEFORE_BUG, FIXED, REPORT_CASE
 
 
@@ -122,7 +123,7 @@ def test_temporary_roots_are_removed(runner, tmp_path, monkeypatch):
 
 
 def test_default_scratch_roots_are_removed_too(runner):
-    from analysis.hostdirs import scratch_base
+    from analysis.runs.hostdirs import scratch_base
 
     base = Path(scratch_base())
     before = set(base.glob("preopen-lab-*"))
@@ -137,6 +138,6 @@ def test_result_json_round_trips_exact_bytes(runner):
     assert again == result
     # "/b" lands on top of "/\u00e9t\u00e9", leaving half of the first \u00e9 behind: an
     # invalid byte that must survive exactly, through the result and its JSON.
-    from analysis.wasi import encode
+    from analysis.model.wasi import encode
 
     assert encode(again.preopens[1].name_seen) == b"/b\xa9t\xc3\xa9"

@@ -9,8 +9,11 @@ import wasmtime
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from analysis import adapters, compose, guests, inside, scan, verdicts
-from analysis.errors import LabError
+from analysis.artifacts import adapters, compose, guests
+from analysis.experiments import verdicts
+from analysis.model.errors import LabError
+from analysis.reach import inside, scan
+
 from conftest import AFFECTED
 from conftest import cli as lab
 
@@ -93,8 +96,9 @@ def test_a_truncated_component_is_never_a_verdict(tmp_path):
 
 
 def test_repair_makes_an_affected_component_reach_all_five(tmp_path):
-    from analysis import repair
-    from analysis.runner import Runner
+    from analysis.reach import repair
+    from analysis.runs.runner import Runner
+
     from conftest import REPORT_CASE
 
     broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED))
@@ -137,7 +141,7 @@ def test_reactor_adapters_are_catalogued_and_judged_like_their_command_twins(tmp
 
 
 def test_repair_re_adapts_a_library_with_the_fixed_reactor(tmp_path):
-    from analysis import repair
+    from analysis.reach import repair
 
     broken = compose.compose(guests.reactor_module(), adapters.resolve(AFFECTED).reactor())
     out = tmp_path / "fixed-library.wasm"
@@ -171,8 +175,8 @@ LIBRARY = """(module
 def test_repair_keeps_the_world_of_a_component_that_brings_its_own(tmp_path):
     """As ComponentizeJS builds them: the program inside keeps no world, so a plain
     re-adaptation would silently drop `count-preopens`; the lab embeds the world again."""
-    from analysis import repair
-    from analysis.compose import run_tool
+    from analysis.artifacts.compose import run_tool
+    from analysis.reach import repair
 
     (tmp_path / "world.wit").write_text(LIBRARY_WORLD)
     (tmp_path / "library.wasm").write_bytes(wasmtime.wat2wasm(LIBRARY))

@@ -8,10 +8,14 @@ import sys
 import pandas as pd
 import pytest
 
-from analysis import diagrams, model, plots, pool, sweeps
-from analysis.describe import sentence, step_sentence
-from analysis.views import prose
-from analysis.widgets import Debouncer, Explorer, Stepper
+from analysis.experiments import sweeps
+from analysis.model import chain
+from analysis.model.describe import sentence, step_sentence
+from analysis.runs import pool
+from analysis.show import diagrams, plots
+from analysis.show.views import prose
+from analysis.show.widgets import Debouncer, Explorer, Stepper
+
 from conftest import AFFECTED, FIXED, REPORT_CASE, cli
 
 BUILDS = ("native", AFFECTED, FIXED)
@@ -66,7 +70,7 @@ def test_plots_render(count_frame, runner, tmp_path):
     _png(plots.survival_grid([runner.run(REPORT_CASE, adapter=AFFECTED)]), tmp_path, "row")
     for behavior in ("missing-increment", "fixed"):
         for fd in (3, 5):
-            _png(diagrams.scratch_diagram(model.explain(REPORT_CASE, fd, behavior)), tmp_path, f"s{behavior}{fd}")
+            _png(diagrams.scratch_diagram(chain.explain(REPORT_CASE, fd, behavior)), tmp_path, f"s{behavior}{fd}")
 
 
 def test_sentence_says_what_happened(runner):
@@ -121,7 +125,7 @@ def test_explorer_shows_a_trap_instead_of_raising(runner):
 
 
 def test_stepper_walks_the_models_trace():
-    trace = model.explain(REPORT_CASE, 5, "missing-increment")
+    trace = chain.explain(REPORT_CASE, 5, "missing-increment")
     assert Stepper(REPORT_CASE, "missing-increment", fd=5).step.value == len(trace.steps) + 1  # opens at the copy
     stepper = Stepper(REPORT_CASE, "missing-increment", fd=5, at=0)
     assert stepper.trace == trace
@@ -132,7 +136,7 @@ def test_stepper_walks_the_models_trace():
     assert stepper.step.value == len(trace.steps) + 1  # stops at the copy
     assert "<code>/e</code>, not the name it asked for" in stepper.caption.value
     stepper.behavior.value = "fixed"
-    assert stepper.trace == model.explain(REPORT_CASE, 5, "fixed")
+    assert stepper.trace == chain.explain(REPORT_CASE, 5, "fixed")
     stepper.prev.click()
     assert "is thrown away at offset 2" in stepper.caption.value
 
@@ -169,7 +173,7 @@ def test_workers_are_forked_only_while_the_process_has_one_thread():
     """A fresh command forks its workers; once it has run a guest (wasmtime's runtime
     threads now exist) it starts them from the fork server instead."""
     script = (
-        "from analysis import pool, runner\n"
+        "from analysis.runs import pool, runner\n"
         "def method():\n"
         "    with pool.Workers(2) as workers:\n"
         "        return workers.start_method\n"
@@ -194,7 +198,8 @@ def test_a_sweep_on_forked_workers_writes_the_serial_csv(tmp_path):
 
 def test_a_fresh_process_forks_its_sweep_workers_and_gets_the_serial_rows():
     script = (
-        "from analysis import pool, sweeps\n"
+        "from analysis.experiments import sweeps\n"
+        "from analysis.runs import pool\n"
         "methods, start = [], pool.Workers.__init__\n"
         "def watched(self, count):\n"
         "    start(self, count)\n"
@@ -228,7 +233,7 @@ def test_a_build_matrix_of_thousands_of_scenarios_is_summarised_by_fd(runner, tm
 
 
 def test_pinning_keeps_a_process_on_one_cpu():
-    done = subprocess.run([sys.executable, "-c", "import os; from analysis.cpus import pin_to_cpu, usable_cpus; "
+    done = subprocess.run([sys.executable, "-c", "import os; from analysis.runs.cpus import pin_to_cpu, usable_cpus; "
                            "cpu = pin_to_cpu(usable_cpus()[-1]); print(cpu, sorted(os.sched_getaffinity(0)))"],
                           capture_output=True, text=True, timeout=60)
     cpu, allowed = done.stdout.split(" ", 1)
@@ -236,7 +241,7 @@ def test_pinning_keeps_a_process_on_one_cpu():
 
 
 def test_each_scheme_is_what_its_meaning_says():
-    from analysis.scenarios import SCHEME_MEANINGS, SCHEMES
+    from analysis.experiments.scenarios import SCHEME_MEANINGS, SCHEMES
 
     assert set(SCHEME_MEANINGS) == set(SCHEMES)
     assert {len(p) for p in SCHEMES["equal"](26)} == {2} and {len(p) for p in SCHEMES["equal"](27)} == {3}
@@ -248,7 +253,7 @@ def test_each_scheme_is_what_its_meaning_says():
 
 
 def test_the_ceiling_table_gives_each_build_one_row_that_says_what_it_measured(runner):
-    from analysis import views
+    from analysis.show import views
 
     ceiling = sweeps.ceiling(builds=BUILDS, runner=runner)
     table = views.ceiling_frame(ceiling)
@@ -297,7 +302,7 @@ def test_the_pipeline_marks_the_allocator_from_the_run_it_draws(runner):
 
 
 def test_orders_of_the_same_names_share_one_directory_per_position():
-    from analysis.runner import Runner
+    from analysis.runs.runner import Runner
 
     runner = Runner()
     sweep = sweeps.named_sweep("orders", [AFFECTED])

@@ -1,0 +1,75 @@
+"""``python -m analysis``: the lab from a terminal.
+
+Problems a user can fix come out as one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from ..artifacts.cache import LOG
+from ..model.errors import LabError
+from ..runs.cpus import pin_to_cpu
+from . import builds, experiments, reach, reports, runs
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage problem in one line, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    """Every command, each group's added by its own module."""
+    parser = _Parser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for group in (builds, runs, experiments, reach, reports):
+        group.register(commands)
+    return parser
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every cleanup on the way out runs."""
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise _Terminated
+
+
+def _say_on_stderr() -> None:
+    """What the lab logs along the way (``artifacts.cache.LOG``), one plain line each on stderr."""
+    if not LOG.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        LOG.addHandler(handler)
+        LOG.setLevel(logging.INFO)
+        LOG.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _say_on_stderr()
+    pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.func(args)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print("error: terminated", file=sys.stderr)
+        return 143
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    finally:
+        signal.signal(signal.SIGTERM, previous)

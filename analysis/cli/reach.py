@@ -1,0 +1,79 @@
+"""Files built elsewhere: ``scan`` (am I affected?), ``survey`` (published packages), ``repair``."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from ..artifacts.cache import writable_folder
+from ..model.errors import LabError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add this group's commands to the parser."""
+    look = commands.add_parser("scan", help="am I affected? every preview1 adapter inside your .wasm files, run")
+    look.set_defaults(func=_scan_files)
+    look.add_argument("files", nargs="+", metavar="FILE", help="components or core modules (.wasm)")
+    look.add_argument("--json", action="store_true", help="print one JSON object per file")
+
+    census = commands.add_parser("survey", help="the adapters inside published packages, scanned; the toolchain map")
+    census.set_defaults(func=_survey)
+    census.add_argument("--every", action="store_true", help="every release, not a few per package (slow)")
+    census.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+    mend = commands.add_parser("repair", help="re-adapt an affected component with a fixed build, checked first")
+    mend.set_defaults(func=_repair)
+    mend.add_argument("file", metavar="FILE", help="a component whose adapter `scan` finds affected")
+    mend.add_argument("-o", "--out", type=Path, required=True, help="where to write the repaired component")
+    mend.add_argument("--with", dest="build", metavar="ID",
+                      help="the adapter build to use (default: the oldest measured fixed one)")
+
+
+def _scan_files(args: argparse.Namespace) -> int:
+    """Exit status: 1 if any adapter is affected; else 2 if a file could not be read or an
+    adapter could not be judged; else 0."""
+    from ..reach import scan
+    from ..reach.words import describe_scan
+
+    statuses = []
+    for name in args.files:
+        try:
+            found = scan.scan_file(Path(name))
+        except LabError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            statuses.append(2)
+            continue
+        print(found.to_json() if args.json else "\n".join(describe_scan(found)))
+        statuses.append({"affected": 1, "cannot tell": 2}.get(found.answer, 0))
+    return 1 if 1 in statuses else max(statuses)
+
+
+def _survey(args: argparse.Namespace) -> int:
+    from ..reach import survey, toolchains
+    from ..reach.words import describe_survey
+
+    rows = survey.survey(every=args.every)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+        return 0
+    print("\n".join(describe_survey(rows, toolchains.toolchain_map(rows))))
+    return 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from ..reach import repair
+
+    if args.out.exists() and args.out.is_dir():
+        raise LabError(f"{args.out} is a folder: give a file name for the repaired component (-o fixed.wasm)")
+    writable_folder(args.out.parent.resolve(), str(args.out.parent), "the output folder", "give -o a writable place")
+    done = repair.repair(Path(args.file), args.out, args.build)
+    finding = done.after.findings[0]
+    print(f"repaired: {done.out}")
+    print(f"  adapter: {done.build}, imports WASI {finding.wasi_version} "
+          f"(before: WASI {done.before.findings[0].wasi_version}, {done.before.answer})")
+    print(f"  checked: scan says {done.after.answer}; {finding.evidence[0]}")
+    if done.run is not None:
+        print(f"  checked: run with {' '.join(repair.CHECK_PATHS)} under wasmtime: exit status {done.run.exit_code}")
+    return 0

@@ -1,0 +1,345 @@
+"""The lab's general statements, each computed from this build's runs and checked.
+
+A claim is a sentence with the runs behind it: whether it holds, what it was checked
+on, and the first counterexample (for a claim about every run) or the run that shows
+it (for a claim that something can happen). Notebooks state their conclusions only
+through these, so a claim the runs refute shows as failed, with its counterexample,
+and the test suite runs every one. Each ``*_findings`` function gathers one notebook's.
+"""
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..artifacts import adapters, compose, guests
+from ..experiments import practices, sweeps
+from ..experiments.modelcheck import FIELDS, ModelCheck
+from ..experiments.scenarios import SCHEMES
+from ..experiments.verdicts import REPORT_CASE, Verdict
+from ..model.chain import libc_route, route_table
+from ..model.describe import shown, span
+from ..model.results import RunResult
+from ..model.wasi import ADAPTER_MAX_PREOPENS, ENOENT, FIRST_FD, encode
+from ..reach import repair, scan
+from ..reach.survey import JCO, Row
+from ..runs.hosts import HOSTS
+from ..runs.runner import Runner, default_runner
+from .checks import Claim, Findings, every, some
+
+
+def label(result: RunResult) -> str:
+    """A run in one line: the build, the preopens and what became of each."""
+    paths = " ".join(shown(p, 24) for p in result.paths)
+    return f"{result.adapter}: {paths} → {' '.join(result.outcomes)}"
+
+
+def _split(found: Sequence[Verdict]) -> tuple[list[str], list[str]]:
+    builds = found[1:]
+    return [v.adapter for v in builds if v.affected], [v.adapter for v in builds if not v.affected]
+
+
+def _runs(lists: Iterable[Sequence[str]], builds: Iterable[str], runner: Runner, guest: str = "opener") -> list[RunResult]:
+    return [runner.run(paths, guest=guest, adapter=build) for build in builds for paths in lists]
+
+
+SCHEME_LISTS = tuple(tuple(make(count)) for make in SCHEMES.values() for count in range(1, 9))
+"""Every naming scheme at 1 to 8 preopens: 40 lists."""
+FIRST_MISROUTED = ("/tmp", "/abc", "/tmp2")
+LAST_MISROUTED = ("/tmp", "/cache", "/home/user", "/srv", "/data")
+INTACT = ("/", "/tmp", "/tmp/x")
+
+
+# -- 1 · the preopen model -------------------------------------------------------------
+
+
+def preopen_model_findings(runner: Runner | None = None) -> Findings:
+    runner = runner or default_runner()
+    probes = _runs(SCHEME_LISTS, ["native"], runner, "probe")
+    odd = [INTACT, ("/data", "/data"), (".", "/tmp"), ("./x", "/x", "/"), ("/a//b", "/a")]
+    openers = _runs([*SCHEME_LISTS, *odd], ["native"], runner)
+
+    def walk(r: RunResult) -> bool:
+        told = [(e.fd, e.errno, e.name) for e in r.fds]
+        expected = [(FIRST_FD + i, 0, p) for i, p in enumerate(r.paths)] + [(FIRST_FD + len(r.paths), 8, None)]
+        return told == expected
+
+    def routed_by_names(r: RunResult) -> bool:
+        table = route_table(r.fds)
+        for p in r.preopens:
+            route = libc_route(table, encode(p.path + "/MARKER"))
+            if (p.routed_fd, p.routed_prefix) != ((route.fd, route.prefix.decode()) if route else (-1, None)):
+                return False
+        return True
+
+    return Findings("1 · the preopen model", (
+        every("Natively, the preopens are fds 3, 4, ... in the host's order, each told its own name, and the "
+              "first fd after them answers EBADF.", ((label(r), walk(r)) for r in probes),
+              "native probe runs: five naming schemes at 1 to 8 preopens"),
+        every("wasi-libc routes each path by the names it was told: its own lookup picks the fd that the rule "
+              "(longest prefix on a component boundary, newest first) picks.",
+              ((label(r), routed_by_names(r)) for r in openers),
+              "native opener runs: the naming schemes, nesting, duplicates, `.` and `./` names"),
+    ))
+
+
+# -- 2 · the reproduction ---------------------------------------------------------------
+
+
+def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None) -> Findings:
+    runner = runner or default_runner()
+    affected, unaffected = _split(found)
+    by_build = {v.adapter: v.result for v in found}
+    probes = _runs([REPORT_CASE], affected, runner, "probe")
+    rust = {r.adapter: r for r in _runs([REPORT_CASE], affected, runner, "rust-open")}
+    direct = runner.run(REPORT_CASE, guest="direct")
+    elsewhere = [runner.run(REPORT_CASE, adapter=b, host=h) for b in (affected[-1], unaffected[-1]) for h in HOSTS]
+
+    def told_wrong_in_the_middle(r: RunResult) -> bool:
+        middle = {e.fd: e.name for e in r.fds if FIRST_FD < e.fd < FIRST_FD + len(r.paths) - 1}
+        return all(name != r.paths[fd - FIRST_FD] for fd, name in middle.items()) and len(middle) == 3
+
+    def same_failures(build: str) -> bool:
+        c_fails = [p.path for p in by_build[build].preopens if p.errno == ENOENT]
+        rust_fails = [line.split()[1].rstrip(":") for line in rust[build].lines if line.startswith("error ")]
+        return bool(c_fails) and c_fails == rust_fails
+
+    outcomes = ("ok", "missing", "missing", "missing", "ok")
+    return Findings("2 · reproducing wasmtime#10058", (
+        every("Through every affected build the report's case gives exactly the report's symptom: /a and /e "
+              "are reachable, /b, /c and /d are missing.",
+              ((label(by_build[b]), by_build[b].outcomes == outcomes) for b in affected),
+              f"affected builds ({', '.join(affected)})"),
+        every("The guest is told a wrong name for each of the three middle fds, and wasi-libc then finds no "
+              "preopen for /b, /c or /d.",
+              ((label(r), told_wrong_in_the_middle(r)
+                and [p.routed_fd for p in by_build[r.adapter].preopens[1:4]] == [-1, -1, -1]) for r in probes),
+              "probe and opener runs through the affected builds"),
+        every("Rust std fails on exactly the paths where C's open() fails with ENOENT.",
+              ((b, same_failures(b)) for b in affected), "affected builds, rust-open beside opener"),
+        every("The host hands over all five directories: natively and through every unaffected build all "
+              "five are reachable.",
+              ((label(by_build[b]), by_build[b].all_ok) for b in ["native", *unaffected]),
+              f"runs: native and {len(unaffected)} unaffected builds"),
+        Claim("Asked directly over WASIp2, with no adapter, the host lists the five names in order, byte for byte.",
+              [e.name for e in direct.fds] == list(REPORT_CASE), "one run of the direct guest",
+              f"it listed {' '.join(shown(e.name) for e in direct.fds)}"),
+        every(f"The bug follows the adapter, not the host: under {', '.join(HOSTS)} alike, {affected[-1]} gives "
+              f"the report's symptom and {unaffected[-1]} reaches all five.",
+              ((f"{r.host}: {label(r)}", r.outcomes == (outcomes if r.adapter == affected[-1] else ("ok",) * 5))
+               for r in elsewhere), "runs, one per host and build"),
+    ))
+
+
+# -- 3 · which slots survive ---------------------------------------------------------------
+
+
+def survival_findings(found: Sequence[Verdict], runner: Runner | None = None) -> Findings:
+    runner = runner or default_runner()
+    affected, unaffected = _split(found)
+    orders = sweeps.order_sweep(SCHEMES["realistic"](5), affected, "realistic").scenarios
+    lists = [*SCHEME_LISTS, *(s.paths for s in orders)]
+    broken = _runs(lists, affected, runner)
+    sound = _runs(SCHEME_LISTS, ["native", *unaffected], runner)
+    special = {paths: _runs([paths], affected, runner) for paths in (FIRST_MISROUTED, LAST_MISROUTED, INTACT)}
+    equal = [r for r in broken if r.paths in {tuple(SCHEMES["equal"](n)) for n in range(1, 9)}]
+
+    def names_at_the_ends(r: RunResult) -> bool:
+        told = {e.fd: e.name for e in r.fds}
+        return told.get(FIRST_FD) == r.paths[0] and told.get(FIRST_FD + len(r.paths) - 1) == r.paths[-1]
+
+    def ends_only(r: RunResult) -> bool:
+        n = len(r.paths)
+        expected = ("ok",) * n if n <= 2 else ("ok", *("missing",) * (n - 2), "ok")
+        return r.outcomes == expected
+
+    what = (f"runs through the affected builds: five naming schemes at 1 to 8 preopens and all "
+            f"{len(orders)} orders of five realistic names")
+    return Findings("3 · which fd slots survive", (
+        every("Through an affected build, fd 3 is always told its own name and the last fd the last name.",
+              ((label(r), names_at_the_ends(r)) for r in broken), what),
+        every("With equal-length names, exactly the first and the last preopen are reachable (both of them, "
+              "with two or fewer).", ((label(r), ends_only(r)) for r in equal),
+              "runs with equal-length names through the affected builds"),
+        every("Two preopens show no symptom.", ((label(r), r.all_ok) for r in broken if len(r.paths) == 2),
+              "two-preopen runs through the affected builds"),
+        some("The first preopen can be misrouted: fd 4 is told the first name too and wins wasi-libc's "
+             "newest-first tie.", ((label(r), r.outcomes[0] == "misrouted") for r in special[FIRST_MISROUTED]),
+             f"runs of {' '.join(FIRST_MISROUTED)}"),
+        some("The last preopen can be misrouted: a middle fd is told the last name plus a tail of a longer "
+             "one, a longer match.", ((label(r), r.outcomes[-1] == "misrouted") for r in special[LAST_MISROUTED]),
+             f"runs of {' '.join(LAST_MISROUTED)}"),
+        some("Some lists of three or more survive intact.", ((label(r), r.all_ok) for r in special[INTACT]),
+             f"runs of {' '.join(INTACT)}"),
+        every("Natively and through every unaffected build, every preopen of every list of these schemes is reachable.",
+              ((label(r), r.all_ok) for r in sound), "runs of the five naming schemes at 1 to 8 preopens"),
+    ))
+
+
+# -- 4 · the root cause ---------------------------------------------------------------------
+
+
+def root_cause_findings(check: ModelCheck) -> Findings:
+    builds = ", ".join(f"{adapter} as {profile.behavior}" for adapter, profile in check.backends)
+    claims = []
+    for name, (agree, compared) in check.fields.items():
+        trapped = f"; {check.trapped:,} of the runs trapped" if name == "traps" else ""
+        claims.append(Claim(f"The model predicts the {FIELDS[name]}.", compared > 0 and agree == compared,
+                            f"{agree:,} of {compared:,} agree, {check.comparisons:,} runs through {builds}{trapped}"))
+    return Findings("4 · the root cause", tuple(claims))
+
+
+# -- 5 · reach -------------------------------------------------------------------------------
+
+
+def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | None = None) -> Findings:
+    """``ceiling`` and ``budget`` are ``sweeps.ceiling`` and ``sweeps.name_budget`` through the
+    builds to speak for."""
+    runner = runner or default_runner()
+    affected, unaffected = _split(found)
+    order = [v.adapter for v in found[1:]]
+    positions = [order.index(b) for b in affected]
+    first_fixed = next((v for v in found[1:] if not v.affected and order.index(v.adapter) > max(positions)), None)
+    fabricated = _runs([("/a", "/bbbb", "/c", "/dd")], affected, runner, "probe")
+    misrouted = _runs([("/", "/tmp", "/home")], affected, runner)
+    rows = ceiling.to_dict("records")
+    adapters_measured = sorted({r["build"] for r in rows} - {"native"})
+    full = ADAPTER_MAX_PREOPENS
+
+    def at(row: dict) -> bool:
+        count, build = row["preopens"], row["build"]
+        if build == "native" or (count < full and build in unaffected):
+            return row["ok"] == count
+        if count < full:
+            return True  # an affected build loses preopens to the bug itself; the next claim is about the limit
+        if count == full:
+            return row["files read"] == 0
+        return row["trap"] == count
+
+    by_names = budget.groupby("names")
+    affected_most = by_names.apply(lambda p: p[p["behavior"] == "missing-increment"]["total name bytes"].max())
+    fixed_least = by_names.apply(lambda p: p[p["behavior"] == "fixed"]["total name bytes"].min())
+    beyond_two = [n for n in affected_most.index if n >= 3]
+    ten = 10 if 10 in affected_most.index else beyond_two[-1]
+    one = budget[budget["names"] == 1]["longest name"]
+    early_builds = list(dict.fromkeys(budget[budget["behavior"] == "early"]["build"]))
+    early_most = by_names.apply(lambda p: p[p["behavior"] == "early"]["total name bytes"].max())
+    early = [every(f"So do the early builds, {span(early_builds)}, which also give every name room (at {ten} "
+                   f"names {early_most[ten]:,} in all): some lists that every fixed build runs trap through them too.",
+                   ((f"{n} names", early_most[n] < fixed_least[n]) for n in beyond_two),
+                   f"name counts from 3 to {beyond_two[-1]}, {len(early_builds)} early builds")] if early_builds else []
+
+    return Findings("5 · which builds, and what else breaks", (
+        Claim(f"The affected builds are one unbroken run in release order, {affected[0]} to {affected[-1]}; the "
+              f"first unaffected build after them is {first_fixed.adapter if first_fixed else 'none'}.",
+              bool(affected) and positions == list(range(positions[0], positions[-1] + 1)),
+              f"{len(order)} builds measured, {len(affected)} affected"),
+        some("The bug fabricates names that no one configured.",
+             ((label(r), any(e.name is not None and e.name not in r.paths for e in r.fds)) for r in fabricated),
+             "probe runs of /a /bbbb /c /dd through the affected builds"),
+        some("It can send a path into another preopen's directory and read a file there, with no error.",
+             ((label(r), any(p.outcome == "misrouted" and p.marker for p in r.preopens) and r.exit_code == 0)
+              for r in misrouted), "runs of / /tmp /home through the affected builds"),
+        every(f"Natively every preopen is reachable at {full - 1}, {full} and {full + 1} preopens; through "
+              f"every unaffected build {full - 1} are; through every adapter build, at {full} no file can be "
+              f"opened and {full + 1} trap at start-up: {full - 1} is the usable ceiling.",
+              ((f"{r['build']} at {r['preopens']}", at(r)) for r in rows),
+              f"runs: native and {len(adapters_measured)} adapter builds at {full - 1}, {full} and {full + 1}"),
+        every(f"From three names on, an affected build takes fewer name bytes than a fixed one (at {ten} names "
+              f"{affected_most[ten]:,} in all against {fixed_least[ten]:,}): for fd 3 it gives every name room.",
+              ((f"{n} names", affected_most[n] < fixed_least[n]) for n in beyond_two),
+              f"name counts from 3 to {beyond_two[-1]}, {budget['build'].nunique()} builds"),
+        *early,
+        Claim(f"No build takes a single name longer than {one.max():,} bytes.", bool(len(one)),
+              f"{len(one)} builds, longest name found by bisection"),
+        every("The model's byte counts give every one of these limits to the byte.",
+              ((f"{r['build']} at {r['names']} names: measured {r['longest name']}, model "
+                f"{r['predicted longest name']}", r["longest name"] == r["predicted longest name"])
+               for r in budget.to_dict("records")), "(build, number of names) pairs"),
+    ))
+
+
+# -- 6 · practices ------------------------------------------------------------------------------
+
+
+def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, adapter: str,
+                       runner: Runner | None = None) -> Findings:
+    """``orders`` is ``practices.order_search`` of ``paths`` through ``adapter``, an affected build."""
+    runner = runner or default_runner()
+    affected, unaffected = _split(found)
+    checks = {b: practices.preflight(paths, b, runner) for b in [*affected, *unaffected]}
+    parents = {b: practices.shared_parent(["a", "b", "c", "d", "e"], b, runner=runner) for b in affected}
+    lone = orders[orders["reachable"] == 1]
+    lone_last = lone["order"].iloc[0].split(" ")[-1] if len(lone) else ""
+    targets = practices.upgrade_targets(found)
+    ends = sum(row.kept == f"{row.order.split(' ')[0]} {row.order.split(' ')[-1]}" for row in orders.itertuples())
+
+    def last_misrouted_by_a_tail(order: str) -> bool:
+        result = runner.run(order.split(" "), adapter=adapter)
+        last = result.preopens[-1]
+        told = {e.fd: e.name for e in result.fds}
+        return last.path == lone_last and last.outcome == "misrouted" and told.get(last.routed_fd) == last.path + "/"
+
+    n = len(paths)
+    return Findings("6 · what a host can do", (
+        every("Preflight fails through every affected build and passes through every unaffected one.",
+              ((b, not c.passed if b in affected else c.passed) for b, c in checks.items()),
+              f"builds, with {' '.join(paths)}"),
+        every("One parent preopen reaches every child through every affected build.",
+              ((b, bool((frame["outcome"] == "ok").all())) for b, frame in parents.items()), "affected builds"),
+        every(f"No order of the {n} directories keeps them all reachable; the best keeps "
+              f"{orders['reachable'].max()}, the worst {orders['reachable'].min()}.",
+              ((row.order, row.reachable < n) for row in orders.itertuples()),
+              f"orders through {adapter}"),
+        every(f"Every order keeps the first directory; {ends} of {len(orders)} keep exactly the first and the last.",
+              ((row.order, row.kept.split(" ")[0] == row.order.split(" ")[0]) for row in orders.itertuples()),
+              f"orders through {adapter}"),
+        every(f"The {len(lone)} orders that keep only one all end with {lone_last}, misrouted: a middle fd is told "
+              f"{lone_last}/, a longer match.",
+              ((order, last_misrouted_by_a_tail(order)) for order in lone["order"]), "one-survivor orders"),
+        every(f"Every upgrade target ({span(targets)}) passes the preflight.",
+              ((b, practices.preflight(paths, b, runner).passed) for b in targets), "upgrade targets"),
+    ))
+
+
+def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Findings:
+    """Notebook 7: scan and repair against the runs, and what the survey found."""
+    judged = []
+    for verdict in found[1:]:
+        build = adapters.resolve(verdict.adapter)
+        expected = "affected" if verdict.affected else "not affected"
+        for variant in (build, build.reactor()):
+            answer = scan.scan_file(adapters.fetch(variant)).answer
+            judged.append((f"{variant.id}: scan says {answer}, its report's case says {expected}", answer == expected))
+    by_release: dict[str, dict[str, set[str]]] = {}  # jco version -> "lib" / "obj" -> scan's answers
+    for row in rows:
+        if row.package != JCO or not row.adapters:
+            continue
+        if row.file == "lib/wasi_snapshot_preview1.command.wasm":
+            by_release.setdefault(row.version, {}).setdefault("lib", set()).add(row.answer)
+        elif row.file.startswith("obj/"):
+            by_release.setdefault(row.version, {}).setdefault("obj", set()).add(row.answer)
+    own = [(f"jco {version}: lib {sorted(sides['lib'])}, obj {sorted(sides['obj'])}", sides["lib"] == sides["obj"])
+           for version, sides in by_release.items() if "lib" in sides and "obj" in sides]
+    wheels = [(f"{r.package} {r.version} {r.file}", r.adapters == 0) for r in rows
+              if r.package in ("componentize-py", "wasmtime")]
+    fixed_with = repair.first_fixed()
+    repaired = []
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-claims-") as folder:
+        for verdict in (v for v in found[1:] if v.affected):
+            broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(verdict.adapter))
+            done = repair.repair(broken, Path(folder) / f"{verdict.adapter}.wasm", fixed_with)
+            repaired.append((f"{verdict.adapter} -> {done.build}: scan {done.after.answer}, "
+                             f"run {' '.join(done.run.outcomes)}", done.after.answer == "not affected" and done.run.all_ok))
+    return Findings("What we learned", (
+        every("scan, running each published adapter file's own code, gives every catalogued build, command and "
+              "reactor adapter alike, the verdict the report's case gives it.", judged, "adapter files"),
+        every("In every surveyed jco release that ships its own tools (obj/) with an adapter inside, that adapter "
+              "has the verdict of the lib/ command adapter the release gives its users.", own, "releases"),
+        every("The surveyed componentize-py and wasmtime wheels hold no .wasm file with a preview1 adapter in it "
+              "(componentize-py builds its adapter into its native binary, which the survey does not read).",
+              wheels, "wheels"),
+        every(f"repair with {fixed_with.id} turns the opener composed with each affected build into a component "
+              "that scans as not affected and reads all five of the report's directories.", repaired,
+              "affected builds"),
+    ))

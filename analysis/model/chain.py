@@ -1,0 +1,332 @@
+"""A pure-Python model of the preopen chain, exact enough to predict real runs.
+
+Three links, each written from how the real component behaves (measured with the
+probe and opener guests; upstream links in the README), never from its source:
+
+1. **The host** hands over preopens in order, as fds 3, 4, ...; natively the guest asks
+   it directly (``native``).
+2. **The adapter** (``fixed`` or ``missing-increment``) remembers each name's length at
+   start-up and, for ``fd_prestat_dir_name(fd)``, lists every name again through an
+   allocator that should keep only the wanted one (``nth = fd - 3``). It counts the
+   names as they arrive; a name gets real space only when the counter equals ``nth``,
+   every other name is written at the current scratch position without advancing it.
+   ``missing-increment`` never advances the counter, so the test reads ``nth == 0``
+   for every name. Since that design (``fixed`` too) the adapter cannot report an
+   empty name (``EBADF`` at that fd); the ``early`` design before it can. Every build
+   holds 128 descriptors, stdio included: more than 125 preopens trap at start-up, and
+   with exactly 125 no file can be opened (``ENOMEM``).
+3. **wasi-libc** builds its table from the names it got and routes each path to the
+   preopen whose prefix matches the most bytes on a component boundary, newest first.
+
+``predict`` puts the three together and answers with the ``RunResult`` a real run gives, so
+``predict(...) == runner.run(...)`` is the test of the model. The adapter's scratch
+area running out (names of tens of kilobytes) is a trap, counted by ``scratch``
+against the capacity measured for the build.
+"""
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from . import scratch
+from .markers import classify, host_files, marker_target
+from .results import FdEntry, PreopenResult, RunResult
+from .wasi import (
+    ADAPTER_MAX_PREOPENS,
+    EBADF,
+    ENAMETOOLONG,
+    ENOENT,
+    ENOMEM,
+    EPERM,
+    FIRST_FD,
+    NAME_MAX,
+    decode,
+    encode,
+    warnings_for,
+)
+
+Behavior = Literal["native", "early", "fixed", "missing-increment"]
+BEHAVIORS: tuple[Behavior, ...] = ("native", "early", "fixed", "missing-increment")
+"""``early`` is the adapter design before wasmtime PR #8749 (jco 1.0.0 to 1.2.4 ship it):
+right names, and unlike later builds it reports the empty name too."""
+
+ADAPTER_TRAP = (f"the adapter's descriptor table is full (more than {ADAPTER_MAX_PREOPENS} preopens): "
+                "unreachable at start-up")
+SCRATCH_TRAP = "the adapter's scratch area is too small for these names: it traps before the guest prints anything"
+
+
+# -- 1 and 2: what fd_prestat_get / fd_prestat_dir_name answer ------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One name arriving at the adapter's import allocator during ``fd_prestat_dir_name``."""
+
+    index: int
+    """The name's position in the host's list (0-based)."""
+    name: bytes
+    counter: int
+    """What the allocator's name counter said when this name arrived."""
+    kept: bool
+    """True when the name got real space (the counter equalled nth) and the position moved on."""
+    offset: int
+    """Where in the scratch area the name's bytes were written."""
+    scratch: bytes
+    """The scratch area after this write, up to the furthest byte written so far."""
+
+
+@dataclass(frozen=True)
+class DirNameTrace:
+    """Everything one ``fd_prestat_dir_name(fd)`` call does inside the adapter."""
+
+    fd: int
+    nth: int
+    behavior: Behavior
+    names: tuple[bytes, ...]
+    steps: tuple[Placement, ...]
+    source_offset: int
+    """Where the adapter copies the answer from: the wanted entry's allocation."""
+    length: int
+    """How many bytes it copies: the wanted name's length, remembered at start-up."""
+    returned: bytes
+
+    @property
+    def right(self) -> bool:
+        """Whether the guest got the name it asked for."""
+        return self.returned == self.names[self.nth]
+
+
+def dir_name_trace(names: Sequence[bytes], fd: int, behavior: Behavior) -> DirNameTrace:
+    """Replay the adapter's allocator for one ``fd_prestat_dir_name(fd)`` call."""
+    names = tuple(names)
+    nth = fd - FIRST_FD
+    if not 0 <= nth < len(names):
+        raise ValueError(f"fd {fd} is not a preopen: there are {len(names)}, from fd {FIRST_FD}")
+    if behavior == "native":  # the host answers directly; no allocator involved
+        return DirNameTrace(fd, nth, behavior, names, (), 0, len(names[nth]), names[nth])
+    scratch = bytearray()
+    position = counter = 0
+    wanted_offset = 0
+    steps = []
+    for index, name in enumerate(names):
+        kept = counter == nth
+        offset = position
+        end = offset + len(name)
+        if end > len(scratch):
+            scratch.extend(b"\0" * (end - len(scratch)))
+        scratch[offset:end] = name
+        if index == nth:
+            wanted_offset = offset
+        if kept:
+            position = end
+        steps.append(Placement(index, name, counter, kept, offset, bytes(scratch)))
+        if behavior != "missing-increment":
+            counter += 1  # the ``early`` design counted its own way; only its result is modelled
+    length = len(names[nth])
+    returned = bytes(scratch[wanted_offset : wanted_offset + length])
+    return DirNameTrace(fd, nth, behavior, names, tuple(steps), wanted_offset, length, returned)
+
+
+def dir_name(names: Sequence[bytes], nth: int, behavior: Behavior) -> bytes:
+    """What ``fd_prestat_dir_name(FIRST_FD + nth)`` returns: ``dir_name_trace`` without the trace."""
+    if behavior != "missing-increment" or nth == 0:
+        return names[nth]
+    scratch = bytearray()
+    for name in names:  # every name lands at offset 0, on top of the last
+        scratch[: len(name)] = name
+    return bytes(scratch[: len(names[nth])])
+
+
+def fd_table(paths: Sequence[str], behavior: Behavior) -> tuple[FdEntry, ...] | None:
+    """The answers a guest gets walking fd 3, 4, ... until an error; None if it traps."""
+    names = [encode(p) for p in paths]
+    if behavior != "native" and len(names) > ADAPTER_MAX_PREOPENS:
+        return None
+    entries = []
+    for nth, name in enumerate(names):
+        fd = FIRST_FD + nth
+        if behavior in ("fixed", "missing-increment") and not name:
+            entries.append(FdEntry(fd, EBADF))
+            return tuple(entries)
+        returned = dir_name(names, nth, behavior)
+        entries.append(FdEntry(fd, 0, len(name), 0, decode(returned)))
+    entries.append(FdEntry(FIRST_FD + len(names), EBADF))
+    return tuple(entries)
+
+
+# -- 3: wasi-libc's routing --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    fd: int
+    prefix: bytes
+    """The prefix as wasi-libc stores it: leading ``/`` and ``./`` removed, ``.`` as empty."""
+    relative: bytes
+
+
+@lru_cache(maxsize=65536)
+def libc_prefix(name: bytes) -> bytes:
+    """The prefix wasi-libc stores for a preopen name.
+
+    It keeps the name as a C string (so it ends at the first NUL byte), then drops
+    leading ``/`` and ``./`` and turns a lone ``.`` into the empty prefix.
+    """
+    name = name.split(b"\0", 1)[0]
+    while True:
+        if name.startswith(b"/"):
+            name = name[1:]
+        elif name.startswith(b"./"):
+            name = name[2:]
+        elif name == b".":
+            name = b""
+        else:
+            return name
+
+
+def _prefix_matches(prefix: bytes, path: bytes) -> bool:
+    if not path.startswith(b"/") and not prefix:
+        return True
+    if path[: len(prefix)] != prefix:
+        return False
+    end = len(prefix.rstrip(b"/"))
+    return end >= len(path) or path[end : end + 1] == b"/"
+
+
+def libc_route(table: Sequence[tuple[int, bytes]], path: bytes) -> Route | None:
+    """Where wasi-libc sends ``path``, given its preopen table of (fd, name) in fd order.
+
+    Returns None where wasi-libc finds no preopen (the open fails with ENOENT).
+    """
+    path = path.lstrip(b"/")
+    best: tuple[int, bytes] | None = None
+    for fd, name in reversed(table):
+        prefix = libc_prefix(name)
+        if (best is None or len(prefix) > len(best[1])) and _prefix_matches(prefix, path):
+            best = (fd, prefix)
+    if best is None:
+        return None
+    relative = path[len(best[1]) :].lstrip(b"/") or b"."
+    return Route(best[0], best[1], relative)
+
+
+def told_names(fds: Sequence[FdEntry]) -> dict[int, str]:
+    """The name each fd answered with, for the fds that answered."""
+    return {e.fd: e.name for e in fds if e.errno == 0 and e.name is not None}
+
+
+def route_table(fds: Sequence[FdEntry]) -> list[tuple[int, bytes]]:
+    """wasi-libc's table: every fd that answered with a name, before the first error."""
+    return [(fd, encode(name)) for fd, name in told_names(fds).items()]
+
+
+# -- the host's side of an open ---------------------------------------------------------
+
+
+def open_in(files: dict[str, str], relative: bytes) -> tuple[str | None, int | None]:
+    """What opening ``relative`` inside one host directory gives: (content, errno).
+
+    Components resolve one by one, ``..`` included, and may not leave the directory.
+    """
+    directories = {""} | {posixpath.dirname(rel) for rel in files}
+    directories |= {d for rel in list(directories) for d in _parents(rel)}
+    stack: list[str] = []
+    parts = decode(relative).split("/")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if len(encode(part)) > NAME_MAX:
+            return None, ENAMETOOLONG
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not stack:
+                return None, EPERM
+            stack.pop()
+            continue
+        here = "/".join([*stack, part])
+        if here in files:
+            return (files[here], None) if last else (None, ENOENT)
+        if here not in directories:
+            return None, ENOENT
+        stack.append(part)
+    return None, EBADF  # a directory: it opens, but reading it fails
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")
+    return ["/".join(parts[:k]) for k in range(1, len(parts))]
+
+
+# -- all together ------------------------------------------------------------------------
+
+
+def predict(
+    paths: Sequence[str],
+    behavior: Behavior = "missing-increment",
+    *,
+    guest: str = "opener",
+    adapter: str | None = None,
+    adapter_sha256: str | None = None,
+    scratch_capacity: int | None = None,
+) -> RunResult:
+    """What a run of ``guest`` with these preopens will show, without running anything.
+
+    ``scratch_capacity`` is how many bytes the build's scratch area holds (measured,
+    ``profiles.profile_of``); None leaves that limit out. ``adapter`` and
+    ``adapter_sha256`` only label the result (default: the behaviour), so that a
+    prediction for a build compares with ``==`` to a real run through it.
+    """
+    if behavior not in BEHAVIORS:
+        raise ValueError(f"unknown behaviour {behavior!r}: one of {', '.join(BEHAVIORS)}")
+    if guest not in ("opener", "probe"):
+        raise ValueError(f"the model speaks for the opener and the probe, not {guest!r}")
+    paths = tuple(paths)
+    label = adapter or behavior
+    fds = fd_table(paths, behavior)
+    overflows = scratch_capacity is not None and scratch.need(paths, behavior, guest) > scratch_capacity
+    if fds is None or overflows:
+        cause = ADAPTER_TRAP if fds is None else SCRATCH_TRAP
+        preopens = tuple(
+            PreopenResult(i, p, FIRST_FD + i, None, None, None, None, None, None, "trap", cause)
+            for i, p in enumerate(paths)
+        )
+        return RunResult(guest, label, adapter_sha256, paths, preopens, (), (), exit_code=None, trap=cause,
+                         warnings=warnings_for(paths))
+
+    names = told_names(fds)
+    table = route_table(fds)
+    layout = host_files(paths)
+    table_full = behavior != "native" and len(paths) == ADAPTER_MAX_PREOPENS
+    preopens = []
+    for index, path in enumerate(paths):
+        route = libc_route(table, encode(marker_target(path)))
+        marker = errno = None
+        if guest == "probe":
+            routed_by = "wasi-libc rule"
+        else:
+            routed_by = "guest"
+            if route is None:
+                errno = ENOENT
+            elif table_full:
+                errno = ENOMEM
+            else:
+                marker, errno = open_in(layout[route.fd - FIRST_FD], route.relative)
+        routed_fd = -1 if route is None else route.fd
+        prefix = None if route is None else decode(route.prefix)
+        outcome = classify(index, routed_fd, marker, guest)
+        preopens.append(PreopenResult(
+            index, path, FIRST_FD + index, names.get(FIRST_FD + index),
+            routed_fd, prefix, routed_by, marker, errno, outcome,
+        ))
+    return RunResult(guest, label, adapter_sha256, paths, tuple(preopens), fds, (), warnings=warnings_for(paths))
+
+
+# -- explaining one call -----------------------------------------------------------------
+
+
+def explain(paths: Sequence[str], fd: int, behavior: Behavior = "missing-increment") -> DirNameTrace:
+    """The adapter's allocator, step by step, for ``fd_prestat_dir_name(fd)``."""
+    return dir_name_trace([encode(p) for p in paths], fd, behavior)

@@ -1,0 +1,166 @@
+"""One executed notebook as an HTML page, and the index that opens the reports.
+
+A page is nbconvert's lab export with what a reader without a kernel needs added: its
+own title, links to the pages beside it, each figure's title as its alternative text, a
+note by each saved widget, and a print style. The index is ``templates/index.html.j2``
+filled with each notebook's title and summary and the headline measured in that build.
+"""
+from __future__ import annotations
+
+import copy
+import html
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import markupsafe
+import nbformat
+
+from ..experiments import verdicts
+from ..model.describe import headline, prose, span
+from ..reach.survey import survey
+from ..reach.toolchains import toolchain_map
+from ..show.palette import OUTCOME_COLORS, marked
+from ..show.plots import png_base64, survival_grid
+from .deck import add_figure_alts
+from .notebooks import Notebook
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+
+
+@dataclass(frozen=True)
+class Built:
+    """One notebook executed and written as a page."""
+
+    notebook: Notebook
+    html: Path
+    seconds: float
+    figures: int
+
+
+TITLE = "preopen lab: the WASIp1-to-WASIp2 adapter preopen bug"
+
+
+def measured_headline(found: Sequence[verdicts.Verdict]) -> str:
+    """The one-sentence result of this build, from ``verdicts.measure()``."""
+    builds = found[1:]
+    return headline([v.adapter for v in builds if v.affected], [v.adapter for v in builds if not v.affected])
+
+
+def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav: str = "",
+                pages: dict[str, str] | None = None, assets_url: str = "assets") -> str:
+    """One executed notebook as a page: its own ``title``, ``nav`` links at its top and
+    bottom, each figure's title as its alternative text, and "notebook 5" in its prose
+    a link to that page (``pages``: notebook number -> page file)."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    notebook = copy.deepcopy(notebook)
+    _grey_out_saved_widgets(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and pages:
+            cell.source = _CROSS_REF.sub(lambda m: f"[{m.group(0)}]({pages[m.group(1)]})" if m.group(1) in pages
+                                         else m.group(0), cell.source)
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.require_js_url = f"{assets_url}/require.js"
+    exporter.widget_renderer_url = f"{assets_url}/embed-amd.js"
+    exporter.mathjax_url = ""
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    page = BeautifulSoup(body, features="html.parser")
+    add_figure_alts(page, notebook)
+    _add_offline_notes(page, notebook)
+    for empty in page.select('script[src=""]'):  # the MathJax slot, left empty: no page has a formula
+        empty.decompose()
+    if page.head is not None:
+        page.head.append(BeautifulSoup(f"<style>{PAGE_CSS}</style>", features="html.parser"))
+    if nav and page.body is not None:
+        page.body.insert(0, BeautifulSoup(nav, features="html.parser"))
+        page.body.append(BeautifulSoup(nav, features="html.parser"))
+    return str(page)
+
+
+PAGE_CSS = """
+.jupyter-widgets, .jupyter-widgets input, .jupyter-widgets select, .jupyter-widgets button,
+.widget-html-content { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+.offline-note { border-left: 4px solid #56B4E9; background: #eef6fb; padding: 0.4rem 0.8rem;
+  margin: 0.5rem 0 0.5rem 72px; font-family: system-ui, sans-serif; font-size: 0.9rem; }
+td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.jp-RenderedHTMLCommon a code { color: inherit; text-decoration: underline; }
+@media print {
+  nav, .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
+  .offline-note { margin-left: 0; }
+  .jp-OutputArea-output img { max-width: 100% !important; break-inside: avoid; }
+  .jp-OutputArea-child, pre, table { break-inside: avoid; }
+  .jp-MarkdownOutput a[href^="http"]::after { content: " (" attr(href) ")"; font-size: 80%; color: #555; }
+  body { font-size: 11pt; }
+}
+"""
+"""What each page adds to nbconvert's lab style: widgets in the page's sans-serif, the offline
+notes, code inside a link drawn as a link, and a print style (no navigation; saved widgets print as saved; outcome cells keep their colours)."""
+
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _grey_out_saved_widgets(notebook: nbformat.NotebookNode) -> None:
+    """Saved controls change nothing without a kernel, so they are drawn disabled."""
+    models = notebook.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
+    for model in models.values():
+        if "disabled" in model.get("state", {}):
+            model["state"]["disabled"] = True
+
+
+def _add_offline_notes(page, notebook: nbformat.NotebookNode) -> None:
+    """A note above each saved widget: what it is here, how to use it, and (from the cell's
+    ``preopen_lab.offline`` metadata) where the page shows the same thing without a kernel."""
+    from bs4 import BeautifulSoup
+
+    pointers = {cell.get("id"): cell.metadata.get("preopen_lab", {}).get("offline", "")
+                for cell in notebook.cells}
+    for script in page.select(f'script[type="{_WIDGET_VIEW}"]'):
+        area = script.find_parent(class_="jp-OutputArea-child")  # a row: prompt, then the output
+        cell = script.find_parent(class_="jp-Cell")
+        if area is None:
+            continue
+        cell_id = (cell.get("id") or "").removeprefix("cell-id=") if cell is not None else ""
+        pointer = prose(pointers.get(cell_id, ""))
+        note = ('<p class="offline-note"><b>A saved copy of a live widget.</b> Without a kernel its controls are '
+                "greyed and change nothing; it shows what this build ran. To use it, run this notebook in "
+                f"JupyterLab (<code>make lab</code>).{' ' + pointer if pointer else ''}</p>")
+        area.insert_before(BeautifulSoup(note, features="html.parser"))
+
+
+_CROSS_REF = re.compile(r"\bnotebook (\d+)\b(?!\])")
+
+
+def nav_html(before: Notebook | None, after: Notebook | None) -> str:
+    """Links to the previous page, the index and the next page."""
+    links = [f'<a href="{before.stem}.html">← {html.escape(before.title)}</a>' if before else "",
+             '<a href="index.html">index</a>',
+             f'<a href="{after.stem}.html">{html.escape(after.title)} →</a>' if after else ""]
+    return ('<nav style="display:flex;justify-content:space-between;max-width:70rem;margin:0.5rem auto;'
+            f'font-family:system-ui,sans-serif">{"".join(f"<span>{link}</span>" for link in links)}</nav>')
+
+
+def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str:
+    """The index page: what each notebook answers, and this build's verdicts."""
+    figure = survival_grid([v.result for v in found], labels=[v.adapter for v in found],
+                           title="The report's five directories through every build, measured in this build")
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.get_template("index.html.j2").render(
+        built=built,
+        found=found,
+        headline=measured_headline(found),
+        figure_png=png_base64(figure),
+        colors=OUTCOME_COLORS,
+        span=span,
+        marked=marked,
+        prose=lambda text: markupsafe.Markup(prose(text)),
+        stamp=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        toolchains=toolchain_map(survey()),
+    )

@@ -1,0 +1,90 @@
+"""The main job: execute every notebook, export it to HTML, and write the index and the deck.
+
+``build`` runs each notebook in ``notebooks/`` top to bottom on a fresh kernel (one per
+CPU at once), exports it with its figures and widget state (``pages``), then writes
+``index.html`` and ``slides/index.html`` with the headline measured in that same build.
+The assets the pages load are copied beside them (``assets``), so a reader needs no network.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+
+from ..artifacts.cache import REPORTS_DIR, write_atomically
+from ..experiments import verdicts
+from ..model.errors import LabError
+from ..runs.cpus import usable_cpus
+from .assets import fetch_assets
+from .deck import deck, export_deck
+from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
+from .pages import TITLE, Built, export_html, index_html, measured_headline, nav_html
+
+
+def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequence[str] = (),
+          log: Callable[[str], object] = print, workers: int | None = None) -> list[Built]:
+    """Execute and export every notebook, then write the index with this build's headline.
+
+    Notebooks run on ``workers`` kernels at once (default: one per CPU); each kernel is a
+    process of its own, so they share nothing but the cache."""
+    every = notebooks(directory)
+    chosen = [nb for nb in every if not only or nb.stem in only]
+    if only and len(chosen) != len(set(only)):
+        raise LabError(f"unknown notebook in {list(only)}: choose from {', '.join(n.stem for n in every)}")
+    for name, path in fetch_assets().items():
+        (out / "assets" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, out / "assets" / name)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
+        cpus = usable_cpus()
+        futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)])
+                   for i, nb in enumerate(chosen)]
+        try:
+            for future in as_completed(futures):
+                page = future.result()
+                log(f"{page.notebook.stem}: {page.figures} figure(s), {page.seconds:.1f} s -> {page.html}")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    built = [future.result() for future in futures]
+    if only:
+        log("built a subset of the notebooks: index.html left as it was")
+        return built
+    found = verdicts.measure()
+    write_atomically(out / "index.html", index_html(built, found).encode())
+    log(f"index -> {out / 'index.html'}")
+    write_atomically(out / "slides" / "index.html", deck_html(built, found, out).encode())
+    log(f"slides -> {out / 'slides' / 'index.html'}")
+    return built
+
+
+def _build_one(nb: Notebook, every: Sequence[Notebook], directory: Path, out: Path, cpu: int | None) -> Built:
+    start = time.perf_counter()
+    executed = execute(directory / f"{nb.stem}.ipynb", cpu=cpu)
+    at = [n.stem for n in every].index(nb.stem)
+    nav = nav_html(every[at - 1] if at > 0 else None, every[at + 1] if at + 1 < len(every) else None)
+    pages = {str(int(n.stem.split("_")[0])): f"{n.stem}.html" for n in every if n.stem.split("_")[0].isdigit()}
+    page = export_html(executed, f"{nb.title} · preopen lab", nav, pages)
+    target = out / f"{nb.stem}.html"
+    write_atomically(target, page.encode())
+    write_atomically(out / "executed" / f"{nb.stem}.ipynb", nbformat.writes(executed).encode())
+    figures = len(re.findall(r'<img[^>]*src="data:image/png;base64', page))
+    return Built(nb, target, time.perf_counter() - start, figures)
+
+
+def deck_html(built: Sequence[Built], found: Sequence[verdicts.Verdict], out: Path) -> str:
+    """The slide deck, cut from the notebooks this build executed (``deck``)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    opening = (f"{measured_headline(found)}\n\nEvery slide is a figure or a run from the build of {stamp}. "
+               "Upstream: [wasmtime#10058](https://github.com/bytecodealliance/wasmtime/issues/10058), fixed by "
+               "[#10064](https://github.com/bytecodealliance/wasmtime/pull/10064). The pages behind it: "
+               "[the reports' index](../index.html).")
+    chapters = [(b.notebook.title, b.html.name, nbformat.read(out / "executed" / f"{b.notebook.stem}.ipynb", 4))
+                for b in built]
+    return export_deck(deck(TITLE, opening, chapters), "../assets", TITLE)

@@ -1,0 +1,239 @@
+"""Am I affected? Every preview1 adapter inside a component built elsewhere, and whether
+it has the bug, decided by running that adapter's own code.
+
+An adapter is recognised by what it does, not by its name (embedding renames it and
+leaves no version marker): a core module that exports preview1 functions and imports
+``wasi:*`` interfaces. Then:
+
+- ``not exposed``: it no longer exports ``fd_prestat_dir_name`` (wit-component removes
+  what the program never imports), so no program in this component can meet the bug;
+- ``affected`` / ``not affected``: its answers to ``fd_prestat_get`` and
+  ``fd_prestat_dir_name`` for preopen lists of at least three names (``adapter_host``),
+  against the names given; ``cannot tell`` (with the reason) when it cannot be run.
+
+Nothing here is looked up: a verdict is always a run.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import wasmtime
+
+from ..artifacts import adapters, guests
+from ..artifacts.cache import sha256_bytes, write_atomically
+from ..artifacts.compose import compose, compose_with
+from ..model.errors import LabError, first_line
+from . import adapter_host
+from .inside import CoreModule, code_shapes, core_modules, kind_of
+
+PREVIEW1 = frozenset({"fd_write", "fd_read", "fd_close", "fd_prestat_get", "fd_prestat_dir_name", "path_open",
+                      "proc_exit", "args_get", "environ_get", "clock_time_get", "random_get"})
+"""Preview1 functions, any of which an adapter exports."""
+NAME_LISTS = ((b"/a", b"/b", b"/c", b"/d", b"/e"), (b"/a", b"/bbbb", b"/c", b"/dd"), (b"/tmp", b"/cache", b"/home/user"))
+"""The preopen lists every adapter is asked about: the report's case, names of different
+lengths (an affected adapter fabricates ``/ddbb``), and a realistic three."""
+SCAN_MAX_BYTES = 256 << 20
+_VERSION = re.compile(r"^wasi:[a-z-]+/[a-z-]+@(\d+\.\d+\.\d+)")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One adapter in a file, and what running it showed."""
+
+    where: str
+    verdict: str
+    """``affected``, ``not affected``, ``not exposed`` or ``cannot tell``."""
+    wasi_version: str | None
+    role: str
+    """``command`` (it runs the program's ``_start``) or ``reactor``."""
+    evidence: tuple[str, ...]
+    """The names it told that differ from the names given, or why it cannot tell."""
+    sha256: str
+    resembles: tuple[str, ...] = ()
+    """The cached catalogued builds whose code it shares most (``inside.code_shapes``),
+    when that is at least ``RESEMBLANCE`` of its functions; several when they tie."""
+    shared: float = 0.0
+    """The share of its functions found, as they are, in those builds."""
+    note: str = ""
+    """How it was run, when not as found: a published adapter file is embedded first."""
+
+
+@dataclass(frozen=True)
+class FileScan:
+    path: str
+    kind: str
+    """``component`` or ``module``."""
+    modules: int
+    findings: tuple[Finding, ...]
+
+    @property
+    def answer(self) -> str:
+        """``affected`` if any adapter is; else ``no adapter``, ``cannot tell`` or ``not affected``."""
+        verdicts = {f.verdict for f in self.findings}
+        for word in ("affected", "cannot tell"):
+            if word in verdicts:
+                return word
+        if not self.findings:
+            return "no adapter"
+        return "not exposed" if verdicts == {"not exposed"} else "not affected"
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "answer": self.answer}, indent=2)
+
+
+def demo(build: str) -> FileScan:
+    """The lab's opener composed with ``build`` and scanned: ``scan`` on a component whose
+    make is known, to read beside the runs of that build."""
+    component = compose(guests.get("opener").wasm(), adapters.resolve(build))
+    return scan_bytes(component.read_bytes(), f"opener+{build}.wasm")
+
+
+def is_adapter(module: CoreModule) -> bool:
+    """Imports ``wasi:*`` and exports preview1 functions, or is what is left of an adapter
+    whose every preview1 function was removed (it still serves the program, ``__main_module__``)."""
+    if not any(m.startswith("wasi:") for m in module.import_modules()):
+        return False
+    return bool(module.exported_functions() & PREVIEW1) or "__main_module__" in module.import_modules() \
+        or "cabi_import_realloc" in module.exported_functions()
+
+
+def scan_file(path: Path) -> FileScan:
+    """Read ``path`` and judge every adapter in it; a file that cannot be read is a LabError."""
+    try:
+        if not path.is_file():
+            raise LabError(f"{path} is not a regular file: give a .wasm component or core module")
+        if path.stat().st_size > SCAN_MAX_BYTES:
+            raise LabError(f"{path} is larger than {SCAN_MAX_BYTES:,} bytes, more than the scanner reads")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return scan_bytes(data, str(path))
+
+
+def scan_bytes(data: bytes, label: str) -> FileScan:
+    """Judge every adapter in ``data``, named ``label`` in what is said."""
+    try:
+        kind = kind_of(data)
+        modules = core_modules(data)
+    except LabError as exc:
+        raise LabError(f"{label}: {exc}") from None
+    return FileScan(label, kind, len(modules), tuple(judge(m) for m in modules if is_adapter(m)))
+
+
+def judge(module: CoreModule) -> Finding:
+    """Run one adapter's own code with each of ``NAME_LISTS`` preopened."""
+    versions = sorted({m.group(1) for name in module.import_modules() if (m := _VERSION.match(name))})
+    role = "command" if ("__main_module__", "_start", "func") in module.imports else "reactor"
+    common = dict(where=module.where, wasi_version=", ".join(versions) or None, role=role,
+                  sha256=sha256_bytes(module.data), **_resemblance(module.data, role))
+    exported = module.exported_functions()
+    if "fd_prestat_dir_name" not in exported or "fd_prestat_get" not in exported:
+        return Finding(verdict="not exposed", evidence=("it exports no fd_prestat_dir_name: the program "
+                                                        "never asks a preopen's name",), **common)
+    if "cabi_import_realloc" not in exported:
+        return Finding(verdict="cannot tell", evidence=("it exports no cabi_import_realloc, which the host "
+                                                        "needs to hand it the directory names",), **common)
+    published = any(name.startswith("component-type") for name in module.custom_sections)
+    try:
+        code = _embedded(module.data, role) if published else module.data
+        compiled = _compiled(code)
+        wrong, blind = [], 0
+        for names in NAME_LISTS:
+            answers = adapter_host.told(_engine(), compiled, names)
+            if answers and answers[0].fd == 3 and answers[0].errno != 0:
+                blind += 1
+            slips = [d for d in (_difference(names, a) for a in answers[:len(names)]) if d]
+            if len(answers) < len(names):
+                slips.append(f"it stopped at fd {answers[-1].fd}")
+            if slips:
+                wrong.append(f"with {' '.join(n.decode('utf-8', 'replace') for n in names)}: {', '.join(slips)}")
+    except adapter_host.Unserved as exc:
+        return Finding(verdict="cannot tell", evidence=(f"it called {exc}, which the scanner does not serve",), **common)
+    except LabError as exc:
+        return Finding(verdict="cannot tell", evidence=(str(exc),), **common)
+    if blind == len(NAME_LISTS):
+        return Finding(verdict="cannot tell", evidence=("it saw no preopen at all in any list, so its answers "
+                                                        "say nothing about the bug",), **common)
+    note = "a published adapter file, run after embedding it with a probe program (as wit-component does)"
+    return Finding(verdict="affected" if wrong else "not affected", note=note if published else "",
+                   evidence=tuple(wrong) or (f"every name came back as given, in {len(NAME_LISTS)} lists",), **common)
+
+
+RESEMBLANCE = 0.85
+"""Embedded, a catalogued adapter kept 89-91% of its functions exactly as published when
+this was written; wit-component rewrites the rest. ``tests/test_scan.py`` checks every
+catalogued build, command and reactor, against this threshold."""
+
+
+def _resemblance(data: bytes, role: str) -> dict:
+    shapes = code_shapes(data)
+    if not shapes:
+        return {}
+    shares = {build_id: len(shapes & theirs) / len(shapes) for build_id, theirs in _catalogue_shapes(role).items()}
+    best = max(shares.values(), default=0.0)
+    if best < RESEMBLANCE:
+        return {"shared": round(best, 3)}
+    return {"resembles": tuple(b for b, share in shares.items() if share >= best - 0.005), "shared": round(best, 3)}
+
+
+@lru_cache(maxsize=2)
+def _catalogue_shapes(role: str) -> dict[str, frozenset[str]]:
+    """The code shapes of every catalogued build already in the cache (no download here),
+    kept beside each adapter file once computed."""
+    found = {}
+    for build in adapters.catalogue():
+        variant = build if role == "command" else build.reactor()
+        path = variant.cache_path()
+        kept = path.with_name(path.name + ".shapes")
+        try:
+            found[variant.id] = frozenset(json.loads(kept.read_text()))
+        except (OSError, ValueError):
+            if variant.is_cached():
+                found[variant.id] = code_shapes(path.read_bytes())
+                write_atomically(kept, json.dumps(sorted(found[variant.id])).encode())
+    return found
+
+
+def _embedded(adapter: bytes, role: str) -> bytes:
+    """A published adapter file as it runs inside a component: composed with a small
+    program (the probe for a command adapter, the reactor library for a reactor) and
+    taken back out, so that wit-component's start-up code is in it."""
+    program = guests.get("probe").wasm() if role == "command" else guests.reactor_module()
+    component = compose_with(program, adapter, "this adapter file")
+    return next(m.data for m in core_modules(component) if is_adapter(m))
+
+
+def _difference(names: tuple[bytes, ...], told: adapter_host.Told) -> str:
+    given = names[told.fd - 3]
+    if told.errno != 0:
+        return f"fd {told.fd} ({_shown(given)}): errno {told.errno}"
+    return "" if told.name == given else f"fd {told.fd} told {_shown(told.name)} for {_shown(given)}"
+
+
+def _shown(name: bytes | None) -> str:
+    return json.dumps((name or b"").decode("utf-8", "backslashreplace"))
+
+
+_ENGINE: wasmtime.Engine | None = None
+
+
+def _engine() -> wasmtime.Engine:
+    """One engine for every adapter: fuel bounds a looping one; memory stays wasm32."""
+    global _ENGINE
+    if _ENGINE is None:
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        config.wasm_memory64 = False
+        _ENGINE = wasmtime.Engine(config)
+    return _ENGINE
+
+
+def _compiled(data: bytes) -> wasmtime.Module:
+    try:
+        return wasmtime.Module(_engine(), data)
+    except wasmtime.WasmtimeError as exc:
+        raise LabError(f"wasmtime cannot compile it: {first_line(exc, 'invalid')}") from None

