@@ -19,12 +19,12 @@ A notebook needs only the names below: ``run``, ``predict``, ``explain``,
 """
 import importlib
 import sys
-from types import ModuleType
+from typing import Any
 
-from .experiments.verdicts import REPORT_CASE
-from .model.chain import explain, predict
-from .runs.runner import run
-
+_NAMES = {
+    "run": "runs.runner", "predict": "model.chain", "explain": "model.chain", "REPORT_CASE": "experiments.verdicts",
+}
+"""The functions and constants a notebook needs first, and the module each comes from."""
 _MODULES = {
     "hosts": "runs",
     "verdicts": "experiments", "sweeps": "experiments", "modelcheck": "experiments", "practices": "experiments",
@@ -35,11 +35,14 @@ _MODULES = {
 """The modules a notebook imports by their short name, and the wing each lives in."""
 
 
-def __getattr__(name: str) -> ModuleType:
-    """``from analysis import plots``: the module, imported from its wing when first asked for."""
-    if name not in _MODULES:
-        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-    return importlib.import_module(f".{_MODULES[name]}.{name}", __name__)
+def __getattr__(name: str) -> Any:
+    """``from analysis import run, plots``: loaded when first asked for, so that
+    ``import analysis`` (and the start of every command) costs next to nothing."""
+    if name in _NAMES:
+        return getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    if name in _MODULES:
+        return importlib.import_module(f".{_MODULES[name]}.{name}", __name__)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
 
 
 if "IPython" in sys.modules:  # in a notebook: a RunResult shows as its HTML table
@@ -47,4 +50,4 @@ if "IPython" in sys.modules:  # in a notebook: a RunResult shows as its HTML tab
 
     views.register()
 
-__all__ = ["REPORT_CASE", "explain", "predict", "run", *_MODULES]
+__all__ = [*_NAMES, *_MODULES]

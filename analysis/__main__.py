@@ -1,6 +1,11 @@
 import gc
+import sys
 
-from .cli.main import main
+try:  # Ctrl-C while the command line loads: the same one line as at any later moment
+    from .cli.main import main
+except KeyboardInterrupt:
+    print("error: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
 
 if __name__ == "__main__":  # worker processes import this module again; they must not run the CLI
     status = main()

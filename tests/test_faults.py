@@ -501,5 +501,23 @@ def test_damaged_compiled_code_is_compiled_again_never_loaded():
     damaged = bytearray(good)
     damaged[len(damaged) // 2] ^= 0xFF  # a flipped bit in the machine code
     kept.write_bytes(bytes(damaged))
-    assert Runner().run(REPORT_CASE).all_ok  # the sha256 beside it no longer matches: compiled afresh
-    assert compiled.sha256_bytes(kept.read_bytes()) == kept.with_name(kept.name + ".sha256").read_text()
+    assert Runner().run(REPORT_CASE).all_ok  # the HMAC beside it no longer matches: compiled afresh
+    assert compiled._seal(compiled._key(), kept.read_bytes()) == kept.with_name(kept.name + ".hmac").read_text()
+
+
+def test_planted_compiled_code_with_its_hash_beside_it_is_never_loaded():
+    """Whoever can write the cache can write a file and any hash of it; not this user's key."""
+    import hashlib
+    import hmac
+
+    from analysis.artifacts import compiled, guests
+
+    opener, probe = guests.get("opener").wasm(), guests.get("probe").wasm()
+    honest = Runner().run(REPORT_CASE)  # both compiled and kept
+    Runner().run(REPORT_CASE, guest="probe")
+    kept, planted = compiled._kept(opener, "module"), compiled._kept(probe, "module").read_bytes()
+    kept.write_bytes(planted)  # the probe's machine code where the opener's should be
+    kept.with_name(kept.name + ".sha256").write_text(hashlib.sha256(planted).hexdigest())
+    kept.with_name(kept.name + ".hmac").write_text(hmac.new(b"a guess", planted, "sha256").hexdigest())
+    assert Runner().run(REPORT_CASE) == honest  # the opener ran, compiled afresh
+    assert kept.read_bytes() != planted

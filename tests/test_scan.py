@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from analysis.artifacts import adapters, compose, guests
 from analysis.experiments import verdicts
 from analysis.model.errors import LabError
-from analysis.reach import inside, scan
+from analysis.artifacts import inside
+from analysis.reach import scan
 
 from conftest import AFFECTED
 from conftest import cli as lab

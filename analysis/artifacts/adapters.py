@@ -21,6 +21,7 @@ from pathlib import Path
 
 import wasmtime
 
+from ..model.describe import shown
 from ..model.errors import LabError, first_line
 from ..model.results import NATIVE
 from .cache import cache_dir, locked, sha256_bytes, sha256_file, write_atomically
@@ -115,14 +116,16 @@ def resolve(adapter_id: str) -> AdapterBuild:
     published release is fetched and recognised by its checksum: if its bytes match a
     catalogued build, that build is returned; otherwise an uncatalogued build.
     """
-    if adapter_id.strip().endswith(REACTOR_SUFFIX):
-        return resolve(adapter_id.strip().removesuffix(REACTOR_SUFFIX)).reactor()
-    match = _ID.fullmatch(adapter_id.strip())
-    if not match:
+    wanted = adapter_id.strip()
+    reactor = wanted.endswith(REACTOR_SUFFIX)
+    match = _ID.fullmatch(wanted.removesuffix(REACTOR_SUFFIX))
+    if not match or match.group(1).endswith(REACTOR_SUFFIX):
         raise LabError(
-            f"unknown adapter {adapter_id!r}: use an id from `python -m analysis adapters`"
+            f"unknown adapter '{shown(adapter_id)}': use an id from `python -m analysis adapters`"
             " or jco-X.Y.Z for any published jco release, or --native"
         )
+    if reactor:
+        return resolve(wanted.removesuffix(REACTOR_SUFFIX)).reactor()
     version = match.group(1)
     for build in catalogue():
         if version in build.releases:

@@ -19,6 +19,7 @@ import wasmtime
 
 from ..model.errors import LabError, first_line
 from .cache import PROJECT_ROOT, sha256_bytes
+from .inside import core_modules
 
 GUESTS_DIR = PROJECT_ROOT / "guests"
 Protocol = Literal["opener", "probe", "text", "direct"]
@@ -144,13 +145,13 @@ def from_file(path: Path) -> Guest:
                        "the lab composes it with each adapter build itself")
     config = wasmtime.Config()
     config.wasm_memory64 = False  # as the runner's engine: wasm32 only
-    try:
-        module = wasmtime.Module(wasmtime.Engine(config), data)
-    except wasmtime.WasmtimeError as exc:
+    try:  # validated here, compiled only in the child that runs it (a module can take minutes to compile)
+        wasmtime.Module.validate(wasmtime.Engine(config), data)
+        exports = core_modules(data)[0].exports
+    except (wasmtime.WasmtimeError, LabError) as exc:
         raise LabError(f"{path} is not a valid WebAssembly module ({first_line(exc, 'invalid')}): "
                        "check how it was built") from None
-    start = next((e for e in module.exports if e.name == "_start"), None)
-    if start is None or not isinstance(start.type, wasmtime.FuncType):
+    if ("_start", "func") not in exports:
         raise LabError(f"{path} has no _start function to run: build it as a WASIp1 command (a program with main)")
     return Guest(path.stem, "your own .wasm", path, path, f"core module from {path}", "opener", reads_only=False,
                  sha256=sha256_bytes(data))

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..artifacts.cache import LOG
-from ..model.errors import LabError
+from ..model.describe import shown
+from ..model.errors import LabError, first_line
 from ..runs.cpus import pin_to_cpu
 from . import builds, experiments, reach, reports, runs
 
@@ -53,11 +54,11 @@ def _say_on_stderr() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    _say_on_stderr()
-    pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        args = parser().parse_args(argv)  # a usage problem exits here with status 2, in one line
+        _say_on_stderr()
+        pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU
         return args.func(args)
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -71,5 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:  # noqa: BLE001 - a bug of the lab's: one line, never a traceback
+        print(f"error: the lab failed ({type(exc).__name__}: {shown(first_line(exc, 'no detail'), 400)}); "
+              "please report it with the command you ran", file=sys.stderr)
+        return 2
     finally:
         signal.signal(signal.SIGTERM, previous)

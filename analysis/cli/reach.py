@@ -17,6 +17,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     look.set_defaults(func=_scan_files)
     look.add_argument("files", nargs="+", metavar="FILE", help="components or core modules (.wasm)")
     look.add_argument("--json", action="store_true", help="print one JSON object per file")
+    look.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                      help="wall-clock limit per file, compiling included (default 10); past it: cannot tell")
 
     census = commands.add_parser("survey", help="the adapters inside published packages, scanned; the toolchain map")
     census.set_defaults(func=_survey)
@@ -37,10 +39,13 @@ def _scan_files(args: argparse.Namespace) -> int:
     from ..reach import scan
     from ..reach.words import describe_scan
 
+    seconds = scan.SCAN_SECONDS if args.timeout is None else args.timeout
+    if not 0 < seconds <= 3600:
+        raise LabError("--timeout must be more than 0 and at most 3600 seconds")
     statuses = []
     for name in args.files:
         try:
-            found = scan.scan_file(Path(name))
+            found = scan.scan_file(Path(name), seconds)
         except LabError as exc:
             print(f"error: {exc}", file=sys.stderr)
             statuses.append(2)
@@ -65,8 +70,6 @@ def _survey(args: argparse.Namespace) -> int:
 def _repair(args: argparse.Namespace) -> int:
     from ..reach import repair
 
-    if args.out.exists() and args.out.is_dir():
-        raise LabError(f"{args.out} is a folder: give a file name for the repaired component (-o fixed.wasm)")
     writable_folder(args.out.parent.resolve(), str(args.out.parent), "the output folder", "give -o a writable place")
     done = repair.repair(Path(args.file), args.out, args.build)
     finding = done.after.findings[0]

@@ -18,3 +18,10 @@ def first_line(error: BaseException | str, default: str = "no output") -> str:
     the part a one-line error can carry."""
     text = str(error).strip()
     return text.splitlines()[0].strip() if text else default
+
+
+def last_line(error: BaseException | str, default: str = "no detail") -> str:
+    """The last non-empty line of a message: where wasmtime puts a trap's cause, after
+    its backtrace (``wasm trap: wasm `unreachable` instruction executed``)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else default

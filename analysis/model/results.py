@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .errors import last_line
 from .wasi import FIRST_FD
 
 Outcome = Literal["ok", "missing", "misrouted", "trap", "timeout"]
@@ -125,7 +126,7 @@ class RunResult:
         """wasmtime's cause of the trap, in one line (the last line of its message)."""
         if self.trap is None:
             return None
-        return [line.strip() for line in self.trap.strip().splitlines() if line.strip()][-1]
+        return last_line(self.trap)
 
     @property
     def trap_summary(self) -> str | None:

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import nbformat
@@ -39,10 +44,12 @@ def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Notebook]:
     return [read_notebook(path) for path in sorted(directory.glob("*.ipynb"))]
 
 
-def execute(path: Path, timeout: int = 600, cpu: int | None = None) -> nbformat.NotebookNode:
+def execute(path: Path, timeout: int = 600, cpu: int | None = None,
+            stop: threading.Event | None = None) -> nbformat.NotebookNode:
     """Run a notebook top to bottom on a fresh kernel; a failing cell is named in one line.
 
-    ``cpu``: keep the kernel's runs on that CPU (``PREOPEN_LAB_CPU``)."""
+    ``cpu``: keep the kernel's runs on that CPU (``PREOPEN_LAB_CPU``). ``stop``: when it is
+    set (Ctrl-C in the process that asked), the kernel is killed and this raises at once."""
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -62,7 +69,8 @@ def execute(path: Path, timeout: int = 600, cpu: int | None = None) -> nbformat.
                                    **transport)
             client = NotebookClient(notebook, km=kernel, timeout=timeout, kernel_name="python3",
                                     resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
-            client.execute(env=env, cleanup_kc=True)  # shut the kernel down: we made its manager
+            with _stopped_on(stop, kernel):
+                client.execute(env=env, cleanup_kc=True)  # shut the kernel down: we made its manager
     except CellExecutionError as exc:
         index = next((i for i, c in enumerate(notebook.cells)
                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
@@ -74,5 +82,34 @@ def execute(path: Path, timeout: int = 600, cpu: int | None = None) -> nbformat.
     return notebook
 
 
+@contextmanager
+def _stopped_on(stop: threading.Event | None, kernel: Any) -> Iterator[None]:
+    """Once ``stop`` is set, interrupt ``kernel`` (as its interrupt button does) every tenth
+    of a second, so the running cell and then the client end; kill it after ``STOP_GRACE``."""
+    done = threading.Event()
+
+    def watch() -> None:
+        waited = 0.0
+        while stop is not None and not done.wait(0.1):
+            if stop.is_set():
+                process = getattr(getattr(kernel, "provisioner", None), "process", None)
+                if process is None:
+                    return
+                waited += 0.1
+                process.send_signal(signal.SIGINT if waited < STOP_GRACE else signal.SIGKILL)
+
+    watcher = threading.Thread(target=watch, name="preopen-lab-kernel-stop", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+        if stop is not None and stop.is_set():
+            raise LabError("interrupted")
+
+
+STOP_GRACE = 5.0
+"""Seconds a kernel is interrupted before it is killed, when its notebook's run is stopped."""
 _SOCKET_PATH_MAX = 96
 """Characters a Unix socket path may have (108 on Linux) less the ``-<port>`` suffix."""

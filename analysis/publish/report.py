@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -40,15 +41,17 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     for name, path in fetch_assets().items():
         (out / "assets" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / "assets" / name)
+    stop = threading.Event()  # set on Ctrl-C: kernels killed, and no page written after it
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()
-        futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)])
+        futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)], stop)
                    for i, nb in enumerate(chosen)]
         try:
             for future in as_completed(futures):
                 page = future.result()
                 log(f"{page.notebook.stem}: {page.figures} figure(s), {page.seconds:.1f} s -> {page.html}")
         except BaseException:
+            stop.set()
             for future in futures:
                 future.cancel()
             raise
@@ -64,14 +67,17 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     return built
 
 
-def _build_one(nb: Notebook, every: Sequence[Notebook], directory: Path, out: Path, cpu: int | None) -> Built:
+def _build_one(nb: Notebook, every: Sequence[Notebook], directory: Path, out: Path, cpu: int | None,
+               stop: threading.Event) -> Built:
     start = time.perf_counter()
-    executed = execute(directory / f"{nb.stem}.ipynb", cpu=cpu)
+    executed = execute(directory / f"{nb.stem}.ipynb", cpu=cpu, stop=stop)
     at = [n.stem for n in every].index(nb.stem)
     nav = nav_html(every[at - 1] if at > 0 else None, every[at + 1] if at + 1 < len(every) else None)
     pages = {str(int(n.stem.split("_")[0])): f"{n.stem}.html" for n in every if n.stem.split("_")[0].isdigit()}
     page = export_html(executed, f"{nb.title} · preopen lab", nav, pages)
     target = out / f"{nb.stem}.html"
+    if stop.is_set():  # the export finished after Ctrl-C: it is not published
+        raise LabError("interrupted")
     write_atomically(target, page.encode())
     write_atomically(out / "executed" / f"{nb.stem}.ipynb", nbformat.writes(executed).encode())
     figures = len(re.findall(r'<img[^>]*src="data:image/png;base64', page))

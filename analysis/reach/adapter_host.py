@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import wasmtime
 
-from ..model.errors import LabError, first_line
+from ..model.errors import LabError, last_line
 from ..model.wasi import FIRST_FD
 
 EBADF = 8
@@ -31,6 +31,13 @@ _FIRST_DESCRIPTOR = 10
 _DIRECTORY = 3  # wasi:filesystem descriptor-type `directory`
 _ASKED_MAX = 300
 """fds asked at most: past the adapter's table (128 entries) every answer is EBADF."""
+FUEL = 500_000_000
+"""Instructions' worth of fuel for one preopen list; the lab's own builds use under 1%."""
+MEMORY_LIMIT = 1 << 30
+"""Bytes any one memory of the adapter may grow to (each of several, with multi-memory);
+the child's address-space cap bounds them all together."""
+TABLE_LIMIT = 1_000_000
+"""Elements any one table may grow to."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,14 @@ class Unserved(Exception):
 def told(engine: wasmtime.Engine, module: wasmtime.Module, names: Sequence[bytes]) -> list[Told]:
     """The adapter's answers for fd 3, 4, ... up to the first EBADF, with ``names`` preopened."""
     store = wasmtime.Store(engine)
-    store.set_fuel(500_000_000)
+    store.set_fuel(FUEL)
+    store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
     host = _Host(store, names)
     imports = [host.serve(item) for item in module.imports]
     try:
         instance = wasmtime.Instance(store, module, imports)
-    except wasmtime.WasmtimeError as exc:
-        raise LabError(f"the adapter cannot be instantiated by the scanner: {first_line(exc, 'no detail')}") from None
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:  # a start function that traps, too
+        raise LabError(f"the adapter cannot be instantiated by the scanner: {last_line(exc)}") from None
     exports = instance.exports(store)
     if host.memory is None:  # an adapter of its own memory, not the program's
         memory = exports.get("memory") if hasattr(exports, "get") else None
@@ -64,9 +72,9 @@ def told(engine: wasmtime.Engine, module: wasmtime.Module, names: Sequence[bytes
         host.memory = memory
     host.realloc = exports["cabi_import_realloc"]
     prestat_get, dir_name = exports["fd_prestat_get"], exports["fd_prestat_dir_name"]
-    scratch = host.scratch(8 + 65536)
     answers = []
     try:
+        scratch = host.scratch(8 + 65536)  # a memory that cannot grow fails here, as the adapter's own calls do
         for fd in range(FIRST_FD, FIRST_FD + _ASKED_MAX):
             errno = prestat_get(store, fd, scratch)
             if errno != 0:
@@ -82,7 +90,7 @@ def told(engine: wasmtime.Engine, module: wasmtime.Module, names: Sequence[bytes
         # error comes back out of the call as it was raised
         if host.unserved:
             raise Unserved(host.unserved) from None
-        raise LabError(f"the adapter failed while answering: {first_line(exc, 'no detail')}") from None
+        raise LabError(f"the adapter failed while answering: {last_line(exc)}") from None
     return answers
 
 
@@ -149,8 +157,13 @@ class _Host:
     # -- memory -----------------------------------------------------------------------
 
     def _realloc(self, align: int, size: int) -> int:
-        assert self.realloc is not None
-        return self.realloc(self.store, 0, 0, align, size)
+        """Space from the adapter's own import allocator, which must lie inside its memory."""
+        assert self.realloc is not None and self.memory is not None
+        at = self.realloc(self.store, 0, 0, align, size)
+        if not isinstance(at, int) or not 0 <= at % (1 << 32) <= self.memory.data_len(self.store) - size:
+            raise wasmtime.Trap(f"its cabi_import_realloc gave the host an address outside its memory ({at!r} "
+                                f"for {size} bytes)")
+        return at % (1 << 32)
 
     def scratch(self, size: int, align: int = 8) -> int:
         """Fresh pages at the end of memory, nobody else's."""

@@ -12,24 +12,29 @@ right) and, for a command, run under wasmtime with five preopens.
 """
 from __future__ import annotations
 
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..artifacts import adapters
 from ..artifacts.adapters import AdapterBuild
-from ..artifacts.cache import write_atomically
+from ..artifacts.cache import TMP_PREFIX, clear_abandoned, scratch_folder, write_atomically
 from ..artifacts.compose import compose, run_tool
 from ..artifacts.guests import from_file
 from ..experiments import verdicts
+from ..model.describe import shown
 from ..model.errors import LabError
 from ..model.results import RunResult
 from ..runs.runner import default_runner
-from .inside import CoreModule, core_modules, kind_of
+from ..artifacts.inside import CoreModule, core_modules, kind_of
 from .scan import FileScan, is_adapter, scan_file
 
 CHECK_PATHS = ("/a", "/b", "/c", "/d", "/e")
 """The preopens a repaired command is run with: the report's case."""
+SCRATCH_PREFIX = "preopen-lab-repair-"
+"""How a repair's scratch folders in the temp dir begin; the process id follows, so the
+next repair removes what a killed one left."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,9 @@ def first_fixed() -> AdapterBuild:
 
 
 def repair(source: Path, out: Path, build: str | AdapterBuild | None = None) -> Repaired:
-    """Re-adapt ``source`` with ``build`` (default ``first_fixed()``) into ``out``."""
+    """Re-adapt ``source`` with ``build`` (default ``first_fixed()``) into ``out``, a
+    regular file or none yet; nothing is written unless every check passed."""
+    _check_out(out)
     before = scan_file(source)
     if before.answer in ("no adapter", "not affected", "not exposed"):
         raise LabError(f"{source}: nothing to repair, its answer is already `{before.answer}`")
@@ -77,8 +84,26 @@ def repair(source: Path, out: Path, build: str | AdapterBuild | None = None) -> 
     if checked is not None and checked.trap:
         raise LabError(f"the re-adapted component did not run cleanly with {' '.join(CHECK_PATHS)} "
                        f"({checked.trap_summary}): nothing was written")
-    write_atomically(out, composed.read_bytes())
+    clear_abandoned(out.parent, TMP_PREFIX)  # what a killed repair left beside ``out``
+    try:
+        write_atomically(out, composed.read_bytes())
+    except OSError as exc:
+        raise LabError(f"cannot write {shown(str(out), 200)} ({exc.strerror or exc}): nothing was written") from None
     return Repaired(str(source), str(out), chosen.id, before, after, checked)
+
+
+def _check_out(out: Path) -> None:
+    """``out`` must be a regular file, or not be there yet: a device, a FIFO, a socket or a
+    folder is refused, never replaced."""
+    try:
+        mode = out.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise LabError(f"cannot use {shown(str(out), 200)} as the output ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise LabError(f"{shown(str(out), 200)} is {kind}: give -o the name of a file to write (fixed.wasm)")
 
 
 def exports(wit: str) -> set[str]:
@@ -97,7 +122,7 @@ def exports(wit: str) -> set[str]:
 def _with_world(program: bytes, wit: str) -> bytes:
     """The program with its component's world embedded, so that composing it again keeps
     what the component exports (a toolchain such as ComponentizeJS leaves no world in it)."""
-    with tempfile.TemporaryDirectory(prefix="preopen-lab-repair-") as folder:
+    with scratch_folder(Path(tempfile.gettempdir()), SCRATCH_PREFIX) as folder:
         (Path(folder) / "world.wit").write_text(wit)
         (Path(folder) / "program.wasm").write_bytes(program)
         run_tool(["component", "embed", str(Path(folder) / "world.wit"), str(Path(folder) / "program.wasm"),
@@ -107,7 +132,7 @@ def _with_world(program: bytes, wit: str) -> bytes:
 
 def _check_run(source: Path, main: CoreModule, build: AdapterBuild) -> RunResult:
     """The program composed with ``build`` (the very bytes ``repair`` writes), run with ``CHECK_PATHS``."""
-    with tempfile.TemporaryDirectory(prefix="preopen-lab-repair-") as folder:
+    with scratch_folder(Path(tempfile.gettempdir()), SCRATCH_PREFIX) as folder:
         main_file = Path(folder) / f"{source.stem}.main.wasm"
         main_file.write_bytes(main.data)
         return default_runner().run(CHECK_PATHS, guest=from_file(main_file), adapter=build)

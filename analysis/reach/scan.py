@@ -11,7 +11,10 @@ leaves no version marker): a core module that exports preview1 functions and imp
   ``fd_prestat_dir_name`` for preopen lists of at least three names (``adapter_host``),
   against the names given; ``cannot tell`` (with the reason) when it cannot be run.
 
-Nothing here is looked up: a verdict is always a run.
+Nothing here is looked up: a verdict is always a run. The run is of code someone else
+made, so each file is judged in a child process of its own (``runs.contained``):
+``SCAN_SECONDS`` of wall clock, compiling included, and ``contained.ADDRESS_SPACE`` of
+memory; a file that hits a bound is ``cannot tell``, with the bound in words.
 """
 from __future__ import annotations
 
@@ -26,9 +29,11 @@ import wasmtime
 from ..artifacts import adapters, guests
 from ..artifacts.cache import sha256_bytes, write_atomically
 from ..artifacts.compose import compose, compose_with
-from ..model.errors import LabError, first_line
+from ..model.describe import shown
+from ..model.errors import LabError, first_line, last_line
+from ..runs import contained
 from . import adapter_host
-from .inside import CoreModule, code_shapes, core_modules, kind_of
+from ..artifacts.inside import CoreModule, code_shapes, core_modules, kind_of
 
 PREVIEW1 = frozenset({"fd_write", "fd_read", "fd_close", "fd_prestat_get", "fd_prestat_dir_name", "path_open",
                       "proc_exit", "args_get", "environ_get", "clock_time_get", "random_get"})
@@ -37,6 +42,9 @@ NAME_LISTS = ((b"/a", b"/b", b"/c", b"/d", b"/e"), (b"/a", b"/bbbb", b"/c", b"/d
 """The preopen lists every adapter is asked about: the report's case, names of different
 lengths (an affected adapter fabricates ``/ddbb``), and a realistic three."""
 SCAN_MAX_BYTES = 256 << 20
+SCAN_SECONDS = 10.0
+"""Wall-clock seconds one file's scan may take, its start, compiling and every run of its
+adapters included; the lab's own builds take under half a second."""
 _VERSION = re.compile(r"^wasi:[a-z-]+/[a-z-]+@(\d+\.\d+\.\d+)")
 
 
@@ -69,10 +77,14 @@ class FileScan:
     """``component`` or ``module``."""
     modules: int
     findings: tuple[Finding, ...]
+    problem: str = ""
+    """Why the scan of the whole file could not finish (a bound it hit), if it could not."""
 
     @property
     def answer(self) -> str:
         """``affected`` if any adapter is; else ``no adapter``, ``cannot tell`` or ``not affected``."""
+        if self.problem:
+            return "cannot tell"
         verdicts = {f.verdict for f in self.findings}
         for word in ("affected", "cannot tell"):
             if word in verdicts:
@@ -101,26 +113,45 @@ def is_adapter(module: CoreModule) -> bool:
         or "cabi_import_realloc" in module.exported_functions()
 
 
-def scan_file(path: Path) -> FileScan:
+def scan_file(path: Path, seconds: float = SCAN_SECONDS) -> FileScan:
     """Read ``path`` and judge every adapter in it; a file that cannot be read is a LabError."""
     try:
         if not path.is_file():
-            raise LabError(f"{path} is not a regular file: give a .wasm component or core module")
+            raise LabError(f"{shown(str(path), 200)} is not a regular file: give a .wasm component or core module")
         if path.stat().st_size > SCAN_MAX_BYTES:
-            raise LabError(f"{path} is larger than {SCAN_MAX_BYTES:,} bytes, more than the scanner reads")
+            raise LabError(f"{shown(str(path), 200)} is larger than {SCAN_MAX_BYTES:,} bytes, more than the scanner reads")
         data = path.read_bytes()
     except OSError as exc:
-        raise LabError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return scan_bytes(data, str(path))
+        raise LabError(f"cannot read {shown(str(path), 200)}: {exc.strerror or exc}") from None
+    return scan_bytes(data, str(path), seconds)
 
 
-def scan_bytes(data: bytes, label: str) -> FileScan:
-    """Judge every adapter in ``data``, named ``label`` in what is said."""
+def scan_bytes(data: bytes, label: str, seconds: float = SCAN_SECONDS) -> FileScan:
+    """Judge every adapter in ``data``, named ``label`` in what is said, in a child process
+    that this one stops at ``seconds`` (see ``runs.contained``)."""
+    ended = contained.call(scan_here, (data, label), seconds)
+    if ended.value is not None:
+        return ended.value
+    if ended.stopped:
+        problem = (f"the scan ran past its limit of {seconds:g} s, compiling included: an adapter that "
+                   "loops, or takes that long to compile, was stopped")
+    else:
+        problem = (f"the scanner's process ended ({ended.died}): an adapter that asks for more than the "
+                   f"{contained.ADDRESS_SPACE >> 30} GiB of memory a scan may map ends it")
+    try:  # read, not run
+        kind, modules = kind_of(data), len(core_modules(data))
+    except LabError as exc:
+        raise LabError(f"{shown(label, 200)}: {exc}") from None
+    return FileScan(label, kind, modules, (), problem)
+
+
+def scan_here(data: bytes, label: str) -> FileScan:
+    """``scan_bytes`` in this process: for the child it starts, and code the lab made itself."""
     try:
         kind = kind_of(data)
         modules = core_modules(data)
     except LabError as exc:
-        raise LabError(f"{label}: {exc}") from None
+        raise LabError(f"{shown(label, 200)}: {exc}") from None
     return FileScan(label, kind, len(modules), tuple(judge(m) for m in modules if is_adapter(m)))
 
 
@@ -155,6 +186,9 @@ def judge(module: CoreModule) -> Finding:
         return Finding(verdict="cannot tell", evidence=(f"it called {exc}, which the scanner does not serve",), **common)
     except LabError as exc:
         return Finding(verdict="cannot tell", evidence=(str(exc),), **common)
+    except Exception as exc:  # noqa: BLE001 - a file of anyone's making: any failure is an answer
+        return Finding(verdict="cannot tell", evidence=(f"the scanner could not run it ({type(exc).__name__}: "
+                                                        f"{last_line(exc)})",), **common)
     if blind == len(NAME_LISTS):
         return Finding(verdict="cannot tell", evidence=("it saw no preopen at all in any list, so its answers "
                                                         "say nothing about the bug",), **common)
@@ -222,10 +256,11 @@ _ENGINE: wasmtime.Engine | None = None
 
 
 def _engine() -> wasmtime.Engine:
-    """One engine for every adapter: fuel bounds a looping one; memory stays wasm32."""
+    """One engine for every adapter: fuel bounds a looping one; memory stays wasm32 and is
+    mapped as it grows, under the child's address-space cap."""
     global _ENGINE
     if _ENGINE is None:
-        config = wasmtime.Config()
+        config = contained.compact(wasmtime.Config())
         config.consume_fuel = True
         config.wasm_memory64 = False
         _ENGINE = wasmtime.Engine(config)

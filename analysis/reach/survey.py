@@ -27,7 +27,8 @@ from ..artifacts import adapters
 from ..artifacts.cache import cache_dir, remove_tree, scratch_folder, sha256_bytes, write_atomically
 from ..artifacts.npm import npm, pack_members, reason
 from ..model.errors import LabError, first_line
-from . import adapter_host, inside, scan
+from ..artifacts import inside
+from . import adapter_host, scan
 from .scan import scan_bytes
 
 JCO = "@bytecodealliance/jco"

@@ -3,11 +3,13 @@
 The runner stops a guest at its deadline whenever the guest runs WebAssembly (an epoch
 tick), but a guest asleep inside one host call (``poll_oneoff`` on an hour's clock) only
 wakes when that call returns, and a guest that prints without end fills memory or disk.
-In a child process all of it has a bound: the parent waits at most the deadline plus
-``GRACE`` and then kills the child; Ctrl-C and SIGTERM kill it too (the parent raises
-as usual); every file the child writes, stdout included, stops at ``OUTPUT_LIMIT``
-bytes; and everything it made lives in one folder the parent removes afterwards, however
-the child ended.
+The same holds for anything else that runs code out of a file someone else made (an
+adapter ``scan`` judges, compiling it included). In a child process all of it has a
+bound: the parent waits at most its deadline and then kills the child; Ctrl-C and
+SIGTERM kill it too, at once (the parent raises as usual); the child may map at most
+``ADDRESS_SPACE`` bytes, and every file it writes, stdout included, stops at
+``OUTPUT_LIMIT`` bytes; and everything it made lives in one folder the parent removes
+afterwards, however the child ended.
 """
 from __future__ import annotations
 
@@ -30,6 +32,11 @@ T = TypeVar("T")
 
 GRACE = 2.0
 """Seconds past its deadline a child may take to answer (start-up, compiling) before it is killed."""
+ADDRESS_SPACE = 2 << 30
+"""Bytes of address space a child may map, Python, compiled code and every linear memory
+included: past it ``memory.grow`` answers -1, and an allocation that cannot be refused
+ends the child, never the lab. Engines made in a child map memories as they grow
+(``compact``), or a single memory's usual 4 GiB reservation would not fit."""
 OUTPUT_LIMIT = 16 << 20
 """Bytes a guest of your own may write to any one file, stdout included (the lab's own
 guests print under 10 KB). Past it a write fails, as on a full file system."""
@@ -40,8 +47,11 @@ _LONGEST_TMPDIR = 64
 (a socket's path holds 107 bytes, and ``pymp-<8>/listener-<8>`` follows it)."""
 
 
-def forkserver() -> Any:
+def forkserver(preload: str | None = None) -> Any:
     """multiprocessing's fork server context, with its socket where the path fits.
+
+    ``preload``: a module the server imports before it forks anything (when it has not
+    started yet), so that children begin with it imported.
 
     The fork server listens on a Unix socket in a folder multiprocessing makes once per
     process under ``TMPDIR``; under a long ``TMPDIR`` the socket's path is too long and the
@@ -58,7 +68,10 @@ def forkserver() -> Any:
             multiprocessing.util.get_temp_dir()  # made once; the fork server's socket goes there
         finally:
             tempfile.tempdir = saved
-    return multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context("forkserver")
+    if preload is not None:
+        context.set_forkserver_preload([preload])
+    return context
 
 
 @dataclass(frozen=True)
@@ -75,16 +88,25 @@ class Ended(Generic[T]):
 def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
     """``func(*args)`` in a fresh child process, waiting at most ``seconds`` for it.
 
-    ``func`` must be a module-level function (it travels by name). A ``LabError`` it
+    ``func`` must be a module-level function (it travels by name); the fork server
+    imports its module once, so later children start in milliseconds. A ``LabError`` it
     raises is raised here; in it, ``tempfile`` puts everything in a folder of its own."""
-    context = forkserver()
+    context = forkserver(preload=func.__module__)
     receive, send = context.Pipe(duplex=False)
     lifeline, held = context.Pipe(duplex=False)  # EOF in the child when this process is gone
     with scratch_folder(Path(scratch_base()), RUN_PREFIX) as folder:
         child = context.Process(target=_child, args=(send, lifeline, func, args, str(folder)), daemon=True,
-                                name="preopen-lab-guest")
+                                name="preopen-lab-child")
+        started = False
         try:
-            child.start()
+            # Ctrl-C or SIGTERM in the middle of starting it would leave a child nobody knows
+            # of: held until it has started, then raised here, and the child killed below.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+            try:
+                child.start()
+                started = True
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             send.close()
             lifeline.close()
             if not receive.poll(seconds):
@@ -95,11 +117,14 @@ def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
                 child.join(5)
                 return Ended(None, died=_how_it_died(child.exitcode))
         finally:
-            if child.is_alive():
-                child.kill()
-            child.join()
+            if started:
+                if child.is_alive():
+                    child.kill()
+                child.join()
             receive.close()
-            held.close()
+            send.close()
+            lifeline.close()
+            held.close()  # a child that could not be told goes too: its lifeline ends here
     if kind == "error":
         raise LabError(payload)
     return Ended(payload)
@@ -111,16 +136,31 @@ def limit_file_size(limit: int = OUTPUT_LIMIT) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
+def compact(config: Any, reservation: int = 0) -> Any:
+    """``config`` with each linear memory given ``reservation`` bytes of address space up
+    front (0: only what it holds, moved as it grows) and no guard pages, bounds being
+    checked instead: so that memories count against ``ADDRESS_SPACE`` for what they may
+    hold, not wasmtime's usual 4 GiB and more each."""
+    config.memory_reservation = reservation
+    config.memory_guard_size = 0
+    config.memory_reservation_for_growth = 0
+    return config
+
+
+STOPPING = {signal.SIGINT, signal.SIGTERM}
+
+
 def _child(send: Any, lifeline: Any, func: Callable[..., Any], args: tuple, folder: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     threading.Thread(target=_die_with_parent, args=(lifeline,), daemon=True).start()
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
     os.environ["TMPDIR"] = tempfile.tempdir = folder
     try:
         message = ("value", func(*args))
     except LabError as exc:
         message = ("error", str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure goes back as one line
-        message = ("error", f"the guest's process failed: {first_line(exc, type(exc).__name__)}")
+        message = ("error", f"the child process failed: {first_line(exc, type(exc).__name__)}")
     send.send(message)
 
 

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ..model.errors import LabError
-from .contained import forkserver
+from .contained import STOPPING, forkserver
 from .cpus import pin_to_cpu, usable_cpus
 from .runner import Runner
 
@@ -140,8 +140,6 @@ def guided_chunks(items: Sequence[T], workers: int, largest: int = 250, smallest
         start += size
     return chunks
 
-
-STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 _PR_SET_PDEATHSIG = 1
 """Linux's prctl option: the signal a process gets when the thread that started it ends."""

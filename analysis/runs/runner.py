@@ -59,8 +59,8 @@ class Runner:
     """Keeps one engine and everything compiled for it, so runs cost instantiation only."""
 
     def __init__(self, fuel: int = DEFAULT_FUEL, deadline: float = DEADLINE,
-                 output_limit: int | None = None) -> None:
-        config = wasmtime.Config()
+                 output_limit: int | None = None, compact: bool = False) -> None:
+        config = contained.compact(wasmtime.Config(), MEMORY_LIMIT) if compact else wasmtime.Config()
         config.consume_fuel = True
         config.epoch_interruption = True
         config.wasm_memory64 = False  # every guest here is wasm32; a 64-bit memory is refused, not run
@@ -68,7 +68,9 @@ class Runner:
         self.deadline = deadline
         self.output_limit = output_limit
         """Set inside a contained run (where the child cannot write more): past it, a run's
-        output was cut short, and the run says so."""
+        output was cut short, and the run says so. ``compact``: each memory reserves only
+        ``MEMORY_LIMIT`` (never moved, never copied as it grows), to fit under a contained
+        child's address-space cap."""
         self.engine = wasmtime.Engine(config)
         threading.Thread(target=_tick, args=(weakref.ref(self.engine),), name="preopen-lab-epoch",
                          daemon=True).start()
@@ -207,7 +209,7 @@ class Runner:
 def _run_alone(paths: tuple[str, ...], spec: Guest, build: AdapterBuild | None, fuel: int,
                deadline: float) -> RunResult:
     """A contained run, in the child: compile, then cap every file it writes, then run."""
-    runner = Runner(fuel, deadline, output_limit=contained.OUTPUT_LIMIT)
+    runner = Runner(fuel, deadline, output_limit=contained.OUTPUT_LIMIT, compact=True)
     runner.program(spec, build or NATIVE)
     contained.limit_file_size()
     return runner.run(paths, guest=spec, adapter=build or NATIVE)

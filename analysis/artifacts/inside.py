@@ -20,6 +20,8 @@ COMPONENT_VERSION = b"\x0d\x00\x01\x00"
 _CORE_MODULE_SECTION, _COMPONENT_SECTION = 1, 4
 _IMPORT_SECTION, _EXPORT_SECTION = 2, 7
 _KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
+NESTING_MAX = 100
+"""Components inside components read at most this deep; toolchains nest a few levels."""
 
 
 @dataclass(frozen=True)
@@ -60,18 +62,21 @@ def core_modules(data: bytes) -> list[CoreModule]:
     if kind_of(data) == "module":
         return [_read_module("module 0", data)]
     found: list[CoreModule] = []
-    _walk_component(data, "component", found)
+    _walk_component(memoryview(data), "component", found, 0)
     return found
 
 
-def _walk_component(data: bytes, where: str, found: list[CoreModule]) -> None:
+def _walk_component(data: memoryview, where: str, found: list[CoreModule], depth: int) -> None:
+    """The modules of one component; nested ones are views of the same bytes, not copies."""
+    if depth > NESTING_MAX:
+        raise LabError(f"it nests components more than {NESTING_MAX} deep, more than the scanner reads")
     modules = components = 0
     for section, start, end in _sections(data, where):
         if section == _CORE_MODULE_SECTION:
-            found.append(_read_module(f"{where} > module {modules}", data[start:end]))
+            found.append(_read_module(f"{where} > module {modules}", bytes(data[start:end])))
             modules += 1
         elif section == _COMPONENT_SECTION:
-            _walk_component(data[start:end], f"{where} > component {components}", found)
+            _walk_component(data[start:end], f"{where} > component {components}", found, depth + 1)
             components += 1
 
 
@@ -98,7 +103,7 @@ def _read_module(where: str, data: bytes) -> CoreModule:
     return CoreModule(where, data, tuple(imports), tuple(exports), tuple(customs))
 
 
-def _sections(data: bytes, where: str):
+def _sections(data: bytes | memoryview, where: str):
     """(id, start, end) of each section after the 8-byte header."""
     reader = _Reader(data, 8, len(data), where)
     while reader.at < reader.end:
@@ -114,7 +119,7 @@ def _sections(data: bytes, where: str):
 class _Reader:
     """LEB128 numbers and names out of ``data[at:end]``; running off the end is one clear error."""
 
-    def __init__(self, data: bytes, at: int, end: int, where: str) -> None:
+    def __init__(self, data: bytes | memoryview, at: int, end: int, where: str) -> None:
         self.data, self.at, self.end, self.where = data, at, end, where
 
     def byte(self) -> int:
@@ -139,7 +144,7 @@ class _Reader:
         size = self.u32()
         if self.at + size > self.end:
             raise LabError(f"{self.where} is cut short: the file is truncated or damaged")
-        raw = self.data[self.at:self.at + size]
+        raw = bytes(self.data[self.at:self.at + size])
         self.at += size
         return raw.decode("utf-8", "replace")
 
