@@ -42,9 +42,10 @@ def adapters(folder: Path) -> dict[str, Path]:
     return made
 
 
-def slow_guest(folder: Path) -> Path:
-    """A WASIp1 command whose ``_start`` takes seconds to compile, for ``run --guest``."""
-    wat = f'(module (memory (export "memory") 1) (func (export "_start") {slow_to_compile()}))'
+def slow_guest(folder: Path, locals_: int = 6000) -> Path:
+    """A WASIp1 command whose ``_start`` takes seconds to compile, for ``run --guest``
+    (12,000 locals: about 47 s here)."""
+    wat = f'(module (memory (export "memory") 1) (func (export "_start") {slow_to_compile(locals_)}))'
     return _write(folder / "slow-guest.wasm", wasmtime.wat2wasm(wat))
 
 

@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU
         return args.func(args)
     except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc), 100_000)}", file=sys.stderr)  # escaped: it may name a file
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

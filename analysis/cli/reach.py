@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..artifacts.cache import writable_folder
+from ..model.describe import shown
 from ..model.errors import LabError
 
 
@@ -47,7 +48,7 @@ def _scan_files(args: argparse.Namespace) -> int:
         try:
             found = scan.scan_file(Path(name), seconds)
         except LabError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {shown(str(exc), 100_000)}", file=sys.stderr)
             statuses.append(2)
             continue
         print(found.to_json() if args.json else "\n".join(describe_scan(found)))

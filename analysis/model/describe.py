@@ -236,7 +236,7 @@ def describe_run(result: RunResult, predicted: bool = False) -> str:
     else:
         via = f"through adapter {result.adapter} (sha256 {(result.adapter_sha256 or '')[:16]}…)"
     on = "" if result.host == "wasmtime-py" else f", on {result.host}"
-    out = [f"guest {result.guest} {via}{on}, {len(result.paths)} preopen(s)"]
+    out = [f"guest {shown(result.guest, 200)} {via}{on}, {len(result.paths)} preopen(s)"]
     if result.guest == "rust-open":
         out += [f"  | {shown(line, 400)}" for line in result.lines]
     out += text_table([TABLE_HEADINGS, *(table_row(p, 40) for p in result.preopens)], max_width=40)

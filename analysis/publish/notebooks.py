@@ -1,6 +1,7 @@
 """The story's notebooks: read in order, and executed top to bottom on a fresh kernel."""
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import threading
@@ -69,8 +70,12 @@ def execute(path: Path, timeout: int = 600, cpu: int | None = None,
                                    **transport)
             client = NotebookClient(notebook, km=kernel, timeout=timeout, kernel_name="python3",
                                     resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
-            with _stopped_on(stop, kernel):
-                client.execute(env=env, cleanup_kc=True)  # shut the kernel down: we made its manager
+            try:
+                with _stopped_on(stop, kernel):
+                    client.execute(env=env, cleanup_kc=True)  # shut the kernel down: we made its manager
+            finally:  # stopped while the kernel started, nbclient leaves both behind
+                atexit.unregister(client._cleanup_kernel)
+                _end(kernel)
     except CellExecutionError as exc:
         index = next((i for i, c in enumerate(notebook.cells)
                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
@@ -107,6 +112,14 @@ def _stopped_on(stop: threading.Event | None, kernel: Any) -> Iterator[None]:
         watcher.join()
         if stop is not None and stop.is_set():
             raise LabError("interrupted")
+
+
+def _end(kernel: Any) -> None:
+    """Kill ``kernel``'s process if it is still there; nothing to say if it is not."""
+    process = getattr(getattr(kernel, "provisioner", None), "process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 STOP_GRACE = 5.0
