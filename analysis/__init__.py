@@ -45,6 +45,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'analysis' has no attribute {name!r}")
 
 
+if sys.argv[:1] == ["-m"]:  # `python -m analysis` is starting: signals wait for its main (cli.startup)
+    from .cli import startup
+
+    startup.hold()
+
 if "IPython" in sys.modules:  # in a notebook: a RunResult shows as its HTML table
     from .show import views
 

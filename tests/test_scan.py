@@ -9,10 +9,9 @@ import wasmtime
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from analysis.artifacts import adapters, compose, guests
+from analysis.artifacts import adapters, compose, guests, inside
 from analysis.experiments import verdicts
 from analysis.model.errors import LabError
-from analysis.artifacts import inside
 from analysis.reach import scan
 
 from conftest import AFFECTED

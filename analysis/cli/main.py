@@ -16,7 +16,7 @@ from ..artifacts.cache import LOG
 from ..model.describe import shown
 from ..model.errors import LabError, first_line
 from ..runs.cpus import pin_to_cpu
-from . import builds, experiments, reach, reports, runs
+from . import builds, experiments, reach, reports, runs, startup
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,8 +54,11 @@ def _say_on_stderr() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    noted = startup.release()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        if noted is not None:  # Ctrl-C or SIGTERM while the command line was loading
+            raise KeyboardInterrupt if noted == signal.SIGINT else _Terminated
         args = parser().parse_args(argv)  # a usage problem exits here with status 2, in one line
         _say_on_stderr()
         pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU

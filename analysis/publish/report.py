@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -22,6 +22,7 @@ from ..artifacts.cache import REPORTS_DIR, write_atomically
 from ..experiments import verdicts
 from ..model.errors import LabError
 from ..runs.cpus import usable_cpus
+from ..runs.waiting import as_done
 from .assets import fetch_assets
 from .deck import deck, export_deck
 from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
@@ -47,7 +48,7 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
         futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)], stop)
                    for i, nb in enumerate(chosen)]
         try:
-            for future in as_completed(futures):
+            for future in as_done(futures):
                 page = future.result()
                 log(f"{page.notebook.stem}: {page.figures} figure(s), {page.seconds:.1f} s -> {page.html}")
         except BaseException:

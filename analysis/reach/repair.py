@@ -22,12 +22,12 @@ from ..artifacts.adapters import AdapterBuild
 from ..artifacts.cache import TMP_PREFIX, clear_abandoned, scratch_folder, write_atomically
 from ..artifacts.compose import compose, run_tool
 from ..artifacts.guests import from_file
+from ..artifacts.inside import CoreModule, core_modules, kind_of
 from ..experiments import verdicts
 from ..model.describe import shown
 from ..model.errors import LabError
 from ..model.results import RunResult
 from ..runs.runner import default_runner
-from ..artifacts.inside import CoreModule, core_modules, kind_of
 from .scan import FileScan, is_adapter, scan_file
 
 CHECK_PATHS = ("/a", "/b", "/c", "/d", "/e")

@@ -29,11 +29,11 @@ import wasmtime
 from ..artifacts import adapters, guests
 from ..artifacts.cache import sha256_bytes, write_atomically
 from ..artifacts.compose import compose, compose_with
+from ..artifacts.inside import CoreModule, code_shapes, core_modules, kind_of
 from ..model.describe import shown
 from ..model.errors import LabError, first_line, last_line
 from ..runs import contained
 from . import adapter_host
-from ..artifacts.inside import CoreModule, code_shapes, core_modules, kind_of
 
 PREVIEW1 = frozenset({"fd_write", "fd_read", "fd_close", "fd_prestat_get", "fd_prestat_dir_name", "path_open",
                       "proc_exit", "args_get", "environ_get", "clock_time_get", "random_get"})

@@ -23,11 +23,10 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from ..artifacts import adapters
+from ..artifacts import adapters, inside
 from ..artifacts.cache import cache_dir, remove_tree, scratch_folder, sha256_bytes, write_atomically
 from ..artifacts.npm import npm, pack_members, reason
 from ..model.errors import LabError, first_line
-from ..artifacts import inside
 from . import adapter_host, scan
 from .scan import scan_bytes
 

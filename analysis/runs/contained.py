@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from ..artifacts.cache import scratch_folder
 from ..model.errors import LabError, first_line
+from . import waiting
 from .hostdirs import RUN_PREFIX, scratch_base
 
 T = TypeVar("T")
@@ -109,7 +110,7 @@ def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             send.close()
             lifeline.close()
-            if not receive.poll(seconds):
+            if not waiting.poll(receive, seconds):
                 return Ended(None, stopped=True)
             try:
                 kind, payload = receive.recv()
@@ -151,17 +152,20 @@ STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 
 def _child(send: Any, lifeline: Any, func: Callable[..., Any], args: tuple, folder: str) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    threading.Thread(target=_die_with_parent, args=(lifeline,), daemon=True).start()
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-    os.environ["TMPDIR"] = tempfile.tempdir = folder
     try:
-        message = ("value", func(*args))
-    except LabError as exc:
-        message = ("error", str(exc))
-    except Exception as exc:  # noqa: BLE001 - any failure goes back as one line
-        message = ("error", f"the child process failed: {first_line(exc, type(exc).__name__)}")
-    send.send(message)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+        threading.Thread(target=_die_with_parent, args=(lifeline,), daemon=True).start()
+        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+        os.environ["TMPDIR"] = tempfile.tempdir = folder
+        try:
+            message = ("value", func(*args))
+        except LabError as exc:
+            message = ("error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - any failure goes back as one line
+            message = ("error", f"the child process failed: {first_line(exc, type(exc).__name__)}")
+        send.send(message)
+    except BaseException:  # noqa: BLE001 - the parent stopped listening (Ctrl-C): end without a word
+        os._exit(1)
 
 
 def _die_with_parent(lifeline: Any) -> None:

@@ -19,7 +19,7 @@ import multiprocessing.util
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any, TypeVar
@@ -28,6 +28,7 @@ from ..model.errors import LabError
 from .contained import STOPPING, forkserver
 from .cpus import pin_to_cpu, usable_cpus
 from .runner import Runner
+from .waiting import as_done
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -108,7 +109,7 @@ class Workers:
                 futures = {self._executor.submit(func, part): i for i, part in enumerate(chunks)}
                 if meanwhile is not None:
                     meanwhile()
-                for future in as_completed(futures):
+                for future in as_done(futures):
                     results[futures[future]] = future.result()
                     bar.update(len(chunks[futures[future]]))
             except BrokenProcessPool:
