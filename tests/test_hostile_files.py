@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from analysis.artifacts import adapters, compose, guests
 from analysis.artifacts.cache import TMP_PREFIX
 from analysis.bench import hostile
@@ -157,3 +159,21 @@ def test_names_with_terminal_controls_are_escaped_everywhere_they_are_printed(tm
     for done in (ran, scanned):
         assert "\x1b" not in done.stdout + done.stderr and "\\x1b" in done.stdout + done.stderr, done
     assert ran.returncode == 0 and scanned.returncode == 2
+
+
+def test_repair_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("a small file system of its own needs mount (root)")
+    try:
+        (full / "filler").write_bytes(b"\0" * (64 << 10))  # full to the last block
+        broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED))
+        done = lab("repair", str(broken), "-o", str(full / "fixed.wasm"))
+        assert done.returncode == 2 and done.stdout == "", done.stderr
+        assert done.stderr.strip() == f"error: cannot write {full / 'fixed.wasm'} (No space left on device): nothing " \
+                                      "was written"
+        assert [p.name for p in full.iterdir()] == ["filler"]
+    finally:
+        subprocess.run(["umount", str(full)], check=True)

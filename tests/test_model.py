@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -131,3 +132,39 @@ def test_the_search_for_the_longest_fitting_size_ignores_a_wrong_hint():
         assert longest_fitting(fits, 2, 1 << 17, hint) == 1000
         assert len(calls) == 2 if hint == 1000 else len(calls) > 2
     assert longest_fitting(lambda size: False, 2, 100) == 1
+
+
+LARGE_NAMES = {
+    "100 names of 700 bytes": [f"/{i}".ljust(700, "n") for i in range(100)],
+    "10 names of 6,000 bytes": [f"/{i}".ljust(6000, "n") for i in range(10)],
+    "one name of 60 KB": ["/".ljust(60_000, "n")],
+}
+
+
+@pytest.mark.parametrize("build", [AFFECTED, FIXED])
+@pytest.mark.parametrize("names", LARGE_NAMES, ids=list(LARGE_NAMES))
+def test_predict_with_a_build_says_what_running_it_shows_for_large_names(build, names):
+    """``predict --adapter`` knows the build's scratch area (measured), so where the names
+    do not fit it predicts the trap the run shows, not ok or missing."""
+    paths = LARGE_NAMES[names]
+    said = [json.loads(cli(command, "--adapter", build, "--guest", "probe", "--json", *paths).stdout)
+            for command in ("predict", "run")]
+    predicted, ran = ([(p["name_seen"], p["outcome"]) for p in r["preopens"]] for r in said)
+    assert predicted == ran
+
+
+def test_predict_with_a_behaviour_alone_says_when_the_outcome_depends_on_the_build():
+    from analysis.artifacts import adapters
+    from analysis.model import scratch
+
+    rooms = {b.id: profile_of(b.id).scratch_capacity for b in adapters.catalogue() if profile_of(b.id).behavior == "fixed"}
+    if len(set(rooms.values())) < 2:
+        pytest.skip("every fixed build measured the same scratch area here")
+    smallest = min(rooms.values())
+    name = next(n for n in (f"/{'n' * k}" for k in range(smallest - 100, smallest + 100))
+                if scratch.need([n], "fixed", "probe") == smallest + 1)
+    done = json.loads(cli("predict", "--behavior", "fixed", "--guest", "probe", "--json", name).stdout)
+    assert done["outcome"] == "depends on the build"
+    for build in done["fits"] + done["traps"]:
+        ran = json.loads(cli("run", "--adapter", build, "--guest", "probe", "--json", name).stdout)
+        assert (ran["trap"] is None) == (build in done["fits"]), build

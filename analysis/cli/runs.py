@@ -5,9 +5,9 @@ import argparse
 import dataclasses
 import json
 
-from ..artifacts import guests
+from ..artifacts import adapters, guests
 from ..artifacts.adapters import NATIVE
-from ..model import chain
+from ..model import chain, scratch
 from ..model.describe import describe_run, render_trace
 from ..model.wasi import FIRST_FD, check_fd, check_paths
 from ..runs.hosts import HOSTS
@@ -28,9 +28,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("paths", nargs="*", metavar="PATH", help="guest paths of the preopens, in order")
 
-    guess = commands.add_parser("predict", help="what the model says a run will show (runs nothing)")
+    guess = commands.add_parser("predict", help="what the model says a run will show (runs no guest: the builds' "
+                                                "scratch areas are measured with a few probe runs)")
     guess.set_defaults(func=_predict)
-    guess.add_argument("--behavior", choices=chain.BEHAVIORS, default="missing-increment")
+    how = guess.add_mutually_exclusive_group()
+    how.add_argument("--behavior", choices=chain.BEHAVIORS,
+                     help="a behaviour (default missing-increment), whichever build has it")
+    how.add_argument("--adapter", metavar="ID", help="a build: its measured behaviour and scratch area")
     guess.add_argument("--guest", choices=("opener", "probe"), default="opener")
     guess.add_argument("--json", action="store_true", help="print the result as JSON")
     guess.add_argument("paths", nargs="*", metavar="PATH")
@@ -50,8 +54,31 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from ..experiments.profiles import profile_of
+
     paths = check_paths(args.paths)
-    result = chain.predict(paths, args.behavior, guest=args.guest)
+    if args.adapter:
+        build = adapters.resolve(args.adapter)
+        profile = profile_of(build.id)
+        result = chain.predict(paths, profile.behavior, guest=args.guest, adapter=build.id,
+                               adapter_sha256=build.sha256, scratch_capacity=profile.scratch_capacity)
+    else:
+        behavior = args.behavior or "missing-increment"
+        # The scratch area differs from build to build: where these names need more than the
+        # smallest of the catalogued builds of this behaviour holds, which ones trap depends on the build.
+        rooms = {b.id: profile_of(b.id).scratch_capacity for b in adapters.catalogue()
+                 if profile_of(b.id).behavior == behavior}
+        needed = scratch.need(paths, behavior, args.guest)
+        if rooms and min(rooms.values()) < needed <= max(rooms.values()):
+            fits = [b for b, room in rooms.items() if needed <= room]
+            said = {"outcome": "depends on the build", "behavior": behavior, "scratch_needed": needed,
+                    "fits": fits, "traps": [b for b in rooms if b not in fits]}
+            print(json.dumps(said, indent=2) if args.json else
+                  f"{behavior}: these names need {needed:,} bytes of the adapter's scratch area, and the builds of "
+                  f"this behaviour hold {min(rooms.values()):,} to {max(rooms.values()):,} (measured): the outcome "
+                  f"depends on the build (room: {', '.join(fits)}; a trap: {', '.join(said['traps'])}); give --adapter")
+            return 0
+        result = chain.predict(paths, behavior, guest=args.guest, scratch_capacity=max(rooms.values(), default=None))
     print(result.to_json(indent=2) if args.json else describe_run(result, predicted=True))
     return 0
 
