@@ -1,11 +1,6 @@
 import gc
-import sys
 
-try:  # Ctrl-C while the command line loads: the same one line as at any later moment
-    from .cli.main import main
-except KeyboardInterrupt:
-    print("error: interrupted", file=sys.stderr)
-    raise SystemExit(130) from None
+from .cli.main import main  # Ctrl-C or SIGTERM while it loads is noted, and answered by main (cli.startup)
 
 if __name__ == "__main__":  # worker processes import this module again; they must not run the CLI
     status = main()

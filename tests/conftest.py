@@ -75,3 +75,27 @@ def wat_guest(folder: Path, name: str, wat: str) -> Path:
     path = folder / f"{name}.wasm"
     path.write_bytes(wasmtime.wat2wasm(wat))
     return path
+
+
+def children_of(pid: int) -> list[int]:
+    """Every process under ``pid``, children and theirs, read from /proc."""
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in task.read_text().split()]
+            except OSError:  # the task ended meanwhile
+                continue
+            found += kids
+            frontier += kids
+    return found
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

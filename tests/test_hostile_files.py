@@ -18,25 +18,8 @@ from analysis.artifacts.cache import TMP_PREFIX
 from analysis.bench import hostile
 from analysis.reach import repair, scan
 
-from conftest import AFFECTED, wait_until
+from conftest import AFFECTED, children_of, running, wait_until
 from conftest import cli as lab
-
-STATUS_OF = {"affected": 1, "cannot tell": 2}
-
-
-def _children_of(pid: int) -> list[int]:
-    try:
-        return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def _resident_bytes() -> int:
@@ -76,12 +59,12 @@ def test_ctrl_c_reaches_a_guest_while_it_compiles(tmp_path):
     slow = hostile.slow_guest(tmp_path, locals_=12000)  # minutes of compiling on a small machine
     run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(slow), "/a"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_until(lambda: _children_of(run.pid), "the child that compiles the guest")
-    children = _children_of(run.pid)
+    wait_until(lambda: children_of(run.pid), "the child that compiles the guest")
+    children = children_of(run.pid)
     run.send_signal(signal.SIGINT)
     stdout, stderr = run.communicate(timeout=30)  # the compile alone would take longer
     assert run.returncode == 130 and stderr.strip() == "error: interrupted", stderr
-    wait_until(lambda: not [c for c in children if _running(c)], "the compiling child ended")
+    wait_until(lambda: not [c for c in children if running(c)], "the compiling child ended")
 
 
 def _lab_code_runs(pid: int) -> bool:
@@ -104,11 +87,11 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path):
             run.communicate(timeout=delay)
         except subprocess.TimeoutExpired:
             pass
-        children = _children_of(run.pid)
+        children = children_of(run.pid)
         run.send_signal(signal.SIGINT)
         _, stderr = run.communicate(timeout=60)
         assert run.returncode == 130 and stderr.strip() == "error: interrupted", (delay, run.returncode, stderr)
-        wait_until(lambda: not [c for c in children if _running(c)], f"no child left ({delay} s)")
+        wait_until(lambda: not [c for c in children if running(c)], f"no child left ({delay} s)")
 
 
 def test_repair_writes_only_regular_files(tmp_path):
@@ -143,7 +126,7 @@ def test_ctrl_c_during_report_publishes_no_unfinished_page(tmp_path):
     run = subprocess.Popen([sys.executable, "-m", "analysis", "report", "--only", "04_root_cause", "--out", str(out)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_until(lambda: any("ipykernel" in Path(f"/proc/{c}/cmdline").read_text(errors="replace")
-                           for c in _children_of(run.pid) if Path(f"/proc/{c}/cmdline").exists()),
+                           for c in children_of(run.pid) if Path(f"/proc/{c}/cmdline").exists()),
                "the notebook's kernel started")
     run.send_signal(signal.SIGINT)
     _, stderr = run.communicate(timeout=120)

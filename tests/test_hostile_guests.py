@@ -24,7 +24,7 @@ from analysis.runs import hostdirs
 from analysis.runs.contained import GRACE
 from analysis.runs.runner import Runner
 
-from conftest import FIXED, REPORT_CASE, ROOT, wait_until, wat_guest
+from conftest import FIXED, REPORT_CASE, ROOT, children_of, running, wait_until, wat_guest
 from conftest import cli as lab
 
 
@@ -78,11 +78,11 @@ def test_kill_9_leaves_no_guest_running_and_the_next_start_removes_its_folder(tm
     left = lambda: list(scratch.glob(f"{hostdirs.RUN_PREFIX}{run.pid}-*"))  # noqa: E731
     wait_until(lambda: any(list(p.glob(f"{hostdirs.RUN_PREFIX}*-kept-*")) for p in left() if "-kept-" not in p.name),
            "the guest asleep in its child process")
-    children = _children_of(run.pid)
+    children = children_of(run.pid)
     run.kill()
     run.wait()
     time.sleep(1)
-    assert not [pid for pid in children if _running(pid)], "a guest outlived the lab"
+    assert not [pid for pid in children if running(pid)], "a guest outlived the lab"
     assert left(), "kill -9 runs no cleanup: the folder is still there"
     assert lab("run", "/a", env=env).returncode == 0
     assert left() == []
@@ -201,25 +201,6 @@ def test_cache_litter_of_killed_processes_is_removed_at_the_next_start(tmp_path)
     assert done.returncode == 0, done.stderr
     left = sorted(p.name for p in cache.rglob(".tmp-*"))
     assert left == [f".tmp-{os.getpid()}-1-y.wasm"]
-
-
-def _children_of(pid: int) -> list[int]:
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*/children"):
-            kids = [int(k) for k in task.read_text().split()]
-            found += kids
-            frontier += kids
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_a_notebook_kernel_interrupts_a_sleeping_guest(tmp_path):

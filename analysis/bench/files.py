@@ -16,7 +16,7 @@ import wasmtime
 from ..artifacts import guests
 from ..artifacts.adapters import resolve
 from ..artifacts.compose import compose
-from ..model.errors import first_line
+from ..model.errors import first_line, last_line
 from ..reach import scan
 from . import hostile
 from .timing import peak_of_tree, time_command, timing
@@ -89,8 +89,7 @@ def _said(out: str, err: str) -> str:
         result = json.loads(out)
     except ValueError:
         return first_line(err.removeprefix("error: "), "no output")[:70]
-    trap = (result.get("trap") or "").strip().splitlines()[-1:] or [""]
-    trap = trap[0].strip()
+    trap = last_line(result.get("trap") or "", "")
     outcome = ", ".join(sorted(set(p["outcome"] for p in result["preopens"])))
     if result.get("exit_code"):
         outcome += f" (exit status {result['exit_code']})"

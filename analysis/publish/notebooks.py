@@ -97,7 +97,7 @@ def _stopped_on(stop: threading.Event | None, kernel: Any) -> Iterator[None]:
         waited = 0.0
         while stop is not None and not done.wait(0.1):
             if stop.is_set():
-                process = getattr(getattr(kernel, "provisioner", None), "process", None)
+                process = _process(kernel)
                 if process is None:
                     return
                 waited += 0.1
@@ -116,10 +116,15 @@ def _stopped_on(stop: threading.Event | None, kernel: Any) -> Iterator[None]:
 
 def _end(kernel: Any) -> None:
     """Kill ``kernel``'s process if it is still there; nothing to say if it is not."""
-    process = getattr(getattr(kernel, "provisioner", None), "process", None)
+    process = _process(kernel)
     if process is not None and process.poll() is None:
         process.kill()
         process.wait()
+
+
+def _process(kernel: Any) -> Any:
+    """The kernel's process (a ``Popen``), as jupyter_client's local provisioner keeps it."""
+    return getattr(getattr(kernel, "provisioner", None), "process", None)
 
 
 STOP_GRACE = 5.0

@@ -38,6 +38,8 @@ ADDRESS_SPACE = 2 << 30
 included: past it ``memory.grow`` answers -1, and an allocation that cannot be refused
 ends the child, never the lab. Engines made in a child map memories as they grow
 (``compact``), or a single memory's usual 4 GiB reservation would not fit."""
+STOPPING = {signal.SIGINT, signal.SIGTERM}
+"""The signals that stop the lab (Ctrl-C, SIGTERM)."""
 OUTPUT_LIMIT = 16 << 20
 """Bytes a guest of your own may write to any one file, stdout included (the lab's own
 guests print under 10 KB). Past it a write fails, as on a full file system."""
@@ -101,7 +103,8 @@ def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
         started = False
         try:
             # Ctrl-C or SIGTERM in the middle of starting it would leave a child nobody knows
-            # of: held until it has started, then raised here, and the child killed below.
+            # of: held until it has started, then raised here and the child killed below. (One
+            # that another thread takes arrives anyway; that child ends when its lifeline closes.)
             mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
             try:
                 child.start()
@@ -147,8 +150,6 @@ def compact(config: Any, reservation: int = 0) -> Any:
     config.memory_reservation_for_growth = 0
     return config
 
-
-STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 
 def _child(send: Any, lifeline: Any, func: Callable[..., Any], args: tuple, folder: str) -> None:
