@@ -8,6 +8,7 @@ and the test suite runs every one. Each ``*_findings`` function gathers one note
 """
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -302,6 +303,22 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
     ))
 
 
+ADAPTER_MODULE_NAME = "wit-component:adapter:wasi_snapshot_preview1"
+
+
+def _adapter_metadata(build: adapters.AdapterBuild) -> tuple[str | None, str]:
+    """The embedded adapter module's name and producers (language, compiler), as
+    ``wasm-tools metadata show`` reads them from the opener composed with ``build``."""
+    component = compose.compose(guests.get("opener").wasm(), build)
+    tree = json.loads(compose.run_tool(["metadata", "show", "--json", str(component)], "read a component's metadata"))
+    modules = [child["module"] for child in tree["component"]["children"] if "module" in child]
+    adapter = next((m for m in modules if (m["name"] or "").startswith("wit-component:adapter:")), None)
+    if adapter is None:
+        return None, ""
+    return adapter["name"], "; ".join(f"{field} {name} {version}".strip() for field, tools in adapter["producers"] or ()
+                                      for name, version in tools.items())
+
+
 def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Findings:
     """Notebook 7: scan and repair against the runs, and what the survey found."""
     judged = []
@@ -331,7 +348,16 @@ def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Fin
             done = repair.repair(broken, Path(folder) / f"{verdict.adapter}.wasm", fixed_with)
             repaired.append((f"{verdict.adapter} -> {done.build}: scan {done.after.answer}, "
                              f"run {' '.join(done.run.outcomes)}", done.after.answer == "not affected" and done.run.all_ok))
+    metadata = {v.adapter: _adapter_metadata(adapters.resolve(v.adapter)) for v in found[1:]}
+    affected, unaffected = _split(found)
+    same_metadata = [(f"{a} and {f}, both {metadata[a][1]}", metadata[a] == metadata[f]) for a in affected for f in unaffected]
     return Findings("What we learned", (
+        every(f"Embedded in a component, every catalogued build's adapter module is named {ADAPTER_MODULE_NAME}: "
+              "the name says nothing of the build.",
+              ((f"{b}: {meta[0]}", meta[0] == ADAPTER_MODULE_NAME) for b, meta in metadata.items()), "builds"),
+        some("An affected and an unaffected build can carry the very same metadata (module name, language, compiler, "
+             "read by wasm-tools metadata show): only running the adapter tells them apart.", same_metadata,
+             "pairs of an affected and an unaffected build"),
         every("scan, running each published adapter file's own code, gives every catalogued build, command and "
               "reactor adapter alike, the verdict the report's case gives it.", judged, "adapter files"),
         every("In every surveyed jco release that ships its own tools (obj/) with an adapter inside, that adapter "

@@ -1,9 +1,10 @@
 """Am I affected? Every preview1 adapter inside a component built elsewhere, and whether
 it has the bug, decided by running that adapter's own code.
 
-An adapter is recognised by what it does, not by its name (embedding renames it and
-leaves no version marker): a core module that exports preview1 functions and imports
-``wasi:*`` interfaces. Then:
+An adapter is recognised by what it does, not by its name or metadata (embedding gives
+every build's adapter the same module name, and the compiler version it keeps can be the
+same in an affected and an unaffected build): a core module that exports preview1
+functions and imports ``wasi:*`` interfaces. Then:
 
 - ``not exposed``: it no longer exports ``fd_prestat_dir_name`` (wit-component removes
   what the program never imports), so no program in this component can meet the bug;
