@@ -350,7 +350,8 @@ def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Fin
                              f"run {' '.join(done.run.outcomes)}", done.after.answer == "not affected" and done.run.all_ok))
     metadata = {v.adapter: _adapter_metadata(adapters.resolve(v.adapter)) for v in found[1:]}
     affected, unaffected = _split(found)
-    same_metadata = [(f"{a} and {f}, both {metadata[a][1]}", metadata[a] == metadata[f]) for a in affected for f in unaffected]
+    same_metadata = [(f"{a} and {f}, both {metadata[a][1]}", metadata[a] == metadata[f])
+                     for a in affected for f in unaffected]
     return Findings("What we learned", (
         every(f"Embedded in a component, every catalogued build's adapter module is named {ADAPTER_MODULE_NAME}: "
               "the name says nothing of the build.",
