@@ -281,6 +281,10 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
         told = {e.fd: e.name for e in result.fds}
         return last.path == lone_last and last.outcome == "misrouted" and told.get(last.routed_fd) == last.path + "/"
 
+    nested = [runner.run(NESTED, adapter=b) for b in affected]
+    emptied = [runner.run(EMPTY_NAME, adapter=b) for b in targets]
+    natively = runner.run(EMPTY_NAME)
+    long_one = [runner.run(["/" + "n" * (LONG_NAME - 1)], guest="probe", adapter=b) for b in [*affected, *unaffected]]
     n = len(paths)
     return Findings("6 · what a host can do", (
         every("Preflight fails through every affected build and passes through every unaffected one.",
@@ -300,7 +304,25 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
               ((order, last_misrouted_by_a_tail(order)) for order in lone["order"]), "one-survivor orders"),
         every(f"Every upgrade target ({span(targets)}) passes the preflight.",
               ((b, practices.preflight(paths, b, runner).passed) for b in targets), "upgrade targets"),
+        some(f"With nested names not even the first slot is safe: through an affected build, "
+             f"{' '.join(NESTED)} sends fd 3's open into another preopen's directory.",
+             ((label(r), r.outcomes[0] == "misrouted") for r in nested), "affected builds"),
+        every(f"Every upgrade target stops at an empty preopen name: with {' '.join(map(shown, EMPTY_NAME))} the "
+              f"preopen after it is lost, where natively all three are reached.",
+              [("natively: " + label(natively), natively.all_ok),
+               *((label(r), r.outcomes[-1] != "ok") for r in emptied)], "runs: native and each upgrade target"),
+        every(f"A single preopen whose name is {LONG_NAME:,} bytes long traps every catalogued build, fixed ones "
+              "included: fd 3 is told its own name only when the name fits the adapter's scratch area.",
+              ((f"{r.adapter}: {r.trap_cause or 'no trap'}", r.trap is not None) for r in long_one), "builds"),
     ))
+
+
+NESTED = ("/data", "/cache", "/data/x")
+"""A preopen inside another, with one between them."""
+EMPTY_NAME = ("/a", "", "/b")
+"""A list with the empty name in the middle."""
+LONG_NAME = 60_001
+"""Bytes of a name longer than the scratch area of any build holds (each is measured: ``profiles``)."""
 
 
 ADAPTER_MODULE_NAME = "wit-component:adapter:wasi_snapshot_preview1"
