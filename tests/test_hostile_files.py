@@ -4,6 +4,7 @@ nothing it did outlives it. The files are real (``guests/hostile/adapters``,
 ``analysis.bench.hostile``); no test asserts how long anything took."""
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -81,14 +82,14 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path):
     guest = guests.hostile("sleeper", tmp_path).binary
     for delay in random.Random(0).sample([i / 20 for i in range(20)], 15):  # 0 to 0.95 s into the lab's code
         run = subprocess.Popen([sys.executable, "-m", "analysis", "run", "--guest", str(guest), "/a"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         wait_until(lambda: _lab_code_runs(run.pid) or run.poll() is not None, "the lab's code starting")
         try:
             run.communicate(timeout=delay)
         except subprocess.TimeoutExpired:
             pass
         children = children_of(run.pid)
-        run.send_signal(signal.SIGINT)
+        os.killpg(run.pid, signal.SIGINT)  # as Ctrl-C does: to the whole group, fork server included
         _, stderr = run.communicate(timeout=60)
         assert run.returncode == 130 and stderr.strip() == "error: interrupted", (delay, run.returncode, stderr)
         wait_until(lambda: not [c for c in children if running(c)], f"no child left ({delay} s)")
@@ -139,9 +140,11 @@ def test_names_with_terminal_controls_are_escaped_everywhere_they_are_printed(tm
     hostile_name.write_bytes(guests.get("opener").wasm())
     ran = lab("run", "--guest", str(hostile_name), "/a")
     scanned = lab("scan", str(hostile_name), str(tmp_path / "missing\x1b[2J.wasm"))
-    for done in (ran, scanned):
+    broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED))
+    repaired = lab("repair", str(broken), "-o", str(tmp_path / "fixed\x1b[31m.wasm"))
+    for done in (ran, scanned, repaired):
         assert "\x1b" not in done.stdout + done.stderr and "\\x1b" in done.stdout + done.stderr, done
-    assert ran.returncode == 0 and scanned.returncode == 2
+    assert ran.returncode == 0 and scanned.returncode == 2 and repaired.returncode == 0
 
 
 def test_repair_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
@@ -160,3 +163,71 @@ def test_repair_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
         assert [p.name for p in full.iterdir()] == ["filler"]
     finally:
         subprocess.run(["umount", str(full)], check=True)
+
+
+def test_a_scan_stopped_at_its_limit_reads_nothing_more_in_the_lab(tmp_path):
+    """Three million empty imports: slow to read, so the child is stopped; the lab then
+    says what it knows from the header alone, not what reading the file would cost it."""
+    count = 3_000_000
+    imports = b"\x01" + _leb(count) + b"\x00\x00\x00\x00" * count
+    path = tmp_path / "imports.wasm"
+    path.write_bytes(b"\0asm\x01\0\0\0" + b"\x01\x04\x01\x60\x00\x00" + b"\x02" + _leb(len(imports) - 1) + imports[1:])
+    done = lab("scan", "--timeout", "0.5", "--json", str(path))
+    found = json.loads(done.stdout)
+    assert done.returncode == 2 and found["answer"] == "cannot tell" and found["modules"] is None
+    assert "limit of 0.5 s" in found["problem"]
+
+
+def _leb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def test_a_full_disk_behind_stdout_is_status_2_never_1(tmp_path):
+    affected = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED))
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "analysis", "scan", str(affected)], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip() == "error: cannot write the output (No space left on device)"
+
+
+def test_a_fifo_planted_as_compiled_code_is_passed_over(tmp_path):
+    from analysis.artifacts import compiled
+
+    wasm = guests.get("opener").wasm()
+    lab("run", "/a")  # compiled and kept
+    kept = compiled._kept(wasm, "module")
+    kept.unlink()
+    os.mkfifo(kept)  # reading it would wait for ever
+    done = lab("run", "/a", "/b")
+    assert done.returncode == 0 and "2 ok" in done.stdout, done.stderr
+    assert kept.is_file()  # compiled again, and kept in its place
+
+
+def test_a_stopped_scan_leaves_no_tool_running(tmp_path):
+    """A published adapter file is embedded with wasm-tools inside the scan's child; stopped
+    at once, the child's whole process group goes, wasm-tools included."""
+    published = adapters.fetch(adapters.resolve(AFFECTED))
+    before = set(_orphaned_tools())
+    for _ in range(3):
+        done = lab("scan", "--timeout", "0.05", str(published))
+        assert done.returncode in (1, 2), done.stderr
+    wait_until(lambda: not set(_orphaned_tools()) - before, lambda: f"wasm-tools left running: {_orphaned_tools()}")
+
+
+def _orphaned_tools() -> list[int]:
+    """wasm-tools processes whose parent has gone (adopted by PID 1)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if command and command[0].endswith(b"wasm-tools") and parent == 1:
+            found.append(int(proc.name))
+    return found

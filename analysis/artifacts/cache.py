@@ -7,11 +7,13 @@ recognised and removed by the next process that looks there (``clear_abandoned``
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -61,12 +63,38 @@ def writable_folder(path: Path, what: str, role: str, remedy: str) -> Path:
     return path
 
 
+def read_regular(path: Path, limit: int = 1 << 30) -> bytes:
+    """``path``'s bytes, if it is a regular file of at most ``limit`` bytes, read without
+    ever waiting: a FIFO, a device, a socket, or a file of /proc that would block (say
+    ``/proc/kmsg`` behind a symlink) is an ``OSError``, never a hang."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit:,} bytes")
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit:,} bytes")
+    return data
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: Path) -> str:
-    return sha256_bytes(path.read_bytes())
+    return sha256_bytes(read_regular(path))
 
 
 TMP_PREFIX = ".tmp-"

@@ -24,14 +24,14 @@ from pathlib import Path
 import wasmtime
 from wasmtime import component as wc
 
-from .cache import cache_dir, sha256_bytes, write_atomically
+from .cache import cache_dir, read_regular, sha256_bytes, write_atomically
 
 KEY_BYTES = 32
 
 
 def component(engine: wasmtime.Engine, path: Path) -> wc.Component:
     """The component at ``path``, compiled for ``engine`` (from the cache when it can)."""
-    return _compiled(path.read_bytes(), "component", lambda data: wc.Component(engine, data),
+    return _compiled(read_regular(path), "component", lambda data: wc.Component(engine, data),
                      lambda encoded: wc.Component.deserialize(engine, encoded))
 
 
@@ -90,7 +90,7 @@ def _key() -> bytes | None:
         info = os.lstat(path)
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
             return None
-        key = path.read_bytes()
+        key = read_regular(path, KEY_BYTES)
     except OSError:
         return None
     return key if len(key) == KEY_BYTES else None
@@ -108,7 +108,7 @@ def _seal(key: bytes, encoded: bytes) -> str:
 def _load(path: Path, deserialize, key: bytes):
     seal = path.with_name(path.name + ".hmac")
     try:
-        encoded, expected = path.read_bytes(), seal.read_text().strip()
+        encoded, expected = read_regular(path), read_regular(seal, 256).decode("ascii", "replace").strip()
     except OSError:
         return None
     if not hmac.compare_digest(_seal(key, encoded), expected):

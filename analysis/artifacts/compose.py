@@ -13,7 +13,16 @@ from pathlib import Path
 
 from ..model.errors import LabError
 from .adapters import AdapterBuild, fetch
-from .cache import TMP_PREFIX, cache_dir, locked, scratch_folder, sha256_bytes, sha256_file, write_atomically
+from .cache import (
+    TMP_PREFIX,
+    cache_dir,
+    locked,
+    read_regular,
+    scratch_folder,
+    sha256_bytes,
+    sha256_file,
+    write_atomically,
+)
 
 
 def wasm_tools() -> str:
@@ -87,8 +96,11 @@ def _digest(component: Path) -> Path:
 
 
 def _intact(component: Path) -> bool:
-    digest = _digest(component)
-    return component.is_file() and digest.is_file() and sha256_file(component) == digest.read_text().strip()
+    """The component is there, a regular file, with the sha256 recorded when it was composed."""
+    try:
+        return sha256_file(component) == read_regular(_digest(component), 256).decode("ascii", "replace").strip()
+    except OSError:  # missing, or not a regular file (a FIFO planted in a shared cache): composed again
+        return False
 
 
 def _compose(core: bytes, adapter: Path, label: str, out: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Literal
 import wasmtime
 
 from ..model.errors import LabError, first_line
-from .cache import PROJECT_ROOT, sha256_bytes
+from .cache import PROJECT_ROOT, read_regular, sha256_bytes
 from .inside import core_modules
 
 GUESTS_DIR = PROJECT_ROOT / "guests"
@@ -135,7 +135,7 @@ def from_file(path: Path) -> Guest:
         if path.stat().st_size > GUEST_MAX_BYTES:
             raise LabError(f"{path} is {path.stat().st_size:,} bytes, more than a guest may be "
                            f"({GUEST_MAX_BYTES:,}): give a WASIp1 core module")
-        data = path.read_bytes()
+        data = read_regular(path, GUEST_MAX_BYTES)  # never waits: a /proc file that would block is refused
     except OSError as exc:
         raise LabError(f"cannot read guest file {path}: {exc.strerror or exc}") from None
     if data[:4] != b"\0asm":
@@ -163,7 +163,10 @@ def _wasm(guest: Guest) -> bytes:
         return wasmtime.wat2wasm(guest.source.read_text())
     if not guest.binary.is_file():
         raise LabError(f"{guest.binary} is missing: run `make guests` to rebuild it")
-    data = guest.binary.read_bytes()
+    try:
+        data = read_regular(guest.binary, GUEST_MAX_BYTES)
+    except OSError as exc:
+        raise LabError(f"cannot read guest file {guest.binary}: {exc.strerror or exc}") from None
     if guest.sha256 is not None and sha256_bytes(data) != guest.sha256:
         raise LabError(f"{guest.binary} changed after it was read: give it again (--guest) to run the new build")
     return data

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..artifacts.cache import REPORTS_DIR
 from ..experiments import sweeps, verdicts
-from ..model.describe import span, text_table
+from ..model.describe import shown, span, text_table
 from ..model.errors import LabError
 from .folders import usable_folder
 
@@ -67,7 +67,7 @@ def _sweep(args: argparse.Namespace) -> int:
     agree = int((frame["outcome"] == frame["model_outcome"]).sum())
     print(f"{sweep.name}: {sweep.runs} runs in {seconds:.1f} s ({sweep.runs / seconds:.0f} runs/s); "
           f"model agrees on {agree}/{len(frame)} preopens")
-    print(f"data: {data}")
+    print(f"data: {shown(str(data), 400)}")  # --out is the user's: escaped
     from ..show import plots
 
     figures = {"build-matrix": plots.build_matrix(frame)}
@@ -76,7 +76,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if sweep.runs <= 200:
         figures["survival-grid"] = plots.survival_grid(frame)
     for label, figure in figures.items():
-        print(f"plot: {plots.save(figure, args.out / 'figures' / f'{sweep.name}-{label}.png')}")
+        print(f"plot: {shown(str(plots.save(figure, args.out / 'figures' / f'{sweep.name}-{label}.png')), 400)}")
     return 0 if agree == len(frame) else 1
 
 

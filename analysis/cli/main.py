@@ -53,6 +53,14 @@ def _say_on_stderr() -> None:
         LOG.propagate = False
 
 
+def say(line: str) -> None:
+    """One line on stderr, if stderr can still take it (it may be a full disk too)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     noted = startup.release()
     previous = signal.signal(signal.SIGTERM, _terminate)
@@ -64,20 +72,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         pin_to_cpu()  # this process runs guests one at a time: keep them, and wasmtime's threads, on one CPU
         return args.func(args)
     except LabError as exc:
-        print(f"error: {shown(str(exc), 100_000)}", file=sys.stderr)  # escaped: it may name a file
+        say(f"error: {shown(str(exc), 100_000)}")  # escaped: it may name a file
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        say("error: interrupted")
         return 130
     except _Terminated:
-        print("error: terminated", file=sys.stderr)
+        say("error: terminated")
         return 143
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # a write failed: the answer's own (a full disk behind stdout), or a file's
+        where = shown(str(exc.filename), 400) if exc.filename else "the output"
+        say(f"error: cannot write {where} ({exc.strerror or exc})")
+        return 2
     except Exception as exc:  # noqa: BLE001 - a bug of the lab's: one line, never a traceback
-        print(f"error: the lab failed ({type(exc).__name__}: {shown(first_line(exc, 'no detail'), 400)}); "
-              "please report it with the command you ran", file=sys.stderr)
+        say(f"error: the lab failed ({type(exc).__name__}: {shown(first_line(exc, 'no detail'), 400)}); "
+            "please report it with the command you ran")
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)

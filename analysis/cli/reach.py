@@ -74,7 +74,7 @@ def _repair(args: argparse.Namespace) -> int:
     writable_folder(args.out.parent.resolve(), str(args.out.parent), "the output folder", "give -o a writable place")
     done = repair.repair(Path(args.file), args.out, args.build)
     finding = done.after.findings[0]
-    print(f"repaired: {done.out}")
+    print(f"repaired: {shown(done.out, 400)}")
     print(f"  adapter: {done.build}, imports WASI {finding.wasi_version} "
           f"(before: WASI {done.before.findings[0].wasi_version}, {done.before.answer})")
     print(f"  checked: scan says {done.after.answer}; {finding.evidence[0]}")

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..artifacts.cache import REPORTS_DIR
-from ..model.describe import text_table
+from ..model.describe import shown, text_table
 from ..model.errors import LabError
 from .folders import usable_folder
 
@@ -35,7 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _report(args: argparse.Namespace) -> int:
     from ..publish import report  # nbclient and nbconvert, only for this command
 
-    report.build(usable_folder(args.out).resolve(), only=args.only)
+    report.build(usable_folder(args.out).resolve(), only=args.only,
+                 log=lambda line: print(shown(line, 100_000)))  # it names paths under --out: escaped
     return 0
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..artifacts import adapters
 from ..artifacts.adapters import AdapterBuild
-from ..artifacts.cache import TMP_PREFIX, clear_abandoned, scratch_folder, write_atomically
+from ..artifacts.cache import TMP_PREFIX, clear_abandoned, read_regular, scratch_folder, write_atomically
 from ..artifacts.compose import compose, run_tool
 from ..artifacts.guests import from_file
 from ..artifacts.inside import CoreModule, core_modules, kind_of
@@ -28,7 +28,7 @@ from ..model.describe import shown
 from ..model.errors import LabError
 from ..model.results import RunResult
 from ..runs.runner import default_runner
-from .scan import FileScan, is_adapter, scan_file
+from .scan import SCAN_MAX_BYTES, FileScan, is_adapter, scan_file
 
 CHECK_PATHS = ("/a", "/b", "/c", "/d", "/e")
 """The preopens a repaired command is run with: the report's case."""
@@ -66,7 +66,11 @@ def repair(source: Path, out: Path, build: str | AdapterBuild | None = None) -> 
     before = scan_file(source)
     if before.answer in ("no adapter", "not affected", "not exposed"):
         raise LabError(f"{source}: nothing to repair, its answer is already `{before.answer}`")
-    main = _main_module(source, source.read_bytes())
+    try:
+        data = read_regular(source, SCAN_MAX_BYTES)
+    except OSError as exc:
+        raise LabError(f"cannot read {shown(str(source), 200)}: {exc.strerror or exc}") from None
+    main = _main_module(source, data)
     chosen = build if isinstance(build, AdapterBuild) else adapters.resolve(build) if build else first_fixed()
     command = before.findings[0].role == "command"
     chosen = chosen if command else chosen.reactor()

@@ -28,7 +28,7 @@ from pathlib import Path
 import wasmtime
 
 from ..artifacts import adapters, guests
-from ..artifacts.cache import sha256_bytes, write_atomically
+from ..artifacts.cache import read_regular, sha256_bytes, write_atomically
 from ..artifacts.compose import compose, compose_with
 from ..artifacts.inside import CoreModule, code_shapes, core_modules, kind_of
 from ..model.describe import shown
@@ -76,7 +76,8 @@ class FileScan:
     path: str
     kind: str
     """``component`` or ``module``."""
-    modules: int
+    modules: int | None
+    """How many core modules it holds; None when the scan stopped before it had read them."""
     findings: tuple[Finding, ...]
     problem: str = ""
     """Why the scan of the whole file could not finish (a bound it hit), if it could not."""
@@ -121,7 +122,7 @@ def scan_file(path: Path, seconds: float = SCAN_SECONDS) -> FileScan:
             raise LabError(f"{shown(str(path), 200)} is not a regular file: give a .wasm component or core module")
         if path.stat().st_size > SCAN_MAX_BYTES:
             raise LabError(f"{shown(str(path), 200)} is larger than {SCAN_MAX_BYTES:,} bytes, more than the scanner reads")
-        data = path.read_bytes()
+        data = read_regular(path, SCAN_MAX_BYTES)  # never waits: a /proc file that would block is refused
     except OSError as exc:
         raise LabError(f"cannot read {shown(str(path), 200)}: {exc.strerror or exc}") from None
     return scan_bytes(data, str(path), seconds)
@@ -139,11 +140,11 @@ def scan_bytes(data: bytes, label: str, seconds: float = SCAN_SECONDS) -> FileSc
     else:
         problem = (f"the scanner's process ended ({ended.died}): an adapter that asks for more than the "
                    f"{contained.ADDRESS_SPACE >> 30} GiB of memory a scan may map ends it")
-    try:  # read, not run
-        kind, modules = kind_of(data), len(core_modules(data))
+    try:  # its header only: reading the rest here would cost this process what the child was stopped for
+        kind = kind_of(data)
     except LabError as exc:
         raise LabError(f"{shown(label, 200)}: {exc}") from None
-    return FileScan(label, kind, modules, (), problem)
+    return FileScan(label, kind, None, (), problem)
 
 
 def scan_here(data: bytes, label: str) -> FileScan:

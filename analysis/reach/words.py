@@ -16,8 +16,7 @@ from .toolchains import Toolchain
 def describe_scan(found: FileScan) -> list[str]:
     """A scanned file in a few terminal lines: the answer first, then each adapter and why."""
     if found.problem:
-        return [f"{shown(found.path, 200)}: {found.answer} ({found.kind}, {found.modules} core module(s))",
-                f"  {shown(found.problem, 400)}"]
+        return [f"{shown(found.path, 200)}: {found.answer} ({found.kind})", f"  {shown(found.problem, 400)}"]
     adapters = f"{len(found.findings)} preview1 adapter(s)" if found.findings else "no preview1 adapter"
     lines = [f"{shown(found.path, 200)}: {found.answer} ({found.kind}, {found.modules} core module(s), {adapters})"]
     if not found.findings:

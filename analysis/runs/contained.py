@@ -13,7 +13,6 @@ afterwards, however the child ended.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import resource
 import signal
@@ -59,6 +58,7 @@ def forkserver(preload: str | None = None) -> Any:
     The fork server listens on a Unix socket in a folder multiprocessing makes once per
     process under ``TMPDIR``; under a long ``TMPDIR`` the socket's path is too long and the
     server cannot start. That folder is then made in a short place (``/dev/shm``, ``/tmp``)."""
+    import multiprocessing.forkserver
     import multiprocessing.util
 
     if len(tempfile.gettempdir()) > _LONGEST_TMPDIR:
@@ -74,6 +74,18 @@ def forkserver(preload: str | None = None) -> Any:
     context = multiprocessing.get_context("forkserver")
     if preload is not None:
         context.set_forkserver_preload([preload])
+    # The server shares the user's process group, so Ctrl-C reaches it too, and while it
+    # imports ``preload`` it would print a KeyboardInterrupt traceback of its own. It is
+    # started ignoring Ctrl-C, which it keeps (an ignored signal stays ignored across exec);
+    # this process ignores it only for that start, about 5 ms once.
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        multiprocessing.forkserver.ensure_running()
+        return context
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return context
 
 
@@ -122,6 +134,10 @@ def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
                 return Ended(None, died=_how_it_died(child.exitcode))
         finally:
             if started:
+                try:  # the child and whatever it started (wasm-tools): its own process group
+                    os.killpg(child.pid, signal.SIGKILL)
+                except OSError:  # gone already, or killed before it made its group
+                    pass
                 if child.is_alive():
                     child.kill()
                 child.join()
@@ -154,6 +170,7 @@ def compact(config: Any, reservation: int = 0) -> Any:
 
 def _child(send: Any, lifeline: Any, func: Callable[..., Any], args: tuple, folder: str) -> None:
     try:
+        os.setpgid(0, 0)  # a group of its own, so that the parent can end what it starts too
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
         threading.Thread(target=_die_with_parent, args=(lifeline,), daemon=True).start()
         resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
