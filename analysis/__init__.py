@@ -29,7 +29,7 @@ _MODULES = {
     "hosts": "runs",
     "verdicts": "experiments", "sweeps": "experiments", "modelcheck": "experiments", "practices": "experiments",
     "scan": "reach", "survey": "reach", "toolchains": "reach",
-    "claims": "findings",
+    "claims": "findings", "advice": "findings",
     "plots": "show", "diagrams": "show", "views": "show", "widgets": "show",
 }
 """The modules a notebook imports by their short name, and the wing each lives in."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.experiments import modelcheck, practices, sweeps, verdicts
-from analysis.findings import checks, claims
+from analysis.findings import advice, checks, claims
 from analysis.findings.checks import Findings
 from analysis.show.views import findings_html
 
@@ -46,13 +46,13 @@ def test_reach(found, runner):
 def test_am_i_affected(found):
     from analysis.reach import survey
 
-    assert_all_hold(claims.am_i_affected_findings(survey.survey(), found))
+    assert_all_hold(advice.am_i_affected_findings(survey.survey(), found))
 
 
 def test_practices(found, runner):
     affected, _ = verdicts.pick_builds(found)
     five = ["/data", "/cache", "/tmp", "/home/user", "/srv"]
-    assert_all_hold(claims.practices_findings(found, five, practices.order_search(five, affected, runner), affected,
+    assert_all_hold(advice.practices_findings(found, five, practices.order_search(five, affected, runner), affected,
                                               runner))
 
 

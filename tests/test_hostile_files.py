@@ -17,6 +17,7 @@ import pytest
 from analysis.artifacts import adapters, compose, guests
 from analysis.artifacts.cache import TMP_PREFIX
 from analysis.bench import hostile
+from analysis.bench.hostile import leb128
 from analysis.reach import repair, scan
 
 from conftest import AFFECTED, children_of, running, wait_until
@@ -169,22 +170,14 @@ def test_a_scan_stopped_at_its_limit_reads_nothing_more_in_the_lab(tmp_path):
     """Three million empty imports: slow to read, so the child is stopped; the lab then
     says what it knows from the header alone, not what reading the file would cost it."""
     count = 3_000_000
-    imports = b"\x01" + _leb(count) + b"\x00\x00\x00\x00" * count
+    types = b"\x01\x04\x01\x60\x00\x00"  # a type section with one function type, () -> ()
+    entries = leb128(count) + b"\x00\x00\x00\x00" * count  # each: empty module and name, a function of type 0
     path = tmp_path / "imports.wasm"
-    path.write_bytes(b"\0asm\x01\0\0\0" + b"\x01\x04\x01\x60\x00\x00" + b"\x02" + _leb(len(imports) - 1) + imports[1:])
+    path.write_bytes(b"\0asm\x01\0\0\0" + types + b"\x02" + leb128(len(entries)) + entries)
     done = lab("scan", "--timeout", "0.5", "--json", str(path))
     found = json.loads(done.stdout)
     assert done.returncode == 2 and found["answer"] == "cannot tell" and found["modules"] is None
     assert "limit of 0.5 s" in found["problem"]
-
-
-def _leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def test_a_full_disk_behind_stdout_is_status_2_never_1(tmp_path):

@@ -10,6 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analysis.artifacts import adapters, compose, guests, inside
+from analysis.bench.hostile import leb128
 from analysis.experiments import verdicts
 from analysis.model.errors import LabError
 from analysis.reach import scan
@@ -224,20 +225,11 @@ def test_damaged_components_are_an_answer_or_one_line_never_a_traceback(flips, c
     assert found.answer in ("affected", "not affected", "not exposed", "cannot tell", "no adapter")
 
 
-def _leb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def test_an_adapter_in_a_nested_component_is_found_and_repair_refuses_it(tmp_path):
     """A component whose only section is another component (section id 4), as bundlers nest them."""
     inner = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED)).read_bytes()
     outer = tmp_path / "nested.wasm"
-    outer.write_bytes(inside.MAGIC + inside.COMPONENT_VERSION + b"\x04" + _leb(len(inner)) + inner)
+    outer.write_bytes(inside.MAGIC + inside.COMPONENT_VERSION + b"\x04" + leb128(len(inner)) + inner)
     found = scan.scan_file(outer)
     assert found.answer == "affected" and found.findings[0].where == "component > component 0 > module 1"
     done = lab("repair", str(outer), "-o", str(tmp_path / "out.wasm"))

@@ -54,11 +54,12 @@ def nested_components(depth: int) -> bytes:
     header = b"\0asm\x0d\x00\x01\x00"
     inner = header
     for _ in range(depth):
-        inner = header + b"\x04" + _leb128(len(inner)) + inner
+        inner = header + b"\x04" + leb128(len(inner)) + inner
     return inner
 
 
-def _leb128(value: int) -> bytes:
+def leb128(value: int) -> bytes:
+    """``value`` as WebAssembly writes a size: unsigned LEB128."""
     out = bytearray()
     while True:
         byte, value = value & 0x7F, value >> 7

@@ -8,13 +8,9 @@ and the test suite runs every one. Each ``*_findings`` function gathers one note
 """
 from __future__ import annotations
 
-import json
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
-from ..artifacts import adapters, compose, guests
-from ..experiments import practices, sweeps
+from ..experiments import sweeps
 from ..experiments.modelcheck import FIELDS, ModelCheck
 from ..experiments.scenarios import SCHEMES
 from ..experiments.verdicts import REPORT_CASE, Verdict
@@ -22,8 +18,6 @@ from ..model.chain import libc_route, route_table
 from ..model.describe import shown, span
 from ..model.results import RunResult
 from ..model.wasi import ADAPTER_MAX_PREOPENS, ENOENT, FIRST_FD, encode
-from ..reach import repair, scan
-from ..reach.survey import JCO, Row
 from ..runs.hosts import HOSTS
 from ..runs.runner import Runner, default_runner
 from .checks import Claim, Findings, every, some
@@ -35,7 +29,8 @@ def label(result: RunResult) -> str:
     return f"{result.adapter}: {paths} → {' '.join(result.outcomes)}"
 
 
-def _split(found: Sequence[Verdict]) -> tuple[list[str], list[str]]:
+def split(found: Sequence[Verdict]) -> tuple[list[str], list[str]]:
+    """The affected builds and the unaffected ones, in release order."""
     builds = found[1:]
     return [v.adapter for v in builds if v.affected], [v.adapter for v in builds if not v.affected]
 
@@ -89,7 +84,7 @@ def preopen_model_findings(runner: Runner | None = None) -> Findings:
 
 def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None) -> Findings:
     runner = runner or default_runner()
-    affected, unaffected = _split(found)
+    affected, unaffected = split(found)
     by_build = {v.adapter: v.result for v in found}
     probes = _runs([REPORT_CASE], affected, runner, "probe")
     rust = {r.adapter: r for r in _runs([REPORT_CASE], affected, runner, "rust-open")}
@@ -137,7 +132,7 @@ def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None
 
 def survival_findings(found: Sequence[Verdict], runner: Runner | None = None) -> Findings:
     runner = runner or default_runner()
-    affected, unaffected = _split(found)
+    affected, unaffected = split(found)
     orders = sweeps.order_sweep(SCHEMES["realistic"](5), affected, "realistic").scenarios
     lists = [*SCHEME_LISTS, *(s.paths for s in orders)]
     broken = _runs(lists, affected, runner)
@@ -197,7 +192,7 @@ def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | N
     """``ceiling`` and ``budget`` are ``sweeps.ceiling`` and ``sweeps.name_budget`` through the
     builds to speak for."""
     runner = runner or default_runner()
-    affected, unaffected = _split(found)
+    affected, unaffected = split(found)
     order = [v.adapter for v in found[1:]]
     positions = [order.index(b) for b in affected]
     first_fixed = next((v for v in found[1:] if not v.affected and order.index(v.adapter) > max(positions)), None)
@@ -257,138 +252,4 @@ def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | N
               ((f"{r['build']} at {r['names']} names: measured {r['longest name']}, model "
                 f"{r['predicted longest name']}", r["longest name"] == r["predicted longest name"])
                for r in budget.to_dict("records")), "(build, number of names) pairs"),
-    ))
-
-
-# -- 6 · practices ------------------------------------------------------------------------------
-
-
-def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, adapter: str,
-                       runner: Runner | None = None) -> Findings:
-    """``orders`` is ``practices.order_search`` of ``paths`` through ``adapter``, an affected build."""
-    runner = runner or default_runner()
-    affected, unaffected = _split(found)
-    checks = {b: practices.preflight(paths, b, runner) for b in [*affected, *unaffected]}
-    parents = {b: practices.shared_parent(["a", "b", "c", "d", "e"], b, runner=runner) for b in affected}
-    lone = orders[orders["reachable"] == 1]
-    lone_last = lone["order"].iloc[0].split(" ")[-1] if len(lone) else ""
-    targets = practices.upgrade_targets(found)
-    ends = sum(row.kept == f"{row.order.split(' ')[0]} {row.order.split(' ')[-1]}" for row in orders.itertuples())
-
-    def last_misrouted_by_a_tail(order: str) -> bool:
-        result = runner.run(order.split(" "), adapter=adapter)
-        last = result.preopens[-1]
-        told = {e.fd: e.name for e in result.fds}
-        return last.path == lone_last and last.outcome == "misrouted" and told.get(last.routed_fd) == last.path + "/"
-
-    nested = [runner.run(NESTED, adapter=b) for b in affected]
-    emptied = [runner.run(EMPTY_NAME, adapter=b) for b in targets]
-    natively = runner.run(EMPTY_NAME)
-    long_one = [runner.run(["/" + "n" * (LONG_NAME - 1)], guest="probe", adapter=b) for b in [*affected, *unaffected]]
-    n = len(paths)
-    return Findings("6 · what a host can do", (
-        every("Preflight fails through every affected build and passes through every unaffected one.",
-              ((b, not c.passed if b in affected else c.passed) for b, c in checks.items()),
-              f"builds, with {' '.join(paths)}"),
-        every("One parent preopen reaches every child through every affected build.",
-              ((b, bool((frame["outcome"] == "ok").all())) for b, frame in parents.items()), "affected builds"),
-        every(f"No order of the {n} directories keeps them all reachable; the best keeps "
-              f"{orders['reachable'].max()}, the worst {orders['reachable'].min()}.",
-              ((row.order, row.reachable < n) for row in orders.itertuples()),
-              f"orders through {adapter}"),
-        every(f"Every order keeps the first directory; {ends} of {len(orders)} keep exactly the first and the last.",
-              ((row.order, row.kept.split(" ")[0] == row.order.split(" ")[0]) for row in orders.itertuples()),
-              f"orders through {adapter}"),
-        every(f"The {len(lone)} orders that keep only one all end with {lone_last}, misrouted: a middle fd is told "
-              f"{lone_last}/, a longer match.",
-              ((order, last_misrouted_by_a_tail(order)) for order in lone["order"]), "one-survivor orders"),
-        every(f"Every upgrade target ({span(targets)}) passes the preflight.",
-              ((b, practices.preflight(paths, b, runner).passed) for b in targets), "upgrade targets"),
-        some(f"With nested names not even the first slot is safe: through an affected build, "
-             f"{' '.join(NESTED)} sends fd 3's open into another preopen's directory.",
-             ((label(r), r.outcomes[0] == "misrouted") for r in nested), "affected builds"),
-        every(f"Every upgrade target stops at an empty preopen name: with {' '.join(map(shown, EMPTY_NAME))} the "
-              f"preopen after it is lost, where natively all three are reached.",
-              [("natively: " + label(natively), natively.all_ok),
-               *((label(r), r.outcomes[-1] != "ok") for r in emptied)], "runs: native and each upgrade target"),
-        every(f"A single preopen whose name is {LONG_NAME:,} bytes long traps every catalogued build, fixed ones "
-              "included: fd 3 is told its own name only when the name fits the adapter's scratch area.",
-              ((f"{r.adapter}: {r.trap_cause or 'no trap'}", r.trap is not None) for r in long_one), "builds"),
-    ))
-
-
-NESTED = ("/data", "/cache", "/data/x")
-"""A preopen inside another, with one between them."""
-EMPTY_NAME = ("/a", "", "/b")
-"""A list with the empty name in the middle."""
-LONG_NAME = 60_001
-"""Bytes of a name longer than the scratch area of any build holds (each is measured: ``profiles``)."""
-
-
-ADAPTER_MODULE_NAME = "wit-component:adapter:wasi_snapshot_preview1"
-
-
-def _adapter_metadata(build: adapters.AdapterBuild) -> tuple[str | None, str]:
-    """The embedded adapter module's name and producers (language, compiler), as
-    ``wasm-tools metadata show`` reads them from the opener composed with ``build``."""
-    component = compose.compose(guests.get("opener").wasm(), build)
-    tree = json.loads(compose.run_tool(["metadata", "show", "--json", str(component)], "read a component's metadata"))
-    modules = [child["module"] for child in tree["component"]["children"] if "module" in child]
-    adapter = next((m for m in modules if (m["name"] or "").startswith("wit-component:adapter:")), None)
-    if adapter is None:
-        return None, ""
-    return adapter["name"], "; ".join(f"{field} {name} {version}".strip() for field, tools in adapter["producers"] or ()
-                                      for name, version in tools.items())
-
-
-def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Findings:
-    """Notebook 7: scan and repair against the runs, and what the survey found."""
-    judged = []
-    for verdict in found[1:]:
-        build = adapters.resolve(verdict.adapter)
-        expected = "affected" if verdict.affected else "not affected"
-        for variant in (build, build.reactor()):
-            answer = scan.scan_file(adapters.fetch(variant)).answer
-            judged.append((f"{variant.id}: scan says {answer}, its report's case says {expected}", answer == expected))
-    by_release: dict[str, dict[str, set[str]]] = {}  # jco version -> "lib" / "obj" -> scan's answers
-    for row in rows:
-        if row.package != JCO or not row.adapters:
-            continue
-        if row.file == "lib/wasi_snapshot_preview1.command.wasm":
-            by_release.setdefault(row.version, {}).setdefault("lib", set()).add(row.answer)
-        elif row.file.startswith("obj/"):
-            by_release.setdefault(row.version, {}).setdefault("obj", set()).add(row.answer)
-    own = [(f"jco {version}: lib {sorted(sides['lib'])}, obj {sorted(sides['obj'])}", sides["lib"] == sides["obj"])
-           for version, sides in by_release.items() if "lib" in sides and "obj" in sides]
-    wheels = [(f"{r.package} {r.version} {r.file}", r.adapters == 0) for r in rows
-              if r.package in ("componentize-py", "wasmtime")]
-    fixed_with = repair.first_fixed()
-    repaired = []
-    with tempfile.TemporaryDirectory(prefix="preopen-lab-claims-") as folder:
-        for verdict in (v for v in found[1:] if v.affected):
-            broken = compose.compose(guests.get("opener").wasm(), adapters.resolve(verdict.adapter))
-            done = repair.repair(broken, Path(folder) / f"{verdict.adapter}.wasm", fixed_with)
-            repaired.append((f"{verdict.adapter} -> {done.build}: scan {done.after.answer}, "
-                             f"run {' '.join(done.run.outcomes)}", done.after.answer == "not affected" and done.run.all_ok))
-    metadata = {v.adapter: _adapter_metadata(adapters.resolve(v.adapter)) for v in found[1:]}
-    affected, unaffected = _split(found)
-    same_metadata = [(f"{a} and {f}, both {metadata[a][1]}", metadata[a] == metadata[f])
-                     for a in affected for f in unaffected]
-    return Findings("What we learned", (
-        every(f"Embedded in a component, every catalogued build's adapter module is named {ADAPTER_MODULE_NAME}: "
-              "the name says nothing of the build.",
-              ((f"{b}: {meta[0]}", meta[0] == ADAPTER_MODULE_NAME) for b, meta in metadata.items()), "builds"),
-        some("An affected and an unaffected build can carry the very same metadata (module name, language, compiler, "
-             "read by wasm-tools metadata show): only running the adapter tells them apart.", same_metadata,
-             "pairs of an affected and an unaffected build"),
-        every("scan, running each published adapter file's own code, gives every catalogued build, command and "
-              "reactor adapter alike, the verdict the report's case gives it.", judged, "adapter files"),
-        every("In every surveyed jco release that ships its own tools (obj/) with an adapter inside, that adapter "
-              "has the verdict of the lib/ command adapter the release gives its users.", own, "releases"),
-        every("The surveyed componentize-py and wasmtime wheels hold no .wasm file with a preview1 adapter in it "
-              "(componentize-py builds its adapter into its native binary, which the survey does not read).",
-              wheels, "wheels"),
-        every(f"repair with {fixed_with.id} turns the opener composed with each affected build into a component "
-              "that scans as not affected and reads all five of the report's directories.", repaired,
-              "affected builds"),
     ))
