@@ -75,17 +75,16 @@ def forkserver(preload: str | None = None) -> Any:
     if preload is not None:
         context.set_forkserver_preload([preload])
     # The server shares the user's process group, so Ctrl-C reaches it too, and while it
-    # imports ``preload`` it would print a KeyboardInterrupt traceback of its own. It is
-    # started ignoring Ctrl-C, which it keeps (an ignored signal stays ignored across exec);
-    # this process ignores it only for that start, about 5 ms once.
-    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
-        multiprocessing.forkserver.ensure_running()
-        return context
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # imports ``preload`` it would print a KeyboardInterrupt traceback of its own. It and
+    # every child it forks write to /dev/null instead: they answer through their pipes.
+    stderr, quiet = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
+        os.dup2(quiet, 2)  # inherited by the server as it starts (about 5 ms)
         multiprocessing.forkserver.ensure_running()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        os.dup2(stderr, 2)
+        os.close(stderr)
+        os.close(quiet)
     return context
 
 
