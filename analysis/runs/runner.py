@@ -153,8 +153,8 @@ class Runner:
         if ended.value is not None:
             return ended.value
         if ended.stopped:
-            trap = (f"{STOPPED} after {seconds:g} s: still running, asleep in a host call "
-                    f"(the deadline is {self.deadline:g} s of running WebAssembly)")
+            trap = (f"{STOPPED} after {seconds:g} s: still running, compiling or asleep in a host call, where "
+                    f"its deadline ({self.deadline:g} s of running WebAssembly) cannot reach it")
         else:
             trap = f"the process running the guest died ({ended.died})"
         done = Execution(b"", b"", None, trap)
