@@ -44,6 +44,10 @@ SCHEME_LISTS = tuple(tuple(make(count)) for make in SCHEMES.values() for count i
 FIRST_MISROUTED = ("/tmp", "/abc", "/tmp2")
 LAST_MISROUTED = ("/tmp", "/cache", "/home/user", "/srv", "/data")
 INTACT = ("/", "/tmp", "/tmp/x")
+LONG_THREE = tuple("/" + letter * 20_000 for letter in "abc")
+"""Three names of 20,001 bytes: together more than any build's scratch area holds (each is measured:
+``profiles``), each one alone well within it."""
+REPEATED = ("/a", "/b", "/a")
 
 
 # -- 1 · the preopen model -------------------------------------------------------------
@@ -139,6 +143,8 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None) ->
     sound = _runs(SCHEME_LISTS, ["native", *unaffected], runner)
     special = {paths: _runs([paths], affected, runner) for paths in (FIRST_MISROUTED, LAST_MISROUTED, INTACT)}
     equal = [r for r in broken if r.paths in {tuple(SCHEMES["equal"](n)) for n in range(1, 9)}]
+    long_names = [runner.run(LONG_THREE, guest="probe", adapter=b) for b in [*affected, *unaffected[-1:]]]
+    repeated = _runs([REPEATED], affected, runner)
 
     def names_at_the_ends(r: RunResult) -> bool:
         told = {e.fd: e.name for e in r.fds}
@@ -152,11 +158,18 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None) ->
     what = (f"runs through the affected builds: five naming schemes at 1 to 8 preopens and all "
             f"{len(orders)} orders of five realistic names")
     return Findings("3 · which fd slots survive", (
-        every("Through an affected build, fd 3 is always told its own name and the last fd the last name.",
+        every("Through an affected build, fd 3 is told its own name and the last fd the last name, for every "
+              "list of these schemes and orders (names of a few bytes each).",
               ((label(r), names_at_the_ends(r)) for r in broken), what),
-        every("With equal-length names, exactly the first and the last preopen are reachable (both of them, "
-              "with two or fewer).", ((label(r), ends_only(r)) for r in equal),
+        every(f"Except where the names do not fit the adapter's scratch area: three names of {len(LONG_THREE[0]):,} "
+              f"bytes trap every affected build before anything is told, while the newest unaffected build runs them.",
+              ((f"{r.adapter}: {r.trap_cause or 'no trap'}", (r.trap is not None) == (r.adapter in affected))
+               for r in long_names), "probe runs through the affected builds and the newest unaffected one"),
+        every("With distinct equal-length names, exactly the first and the last preopen are reachable (both of "
+              "them, with two or fewer).", ((label(r), ends_only(r)) for r in equal),
               "runs with equal-length names through the affected builds"),
+        every(f"With a name repeated it can be fewer: {' '.join(REPEATED)} keeps one preopen reachable.",
+              ((label(r), sum(o == "ok" for o in r.outcomes) == 1) for r in repeated), "affected builds"),
         every("Two preopens show no symptom.", ((label(r), r.all_ok) for r in broken if len(r.paths) == 2),
               "two-preopen runs through the affected builds"),
         some("The first preopen can be misrouted: fd 4 is told the first name too and wins wasi-libc's "
