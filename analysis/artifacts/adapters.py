@@ -269,7 +269,6 @@ def write_lock(entries: list[dict]) -> None:
 
 __all__ = [
     "AdapterBuild",
-    "NATIVE",
     "all_builds",
     "catalogue",
     "fetch",

@@ -6,9 +6,9 @@ import dataclasses
 import json
 
 from ..artifacts import adapters, guests
-from ..artifacts.adapters import NATIVE
 from ..model import chain, scratch
 from ..model.describe import describe_run, render_trace
+from ..model.results import NATIVE
 from ..model.wasi import FIRST_FD, check_fd, check_paths
 from ..runs.hosts import HOSTS
 from ..runs.runner import default_runner
@@ -66,8 +66,8 @@ def _predict(args: argparse.Namespace) -> int:
         behavior = args.behavior or "missing-increment"
         # The scratch area differs from build to build: where these names need more than the
         # smallest of the catalogued builds of this behaviour holds, which ones trap depends on the build.
-        rooms = {b.id: profile_of(b.id).scratch_capacity for b in adapters.catalogue()
-                 if profile_of(b.id).behavior == behavior}
+        profiles = {b.id: profile_of(b.id) for b in adapters.catalogue()}
+        rooms = {b: p.scratch_capacity for b, p in profiles.items() if p.behavior == behavior}
         needed = scratch.need(paths, behavior, args.guest)
         if rooms and min(rooms.values()) < needed <= max(rooms.values()):
             fits = [b for b, room in rooms.items() if needed <= room]

@@ -11,10 +11,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..artifacts.adapters import NATIVE
 from ..model.chain import predict
 from ..model.describe import differences
-from ..model.results import RunResult
+from ..model.results import NATIVE, RunResult
 from ..runs.runner import Runner, default_runner
 from .profiles import Profile, profile_of
 from .scenarios import random_preopens

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..artifacts import adapters
-from ..artifacts.adapters import NATIVE
 from ..model import scratch
 from ..model.chain import Behavior
 from ..model.errors import LabError
+from ..model.results import NATIVE
 from ..model.wasi import FIRST_FD
 from ..runs.runner import Runner, default_runner
 from .verdicts import verdict

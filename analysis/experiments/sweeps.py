@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..artifacts.adapters import NATIVE, all_builds
+from ..artifacts.adapters import all_builds
 from ..artifacts.cache import REPORTS_DIR, write_atomically
 from ..model import scratch
 from ..model.chain import predict
 from ..model.describe import sentence
 from ..model.errors import LabError
-from ..model.results import OUTCOMES, RunResult
+from ..model.results import NATIVE, OUTCOMES, RunResult
 from ..model.wasi import ADAPTER_MAX_PREOPENS
 from ..runs import pool
 from ..runs.cpus import usable_cpus

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..artifacts import adapters
-from ..artifacts.adapters import NATIVE, AdapterBuild
+from ..artifacts.adapters import AdapterBuild
 from ..model.describe import evidence
 from ..model.errors import LabError
-from ..model.results import RunResult
+from ..model.results import NATIVE, RunResult
 from ..runs.runner import Runner, default_runner
 
 REPORT_CASE: tuple[str, ...] = ("/a", "/b", "/c", "/d", "/e")

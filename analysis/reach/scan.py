@@ -131,7 +131,7 @@ def scan_file(path: Path, seconds: float = SCAN_SECONDS) -> FileScan:
 def scan_bytes(data: bytes, label: str, seconds: float = SCAN_SECONDS) -> FileScan:
     """Judge every adapter in ``data``, named ``label`` in what is said, in a child process
     that this one stops at ``seconds`` (see ``runs.contained``)."""
-    ended = contained.call(scan_here, (data, label), seconds)
+    ended = contained.call(_scan_here, (data, label), seconds)
     if ended.value is not None:
         return ended.value
     if ended.stopped:
@@ -147,8 +147,8 @@ def scan_bytes(data: bytes, label: str, seconds: float = SCAN_SECONDS) -> FileSc
     return FileScan(label, kind, None, (), problem)
 
 
-def scan_here(data: bytes, label: str) -> FileScan:
-    """``scan_bytes`` in this process: for the child it starts, and code the lab made itself."""
+def _scan_here(data: bytes, label: str) -> FileScan:
+    """``scan_bytes``'s work, in the child it starts."""
     try:
         kind = kind_of(data)
         modules = core_modules(data)

@@ -23,11 +23,11 @@ import wasmtime
 from wasmtime import component as wc
 
 from ..artifacts import adapters, guests
-from ..artifacts.adapters import NATIVE, AdapterBuild
+from ..artifacts.adapters import AdapterBuild
 from ..artifacts.compose import compose
 from ..artifacts.guests import Guest
 from ..model.errors import LabError
-from ..model.results import OUTPUT_LIMIT_HIT, STOPPED, RunResult
+from ..model.results import NATIVE, OUTPUT_LIMIT_HIT, STOPPED, RunResult
 from ..model.wasi import check_paths
 from . import contained, hosts
 from .cpus import PIN_VARIABLE, pin_to_cpu

@@ -16,13 +16,12 @@ import ipywidgets as w
 from IPython.display import clear_output, display
 
 from ..artifacts import adapters
-from ..artifacts.adapters import NATIVE
 from ..experiments.scenarios import ORDERS, SCHEME_CHOICES, check_scheme, ordering, scheme_paths
 from ..experiments.verdicts import REPORT_CASE
 from ..model import chain
 from ..model.describe import NATIVE_LABEL, step_sentence
 from ..model.errors import LabError
-from ..model.results import RunResult
+from ..model.results import NATIVE, RunResult
 from ..model.wasi import FIRST_FD, check_fd, check_paths, preopen_fds
 from ..reach import repair, scan
 from ..runs.runner import Runner, default_runner
