@@ -60,9 +60,9 @@ def test_a_refuted_claim_shows_as_refuted_with_its_counterexample(runner):
     """The rule "the first and the last are always reachable", stated for every list, fails on a real run."""
     runs = [runner.run(paths, adapter=AFFECTED) for paths in (REPORT_CASE, claims.LAST_MISROUTED)]
     claim = checks.every("The first preopen is always reachable, and so is the last.",
-                         ((claims.label(r), r.outcomes[0] == r.outcomes[-1] == "ok") for r in runs), "runs")
+                         ((checks.label(r), r.outcomes[0] == r.outcomes[-1] == "ok") for r in runs), "runs")
     assert not claim.holds
-    assert claim.example == f"counterexample: {claims.label(runs[1])}" and "misrouted" in claim.example
+    assert claim.example == f"counterexample: {checks.label(runs[1])}" and "misrouted" in claim.example
     page = findings_html(Findings("refuted", (claim,)))
     assert "does not hold" in page and "/home/user" in page
 

@@ -12,17 +12,21 @@ from ..artifacts import adapters, compose, guests
 from ..experiments import practices
 from ..experiments.verdicts import Verdict
 from ..model.describe import shown, span
+from ..model.results import RunResult
+from ..model.wasi import FIRST_FD
 from ..reach import repair, scan
 from ..reach.survey import JCO, Row
 from ..runs.runner import Runner, default_runner
-from .checks import Findings, every, some
-from .claims import label, split
+from . import domains as d
+from .checks import Domain, Findings, Trial, every, label, some
+from .claims import split
+from .hunt import REPORT_HUNT, hunted
 
 # -- 6 · practices ------------------------------------------------------------------------------
 
 
 def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, adapter: str,
-                       runner: Runner | None = None) -> Findings:
+                       runner: Runner | None = None, hunt: int = REPORT_HUNT) -> Findings:
     """``orders`` is ``practices.order_search`` of ``paths`` through ``adapter``, an affected build."""
     runner = runner or default_runner()
     affected, unaffected = split(found)
@@ -33,52 +37,83 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
     targets = practices.upgrade_targets(found)
     ends = sum(row.kept == f"{row.order.split(' ')[0]} {row.order.split(' ')[-1]}" for row in orders.itertuples())
 
-    def last_misrouted_by_a_tail(order: str) -> bool:
-        result = runner.run(order.split(" "), adapter=adapter)
+    def last_misrouted_by_a_tail(result: RunResult) -> bool:
         last = result.preopens[-1]
         told = {e.fd: e.name for e in result.fds}
         return last.path == lone_last and last.outcome == "misrouted" and told.get(last.routed_fd) == last.path + "/"
+
+    def lost_after_the_empty_name(r: RunResult) -> bool:
+        return all(o != "ok" for o in r.outcomes[r.paths.index("") + 1:])
+
+    def fd3_told_its_name(r: RunResult) -> bool:
+        return [(e.fd, e.errno, e.name) for e in r.fds][:1] == [(FIRST_FD, 0, r.paths[0])]
 
     nested = [runner.run(NESTED, adapter=b) for b in affected]
     emptied = [runner.run(EMPTY_NAME, adapter=b) for b in targets]
     natively = runner.run(EMPTY_NAME)
     long_one = [runner.run(["/" + "n" * (LONG_NAME - 1)], guest="probe", adapter=b) for b in [*affected, *unaffected]]
+    singles = [runner.run([p], guest="probe", adapter=b) for b in [*affected, *unaffected] for p in SINGLES]
     n = len(paths)
-    return Findings("6 · what a host can do", (
+    every_build = (*affected, *unaffected)
+    these_orders = Domain(f"the {len(orders)} orders of {' '.join(paths)}",
+                          lambda given, build: sorted(given) == sorted(paths) and len(given) == len(paths))
+    one_list = Domain.only(paths)
+    return hunted(Findings("6 · what a host can do", (
         every("Preflight fails through every affected build and passes through every unaffected one.",
               ((b, not c.passed if b in affected else c.passed) for b, c in checks.items()),
-              f"builds, with {' '.join(paths)}"),
+              f"builds, with {' '.join(paths)}").with_domain(one_list),
         every("One parent preopen reaches every child through every affected build.",
-              ((b, bool((frame["outcome"] == "ok").all())) for b, frame in parents.items()), "affected builds"),
+              ((b, bool((frame["outcome"] == "ok").all())) for b, frame in parents.items()), "affected builds"
+              ).with_domain(Domain.about("one parent preopen holding the children a to e")),
         every(f"No order of the {n} directories keeps them all reachable; the best keeps "
               f"{orders['reachable'].max()}, the worst {orders['reachable'].min()}.",
               ((row.order, row.reachable < n) for row in orders.itertuples()),
-              f"orders through {adapter}"),
+              f"orders through {adapter}"
+              ).with_domain(these_orders, Trial("opener", (adapter,), lambda r: not r.all_ok)),
         every(f"Every order keeps the first directory; {ends} of {len(orders)} keep exactly the first and the last.",
               ((row.order, row.kept.split(" ")[0] == row.order.split(" ")[0]) for row in orders.itertuples()),
-              f"orders through {adapter}"),
+              f"orders through {adapter}"
+              ).with_domain(these_orders, Trial("opener", (adapter,), lambda r: r.outcomes[0] == "ok")),
         every(f"The {len(lone)} orders that keep only one all end with {lone_last}, misrouted: a middle fd is told "
               f"{lone_last}/, a longer match.",
-              ((order, last_misrouted_by_a_tail(order)) for order in lone["order"]), "one-survivor orders"),
+              ((order, last_misrouted_by_a_tail(runner.run(order.split(" "), adapter=adapter)))
+               for order in lone["order"]), "one-survivor orders").with_domain(
+            Domain.only(*(order.split(" ") for order in lone["order"])),
+            Trial("opener", (adapter,), last_misrouted_by_a_tail)),
         every(f"Every upgrade target ({span(targets)}) passes the preflight.",
-              ((b, practices.preflight(paths, b, runner).passed) for b in targets), "upgrade targets"),
+              ((b, practices.preflight(paths, b, runner).passed) for b in targets), "upgrade targets"
+              ).with_domain(one_list),
         some(f"With nested names not even the first slot is safe: through an affected build, "
              f"{' '.join(NESTED)} sends fd 3's open into another preopen's directory.",
-             ((label(r), r.outcomes[0] == "misrouted") for r in nested), "affected builds"),
-        every(f"Every upgrade target stops at an empty preopen name: with {' '.join(map(shown, EMPTY_NAME))} the "
-              f"preopen after it is lost, where natively all three are reached.",
+             ((label(r), r.outcomes[0] == "misrouted") for r in nested), "affected builds"
+             ).with_domain(Domain.only(NESTED),
+                           Trial("opener", tuple(affected), lambda r: r.outcomes[0] == "misrouted")),
+        every(f"Every upgrade target stops at the first empty preopen name: every preopen after it is lost (with "
+              f"{' '.join(map(shown, EMPTY_NAME))}, natively all three are reached).",
               [("natively: " + label(natively), natively.all_ok),
-               *((label(r), r.outcomes[-1] != "ok") for r in emptied)], "runs: native and each upgrade target"),
+               *((label(r), lost_after_the_empty_name(r)) for r in emptied)], "runs: native and each upgrade target"
+              ).with_domain(d.within(d.count(2, d.USABLE_PREOPENS), d.AN_EMPTY_NAME, d.fits("opener"),
+                                     lists=d.with_an_empty_name()),
+                            Trial("opener", tuple(targets), lost_after_the_empty_name)),
+        every("A single preopen whose name is not empty and fits the build's scratch area is fd 3, told its own "
+              "name, through every catalogued build.", ((label(r), fd3_told_its_name(r)) for r in singles),
+              f"probe runs of {', '.join(map(shown, SINGLES))} through every build").with_domain(
+            d.within(d.count(1, 1), d.NO_EMPTY_NAME, d.fits("probe"), lists=d.preopen_lists(1, 1)),
+            Trial("probe", every_build, fd3_told_its_name)),
         every(f"A single preopen whose name is {LONG_NAME:,} bytes long traps every catalogued build, fixed ones "
               "included: fd 3 is told its own name only when the name fits the adapter's scratch area.",
-              ((f"{r.adapter}: {r.trap_cause or 'no trap'}", r.trap is not None) for r in long_one), "builds"),
-    ))
+              ((f"{r.adapter}: {r.trap_cause or 'no trap'}", r.trap is not None) for r in long_one), "builds"
+              ).with_domain(Domain.only(("/" + "n" * (LONG_NAME - 1),)), Trial("probe", every_build,
+                                                                             lambda r: r.trap is not None)),
+    )), hunt, runner)
 
 
 NESTED = ("/data", "/cache", "/data/x")
 """A preopen inside another, with one between them."""
 EMPTY_NAME = ("/a", "", "/b")
 """A list with the empty name in the middle."""
+SINGLES = ("/data", "/", ".", "/data/", "/é中")
+"""Single preopens of different kinds."""
 LONG_NAME = 60_001
 """Bytes of a name longer than the scratch area of any build holds (each is measured: ``profiles``)."""
 
@@ -135,18 +170,22 @@ def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Fin
     return Findings("What we learned", (
         every(f"Embedded in a component, every catalogued build's adapter module is named {ADAPTER_MODULE_NAME}: "
               "the name says nothing of the build.",
-              ((f"{b}: {meta[0]}", meta[0] == ADAPTER_MODULE_NAME) for b, meta in metadata.items()), "builds"),
+              ((f"{b}: {meta[0]}", meta[0] == ADAPTER_MODULE_NAME) for b, meta in metadata.items()), "builds"
+              ).with_domain(Domain.about("the catalogued builds, each composed with the opener")),
         some("An affected and an unaffected build can carry the very same metadata (module name, language, compiler, "
              "read by wasm-tools metadata show): only running the adapter tells them apart.", same_metadata,
-             "pairs of an affected and an unaffected build"),
+             "pairs of an affected and an unaffected build"
+             ).with_domain(Domain.about("the catalogued builds, each composed with the opener")),
         every("scan, running each published adapter file's own code, gives every catalogued build, command and "
-              "reactor adapter alike, the verdict the report's case gives it.", judged, "adapter files"),
+              "reactor adapter alike, the verdict the report's case gives it.", judged, "adapter files"
+              ).with_domain(Domain.about("the catalogued builds' published files, command and reactor")),
         every("In every surveyed jco release that ships its own tools (obj/) with an adapter inside, that adapter "
-              "has the verdict of the lib/ command adapter the release gives its users.", own, "releases"),
+              "has the verdict of the lib/ command adapter the release gives its users.", own, "releases"
+              ).with_domain(Domain.about("the surveyed jco releases")),
         every("The surveyed componentize-py and wasmtime wheels hold no .wasm file with a preview1 adapter in it "
               "(componentize-py builds its adapter into its native binary, which the survey does not read).",
-              wheels, "wheels"),
+              wheels, "wheels").with_domain(Domain.about("the surveyed componentize-py and wasmtime wheels")),
         every(f"repair with {fixed_with.id} turns the opener composed with each affected build into a component "
               "that scans as not affected and reads all five of the report's directories.", repaired,
-              "affected builds"),
+              "affected builds").with_domain(Domain.about("the opener composed with each affected build")),
     ))

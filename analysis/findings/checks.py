@@ -1,11 +1,64 @@
-"""A general statement with the runs behind it: whether it holds, what it was checked on,
-and the case that refutes it (for "every ...") or shows it (for "some ..."). The lab's
-own statements are in ``claims``; this is the form they take.
+"""A general statement with the runs behind it: whether it holds, the lists it speaks
+about (its domain, in words and as code), what it was checked on, and the case that
+refutes it (for "every ...") or shows it (for "some ..."). The lab's own statements are
+in ``claims`` and ``advice``; this is the form they take.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..model.describe import shown
+from ..model.results import RunResult
+
+Paths = tuple[str, ...]
+HUNTER = "the hunter's counterexample"
+"""How a counterexample the hunter found begins (``hunt``)."""
+
+
+def label(result: RunResult) -> str:
+    """A run in one line: the build, the preopens and what became of each."""
+    paths = " ".join(shown(p, 24) for p in result.paths)
+    return f"{result.adapter}: {paths} → {' '.join(result.outcomes)}"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The runs a claim speaks about: preopen lists, each through a build.
+
+    ``contains(paths, build)`` says whether one run lies inside; ``lists`` is a Hypothesis
+    strategy that draws lists for the hunter (``hunt``), or None when there is nothing to
+    draw: the claim speaks of the lists it names, or of builds and files, not of lists.
+    """
+
+    words: str
+    contains: Callable[[Paths, str], bool]
+    lists: Any = None
+
+    @classmethod
+    def only(cls, *lists: Sequence[str], words: str = "") -> Domain:
+        """The lists named, and no other."""
+        named = {tuple(p) for p in lists}
+        kind = "this list only" if len(named) == 1 else "these lists only"
+        listed = "; ".join(" ".join(shown(n, 24) for n in p) for p in list(named)[:3])
+        listed += "; ..." if len(named) > 3 else ""
+        return cls(words or f"{kind}: {listed}", lambda paths, build: tuple(paths) in named)
+
+    @classmethod
+    def about(cls, words: str) -> Domain:
+        """Not preopen lists at all: builds, files, measurements."""
+        return cls(words, lambda paths, build: False)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """How one list is tried against a claim: the guest to run, the builds to run it
+    through, and what each run must show for the claim to hold."""
+
+    guest: str
+    builds: tuple[str, ...]
+    passes: Callable[[RunResult], bool]
 
 
 @dataclass(frozen=True)
@@ -16,6 +69,32 @@ class Claim:
     """What it was checked on, in numbers."""
     example: str = ""
     """The counterexample that refutes it, or the run that shows it."""
+    domain: Domain = Domain.about("")
+    trial: Trial | None = None
+    """How to try a list of the domain against it (``claims --on``, the hunter); None when
+    the claim is not about single runs."""
+    hunted: int = 0
+    """How many lists the hunter drew inside the domain and ran (``hunt``)."""
+
+    def with_domain(self, domain: Domain, trial: Trial | None = None) -> Claim:
+        return replace(self, domain=domain, trial=trial)
+
+    @property
+    def huntable(self) -> bool:
+        return self.trial is not None and self.domain.lists is not None
+
+    @property
+    def hunt_note(self) -> str:
+        """What the hunter did, in words: empty for a claim it cannot hunt."""
+        if not self.huntable:
+            return ""
+        builds = len(self.trial.builds)
+        through = "natively" if self.trial.builds == ("native",) else f"each through one of {builds} builds"
+        if self.example.startswith(HUNTER):
+            return f"refuted by list {self.hunted:,} the hunter drew, shown shrunk"
+        if not self.hunted:
+            return "not hunted"
+        return f"the hunter drew {self.hunted:,} lists inside the domain, {through}: none refutes it"
 
 
 @dataclass(frozen=True)

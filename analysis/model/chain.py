@@ -43,6 +43,7 @@ from .wasi import (
     EPERM,
     FIRST_FD,
     NAME_MAX,
+    PATH_MAX,
     decode,
     encode,
     warnings_for,
@@ -229,8 +230,11 @@ def route_table(fds: Sequence[FdEntry]) -> list[tuple[int, bytes]]:
 def open_in(files: dict[str, str], relative: bytes) -> tuple[str | None, int | None]:
     """What opening ``relative`` inside one host directory gives: (content, errno).
 
-    Components resolve one by one, ``..`` included, and may not leave the directory.
+    Components resolve one by one, ``..`` included, and may not leave the directory;
+    a path too long as a whole is refused before any of them.
     """
+    if len(relative) + 1 > PATH_MAX:
+        return None, ENAMETOOLONG
     directories = {""} | {posixpath.dirname(rel) for rel in files}
     directories |= {d for rel in list(directories) for d in _parents(rel)}
     stack: list[str] = []

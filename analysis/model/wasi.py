@@ -21,6 +21,9 @@ ERRNO_NAMES = {2: "EACCES", EBADF: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO
 
 NAME_MAX = 255
 """The longest file name component the host file system takes, in bytes."""
+PATH_MAX = 4096
+"""Bytes of a path, its closing NUL included, from which the host (Linux) answers ENAMETOOLONG
+before it looks at a single component (the hunter found it: ``findings.hunt``)."""
 ADAPTER_MAX_PREOPENS = 125
 """The adapter's descriptor table holds 128 entries, stdio included."""
 

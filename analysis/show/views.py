@@ -212,14 +212,17 @@ def catalogue_frame() -> pd.DataFrame:
 
 
 def findings_html(findings: Findings) -> str:
-    """A notebook's claims as a list: each with what it was checked on; a refuted one marked
-    as such, with its counterexample."""
+    """A notebook's claims as a list: each with the lists it speaks about, what it was checked
+    on and what the hunter tried; a refuted one marked as such, with its counterexample."""
     items = []
     for claim in findings.claims:
         mark, color = ("✓", OUTCOME_COLORS["ok"]) if claim.holds else ("✗ does not hold:", OUTCOME_COLORS["missing"])
         example = f"; {prose(claim.example)}" if claim.example else ""
-        items.append(f'<li><b style="color:{color}">{mark}</b> {prose(claim.statement)} '
-                     f'<span style="color:#555">({prose(claim.evidence)}{example})</span></li>')
+        hunt = f"; {prose(claim.hunt_note)}" if claim.hunt_note else ""
+        domain = (f'<br><span style="color:#555">For: {prose(claim.domain.words)}.</span>'
+                  if claim.domain.words else "")
+        items.append(f'<li><b style="color:{color}">{mark}</b> {prose(claim.statement)}{domain} '
+                     f'<span style="color:#555">({prose(claim.evidence)}{hunt}{example})</span></li>')
     return f'<ul style="line-height:1.5">{"".join(items)}</ul>'
 
 
