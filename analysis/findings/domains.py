@@ -139,9 +139,6 @@ ANY = Condition(ANY_NAMES, lambda paths, build: True)
 DISTINCT = Condition("no name given twice", lambda paths, build: len(set(paths)) == len(paths))
 NO_EMPTY_NAME = Condition("no empty name", lambda paths, build: "" not in paths)
 EQUAL_LENGTH = Condition("names of one length in bytes", lambda paths, build: len({len(encode(p)) for p in paths}) == 1)
-NO_NESTING = Condition(
-    "no name inside another or equal to it once normalised (`/a` and `/a/x`, `.` and `./x`, `/a` and `/a/`)",
-    lambda paths, build: not _nested(paths))
 PLAIN = Condition("every name written plainly: absolute, no `.` or `..` component, no `//`, no trailing `/`",
                   lambda paths, build: all(_plain(p) for p in paths))
 AN_EMPTY_NAME = Condition("an empty name before the last preopen", lambda paths, build: "" in paths[:-1])
@@ -169,20 +166,6 @@ def _fits(paths: Paths, build: str, guest: str) -> bool:
         return True
     profile = profile_of(build)
     return scratch.need(paths, profile.behavior, guest) <= profile.scratch_capacity
-
-
-def _components(path: str) -> tuple[str, ...]:
-    return tuple(part for part in path.split("/") if part not in ("", "."))
-
-
-def _nested(paths: Paths) -> bool:
-    """Some name is inside another or the same directory, component by component (``..`` kept as written)."""
-    parts = [(p.startswith("/"), _components(p)) for p in paths]
-    for i, (absolute, mine) in enumerate(parts):
-        for j, (other_absolute, theirs) in enumerate(parts):
-            if i != j and absolute == other_absolute and mine[:len(theirs)] == theirs:
-                return True
-    return False
 
 
 def _plain(path: str) -> bool:
