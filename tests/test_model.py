@@ -168,3 +168,22 @@ def test_predict_with_a_behaviour_alone_says_when_the_outcome_depends_on_the_bui
     for build in done["fits"] + done["traps"]:
         ran = json.loads(cli("run", "--adapter", build, "--guest", "probe", "--json", name).stdout)
         assert (ran["trap"] is None) == (build in done["fits"]), build
+
+
+def test_a_fixed_build_traps_at_the_call_that_needs_more_and_the_probe_keeps_what_it_printed(runner):
+    """The hunter's counterexample: two names of about 29.5 KB fit start-up and fd 3's call, not fd 4's
+    (the wanted name plus the longest later one); the probe has printed fd 3 by then. The model says so."""
+    from analysis.experiments.modelcheck import predicted_and_measured
+
+    trapped = []
+    for size in (29_480, 29_490, 29_500, 40_000):
+        paths = ["/", "/" + "l" * (size - 1), "/" + "l" * size]
+        predicted, measured = predicted_and_measured(paths, FIXED, "probe", runner)
+        assert predicted == measured
+        assert [e.fd for e in measured.fds] == ([3] if measured.trap else [3, 4, 5, 6])
+        trapped.append(measured.trap is not None)
+    assert trapped[0] is False and trapped[-1] is True
+    long_name = "/" + "l" * 40_000
+    for guest in ("opener", "probe"):
+        predicted, measured = predicted_and_measured([long_name, "/a", long_name], FIXED, guest, runner)
+        assert predicted == measured

@@ -56,7 +56,8 @@ right names, and unlike later builds it reports the empty name too."""
 
 ADAPTER_TRAP = (f"the adapter's descriptor table is full (more than {ADAPTER_MAX_PREOPENS} preopens): "
                 "unreachable at start-up")
-SCRATCH_TRAP = "the adapter's scratch area is too small for these names: it traps before the guest prints anything"
+SCRATCH_TRAP = ("the adapter's scratch area is too small for these names: it traps at the first call that needs more "
+                "(at start-up, before the guest prints anything, unless only a later fd's name is too much)")
 
 
 # -- 1 and 2: what fd_prestat_get / fd_prestat_dir_name answer ------------------------
@@ -290,14 +291,18 @@ def predict(
     paths = tuple(paths)
     label = adapter or behavior
     fds = fd_table(paths, behavior)
-    overflows = scratch_capacity is not None and scratch.need(paths, behavior, guest) > scratch_capacity
-    if fds is None or overflows:
+    needs = scratch.calls(paths, behavior, guest) if scratch_capacity is not None else []
+    overflow = next((i for i, need in enumerate(needs) if need > scratch_capacity), None)
+    if fds is None or overflow is not None:
         cause = ADAPTER_TRAP if fds is None else SCRATCH_TRAP
+        # The probe prints each fd's answer as it gets it: those before the call that traps stay printed.
+        told = fds[:overflow - 1] if fds is not None and guest == "probe" and overflow else ()
+        seen = told_names(told)
         preopens = tuple(
-            PreopenResult(i, p, FIRST_FD + i, None, None, None, None, None, None, "trap", cause)
+            PreopenResult(i, p, FIRST_FD + i, seen.get(FIRST_FD + i), None, None, None, None, None, "trap", cause)
             for i, p in enumerate(paths)
         )
-        return RunResult(guest, label, adapter_sha256, paths, preopens, (), (), exit_code=None, trap=cause,
+        return RunResult(guest, label, adapter_sha256, paths, preopens, told, (), exit_code=None, trap=cause,
                          warnings=warnings_for(paths))
 
     names = told_names(fds)

@@ -39,26 +39,35 @@ ARGUMENT_ENTRY_BYTES = 8
 
 def need(paths: Sequence[str], behavior: str, guest: str) -> int:
     """The most bytes any one call of the adapter needs in its scratch area during a run."""
+    return max(calls(paths, behavior, guest))
+
+
+def calls(paths: Sequence[str], behavior: str, guest: str) -> list[int]:
+    """The bytes each call of the adapter needs, in the order they are made: start-up (the
+    preopens, every name read once for its length, and the opener's arguments), then
+    ``fd_prestat_dir_name`` for fd 3, 4, ... up to the first empty name. The first call that
+    needs more than the area holds traps: what the guest printed before it stays printed."""
     sizes = [len(encode(p)) for p in paths]
     count = len(sizes)
     if behavior == "native":
-        return 0
+        return [0]
     arguments = [len(guest), *sizes] if guest == "opener" else []  # argv is the guest's name, then the paths
-    if behavior == "early":
+    if behavior == "early":  # one area for the whole run, filled at start-up
         kept = _align4(PREOPEN_ENTRY_BYTES * count + sum(sizes))
-        return kept + (ARGUMENT_ENTRY_BYTES * len(arguments) + sum(arguments) if arguments else 0)
+        return [kept + (ARGUMENT_ENTRY_BYTES * len(arguments) + sum(arguments) if arguments else 0)]
+    entries = PREOPEN_ENTRY_BYTES * count
+    start_up = entries + max(sizes, default=0)
+    if arguments:
+        start_up = max(start_up, ARGUMENT_ENTRY_BYTES * len(arguments) + max(arguments))
     asked = len(sizes) if 0 not in sizes else sizes.index(0)
-    placed = [max(sizes, default=0)]  # start-up: every name read once, for its length
+    placed = []
     for nth in range(asked):
         if behavior == "missing-increment":
             placed.append(sum(sizes) if nth == 0 else max(sizes))
         else:
             before, after = max(sizes[:nth], default=0), max(sizes[nth + 1:], default=0)
             placed.append(max(before, sizes[nth] + after))
-    preopens = PREOPEN_ENTRY_BYTES * count + max(placed)
-    if not arguments:
-        return preopens
-    return max(preopens, ARGUMENT_ENTRY_BYTES * len(arguments) + max(arguments))
+    return [start_up, *(entries + p for p in placed)]
 
 
 def longest_fitting(fits: Callable[[int], bool], low: int, high: int, hint: int | None = None) -> int:
