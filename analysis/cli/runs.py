@@ -24,7 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--guest", default="opener",
                      help=f"one of {', '.join(guests.GUESTS)} (default: opener), or a WASIp1 .wasm file of your own")
     run.add_argument("--host", default="wasmtime-py", choices=HOSTS,
-                     help="who runs it: wasmtime-py in this process (the default), the Wasmtime CLI, or node")
+                     help="who runs it: wasmtime-py in this process (the default), the Wasmtime CLI or node; with "
+                          "--native also a WASIp1 host: node-wasi, wasm-util, browser-wasi-shim, wasmer-wasi, wasi-js, "
+                          "runno, pywasm, wamr")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("paths", nargs="*", metavar="PATH", help="guest paths of the preopens, in order")
 

@@ -245,6 +245,7 @@ def describe_run(result: RunResult, predicted: bool = False) -> str:
     if result.guest in ("probe", "direct"):
         out.append(f"(the {result.guest} guest has no libc: routes are wasi-libc's rule applied to the names it saw)")
     out += [f"warning: {warning}" for warning in result.warnings]
+    out += [f"limit: {limit}" for limit in result.limits]
     if result.timed_out:  # the trap says which bound: fuel, the deadline, or the lab's kill
         out.append(f"timeout: the guest was stopped ({shown(result.trap_summary, 400)})")
     elif result.trap:

@@ -105,6 +105,9 @@ class RunResult:
     warnings: tuple[str, ...] = field(default=())
     host: str = field(default="wasmtime-py", compare=False)
     """Who ran it (``hosts.HOSTS``); not compared: the question is whether hosts differ."""
+    limits: tuple[str, ...] = field(default=(), compare=False)
+    """What the host's API could not express of this list (a WASIp1 host keyed by name
+    holds a name once), in words: said, never dropped silently."""
 
     @property
     def outcomes(self) -> tuple[Outcome, ...]:
@@ -152,6 +155,7 @@ class RunResult:
                 "fds": tuple(FdEntry(**f) for f in data["fds"]),
                 "lines": tuple(data["lines"]),
                 "warnings": tuple(data.get("warnings", ())),
+                "limits": tuple(data.get("limits", ())),
             }
         )
 

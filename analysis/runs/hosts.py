@@ -12,14 +12,17 @@ with wasmtime-py's bindings:
   installed into the cache on first use.
 
 Each run returns the ``Execution`` the in-process runner returns, so ``guest_output``
-reads all hosts alike.
+reads all hosts alike. The WASIp1 hosts beyond wasmtime (``wasip1_hosts``) run core
+modules only and come through ``finish`` too.
 """
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 from collections.abc import Sequence
@@ -28,11 +31,16 @@ from pathlib import Path
 from ..artifacts.cache import cache_dir, locked, sha256_file, write_atomically
 from ..artifacts.npm import npm, reason
 from ..model.errors import LabError, first_line
-from ..model.results import OUT_OF_FUEL
+from ..model.results import OUT_OF_FUEL, STOPPED
+from . import contained, wasip1_hosts
 from .guest_output import Execution
 from .hostdirs import Populate, run_root
+from .wasip1_hosts import P1_HOSTS
 
-HOSTS = ("wasmtime-py", "wasmtime-cli", "node")
+WASIP2_HOSTS = ("wasmtime-py", "wasmtime-cli", "node")
+"""Who runs a component (a guest composed with an adapter build)."""
+HOSTS = (*WASIP2_HOSTS, *(h for h in P1_HOSTS if h not in WASIP2_HOSTS))
+"""Every host ``run --host`` takes; those past ``WASIP2_HOSTS`` run core modules only (``--native``)."""
 NODE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance/preview2-shim": "0.26.1"}
 """What the node host installs (``npm install``), pinned."""
 HOST_TIMEOUT = 120
@@ -50,7 +58,14 @@ def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[st
             fuel: int) -> Execution:
     """Run ``wasm`` (a composed component's path, or a core module's bytes) under ``host``."""
     if host == "node" and not is_component:
-        raise LabError("node runs components only: give an adapter build (--adapter) to compose the guest with")
+        raise LabError("node runs components only: give an adapter build (--adapter) to compose the guest with, "
+                       "or choose node's own WASIp1 with --host node-wasi")
+    if host not in WASIP2_HOSTS:
+        if is_component:
+            raise LabError(f"{host} is a WASIp1 host: it runs the core module with no adapter (--native); a "
+                           f"component runs on {', '.join(WASIP2_HOSTS)}")
+        return wasip1_hosts.execute(host, wasm if isinstance(wasm, bytes) else wasm.read_bytes(), argv, populate,
+                                    HOST_TIMEOUT)
     with run_root(populate) as (root, preopens):
         if isinstance(wasm, bytes):
             (root / "guest.wasm").write_bytes(wasm)
@@ -62,19 +77,48 @@ def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[st
             spec = root / "spec.json"
             spec.write_text(json.dumps({"argv": list(argv), "preopens": [[g, h] for h, g in preopens]}))
             command = [_node(), str(node_host_dir() / "run.mjs"), str(transpiled(wasm)), str(spec)]
-        return _finish(host, command)
+        return finish(host, command, root, HOST_TIMEOUT)
 
 
-def _finish(host: str, command: list[str]) -> Execution:
+TRAP_MARKS = ("wasm trap", "RuntimeError", OUT_OF_FUEL, "Traceback", "trap:")
+"""How the hosts' processes word a trap on stderr (wasmtime, JavaScript, pywasm, wamr)."""
+
+
+def finish(host: str, command: list[str], root: Path, seconds: float) -> Execution:
+    """Run a host's process as every run is bounded: its own process group, stopped with
+    everything it started after ``seconds`` (or at Ctrl-C), killed if the lab dies, each
+    output file capped at ``contained.OUTPUT_LIMIT``; the files live in the run's root."""
+    out, err = root / "host.stdout", root / "host.stderr"
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                                   start_new_session=True, preexec_fn=_bounded)
+        try:
+            code = process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            _stop(process)
+    said, complaint = out.read_bytes(), err.read_bytes()
+    if code is None:
+        return Execution(said, complaint, None, f"{STOPPED} after {seconds:g} s: {host} was still running")
+    words = complaint.decode("utf-8", "replace")
+    if code != 0 and (code < 0 or any(mark in words for mark in TRAP_MARKS)):
+        return Execution(said, complaint, None, words or f"{host} ended by signal {-code}")
+    return Execution(said, complaint, code, None)
+
+
+def _bounded() -> None:
+    """In the host's process, before it starts: capped files, and death with the lab."""
+    contained.limit_file_size()
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _stop(process: subprocess.Popen) -> None:
     try:
-        done = subprocess.run(command, capture_output=True, timeout=HOST_TIMEOUT)
-    except subprocess.TimeoutExpired as exc:
-        return Execution(exc.stdout or b"", exc.stderr or b"", None, f"{host} was stopped after {HOST_TIMEOUT} s")
-    stderr = done.stderr.decode("utf-8", "replace")
-    trapped = done.returncode != 0 and any(mark in stderr for mark in ("wasm trap", "RuntimeError", OUT_OF_FUEL))
-    if trapped:
-        return Execution(done.stdout, done.stderr, None, stderr)
-    return Execution(done.stdout, done.stderr, done.returncode, None)
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 # -- the Wasmtime CLI --------------------------------------------------------------------

@@ -17,6 +17,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import wasmtime
@@ -29,7 +30,7 @@ from ..artifacts.guests import Guest
 from ..model.errors import LabError
 from ..model.results import NATIVE, OUTPUT_LIMIT_HIT, STOPPED, RunResult
 from ..model.wasi import check_paths
-from . import contained, hosts
+from . import contained, hosts, wasip1_hosts
 from .cpus import PIN_VARIABLE, pin_to_cpu
 from .guest_output import Execution, interpret
 from .hostdirs import KeptDirs, free_bytes, make_host_dirs, run_root
@@ -141,6 +142,9 @@ class Runner:
             build = _resolve(adapter)
             wasm = compose(spec.wasm(), build) if build else spec.wasm()
             done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel)
+            if host not in hosts.WASIP2_HOSTS:
+                result = interpret(spec, paths, done, NATIVE, None, host)
+                return replace(result, limits=wasip1_hosts.limits(host, paths))
         return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None, host)
 
     def _contained(self, paths: tuple[str, ...], spec: Guest, adapter: str | AdapterBuild) -> RunResult:
