@@ -92,7 +92,7 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
               f"{' '.join(map(shown, EMPTY_NAME))}, natively all three are reached).",
               [("natively: " + label(natively), natively.all_ok),
                *((label(r), lost_after_the_empty_name(r)) for r in emptied)], "runs: native and each upgrade target"
-              ).with_domain(d.within(d.count(2, d.USABLE_PREOPENS), d.AN_EMPTY_NAME, d.fits("opener"),
+              ).with_domain(d.within(d.count(2, d.USABLE_PREOPENS), d.AN_EMPTY_NAME, d.OPENABLE, d.fits("opener"),
                                      lists=d.with_an_empty_name()),
                             Trial("opener", tuple(targets), lost_after_the_empty_name)),
         every("A single preopen whose name is not empty and fits the build's scratch area is fd 3, told its own "

@@ -20,7 +20,7 @@ from ..model.describe import shown, span
 from ..model.markers import marker_target
 from ..model.results import NATIVE, RunResult
 from ..model.wasi import ADAPTER_MAX_PREOPENS, ENOENT, FIRST_FD, encode
-from ..runs.hosts import HOSTS
+from ..runs.hosts import WASIP2_HOSTS
 from ..runs.runner import Runner, default_runner
 from . import domains as d
 from .checks import Claim, Domain, Findings, Trial, every, label, some
@@ -95,7 +95,8 @@ def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None
     probes = _runs([REPORT_CASE], affected, runner, "probe")
     rust = {r.adapter: r for r in _runs([REPORT_CASE], affected, runner, "rust-open")}
     direct = runner.run(REPORT_CASE, guest="direct")
-    elsewhere = [runner.run(REPORT_CASE, adapter=b, host=h) for b in (affected[-1], unaffected[-1]) for h in HOSTS]
+    elsewhere = [runner.run(REPORT_CASE, adapter=b, host=h)
+                 for b in (affected[-1], unaffected[-1]) for h in WASIP2_HOSTS]
 
     def told_wrong_in_the_middle(r: RunResult) -> bool:
         middle = {e.fd: e.name for e in r.fds if FIRST_FD < e.fd < FIRST_FD + len(r.paths) - 1}
@@ -130,8 +131,8 @@ def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None
               [e.name for e in direct.fds] == list(REPORT_CASE), "one run of the direct guest",
               f"it listed {' '.join(shown(e.name) for e in direct.fds)}"
               ).with_domain(case, Trial("direct", (NATIVE,), lambda r: [e.name for e in r.fds] == list(r.paths))),
-        every(f"The bug follows the adapter, not the host: under {', '.join(HOSTS)} alike, {affected[-1]} gives "
-              f"the report's symptom and {unaffected[-1]} reaches all five.",
+        every(f"The bug follows the adapter, not the host: under {', '.join(WASIP2_HOSTS)} alike, {affected[-1]} "
+              f"gives the report's symptom and {unaffected[-1]} reaches all five.",
               ((f"{r.host}: {label(r)}", r.outcomes == (outcomes if r.adapter == affected[-1] else ("ok",) * 5))
                for r in elsewhere), "runs, one per host and build").with_domain(case),
     ))
@@ -191,7 +192,8 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
         every("Two distinct preopens show no symptom.",
               ((label(r), r.all_ok) for r in broken if len(r.paths) == 2),
               "two-preopen runs through the affected builds").with_domain(
-            d.within(d.count(2, 2), d.DISTINCT, d.PLAIN, d.fits("opener"), lists=d.preopen_lists(2, 2, True, True)),
+            d.within(d.count(2, 2), d.DISTINCT, d.PLAIN, d.OPENABLE, d.fits("opener"),
+                     lists=d.preopen_lists(2, 2, True, True)),
             Trial("opener", through_affected, lambda r: r.all_ok)),
         some("The first preopen can be misrouted: fd 4 is told the first name too and wins wasi-libc's "
              "newest-first tie.", ((label(r), r.outcomes[0] == "misrouted") for r in special[FIRST_MISROUTED]),
@@ -206,7 +208,7 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
             Domain.only(INTACT), Trial("opener", through_affected, lambda r: r.all_ok)),
         every("Natively and through every unaffected build, every preopen is reachable.",
               ((label(r), r.all_ok) for r in sound), "runs of the five naming schemes at 1 to 8 preopens").with_domain(
-            d.within(table, d.DISTINCT, d.PLAIN, d.fits("opener"),
+            d.within(table, d.DISTINCT, d.PLAIN, d.OPENABLE, d.fits("opener"),
                      lists=d.preopen_lists(1, d.USABLE_PREOPENS, True, True)),
             Trial("opener", (NATIVE, *unaffected), lambda r: r.all_ok)),
     )), hunt, runner)
@@ -306,7 +308,7 @@ def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | N
               f"opened and {full + 1} trap at start-up: {full - 1} is the usable ceiling.",
               ((f"{r['build']} at {r['preopens']}", at(r)) for r in rows),
               f"runs: native and {len(adapters_measured)} adapter builds at {full - 1}, {full} and {full + 1}"
-              ).with_domain(d.within(d.count(full - 1, full + 1), d.DISTINCT, d.PLAIN, d.fits("opener"),
+              ).with_domain(d.within(d.count(full - 1, full + 1), d.DISTINCT, d.PLAIN, d.OPENABLE, d.fits("opener"),
                                      lists=d.preopen_lists(full - 1, full + 1, True, True)),
                             Trial("opener", (NATIVE, *adapters_measured), at_the_ceiling)),
         every(f"From three names on, an affected build takes fewer name bytes than a fixed one (at {ten} names "

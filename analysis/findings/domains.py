@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from ..experiments.profiles import profile_of
 from ..model import scratch
+from ..model.markers import marker_target
 from ..model.results import NATIVE
-from ..model.wasi import ADAPTER_MAX_PREOPENS, encode
+from ..model.wasi import ADAPTER_MAX_PREOPENS, PATH_MAX, encode
 from .checks import Domain, Paths
 
 MOST_PREOPENS = 130
@@ -141,6 +142,8 @@ NO_EMPTY_NAME = Condition("no empty name", lambda paths, build: "" not in paths)
 EQUAL_LENGTH = Condition("names of one length in bytes", lambda paths, build: len({len(encode(p)) for p in paths}) == 1)
 PLAIN = Condition("every name written plainly: absolute, no `.` or `..` component, no `//`, no trailing `/`",
                   lambda paths, build: all(_plain(p) for p in paths))
+OPENABLE = Condition(f"each name short enough that `<name>/MARKER` stays under the host's PATH_MAX ({PATH_MAX:,} "
+                     "bytes)", lambda paths, build: all(len(encode(marker_target(p))) < PATH_MAX - 1 for p in paths))
 AN_EMPTY_NAME = Condition("an empty name before the last preopen", lambda paths, build: "" in paths[:-1])
 
 

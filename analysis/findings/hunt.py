@@ -50,7 +50,7 @@ def hunt(claim: Claim, budget: int, runner: Runner | None = None) -> Claim:
             return False  # shrinking has had its runs: the shortest found so far stands
         if not found_at:
             tried.add(case)
-        answers[case] = not trial.passes(runner.run(case[0], guest=trial.guest, adapter=case[1]))
+        answers[case] = not trial.passes(settled(runner, case[0], trial.guest, case[1]))
         if answers[case] and not found_at:
             found_at.append(len(tried))
         return answers[case]
@@ -62,9 +62,16 @@ def hunt(claim: Claim, budget: int, runner: Runner | None = None) -> Claim:
             paths, build = find(cases, refutes, settings=_settings(budget))
     except (NoSuchExample, Unsatisfiable):  # none refutes, or the generator drew nothing inside the domain
         return replace(claim, hunted=len(tried))
-    shrunk = runner.run(paths, guest=trial.guest, adapter=build)
+    shrunk = settled(runner, paths, trial.guest, build)
     return replace(claim, holds=False, hunted=found_at[0],
                    example=f"{HUNTER} (list {found_at[0]:,} drawn, then shrunk): {label(shrunk)}")
+
+
+def settled(runner: Runner, paths: Paths, guest: str, build: str) -> RunResult:
+    """One run, run again if it ran out of time: a deadline hit on a busy machine says
+    nothing of the claim (no claim speaks of timeouts); a second one is kept, and refutes."""
+    run = runner.run(paths, guest=guest, adapter=build)
+    return runner.run(paths, guest=guest, adapter=build) if run.timed_out else run
 
 
 def hunted(findings: Findings, budget: int, runner: Runner | None = None) -> Findings:
@@ -95,6 +102,6 @@ def try_list(paths: Paths, claims: list[Claim], runner: Runner | None = None) ->
         builds = [b for b in claim.trial.builds if claim.domain.contains(paths, b)]
         if not builds:
             continue
-        runs = tuple(runner.run(paths, guest=claim.trial.guest, adapter=b) for b in builds)
+        runs = tuple(settled(runner, paths, claim.trial.guest, b) for b in builds)
         done.append(Tried(claim, runs, tuple(r for r in runs if not claim.trial.passes(r))))
     return done

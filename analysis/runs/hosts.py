@@ -64,10 +64,10 @@ def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[st
         if is_component:
             raise LabError(f"{host} is a WASIp1 host: it runs the core module with no adapter (--native); a "
                            f"component runs on {', '.join(WASIP2_HOSTS)}")
-        return wasip1_hosts.execute(host, wasm if isinstance(wasm, bytes) else wasm.read_bytes(), argv, populate,
-                                    HOST_TIMEOUT)
+        module = bytes(wasm) if isinstance(wasm, (bytes, bytearray)) else wasm.read_bytes()
+        return wasip1_hosts.execute(host, module, argv, populate, HOST_TIMEOUT)
     with run_root(populate) as (root, preopens):
-        if isinstance(wasm, bytes):
+        if isinstance(wasm, (bytes, bytearray)):
             (root / "guest.wasm").write_bytes(wasm)
             wasm = root / "guest.wasm"
         if host == "wasmtime-cli":
