@@ -28,7 +28,7 @@ _NAMES = {
 _MODULES = {
     "hosts": "runs",
     "verdicts": "experiments", "sweeps": "experiments", "modelcheck": "experiments", "practices": "experiments",
-    "scan": "reach", "survey": "reach", "toolchains": "reach",
+    "scan": "reach", "survey": "reach", "toolchains": "reach", "host_matrix": "reach",
     "claims": "findings", "advice": "findings",
     "plots": "show", "diagrams": "show", "views": "show", "widgets": "show",
 }

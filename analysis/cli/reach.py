@@ -1,4 +1,5 @@
-"""Files built elsewhere: ``scan`` (am I affected?), ``survey`` (published packages), ``repair``."""
+"""Files built elsewhere: ``scan`` (am I affected?), ``survey`` (published packages), ``repair``;
+and other hosts: ``hosts`` (the WASIp1 hosts people use, check by check)."""
 from __future__ import annotations
 
 import argparse
@@ -26,12 +27,35 @@ def register(commands: argparse._SubParsersAction) -> None:
     census.add_argument("--every", action="store_true", help="every release, not a few per package (slow)")
     census.add_argument("--json", action="store_true", help="print the rows as JSON")
 
+    other = commands.add_parser("hosts", help="is my host affected? the WASIp1 hosts people use, each list and "
+                                              "check against native wasmtime")
+    other.set_defaults(func=_hosts)
+    other.add_argument("--host", action="append", metavar="H", help="only this host (repeatable; default: all)")
+    other.add_argument("--json", action="store_true", help="print the matrix as JSON")
+
     mend = commands.add_parser("repair", help="re-adapt an affected component with a fixed build, checked first")
     mend.set_defaults(func=_repair)
     mend.add_argument("file", metavar="FILE", help="a component whose adapter `scan` finds affected")
     mend.add_argument("-o", "--out", type=Path, required=True, help="where to write the repaired component")
     mend.add_argument("--with", dest="build", metavar="ID",
                       help="the adapter build to use (default: the oldest measured fixed one)")
+
+
+def _hosts(args: argparse.Namespace) -> int:
+    """Exit 0 whatever the hosts do: a difference is a finding, not a failure of the command."""
+    from ..reach import host_matrix
+    from ..reach.words import describe_matrix
+    from ..runs.wasip1_hosts import P1_HOSTS
+
+    unknown = [h for h in args.host or () if h not in P1_HOSTS]
+    if unknown:
+        raise LabError(f"unknown WASIp1 host {unknown[0]!r}: choose from {', '.join(P1_HOSTS)}")
+    matrix = host_matrix.measure(args.host or None)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(matrix), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(describe_matrix(matrix)))
+    return 0
 
 
 def _scan_files(args: argparse.Namespace) -> int:

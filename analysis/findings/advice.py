@@ -18,7 +18,7 @@ from ..reach import repair, scan
 from ..reach.survey import JCO, Row
 from ..runs.runner import Runner, default_runner
 from . import domains as d
-from .checks import Domain, Findings, Trial, every, label, some
+from .checks import Claim, Domain, Findings, Trial, every, label, some
 from .claims import split
 from .hunt import REPORT_HUNT, hunted
 
@@ -189,3 +189,47 @@ def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Fin
               "that scans as not affected and reads all five of the report's directories.", repaired,
               "affected builds").with_domain(Domain.about("the opener composed with each affected build")),
     ))
+
+
+# -- 8 · other hosts ---------------------------------------------------------------------------
+
+
+def other_hosts_findings(matrix) -> Findings:
+    """What the conformance matrix (``reach.host_matrix``) shows, each sentence from its cells."""
+    from ..reach.host_matrix import CHECKS, LISTS, REFERENCE
+
+    hosts = matrix.hosts
+    lists = list(next(iter(matrix.differ.values()), {}))
+    about = Domain.about(f"the {len(lists)} lists of this page ({', '.join(lists)}) through {len(hosts)} WASIp1 "
+                         f"hosts ({', '.join(hosts)}), each against {REFERENCE}")
+    case = "the report's case"
+    reads_case = [(h, "reads" not in matrix.differ[h].get(case, ("failed",))
+                   and "failed" not in matrix.differ[h].get(case, ("failed",))) for h in hosts]
+    clean = [h for h in hosts if all(c.verdict == "same" for c in matrix.cells if c.host == h)]
+    bugs = [c for c in matrix.cells if c.verdict == "host bug"]
+    unexplained = [c for c in matrix.cells if c.verdict in ("unexplained", "failed")]
+    moved = [(h, n) for h in hosts for n, checks in matrix.differ[h].items()
+             if {"names", "order"} & set(checks) and "failed" not in checks]
+    keyed = [h for h in hosts if any("keyed by guest path" in x for x in matrix.limits.get(h, ()))]
+    return Findings("8 · other hosts", (
+        every(f"On every WASIp1 host tried, each of the report's {len(LISTS[case])} preopens reads its own MARKER, "
+              f"as on {REFERENCE}: none shows the adapter's bug.", ((h, ok) for h, ok in reads_case),
+              "opener runs of the report's case, one per host").with_domain(about),
+        Claim(f"{len(clean)} of the {len(hosts)} hosts agree with {REFERENCE} on every check and every list"
+              f"{': ' + ', '.join(clean) if clean else ''}.", True,
+              f"{len(hosts) * len(CHECKS)} (host, check) cells").with_domain(about),
+        every(f"Where a host tells other names or another fd order, wasi-libc's lookup by name still reads the "
+              f"right file in most cases: {sum('reads' not in matrix.differ[h][n] for h, n in moved)} of the "
+              f"{len(moved)} (host, list) pairs with different names or order read what {REFERENCE} reads.",
+              ((f"{h} · {n}", True) for h, n in moved), "(host, list) pairs").with_domain(about),
+        Claim(f"The hosts that take preopens as an object keyed by name ({', '.join(keyed) or 'none'}) cannot be "
+              "given a name twice; the JavaScript ones also put integer-like names first.", bool(keyed),
+              f"{len(keyed)} hosts whose runs said so").with_domain(about),
+        Claim(f"{len(bugs)} differences are host bugs: "
+              f"{'; '.join(f'{c.host} · {c.check}' for c in bugs) or 'none'}.", True,
+              f"{len(matrix.cells)} cells judged from the hosts' source").with_domain(about),
+        every("Every difference the runs show is explained: a host bug, an API limit or allowed by the spec.",
+              ((f"{c.host} · {c.check}", False) for c in unexplained) if unexplained else [("all cells", True)],
+              "cells").with_domain(about),
+    ))
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..model.describe import shown, text_table
+from .host_matrix import CHECKS, REFERENCE, Matrix
 from .scan import FileScan
 from .survey import Row as SurveyRow
 from .toolchains import Toolchain
@@ -48,3 +49,27 @@ def describe_survey(rows: Sequence[SurveyRow], chart: Sequence[Toolchain]) -> li
     rows_of_chart = [("product", "affected", "first fixed", "basis", "source")]
     rows_of_chart += [(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in chart]
     return lines + text_table(rows_of_chart)
+
+
+def describe_matrix(matrix: Matrix) -> list[str]:
+    """The matrix as a table (host x check), then each difference with its reproduction and judgement."""
+    rows = [["host", *CHECKS, "s/run"]]
+    for host in matrix.hosts:
+        rows.append([host, *(matrix.cell(host, c).verdict for c in CHECKS), f"{matrix.cost[host]:.3f}"])
+    out = [f"each host against {REFERENCE} (wasmtime's own WASIp1), {matrix.runs:,} runs at most", "",
+           *text_table(rows, max_width=22), ""]
+    for cell in matrix.cells:
+        if cell.verdict == "same":
+            continue
+        out.append(f"{cell.host} · {cell.check}: {cell.verdict} (lists: {', '.join(cell.lists)})")
+        if cell.example is not None and cell.example.reduced:
+            e = cell.example
+            out.append(f"  reproduce: python -m analysis run --native --host {cell.host} --json "
+                       f"{' '.join(repr(p) if not p or ' ' in p else p for p in e.reduced)}")
+            out.append(f"  {REFERENCE}: {shown(e.reference, 200)}")
+            out.append(f"  {cell.host}: {shown(e.seen, 200)}")
+        elif cell.example is not None:
+            out.append(f"  {REFERENCE}: {e.reference if (e := cell.example) else ''}; {cell.host}: {cell.example.seen}")
+        if cell.known is not None:
+            out.append(f"  why: {cell.known.why}" + (f" ({cell.known.source})" if cell.known.source else ""))
+    return out

@@ -105,6 +105,8 @@ def limits(host: str, paths: Sequence[str]) -> tuple[str, ...]:
         if host != "pywasm" and object_order(given) != given:
             said.append(f"{host} takes a JavaScript object, which lists integer-like keys "
                         f"({', '.join(p for p in given if _INTEGER_KEY.fullmatch(p))}) first, in numeric order")
+    if host == "wamr" and "" in paths:
+        said.append("wamr's --map-dir HOST::GUEST cannot take an empty guest path: it refuses the run")
     return tuple(said)
 
 

@@ -46,3 +46,19 @@ def marked(word: str) -> str:
     """An outcome or a verdict with its mark in front, e.g. ``✗ missing``; other words as they are."""
     glyph = OUTCOME_GLYPHS.get(word) or ANSWER_GLYPHS.get(word)
     return f"{glyph} {word}" if glyph else word
+
+VERDICT_COLORS: dict[str, str] = {
+    "same": OUTCOME_COLORS["ok"],
+    "allowed by the spec": "#0072B2",  # blue
+    "API limit": "#E69F00",  # orange
+    "host bug": OUTCOME_COLORS["missing"],
+    "unexplained": OUTCOME_COLORS["misrouted"],
+    "failed": OUTCOME_COLORS["trap"],
+}
+"""A WASIp1 host's verdict per check (``reach.host_matrix``): the same as wasmtime as ``ok``,
+a host bug as a lost preopen, a failure as a trap; the two judged differences in Okabe and
+Ito's blue and orange."""
+VERDICT_GLYPHS: dict[str, str] = {"same": "✓", "allowed by the spec": "≈", "API limit": "◐", "host bug": "✗",
+                                  "unexplained": "?", "failed": "⚠"}
+VERDICT_HATCHES: dict[str, str] = {"same": "", "allowed by the spec": "---", "API limit": "\\\\\\",
+                                   "host bug": "///", "unexplained": "xxx", "failed": "..."}

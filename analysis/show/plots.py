@@ -23,7 +23,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from ..model.results import OUTCOMES, RunResult
 from ..model.wasi import FIRST_FD
-from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_HATCHES
+from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_HATCHES, VERDICT_COLORS, VERDICT_GLYPHS, VERDICT_HATCHES
 
 POSITION_STYLE = {
     "first": ("#0072B2", "o", "-"),
@@ -309,4 +309,36 @@ def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
     fig.suptitle(title or "The preview1 adapters inside published releases, each run by scan", x=0.02, ha="left")
     fig.supxlabel("release (oldest first)", fontsize=9)
     fig.tight_layout(rect=(0, 0, 0.86, 0.95))
+    return fig
+
+
+def host_matrix(matrix, title: str | None = None) -> Figure:
+    """Hosts (rows) by checks (columns), each cell coloured, hatched and marked by its verdict."""
+    from ..reach.host_matrix import CHECKS, VERDICTS
+
+    fig = new_figure((10.5, 1.4 + 0.5 * len(matrix.hosts)))
+    ax = fig.add_subplot()
+    for y, host in enumerate(matrix.hosts):
+        for x, check in enumerate(CHECKS):
+            verdict = matrix.cell(host, check).verdict
+            ax.add_patch(Rectangle((x, y), 0.96, 0.9, facecolor=VERDICT_COLORS[verdict],
+                                   hatch=VERDICT_HATCHES[verdict], edgecolor="white", linewidth=0))
+            ax.text(x + 0.48, y + 0.45, VERDICT_GLYPHS[verdict], ha="center", va="center", fontsize=14,
+                    color="white", fontweight="bold")
+    ax.set_xlim(0, len(CHECKS))
+    ax.set_ylim(len(matrix.hosts), 0)
+    ax.set_xticks([x + 0.48 for x in range(len(CHECKS))], CHECKS, fontsize=10)
+    ax.xaxis.tick_top()
+    ax.set_yticks([y + 0.45 for y in range(len(matrix.hosts))], matrix.hosts, fontsize=10)
+    ax.set_xlabel("check, each against wasmtime's own WASIp1 on the same lists", fontsize=10)
+    ax.set_ylabel("WASIp1 host", fontsize=10)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    present = [v for v in VERDICTS if any(c.verdict == v for c in matrix.cells)]
+    handles = [Patch(facecolor=VERDICT_COLORS[v], hatch=VERDICT_HATCHES[v], edgecolor="white",
+                     label=f"{VERDICT_GLYPHS[v]} {v}") for v in present]
+    fig.legend(handles=handles, loc="center right", title="verdict", fontsize=9)
+    fig.suptitle(title or "Is my host affected? Each WASIp1 host against wasmtime, check by check", x=0.02,
+                 ha="left")
+    fig.tight_layout(rect=(0, 0, 0.8, 0.95))
     return fig
