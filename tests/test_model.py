@@ -187,3 +187,22 @@ def test_a_fixed_build_traps_at_the_call_that_needs_more_and_the_probe_keeps_wha
     for guest in ("opener", "probe"):
         predicted, measured = predicted_and_measured([long_name, "/a", long_name], FIXED, guest, runner)
         assert predicted == measured
+
+
+def test_at_125_preopens_an_open_the_host_refuses_keeps_its_errno(runner):
+    """The hunter's counterexample to page 4 (reads), reduced: with the adapter's table full,
+    the model said ENOMEM for every open; an open the host refuses first keeps the host's
+    errno (through an affected build, /d2../d123 are sent to directories that lack the file)."""
+    from analysis.experiments.modelcheck import field_counts
+    from analysis.experiments.profiles import profile_of
+    from analysis.model.chain import predict
+
+    paths = tuple(f"/d{i}" for i in range(125))
+    for build in ("jco-1.8.1", "jco-1.33.0"):
+        measured = runner.run(paths, adapter=build)
+        profile = profile_of(build)
+        predicted = predict(paths, profile.behavior, adapter=build, adapter_sha256=measured.adapter_sha256,
+                            scratch_capacity=profile.scratch_capacity)
+        assert {p.marker for p in measured.preopens} == {None}  # no file is read at 125
+        assert field_counts(predicted, measured)["reads"] == (125, 125), build
+    assert {p.errno for p in runner.run(paths, adapter="jco-1.8.1").preopens} == {44, 48}  # ENOENT and ENOMEM

@@ -47,7 +47,9 @@ def _claims(args: argparse.Namespace) -> int:
 def _row(claim: Claim) -> dict:
     return {"statement": claim.statement, "domain": claim.domain.words, "holds": claim.holds,
             "evidence": claim.evidence, "hunted": claim.hunted if claim.huntable else None,
-            "hunt": claim.hunt_note, "example": claim.example}
+            "hunt": claim.hunt_note, "example": claim.example,
+            "refuted_by": ({"paths": list(claim.refuted_by[0]), "build": claim.refuted_by[1]}
+                           if claim.refuted_by else None)}
 
 
 def _print_claims(pages: list[Findings], as_json: bool) -> int:

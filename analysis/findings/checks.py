@@ -75,6 +75,9 @@ class Claim:
     the claim is not about single runs."""
     hunted: int = 0
     """How many lists the hunter drew inside the domain and ran (``hunt``)."""
+    refuted_by: tuple[tuple[str, ...], str] | None = None
+    """The hunter's shrunk counterexample whole, (list, build): ``example`` shortens long names,
+    this gives what to run again (``claims --json``)."""
 
     def with_domain(self, domain: Domain, trial: Trial | None = None) -> Claim:
         return replace(self, domain=domain, trial=trial)

@@ -63,7 +63,7 @@ def hunt(claim: Claim, budget: int, runner: Runner | None = None) -> Claim:
     except (NoSuchExample, Unsatisfiable):  # none refutes, or the generator drew nothing inside the domain
         return replace(claim, hunted=len(tried))
     shrunk = settled(runner, paths, trial.guest, build)
-    return replace(claim, holds=False, hunted=found_at[0],
+    return replace(claim, holds=False, hunted=found_at[0], refuted_by=(tuple(paths), build),
                    example=f"{HUNTER} (list {found_at[0]:,} drawn, then shrunk): {label(shrunk)}")
 
 

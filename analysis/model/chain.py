@@ -14,7 +14,8 @@ probe and opener guests; upstream links in the README), never from its source:
    for every name. Since that design (``fixed`` too) the adapter cannot report an
    empty name (``EBADF`` at that fd); the ``early`` design before it can. Every build
    holds 128 descriptors, stdio included: more than 125 preopens trap at start-up, and
-   with exactly 125 no file can be opened (``ENOMEM``).
+   with exactly 125 no file can be opened: an open the host grants fails for want of a
+   slot (``ENOMEM``), one the host refuses keeps the host's errno.
 3. **wasi-libc** builds its table from the names it got and routes each path to the
    preopen whose prefix matches the most bytes on a component boundary, newest first.
 
@@ -319,10 +320,10 @@ def predict(
             routed_by = "guest"
             if route is None:
                 errno = ENOENT
-            elif table_full:
-                errno = ENOMEM
             else:
                 marker, errno = open_in(layout[route.fd - FIRST_FD], route.relative)
+                if table_full and errno is None:  # the host opened it; the adapter has no slot left for it
+                    marker, errno = None, ENOMEM
         routed_fd = -1 if route is None else route.fd
         prefix = None if route is None else decode(route.prefix)
         outcome = classify(index, routed_fd, marker, guest)
