@@ -62,6 +62,10 @@ def _fetch(args: argparse.Namespace) -> int:
     for build in builds:
         path = adapters.fetch(build)
         print(f"{build.id:<12} {build.short_sha} {path}")
+    if not args.ids:  # the whole set-up: the JavaScript WASIp1 hosts too (npm, pinned)
+        from ..runs.wasip1_hosts import wasip1_home
+
+        print(f"{'wasip1 hosts':<12} {wasip1_home()}")
     return 0
 
 

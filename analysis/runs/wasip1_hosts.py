@@ -18,6 +18,7 @@ A host is given the list the way its API takes it (``P1Host.takes``):
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -132,6 +133,8 @@ def execute(host: str, module: bytes, argv: Sequence[str], populate: Populate, d
         elif host in _NODE:
             command = [_node(), "--no-warnings", str(wasip1_home() / _NODE_SCRIPT.name), host, str(guest), str(spec)]
         elif host == "pywasm":
+            if importlib.util.find_spec("pywasm") is None:
+                raise LabError("pywasm was not found: `pip install pywasm==2.2.3` (or `make setup`) installs it")
             command = [sys.executable, "-c", _PYWASM, str(guest), str(spec)]
         elif host == "wamr":
             command = [_wamr("wamr"), "run", *(f"--map-dir={h}::{g}" for h, g in preopens), str(aot(module)),

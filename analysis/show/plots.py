@@ -330,7 +330,8 @@ def host_matrix(matrix, title: str | None = None) -> Figure:
     ax.set_xticks([x + 0.48 for x in range(len(CHECKS))], CHECKS, fontsize=10)
     ax.xaxis.tick_top()
     ax.set_yticks([y + 0.45 for y in range(len(matrix.hosts))], matrix.hosts, fontsize=10)
-    ax.set_xlabel("check, each against wasmtime's own WASIp1 on the same lists", fontsize=10)
+    ax.set_xlabel(f"check, each against wasmtime's own WASIp1 on the same lists ({matrix.runs:,} runs, made "
+                  f"{matrix.measured_at})", fontsize=10)
     ax.set_ylabel("WASIp1 host", fontsize=10)
     for side in ax.spines.values():
         side.set_visible(False)
