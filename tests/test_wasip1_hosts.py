@@ -106,3 +106,13 @@ def test_the_hosts_command_refuses_an_unknown_host_in_one_line():
 def test_a_component_cannot_go_to_node_without_an_adapter_hint():
     with pytest.raises(LabError, match="node-wasi"):
         hosts.execute("node", b"\0asm", False, ["x"], lambda root: [], 1)
+
+
+def test_runno_is_given_files_at_resolved_paths_and_keyed_hosts_no_wasmtime_warnings(runner):
+    """From an independent review: runno looks paths up literally, so the lab names its files
+    as a user would (``/x/MARKER``, not ``/./x/MARKER``); and a warning that quotes wasmtime's fd
+    numbers is not given for a host that keys or sorts its preopens."""
+    dotted = runner.run(("./x", "/a"), host="runno")
+    assert [(p.marker, p.errno) for p in dotted.preopens] == [(None, 76), ("preopen-1", None)]
+    assert runner.run(("/a", "/a"), host="node-wasi").warnings == ()
+    assert runner.run(("/a", "/a"), host="wamr").warnings  # a list, numbered as given: wasmtime's words hold

@@ -118,6 +118,10 @@ KNOWN: dict[tuple[str, str], Known] = {
     ("wasi-js", "non-directory fd"): Known(
         "host bug", _SAYS_PREOPEN + " (its own comment there: \"this is definitely completely wrong unless "
         "preopens=/\")", "npm wasi-js 1.7.3, dist/wasi.js, fd_prestat_get"),
+    ("runno", "reads"): Known(
+        "host bug", "a path it cannot find answers ENOTCAPABLE (76), not ENOENT (44) as on wasmtime: here "
+        "`./x/MARKER`, which it looks up as a literal string (`.` is not resolved)", "npm @runno/wasi 0.10.0, "
+        "dist/main.js, the drive's open"),
     ("runno", "missing file"): Known(
         "host bug", "a file that is not there answers ENOTCAPABLE (76), not ENOENT (44): a program that creates "
         "a file when it finds none (errno == ENOENT) takes it for a refusal", "npm @runno/wasi 0.10.0, dist/main.js, "
@@ -130,8 +134,9 @@ KNOWN: dict[tuple[str, str], Known] = {
         "allowed by the spec", "it numbers its preopens in sorted order of their names, not in the order given: "
         "fd 3 is the first name alphabetically", "https://github.com/mohanson/pywasm/blob/v2.2.3/pywasm/wasi.py"),
     ("pywasm", "reads"): Known(
-        "host bug", "it sizes the command-line arguments in characters, not bytes (`args_sizes_get`), so a "
-        "non-ASCII argument reaches the guest cut short (`/中文` arrives as 3 bytes of its 7) and the open fails",
+        "host bug", "it lays the command-line arguments out by their length in characters, not bytes (`args_get` "
+        "writes each NUL there), so a non-ASCII argument reaches the guest cut short (`/中文` arrives as 3 bytes of "
+        "its 7) and the open fails",
         "https://github.com/mohanson/pywasm/blob/v2.2.3/pywasm/wasi.py"),
     ("pywasm", "non-directory fd"): Known("host bug", _SAYS_PREOPEN,
                                           "https://github.com/mohanson/pywasm/blob/v2.2.3/pywasm/wasi.py"),
@@ -450,8 +455,13 @@ def lists_frame(lists: dict[str, tuple[str, ...]] | None = None):
         size = len(name.encode("utf-8", "surrogateescape"))
         return (repr(name) if not name else name) if size <= 16 else f"{name[:8]}…({size:,} bytes)"
 
-    return pd.DataFrame([{"list": name, "preopens": len(paths), "names": " ".join(cut(p) for p in paths[:6])
-                          + (" ..." if len(paths) > 6 else "")} for name, paths in (lists or LISTS).items()])
+    def listed(paths: tuple[str, ...]) -> str:
+        if len(paths) <= 6:
+            return " ".join(cut(p) for p in paths)
+        return f"{cut(paths[0])} {cut(paths[1])} … {cut(paths[-1])} ({len(paths)} names)"
+
+    return pd.DataFrame([{"list": name, "preopens": len(paths), "names": listed(paths)}
+                         for name, paths in (lists or LISTS).items()])
 
 
 def differences_frame(matrix: Matrix):

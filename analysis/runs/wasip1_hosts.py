@@ -100,8 +100,9 @@ def limits(host: str, paths: Sequence[str]) -> tuple[str, ...]:
     if takes == "object":
         twice = sorted({p for p in paths if paths.count(p) > 1})
         if twice:
+            kept = "its last directory" if host == "pywasm" else "its first place and its last directory"
             said.append(f"{host} takes preopens keyed by guest path, which holds a name once: "
-                        f"{', '.join(map(repr, twice))} kept its first place and its last directory")
+                        f"{', '.join(map(repr, twice))} kept {kept}")
         given = list(dict.fromkeys(paths))
         if host != "pywasm" and object_order(given) != given:
             said.append(f"{host} takes a JavaScript object, which lists integer-like keys "

@@ -83,9 +83,15 @@ const hosts = {
     // One preopen, '/', whatever the list: each directory's files go under its guest path.
     const { WASI } = await import('@runno/wasi');
     const fs = {};
+    // runno looks paths up as literal strings: each file goes at its guest path resolved
+    // (no '.', no '//'), as a user of runno would name it.
+    const resolved = (path) => '/' + path.split('/').reduce((parts, part) => {
+      if (part === '..') parts.pop(); else if (part !== '' && part !== '.') parts.push(part);
+      return parts;
+    }, []).join('/');
     const put = (at, entries) => {
       for (const [n, v] of entries) {
-        const path = `${at}/${n}`.replace(/\/+/g, '/');
+        const path = resolved(`${at}/${n}`);
         if (Array.isArray(v)) put(path, v);
         else fs[path] = { path, mode: 'binary', content: new Uint8Array(v),
           timestamps: { access: new Date(0), modification: new Date(0), change: new Date(0) } };
