@@ -119,8 +119,9 @@ KNOWN: dict[tuple[str, str], Known] = {
         "host bug", _SAYS_PREOPEN + " (its own comment there: \"this is definitely completely wrong unless "
         "preopens=/\")", "npm wasi-js 1.7.3, dist/wasi.js, fd_prestat_get"),
     ("runno", "reads"): Known(
-        "host bug", "a path it cannot find answers ENOTCAPABLE (76), not ENOENT (44) as on wasmtime: here "
-        "`./x/MARKER`, which it looks up as a literal string (`.` is not resolved)", "npm @runno/wasi 0.10.0, "
+        "host bug", "it looks a path up as a literal string, `.` components included: `./MARKER` under the "
+        "preopen `.` is not found (wasmtime reads it), and a path it cannot find answers ENOTCAPABLE (76)",
+        "npm @runno/wasi 0.10.0, "
         "dist/main.js, the drive's open"),
     ("runno", "missing file"): Known(
         "host bug", "a file that is not there answers ENOTCAPABLE (76), not ENOENT (44): a program that creates "

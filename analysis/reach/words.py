@@ -56,7 +56,8 @@ def describe_matrix(matrix: Matrix) -> list[str]:
     rows = [["host", *CHECKS, "s/run"]]
     for host in matrix.hosts:
         rows.append([host, *(matrix.cell(host, c).verdict for c in CHECKS), f"{matrix.cost[host]:.3f}"])
-    out = [f"each host against {REFERENCE} (wasmtime's own WASIp1), {matrix.runs:,} runs at most", "",
+    out = [f"each host against {REFERENCE} (wasmtime's own WASIp1): {matrix.runs:,} runs, made {matrix.measured_at}",
+           "",
            *text_table(rows, max_width=22), ""]
     for cell in matrix.cells:
         if cell.verdict == "same":
