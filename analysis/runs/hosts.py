@@ -28,8 +28,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..artifacts.cache import cache_dir, locked, sha256_file, write_atomically
-from ..artifacts.npm import npm, reason
+from ..artifacts.cache import locked, sha256_file
+from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
 from ..model.results import OUT_OF_FUEL, STOPPED
 from . import contained, wasip1_hosts
@@ -141,32 +141,12 @@ def wasmtime_cli() -> str:
 
 
 def _node() -> str:
-    found = shutil.which("node")
-    if found is None:
-        raise LabError("node was not found on PATH: the node host needs Node.js (with npm); install it and retry")
-    return found
+    return node("the node host")
 
 
 def node_host_dir() -> Path:
     """The cache folder holding the node host: its pinned npm packages and its two scripts."""
-    home = cache_dir() / "node-host"
-    wanted = json.dumps({"private": True, "type": "module", "dependencies": NODE_PACKAGES}, indent=2)
-    manifest = home / "package.json"
-    with locked(manifest):
-        if not (manifest.is_file() and manifest.read_text() == wanted and (home / "node_modules").is_dir()):
-            home.mkdir(parents=True, exist_ok=True)
-            manifest.write_text(wanted)
-            done = subprocess.run([npm(), "install", "--no-audit", "--no-fund", "--no-save"], cwd=home,
-                                  capture_output=True, text=True, timeout=600)
-            if done.returncode != 0:
-                shutil.rmtree(home / "node_modules", ignore_errors=True)
-                manifest.unlink(missing_ok=True)
-                raise LabError(f"npm could not install the node host ({reason(done.stderr)}); check npm's "
-                               "registry settings and retry")
-        for script in _SCRIPTS.glob("*.mjs"):
-            if not (home / script.name).is_file() or (home / script.name).read_bytes() != script.read_bytes():
-                write_atomically(home / script.name, script.read_bytes())
-    return home
+    return npm_home("node-host", NODE_PACKAGES, [_SCRIPTS / "run.mjs", _SCRIPTS / "transpile.mjs"], "the node host")
 
 
 def transpiled(component: Path) -> Path:

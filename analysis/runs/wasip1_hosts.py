@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..artifacts.cache import cache_dir, locked, sha256_bytes, write_atomically
+from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
 from .guest_output import Execution
 from .hostdirs import Populate, run_root
@@ -132,7 +133,7 @@ def execute(host: str, module: bytes, argv: Sequence[str], populate: Populate, d
             command = [wasmtime_cli(), "run", "--argv0", argv[0], *(f"--dir={h}::{g}" for h, g in preopens),
                        str(guest), *argv[1:]]
         elif host in _NODE:
-            command = [_node(), "--no-warnings", str(wasip1_home() / _NODE_SCRIPT.name), host, str(guest), str(spec)]
+            command = [node("the JavaScript WASIp1 hosts"), "--no-warnings", str(wasip1_home() / _NODE_SCRIPT.name), host, str(guest), str(spec)]
         elif host == "pywasm":
             if importlib.util.find_spec("pywasm") is None:
                 raise LabError("pywasm was not found: `pip install pywasm==2.2.3` (or `make setup`) installs it")
@@ -148,35 +149,9 @@ def execute(host: str, module: bytes, argv: Sequence[str], populate: Populate, d
 # -- installing -------------------------------------------------------------------------
 
 
-def _node() -> str:
-    found = shutil.which("node")
-    if found is None:
-        raise LabError("node was not found on PATH: the JavaScript hosts need Node.js (with npm); install it and retry")
-    return found
-
-
 def wasip1_home() -> Path:
     """The cache folder of the JavaScript hosts: their pinned npm packages and the lab's script."""
-    from ..artifacts.npm import npm, reason
-
-    home = cache_dir() / "wasip1-hosts"
-    wanted = json.dumps({"private": True, "type": "module", "dependencies": NPM_HOSTS}, indent=2)
-    manifest = home / "package.json"
-    with locked(manifest):
-        if not (manifest.is_file() and manifest.read_text() == wanted and (home / "node_modules").is_dir()):
-            home.mkdir(parents=True, exist_ok=True)
-            manifest.write_text(wanted)
-            done = subprocess.run([npm(), "install", "--ignore-scripts", "--no-audit", "--no-fund", "--no-save"],
-                                  cwd=home, capture_output=True, text=True, timeout=600)
-            if done.returncode != 0:
-                shutil.rmtree(home / "node_modules", ignore_errors=True)
-                manifest.unlink(missing_ok=True)
-                raise LabError(f"npm could not install the JavaScript WASIp1 hosts ({reason(done.stderr)}); check "
-                               "npm's registry settings and retry")
-        target = home / _NODE_SCRIPT.name
-        if not target.is_file() or target.read_bytes() != _NODE_SCRIPT.read_bytes():
-            write_atomically(target, _NODE_SCRIPT.read_bytes())
-    return home
+    return npm_home("wasip1-hosts", NPM_HOSTS, [_NODE_SCRIPT], "the JavaScript WASIp1 hosts", "--ignore-scripts")
 
 
 def _wamr(tool: str) -> str:

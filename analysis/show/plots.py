@@ -314,7 +314,8 @@ def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
 
 def host_matrix(matrix, title: str | None = None) -> Figure:
     """Hosts (rows) by checks (columns), each cell coloured, hatched and marked by its verdict."""
-    from ..reach.host_matrix import CHECKS, VERDICTS
+    from ..reach.host_checks import CHECKS
+    from ..reach.host_judgements import VERDICTS
 
     fig = new_figure((10.5, 1.4 + 0.5 * len(matrix.hosts)))
     ax = fig.add_subplot()

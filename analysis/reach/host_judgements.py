@@ -1,0 +1,83 @@
+"""What the lab makes of each difference a WASIp1 host shows (``host_matrix``): a host bug,
+an API limit or allowed by the spec, and why, read in the host's source at the version
+pinned in ``runs.wasip1_hosts``. A difference with no judgement here shows as unexplained."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Verdict = Literal["same", "host bug", "API limit", "allowed by the spec", "unexplained", "failed"]
+VERDICTS: tuple[Verdict, ...] = ("same", "allowed by the spec", "API limit", "host bug", "unexplained", "failed")
+"""Every verdict a cell can have, mildest first; ``failed``: the host trapped or crashed."""
+
+
+@dataclass(frozen=True)
+class Known:
+    """A difference the lab has read up and judged."""
+
+    verdict: Verdict
+    why: str
+    source: str
+
+
+_SPEC = "https://github.com/WebAssembly/WASI/blob/wasi-0.1/legacy/preview1/docs.md"
+_ANY_ERRNO = ("the preview1 spec names no errno for a descriptor that is not a preopen (`fd_prestat_get`: "
+              "\"Return a description of the given preopened file descriptor\"), and wasi-libc asks only from fd 3 "
+              "on, stopping at EBADF, so no program built on it sees this")
+_SAYS_PREOPEN = ("it answers 0 (success) for stdin, stdout and stderr, describing each as a preopened directory; "
+                 "the spec's call describes preopened descriptors only (wasi-libc never asks below fd 3)")
+KNOWN: dict[tuple[str, str], Known] = {
+    ("node-wasi", "non-directory fd"): Known("allowed by the spec", "uvwasi answers EINVAL (28); " + _ANY_ERRNO,
+                                             "https://github.com/nodejs/uvwasi/blob/main/src/uvwasi.c"),
+    ("wasm-util", "non-directory fd"): Known(
+        "allowed by the spec", "it answers EINVAL (28) for an fd that is not a preopen; " + _ANY_ERRNO,
+        "npm @tybys/wasm-util 0.10.5, lib/cjs/wasi/preview1.js, fd_prestat_get"),
+    ("wasm-util", "address 0"): Known(
+        "host bug", "it refuses a pointer at address 0 with EINVAL (fd_write's iovec array, fd_prestat_get's "
+        "result), though address 0 is an ordinary address of linear memory: a guest whose data sits there cannot "
+        "print", "npm @tybys/wasm-util 0.10.5, lib/cjs/wasi/preview1.js, fd_write and fd_prestat_get"),
+    ("browser-wasi-shim", "non-directory fd"): Known(
+        "allowed by the spec", "its base descriptor class answers ENOTSUP (58); " + _ANY_ERRNO,
+        "https://github.com/bjorn3/browser_wasi_shim/blob/v0.4.2/src/fd.ts"),
+    ("wasmer-wasi", "names"): Known(
+        "allowed by the spec", "it opens a virtual root, `/`, as fd 3 before the configured directories and tells "
+        "each of them its name without the leading `/` (`/a` is told `a`); wasi-libc still finds `/a/MARKER` by "
+        "name, but a program that takes fd 3 for its first directory gets the root. The spec leaves both the "
+        "names and the numbering to the host", "https://github.com/wasmerio/wasmer/tree/v3.0.2/lib/wasi/src/fs"),
+    ("wasmer-wasi", "reads"): Known(
+        "allowed by the spec", "a path under no preopen (`./x/MARKER`, where natively the open fails with ENOENT) "
+        "fails with ENOTCAPABLE (76): it falls to the virtual root, which refuses it", _SPEC),
+    ("wasmer-wasi", "missing file"): Known(
+        "allowed by the spec", "the same path, under no preopen, answers ENOTCAPABLE (76) where wasmtime says "
+        "ENOENT (44)", _SPEC),
+    ("wasmer-wasi", "non-directory fd"): Known("host bug", _SAYS_PREOPEN, "https://github.com/wasmerio/wasmer-js"),
+    ("wasi-js", "non-directory fd"): Known(
+        "host bug", _SAYS_PREOPEN + " (its own comment there: \"this is definitely completely wrong unless "
+        "preopens=/\")", "npm wasi-js 1.7.3, dist/wasi.js, fd_prestat_get"),
+    ("runno", "reads"): Known(
+        "host bug", "it looks a path up as a literal string, `.` components included: `./MARKER` under the "
+        "preopen `.` is not found (wasmtime reads it), and a path it cannot find answers ENOTCAPABLE (76)",
+        "npm @runno/wasi 0.10.0, "
+        "dist/main.js, the drive's open"),
+    ("runno", "missing file"): Known(
+        "host bug", "a file that is not there answers ENOTCAPABLE (76), not ENOENT (44): a program that creates "
+        "a file when it finds none (errno == ENOENT) takes it for a refusal", "npm @runno/wasi 0.10.0, dist/main.js, "
+        "the drive's open"),
+    ("pywasm", "names"): Known(
+        "allowed by the spec", "it keeps its preopens in a dict keyed by `os.path.normpath` of the name, so it tells "
+        "`./x` as `x`, `/a/` as `/a`, the empty name as `.`, and a name given twice once",
+        "https://github.com/mohanson/pywasm/blob/v2.2.3/pywasm/wasi.py"),
+    ("pywasm", "order"): Known(
+        "allowed by the spec", "it numbers its preopens in sorted order of their names, not in the order given: "
+        "fd 3 is the first name alphabetically", "https://github.com/mohanson/pywasm/blob/v2.2.3/pywasm/wasi.py"),
+    ("pywasm", "reads"): Known(
+        "host bug", "it lays the command-line arguments out by their length in characters, not bytes (`args_get` "
+        "writes each NUL there), so a non-ASCII argument reaches the guest cut short (`/中文` arrives as 3 bytes of "
+        "its 7) and the open fails",
+        "https://github.com/mohanson/pywasm/blob/v2.2.3/pywasm/wasi.py"),
+    ("pywasm", "non-directory fd"): Known("host bug", _SAYS_PREOPEN,
+                                          "https://github.com/mohanson/pywasm/blob/v2.2.3/pywasm/wasi.py"),
+}
+"""(host, check) -> the judgement of a difference, read in the host's source (the version
+pinned here). A difference the runs show where none is known is shown as unexplained;
+one that only a list the host's API cannot express shows is an API limit."""

@@ -1,0 +1,60 @@
+"""Notebook 8's tables: the WASIp1 hosts, the lists they run, and what the matrix found."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..reach.host_checks import REFERENCE
+from ..reach.host_matrix import LISTS, Matrix
+from ..runs.wasip1_hosts import P1_HOSTS
+
+
+def hosts_frame() -> pd.DataFrame:
+    """The hosts: where each comes from and how its API takes the list."""
+    return pd.DataFrame([{"host": h.name, "package": h.package, "takes the preopens as": h.takes,
+                          "source": h.source} for h in P1_HOSTS.values()])
+
+
+def lists_frame(lists: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """The lists every host runs, each shortened for the eye."""
+    def cut(name: str) -> str:
+        size = len(name.encode("utf-8", "surrogateescape"))
+        return (repr(name) if not name else name) if size <= 16 else f"{name[:8]}…({size:,} bytes)"
+
+    def listed(paths: tuple[str, ...]) -> str:
+        if len(paths) <= 6:
+            return " ".join(cut(p) for p in paths)
+        return f"{cut(paths[0])} {cut(paths[1])} … {cut(paths[-1])} ({len(paths)} names)"
+
+    return pd.DataFrame([{"list": name, "preopens": len(paths), "names": listed(paths)}
+                         for name, paths in (lists or LISTS).items()])
+
+
+def differences_frame(matrix: Matrix) -> pd.DataFrame:
+    """Every cell that is not ``same``: its verdict, the lists, the reduced reproduction and why."""
+    rows = []
+    for c in matrix.cells:
+        if c.verdict == "same":
+            continue
+        e = c.example
+        command = ""
+        if e is not None and e.reduced:
+            shown_paths = " ".join(repr(p) if not p or " " in p else p for p in e.reduced)
+            command = f"run --native --host {c.host} {shown_paths}"
+        elif c.check == "non-directory fd":
+            command = "(the stdio guest) fd_prestat_get on fds 0, 1, 2"
+        rows.append({"host": c.host, "check": c.check, "verdict": c.verdict, "lists": ", ".join(c.lists),
+                     "reproduce (python -m analysis ...)": command,
+                     REFERENCE: e.reference if e else "", "this host": e.seen if e else "",
+                     "why": c.known.why if c.known else "", "source": c.known.source if c.known else ""})
+    return pd.DataFrame(rows)
+
+
+def limits_frame(matrix: Matrix) -> pd.DataFrame:
+    """Per host, what its API could not express of the lists (and so what the lab said in those runs)."""
+    rows = [{"host": h, "what its API cannot express": x} for h in matrix.hosts for x in matrix.limits.get(h, ())]
+    return pd.DataFrame(rows, columns=["host", "what its API cannot express"])
+
+
+def cost_frame(matrix: Matrix) -> pd.DataFrame:
+    """Per host, the median seconds of one run, process start included."""
+    return pd.DataFrame([{"host": h, "median s per run": round(matrix.cost[h], 3)} for h in matrix.hosts])
