@@ -225,7 +225,8 @@ def other_hosts_findings(matrix) -> Findings:
               f"{REFERENCE} reads in {still} of the {len(moved)} (host, list) pairs.", bool(moved),
               f"{len(moved)} (host, list) pairs with different names or order").with_domain(about),
         every(f"The hosts that take preopens as an object keyed by name ({', '.join(keyed) or 'none'}) cannot be "
-              "given a name twice: given /a /b /a, each tells fewer names than wasmtime.",
+              "given a name twice (each run says so under its limits): given /a /b /a, each tells other names than "
+              "wasmtime does.",
               ((h, "names" in matrix.differ[h].get("duplicate", ())) for h in keyed),
               "runs of the duplicate list, one per such host").with_domain(about),
         every(f"{', '.join(reordered) or 'None'} also put integer-like names first: given 10 2 a, fd 3 is told 2.",
