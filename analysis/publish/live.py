@@ -1,0 +1,66 @@
+"""The live explorer's assets: the real adapter builds, run in the reader's browser.
+
+Each catalogued build's composed opener is transpiled by jco and bundled by esbuild,
+with ``@bytecodealliance/preview2-shim``'s browser build and every core module inlined,
+into one classic script (``live/bundle.mjs``): Chromium refuses ``fetch`` and module
+imports from ``file://``, and a ``<script src>`` is what still works there. The page's
+``window.preopenLab`` (``live/preopenlab.js``) loads a build's script when it is first
+asked for, lays out each preopen's directory in memory as ``model.markers`` does, and
+reads the opener's output as ``runs.guest_output`` does. Bundles are kept in the cache by
+the component's sha256 and the pinned packages.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..artifacts import adapters, guests
+from ..artifacts.cache import cache_dir, locked, sha256_bytes, sha256_file, write_atomically
+from ..artifacts.compose import compose
+from ..artifacts.npm import node, npm_home
+from ..model.errors import LabError, first_line
+
+LIVE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance/preview2-shim": "0.26.1",
+                 "esbuild": "0.28.2"}
+"""What the bundler installs (``npm install``, pinned): the same jco and shim as the node host."""
+SCRIPTS = Path(__file__).with_name("live")
+ASSETS = "live"
+"""Where the live scripts go under a report's ``assets/``."""
+
+
+def bundle(build: adapters.AdapterBuild) -> Path:
+    """The classic script that runs the opener composed with ``build``; made once, then kept."""
+    component = compose(guests.get("opener").wasm(), build)
+    key = sha256_bytes(json.dumps([sha256_file(component), LIVE_PACKAGES,
+                                   sha256_file(SCRIPTS / "bundle.mjs")]).encode())[:32]
+    out = cache_dir() / "live" / f"{key}.js"
+    with locked(out):
+        if not out.is_file():
+            home = npm_home("live-bundler", LIVE_PACKAGES, [SCRIPTS / "bundle.mjs"], "the live explorer's bundler")
+            partial = out.with_name(f"{key}.partial.js")
+            done = subprocess.run([node("the live explorer's bundler"), str(home / "bundle.mjs"), str(component),
+                                   str(partial), build.id], capture_output=True, text=True, timeout=600)
+            if done.returncode != 0 or not partial.is_file():
+                partial.unlink(missing_ok=True)
+                raise LabError(f"the live bundle of {build.id} could not be made: "
+                               f"{first_line(done.stderr or done.stdout)}")
+            partial.replace(out)
+    return out
+
+
+def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = None) -> dict[str, dict]:
+    """Every build's script, ``preopenlab.js`` and the manifest naming them, into ``folder``
+    (a report's ``assets/live``); returns the manifest's builds: file, bytes and sha256."""
+    chosen = list(builds or adapters.catalogue())
+    entries = {}
+    for build in chosen:
+        data = bundle(build).read_bytes()
+        name = f"{build.id}.js"
+        write_atomically(folder / name, data)
+        entries[build.id] = {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)}
+    write_atomically(folder / "preopenlab.js", (SCRIPTS / "preopenlab.js").read_bytes())
+    manifest = {"builds": entries, "base": ""}
+    write_atomically(folder / "manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
+    return entries

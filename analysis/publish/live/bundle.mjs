@@ -1,0 +1,67 @@
+// Turn one composed command component into one classic script that runs it in a browser page.
+// usage: node bundle.mjs COMPONENT.wasm OUT.js KEY
+// jco transpiles the component (instantiation "async": the page instantiates it afresh for every
+// run); esbuild bundles that with @bytecodealliance/preview2-shim's browser build and inlines every
+// core module, so the script works from file:// with no fetch. The script registers
+//   window.preopenLabBuilds[KEY] = { run(argv, preopens) -> { stdout, trap } }
+// where preopens is [[guestPath, fileData], ...], added in that order (duplicates kept).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { transpile, writeFiles } from '@bytecodealliance/jco-transpile';
+import { build } from 'esbuild';
+
+const [component, out, key] = process.argv.slice(2);
+const work = mkdtempSync(join(tmpdir(), 'preopen-lab-bundle-'));
+try {
+  const { files } = await transpile(component, { name: 'guest', instantiation: { tag: 'async' } });
+  await writeFiles(files, { baseDir: work });
+  const cores = Object.keys(files).filter((name) => name.endsWith('.wasm'));
+  const entry = `
+import { instantiate } from './guest.js';
+${cores.map((name, i) => `import core${i} from './${name}';`).join('\n')}
+import * as cli from '@bytecodealliance/preview2-shim/cli';
+import * as filesystem from '@bytecodealliance/preview2-shim/filesystem';
+import * as io from '@bytecodealliance/preview2-shim/io';
+const bytes = { ${cores.map((name, i) => `${JSON.stringify(name)}: core${i}`).join(', ')} };
+const compiled = {};
+const imports = {
+  'wasi:cli/environment': cli.environment, 'wasi:cli/exit': cli.exit, 'wasi:cli/stderr': cli.stderr,
+  'wasi:cli/stdin': cli.stdin, 'wasi:cli/stdout': cli.stdout, 'wasi:cli/terminal-input': cli.terminalInput,
+  'wasi:cli/terminal-output': cli.terminalOutput, 'wasi:cli/terminal-stderr': cli.terminalStderr,
+  'wasi:cli/terminal-stdin': cli.terminalStdin, 'wasi:cli/terminal-stdout': cli.terminalStdout,
+  'wasi:filesystem/preopens': filesystem.preopens, 'wasi:filesystem/types': filesystem.types,
+  'wasi:io/error': io.error, 'wasi:io/streams': io.streams,
+};
+function sink(chunks) {
+  return { write(b) { chunks.push(b.slice()); }, flush() {}, blockingFlush() {}, drop() {} };
+}
+async function run(argv, preopens) {
+  filesystem._clearPreopens();
+  for (const [guestPath, fileData] of preopens) filesystem._addPreopen(guestPath, fileData);
+  cli._setArgs(argv);
+  const out = [], err = [];
+  cli._setStdout(sink(out));
+  cli._setStderr(sink(err));
+  let trap = null;
+  try {
+    const instance = await instantiate((name) => (compiled[name] ??= new WebAssembly.Module(bytes[name])), imports);
+    instance.run.run();
+  } catch (e) {
+    if (!(e && e.exitError)) trap = String(e && e.message || e);
+  }
+  const join = (chunks) => { const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0; for (const c of chunks) { all.set(c, at); at += c.length; } return all; };
+  return { stdout: join(out), stderr: join(err), trap };
+}
+(globalThis.preopenLabBuilds ??= {})[${JSON.stringify(key)}] = { run };
+`;
+  writeFileSync(join(work, 'entry.mjs'), entry);
+  await build({ entryPoints: [join(work, 'entry.mjs')], bundle: true, format: 'iife', platform: 'browser',
+                loader: { '.wasm': 'binary' }, minify: true, external: ['node:*'], outfile: out,
+                logLevel: 'error', absWorkingDir: work,
+                nodePaths: [join(dirname(fileURLToPath(import.meta.url)), 'node_modules')] });
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
