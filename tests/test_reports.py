@@ -259,3 +259,24 @@ def test_no_slide_runs_off_the_screen(built):
             assert tall <= frame or overflow == "auto", (index + 1, tall, frame)
             scrolled += overflow == "auto"
         assert scrolled  # the deck has tall slides (tables of runs): the check above met some
+
+
+def test_the_explorer_page_runs_the_real_builds_with_the_network_off(built, runner):
+    """Page 3's live explorer, opened from file:// with every request outside the folder refused,
+    shows the report's case through the newest affected build as the lab runs it."""
+    from analysis.bench import live_lab
+    from analysis.experiments.verdicts import REPORT_CASE
+
+    if live_lab.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    affected = [v.adapter for v in verdicts.measure() if v.affected][-1]
+    expected = [p.outcome for p in runner.run(REPORT_CASE, adapter=affected).preopens]
+    with live_lab.browser() as chrome:
+        page = chrome.new_page()
+        page.route("**/*", lambda r: r.abort() if not r.request.url.startswith("file:") else r.continue_())
+        page.goto((out / "03_explorer.html").as_uri())
+        page.wait_for_selector(".live-table td.outcome")
+        shown = page.eval_on_selector_all(".live-table td.outcome", "cells => cells.map(c => c.dataset.outcome)")
+        assert page.locator(".live-explorer select").first.input_value() == affected
+    assert shown == expected

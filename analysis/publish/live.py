@@ -11,6 +11,7 @@ the component's sha256 and the pinned packages.
 """
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 from collections.abc import Sequence
@@ -28,6 +29,21 @@ LIVE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance
 SCRIPTS = Path(__file__).with_name("live")
 ASSETS = "live"
 """Where the live scripts go under a report's ``assets/``."""
+
+
+def explorer_html(assets_url: str) -> str:
+    """What a page holds where its live explorer goes: the box, then the scripts that fill it."""
+    from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS
+
+    palette = html.escape(json.dumps({"colors": OUTCOME_COLORS, "glyphs": OUTCOME_GLYPHS}))
+    base = f"{assets_url}/{ASSETS}/"
+    return (f'<div class="live-explorer" data-palette="{palette}"><p><b>Live in this page.</b> The real adapter '
+            "builds, each composed with the lab's opener, run in your browser's own WebAssembly engine (jco "
+            "transpiles them, preview2-shim gives each preopen an in-memory directory holding its MARKER). "
+            "Change the build or the names. Native runs need the lab.</p></div>"
+            f'<script src="{base}manifest.js"></script>'
+            f'<script>globalThis.preopenLabManifest.base = {json.dumps(base)};</script>'
+            f'<script src="{base}preopenlab.js"></script><script src="{base}explorer.js"></script>')
 
 
 def bundle(build: adapters.AdapterBuild) -> Path:
@@ -50,9 +66,11 @@ def bundle(build: adapters.AdapterBuild) -> Path:
     return out
 
 
-def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = None) -> dict[str, dict]:
-    """Every build's script, ``preopenlab.js`` and the manifest naming them, into ``folder``
-    (a report's ``assets/live``); returns the manifest's builds: file, bytes and sha256."""
+def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = None,
+                 affected: Sequence[str] = ()) -> dict[str, dict]:
+    """Every build's script, the page's two scripts and the manifest naming them, into
+    ``folder`` (a report's ``assets/live``); ``affected``: the builds this build measured
+    affected, for the explorer's menu. Returns the manifest's builds: file, bytes and sha256."""
     chosen = list(builds or adapters.catalogue())
     entries = {}
     for build in chosen:
@@ -60,7 +78,8 @@ def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = 
         name = f"{build.id}.js"
         write_atomically(folder / name, data)
         entries[build.id] = {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)}
-    write_atomically(folder / "preopenlab.js", (SCRIPTS / "preopenlab.js").read_bytes())
-    manifest = {"builds": entries, "base": ""}
+    for script in ("preopenlab.js", "explorer.js"):
+        write_atomically(folder / script, (SCRIPTS / script).read_bytes())
+    manifest = {"builds": entries, "base": "", "affected": list(affected)}
     write_atomically(folder / "manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
     return entries

@@ -73,6 +73,7 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
     page = BeautifulSoup(body, features="html.parser")
     add_figure_alts(page, notebook)
     _add_offline_notes(page, notebook)
+    _add_live_explorers(page, notebook, assets_url)
     for empty in page.select('script[src=""]'):  # the MathJax slot, left empty: no page has a formula
         empty.decompose()
     if page.head is not None:
@@ -84,6 +85,10 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
 
 
 PAGE_CSS = """
+.live-explorer { border-left: 4px solid #009E73; background: #f4faf7; padding: 0.4rem 0.8rem; margin: 0.5rem 0 1rem;
+  font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-size: 0.95rem; }
+.live-explorer select, .live-explorer input { font: inherit; margin-right: 0.6rem; }
+.live-table { border-collapse: collapse; } .live-table td, .live-table th { padding: 2px 10px; text-align: left; }
 .jupyter-widgets, .jupyter-widgets input, .jupyter-widgets select, .jupyter-widgets button,
 .widget-html-content { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
 .offline-note { border-left: 4px solid #56B4E9; background: #eef6fb; padding: 0.4rem 0.8rem;
@@ -112,6 +117,19 @@ def _grey_out_saved_widgets(notebook: nbformat.NotebookNode) -> None:
     for model in models.values():
         if "disabled" in model.get("state", {}):
             model["state"]["disabled"] = True
+
+
+def _add_live_explorers(page, notebook: nbformat.NotebookNode, assets_url: str) -> None:
+    """After each cell marked ``preopen_lab.live``, the live explorer (``live``): the real
+    builds run in the reader's page."""
+    from bs4 import BeautifulSoup
+
+    from .live import explorer_html
+
+    marked = {cell.get("id") for cell in notebook.cells if cell.metadata.get("preopen_lab", {}).get("live")}
+    for cell in page.select(".jp-Cell"):
+        if (cell.get("id") or "").removeprefix("cell-id=") in marked:
+            cell.insert_after(BeautifulSoup(explorer_html(assets_url), features="html.parser"))
 
 
 def _add_offline_notes(page, notebook: nbformat.NotebookNode) -> None:

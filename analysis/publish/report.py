@@ -23,6 +23,7 @@ from ..experiments import verdicts
 from ..model.errors import LabError
 from ..runs.cpus import usable_cpus
 from ..runs.waiting import as_done
+from . import live
 from .assets import fetch_assets
 from .deck import deck, export_deck
 from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
@@ -42,6 +43,7 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     for name, path in fetch_assets().items():
         (out / "assets" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / "assets" / name)
+    live.write_assets(out / "assets" / live.ASSETS, affected=[v.adapter for v in verdicts.measure() if v.affected])
     stop = threading.Event()  # set on Ctrl-C: kernels killed, and no page written after it
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()
