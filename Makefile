@@ -49,11 +49,12 @@ browser:
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	  else echo "no apt-get or sudo: the browser test will be skipped"; fi; }
 
-bench: test-setup browser
+bench: test-setup browser report
 	$(PY) -m analysis bench
 	$(PY) -m analysis bench --scan
 	$(PY) -m analysis bench --report
 	$(PY) -m analysis bench --browser
+	$(PY) -m analysis bench --live
 
 # Rebuild the committed guest binaries: C with zig (from PyPI), Rust with Debian's rustc.
 guests: $(TEST_STAMP)

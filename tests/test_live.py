@@ -44,7 +44,6 @@ def page(tmp_path_factory):
     live.write_assets(folder)
     html = folder.parent.parent / "live.html"
     html.write_text('<!DOCTYPE html><meta charset="utf-8"><script src="assets/live/manifest.js"></script>'
-                    '<script>globalThis.preopenLabManifest.base = "assets/live/";</script>'
                     '<script src="assets/live/preopenlab.js"></script>')
     with live_lab.browser() as chrome:
         tab = chrome.new_page()

@@ -28,6 +28,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     timing.add_argument("--scan", action="store_true", help="instead: how long `scan` takes on 130 KB and 10 MB")
     timing.add_argument("--browser", action="store_true",
                         help="instead: change -> page update of the explorer in a live JupyterLab, in chromium")
+    timing.add_argument("--live", action="store_true",
+                        help="instead: the exported page's live explorer in chromium (after `make report`)")
     timing.add_argument("--report", action="store_true",
                         help="instead: how long `report` takes as a whole command (every notebook run and exported)")
 
@@ -55,6 +57,10 @@ def _bench(args: argparse.Namespace) -> int:
         from ..bench.browser import browser_lines
 
         print("\n".join(browser_lines(args.adapter)))
+    elif args.live:
+        from ..bench.live_page import live_lines
+
+        print("\n".join(live_lines(args.adapter)))
     elif args.report:
         from ..bench.timing import time_command
 

@@ -29,6 +29,8 @@ LIVE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance
 SCRIPTS = Path(__file__).with_name("live")
 ASSETS = "live"
 """Where the live scripts go under a report's ``assets/``."""
+SCRIPTS_IN_ORDER = ("manifest.js", "preopenlab.js", "explorer.js")
+"""What a page with a live explorer loads, in this order, once it has loaded."""
 
 
 def explorer_html(assets_url: str) -> str:
@@ -41,9 +43,11 @@ def explorer_html(assets_url: str) -> str:
             "builds, each composed with the lab's opener, run in your browser's own WebAssembly engine (jco "
             "transpiles them, preview2-shim gives each preopen an in-memory directory holding its MARKER). "
             "Change the build or the names. Native runs need the lab.</p></div>"
-            f'<script src="{base}manifest.js"></script>'
-            f'<script>globalThis.preopenLabManifest.base = {json.dumps(base)};</script>'
-            f'<script src="{base}preopenlab.js"></script><script src="{base}explorer.js"></script>')
+            # Loaded after the page has painted and loaded, one after the other: nothing of it delays the page.
+            f"<script>addEventListener('load', () => {json.dumps([base + n for n in SCRIPTS_IN_ORDER])}.reduce("
+            "(ready, src) => ready.then(() => new Promise((done, fail) => { const s = document.createElement('script');"
+            " s.src = src; s.onload = done; s.onerror = fail; document.head.appendChild(s); })), Promise.resolve()));"
+            "</script>")
 
 
 def bundle(build: adapters.AdapterBuild) -> Path:
@@ -54,7 +58,8 @@ def bundle(build: adapters.AdapterBuild) -> Path:
     out = cache_dir() / "live" / f"{key}.js"
     with locked(out):
         if not out.is_file():
-            home = npm_home("live-bundler", LIVE_PACKAGES, [SCRIPTS / "bundle.mjs"], "the live explorer's bundler")
+            home = npm_home("live-bundler", LIVE_PACKAGES, [SCRIPTS / "bundle.mjs"], "the live explorer's bundler",
+                            "--ignore-scripts")  # esbuild finds its binary in its optional dependency
             partial = out.with_name(f"{key}.partial.js")
             done = subprocess.run([node("the live explorer's bundler"), str(home / "bundle.mjs"), str(component),
                                    str(partial), build.id], capture_output=True, text=True, timeout=600)

@@ -7,6 +7,8 @@
 (function () {
   'use strict';
   const manifest = globalThis.preopenLabManifest || { builds: {}, base: '' };
+  // The build scripts sit beside this one, wherever the page is: their folder is this script's own.
+  const here = document.currentScript ? document.currentScript.src.replace(/[^/]*$/, '') : '';
   const FIRST_FD = 3;
   const MARKER = 'MARKER';
   const NAME_MAX = 255;
@@ -20,7 +22,7 @@
     if (globalThis.preopenLabBuilds && globalThis.preopenLabBuilds[build]) return Promise.resolve();
     loading[build] = loading[build] || new Promise((resolve, reject) => {
       const script = document.createElement('script');
-      script.src = manifest.base + entry.file;
+      script.src = (manifest.base || here) + entry.file;
       script.onload = () => resolve();
       script.onerror = () => reject(new Error(`could not load ${script.src}`));
       document.head.appendChild(script);
