@@ -35,9 +35,10 @@ SCRIPTS_IN_ORDER = ("manifest.js", "preopenlab.js", "explorer.js")
 
 def explorer_html(assets_url: str) -> str:
     """What a page holds where its live explorer goes: the box, then the scripts that fill it."""
+    from ..model.wasi import ERRNO_NAMES
     from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS
 
-    palette = html.escape(json.dumps({"colors": OUTCOME_COLORS, "glyphs": OUTCOME_GLYPHS}))
+    palette = html.escape(json.dumps({"colors": OUTCOME_COLORS, "glyphs": OUTCOME_GLYPHS, "errnos": ERRNO_NAMES}))
     base = f"{assets_url}/{ASSETS}/"
     return (f'<div class="live-explorer" data-palette="{palette}"><p><b>Live in this page.</b> The real adapter '
             "builds, each composed with the lab's opener, run in your browser's own WebAssembly engine (jco "

@@ -56,8 +56,9 @@
       table.append(head);
       for (const p of result.preopens) {
         const row = el('tr');
-        const routed = p.routed_fd === null ? '-' : p.routed_fd < 0 ? 'no preopen' : `fd ${p.routed_fd}`;
-        const read = p.marker !== null ? p.marker : p.errno !== null ? `errno ${p.errno}` : '-';
+        // Worded as the lab's own run table words them (model/describe.py).
+        const routed = p.routed_fd === null ? '-' : p.routed_fd < 0 ? 'no preopen' : `fd ${p.routed_fd} (${shown(p.routed_prefix)})`;
+        const read = p.marker !== null ? shown(p.marker) : p.errno ? (palette.errnos[p.errno] || `errno ${p.errno}`) : '-';
         for (const cell of [String(p.expected_fd), shown(p.path), shown(p.name_seen), routed, read]) row.append(el('td', {}, cell));
         const outcome = el('td', { class: 'outcome', 'data-outcome': p.outcome }, `${palette.glyphs[p.outcome]} ${p.outcome}`);
         outcome.style.background = palette.colors[p.outcome];
