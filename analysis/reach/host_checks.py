@@ -119,7 +119,8 @@ def differs(check: str, mine: Observed, reference: Observed) -> bool:
     return SEEN[check](mine) != SEEN[check](reference)
 
 
-def shown(value: object) -> str:
+def worded(value: object) -> str:
+    """What a check saw (``SEEN``), in one line for the matrix's differences."""
     if isinstance(value, tuple) and value and isinstance(value[0], tuple):
         return " ".join(f"fd {fd}: {name!r}" if errno == 0 else f"fd {fd}: errno {errno}" for fd, errno, name in value)
     if isinstance(value, tuple):

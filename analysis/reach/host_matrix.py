@@ -35,7 +35,7 @@ from ..artifacts.guests import GUESTS
 from ..experiments.verdicts import REPORT_CASE
 from ..runs.runner import Runner, default_runner
 from ..runs.wasip1_hosts import P1_HOSTS
-from .host_checks import CHECKS, REFERENCE, SEEN, STDIO, Observed, differs, failed_run, observe, shown, stdio_errnos
+from .host_checks import CHECKS, REFERENCE, SEEN, STDIO, Observed, differs, failed_run, observe, stdio_errnos, worded
 from .host_judgements import KNOWN, Known, Verdict
 
 REDUCE_RUNS = 40
@@ -216,7 +216,7 @@ def _plan(host: str, check: str, mine: list[Observed], reference: dict[str, Obse
     """A finished cell, or what is left to do: (host, check, the lists where it differs)."""
     if check == "non-directory fd":
         same = stdio[host] == stdio[REFERENCE]
-        example = None if same else Difference(host, check, "stdio", shown(stdio[REFERENCE]), shown(stdio[host]), ())
+        example = None if same else Difference(host, check, "stdio", worded(stdio[REFERENCE]), worded(stdio[host]), ())
         return _judge(host, check, () if same else ("stdio",), example)
     failed = [o for o in mine if failed_run(o)]
     differing = [o for o in mine if o not in failed and differs(check, o, reference[o.list_name])]
@@ -236,7 +236,7 @@ def _reduced(step: Cell | tuple[str, str, list[Observed]], runner: Runner) -> tu
     first = min(differing, key=lambda o: (len(o.paths), sum(map(len, o.paths))))
     shortest, spent = reduce(host, check, first.paths, runner)
     ref, got = observe(REFERENCE, "", shortest, runner), observe(host, "", shortest, runner)
-    example = Difference(host, check, first.list_name, shown(SEEN[check](ref)), shown(SEEN[check](got)), shortest)
+    example = Difference(host, check, first.list_name, worded(SEEN[check](ref)), worded(SEEN[check](got)), shortest)
     return _judge(host, check, tuple(o.list_name for o in differing), example, got), 2 * spent + 4
 
 
