@@ -62,7 +62,8 @@ def live_lines(adapter: str, executed: Path = REPORTS_DIR / "executed" / "03_exp
                 target = builds[i % len(builds)]
                 changes.append(tab.evaluate(
                     "b => new Promise(done => { const status = document.querySelector('.live-status');"
-                    " const select = document.querySelector('.live-explorer select'); const t = performance.now();"
+                    " const select = document.querySelector('.live-explorer select[aria-label=\"adapter build\"]');"
+                    " const t = performance.now();"
                     " const seen = new MutationObserver(() => { if (status.textContent.startsWith(b + ',')) {"
                     " seen.disconnect(); done(performance.now() - t); } });"
                     " seen.observe(status, {childList: true, characterData: true, subtree: true});"

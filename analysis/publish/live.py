@@ -33,6 +33,20 @@ SCRIPTS_IN_ORDER = ("manifest.js", "preopenlab.js", "explorer.js")
 """What a page with a live explorer loads, in this order, once it has loaded."""
 
 
+EXPLORER_MAX = 8
+"""The most directories the live explorer's slider offers (the kernel explorer's default too)."""
+
+
+def explorer_choices() -> dict:
+    """The kernel explorer's naming schemes and its seeded shuffle, worked out here for every
+    count the live one offers, so both show the same lists."""
+    from ..experiments.scenarios import SCHEMES, ordering, scheme_paths
+
+    counts = range(1, EXPLORER_MAX + 1)
+    return {"schemes": {s: {n: scheme_paths(s, n) for n in counts} for s in SCHEMES},
+            "shuffled": {n: ordering(n, "shuffled") for n in counts}}
+
+
 def explorer_html(assets_url: str) -> str:
     """What a page holds where its live explorer goes: the box, then the scripts that fill it."""
     from ..model.wasi import ERRNO_NAMES
@@ -43,7 +57,8 @@ def explorer_html(assets_url: str) -> str:
     return (f'<div class="live-explorer" data-palette="{palette}"><p><b>Live in this page.</b> The real adapter '
             "builds, each composed with the lab's opener, run in your browser's own WebAssembly engine (jco "
             "transpiles them, preview2-shim gives each preopen an in-memory directory holding its MARKER). "
-            "Change the build or the names. Native runs need the lab.</p></div>"
+            "The controls make the lists the kernel explorer above makes (its shuffle is seed 0; the preopens field "
+            "takes names of your own). Native runs need the lab.</p></div>"
             # Loaded after the page has painted and loaded, one after the other: nothing of it delays the page.
             f"<script>addEventListener('load', () => {json.dumps([base + n for n in SCRIPTS_IN_ORDER])}.reduce("
             "(ready, src) => ready.then(() => new Promise((done, fail) => { const s = document.createElement('script');"
@@ -86,6 +101,6 @@ def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = 
         entries[build.id] = {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)}
     for script in ("preopenlab.js", "explorer.js"):
         write_atomically(folder / script, (SCRIPTS / script).read_bytes())
-    manifest = {"builds": entries, "base": "", "affected": list(affected)}
+    manifest = {"builds": entries, "base": "", "affected": list(affected), **explorer_choices()}
     write_atomically(folder / "manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
     return entries

@@ -3,13 +3,6 @@
 // The outcome colours and marks come from the page (data-palette), as in the lab's own tables.
 (function () {
   'use strict';
-  const PRESETS = {
-    "the report's case": ['/a', '/b', '/c', '/d', '/e'],
-    'equal-length names': ['/d1', '/d2', '/d3', '/d4', '/d5', '/d6'],
-    'nested': ['/data', '/data/x', '/cache'],
-    'a name twice': ['/a', '/b', '/a'],
-    'an empty name': ['/a', '', '/b'],
-  };
   const el = (tag, attrs = {}, text = '') => {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -21,18 +14,36 @@
 
   function mount(box) {
     const palette = JSON.parse(box.dataset.palette);
+    const manifest = globalThis.preopenLabManifest;
     const builds = preopenLab.builds();
-    const affected = (globalThis.preopenLabManifest || {}).affected || [];
+    const affected = manifest.affected || [];
+    const choose = (label, options, value) => {
+      const select = el('select', { 'aria-label': label });
+      for (const [v, text] of options) select.append(el('option', { value: v }, text));
+      select.value = value;
+      return select;
+    };
+    const count = el('input', { type: 'range', min: '1', max: String(Object.keys(manifest.shuffled).length), value: '5',
+                                'aria-label': 'directories' });
+    const shownCount = el('span', {}, '5');
+    const scheme = choose('names', [...Object.keys(manifest.schemes), 'custom'].map((s) => [s, s]), 'equal');
+    const order = choose('order', ['as given', 'reversed', 'shuffled'].map((o) => [o, o]), 'as given');
+    const build = choose('adapter build', builds.map((b) => [b, affected.includes(b) ? `${b} (affected)` : b]),
+                         affected.length ? affected[affected.length - 1] : builds[0]);
+    const paths = el('input', { type: 'text', size: '40', 'aria-label': 'preopens, space-separated' });
     const form = el('div', { class: 'live-controls' });
-    const build = el('select', { 'aria-label': 'adapter build' });
-    for (const b of builds) build.append(el('option', { value: b }, affected.includes(b) ? `${b} (affected)` : b));
-    build.value = affected.length ? affected[affected.length - 1] : builds[0];
-    const preset = el('select', { 'aria-label': 'names' });
-    for (const name of Object.keys(PRESETS)) preset.append(el('option', { value: name }, name));
-    const paths = el('input', { type: 'text', size: '48', 'aria-label': 'preopen paths, space-separated',
-                                value: PRESETS["the report's case"].join(' ') });
-    form.append(el('label', {}, 'adapter build '), build, el('label', {}, ' names '), preset,
-                el('label', {}, ' preopens '), paths);
+    form.append(el('label', {}, 'directories '), count, shownCount, el('label', {}, ' names '), scheme,
+                el('label', {}, ' order '), order, el('label', {}, ' adapter build '), build,
+                el('br'), el('label', {}, 'preopens '), paths);
+    // The list the controls make, as the kernel explorer makes it (experiments/scenarios.py).
+    function listed() {
+      const n = Number(count.value);
+      const names = scheme.value === 'custom' ? parse(paths.value).slice(0, n) : manifest.schemes[scheme.value][n];
+      const positions = [...Array(names.length).keys()];
+      const how = order.value === 'reversed' ? positions.reverse()
+        : order.value === 'shuffled' && names.length === n ? manifest.shuffled[n] : positions;
+      return how.map((i) => names[i]);
+    }
     const status = el('p', { class: 'live-status' });
     const table = el('table', { class: 'live-table' });
     box.append(form, status, table);
@@ -40,7 +51,9 @@
     let turn = 0;
     async function update() {
       const mine = ++turn;
-      const list = parse(paths.value).map((p) => (p === '""' ? '' : p));
+      const list = listed();
+      shownCount.textContent = count.value;
+      if (scheme.value !== 'custom') paths.value = list.map((p) => (p === '' ? '""' : p)).join(' ');
       const started = performance.now();
       let result;
       try {
@@ -71,9 +84,12 @@
       status.textContent = `${build.value}, run in this page in ${(performance.now() - started).toFixed(1)} ms: ` +
         Object.entries(counts).map(([o, n]) => `${n} ${o}`).join(', ') + (result.trap ? ` (trap: ${result.trap})` : '');
     }
-    build.addEventListener('change', update);
-    paths.addEventListener('input', update);
-    preset.addEventListener('change', () => { paths.value = PRESETS[preset.value].map((p) => (p === '' ? '""' : p)).join(' '); update(); });
+    for (const control of [count, scheme, order, build]) control.addEventListener(control === count ? 'input' : 'change', update);
+    paths.addEventListener('input', () => {
+      scheme.value = 'custom';
+      count.value = String(Math.max(1, Math.min(Number(count.max), parse(paths.value).length)));
+      update();
+    });
     update();
   }
 
