@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..artifacts.guests import GUESTS, GUESTS_DIR, Guest
 from ..model.results import NATIVE, RunResult
@@ -28,6 +28,8 @@ ABSENT = "absent"
 """The directory the missing-file check asks for under the first preopen (never created)."""
 _IN_PROCESS = threading.Lock()
 """wasmtime-py runs in this process: one at a time, whichever thread asks."""
+
+
 @dataclass(frozen=True)
 class Observed:
     """One host's answers for one list."""
@@ -52,7 +54,7 @@ def observe(host: str, list_name: str, paths: tuple[str, ...], runner: Runner, p
     opener = GUESTS["opener"]
     missing = f"{paths[0].rstrip('/') or paths[0]}/{ABSENT}" if paths else ABSENT
     done = _raw(host, opener, paths, [opener.name, *paths, missing], runner)
-    result = _limited(host, paths, interpret(opener, paths, done, NATIVE, None, host))
+    result = _as_given(host, interpret(opener, paths, done, NATIVE, None, host))
     seconds = time.perf_counter() - start
     routes = opener_routes(json_records(lines_of(done.stdout)))
     errno = routes[len(paths)].errno if len(routes) > len(paths) else None
@@ -62,11 +64,11 @@ def observe(host: str, list_name: str, paths: tuple[str, ...], runner: Runner, p
 
 def _run(host: str, guest: Guest, paths: tuple[str, ...], runner: Runner) -> RunResult:
     done = _raw(host, guest, paths, [guest.name, *paths], runner)
-    return _limited(host, paths, interpret(guest, paths, done, NATIVE, None, host))
+    return _as_given(host, interpret(guest, paths, done, NATIVE, None, host))
 
 
-def _limited(host: str, paths: tuple[str, ...], result: RunResult) -> RunResult:
-    return result if host == REFERENCE else replace(result, limits=wasip1_hosts.limits(host, paths))
+def _as_given(host: str, result: RunResult) -> RunResult:
+    return result if host == REFERENCE else wasip1_hosts.as_given(host, result)
 
 
 def _raw(host: str, guest: Guest, paths: tuple[str, ...], argv: list[str], runner: Runner):

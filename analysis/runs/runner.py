@@ -17,7 +17,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import wasmtime
@@ -143,12 +142,7 @@ class Runner:
             wasm = compose(spec.wasm(), build) if build else spec.wasm()
             done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel)
             if host not in hosts.WASIP2_HOSTS:
-                result = interpret(spec, paths, done, NATIVE, None, host)
-                # The warnings speak of wasmtime's numbering (fds 3, 4, ... as given): true of a host
-                # that takes a list, not of one that keys or sorts its preopens.
-                listed = wasip1_hosts.P1_HOSTS[host].takes == "list"
-                return replace(result, limits=wasip1_hosts.limits(host, paths),
-                               warnings=result.warnings if listed else ())
+                return wasip1_hosts.as_given(host, interpret(spec, paths, done, NATIVE, None, host))
         return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None, host)
 
     def _contained(self, paths: tuple[str, ...], spec: Guest, adapter: str | AdapterBuild) -> RunResult:

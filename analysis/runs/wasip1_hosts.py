@@ -25,13 +25,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from ..artifacts.cache import cache_dir, locked, sha256_bytes, write_atomically
 from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
+from ..model.results import RunResult
 from .guest_output import Execution
 from .hostdirs import Populate, run_root
 
@@ -113,6 +114,14 @@ def limits(host: str, paths: Sequence[str]) -> tuple[str, ...]:
     return tuple(said)
 
 
+def as_given(host: str, result: RunResult) -> RunResult:
+    """A run on ``host`` with what its API could not express said (``limits``); and the
+    warnings, which speak of wasmtime's numbering (fds 3, 4, ... as given), kept only for a
+    host that takes a list, not one that keys or sorts its preopens."""
+    listed = P1_HOSTS[host].takes == "list"
+    return replace(result, limits=limits(host, result.paths), warnings=result.warnings if listed else ())
+
+
 def object_order(names: list[str]) -> list[str]:
     """The order a JavaScript object enumerates ``names`` set in this order: array-index
     keys (``0`` to 2**32 - 2, no leading zero) first, ascending, then the others as set."""
@@ -133,7 +142,8 @@ def execute(host: str, module: bytes, argv: Sequence[str], populate: Populate, d
             command = [wasmtime_cli(), "run", "--argv0", argv[0], *(f"--dir={h}::{g}" for h, g in preopens),
                        str(guest), *argv[1:]]
         elif host in _NODE:
-            command = [node("the JavaScript WASIp1 hosts"), "--no-warnings", str(wasip1_home() / _NODE_SCRIPT.name), host, str(guest), str(spec)]
+            script = wasip1_home() / _NODE_SCRIPT.name
+            command = [node("the JavaScript WASIp1 hosts"), "--no-warnings", str(script), host, str(guest), str(spec)]
         elif host == "pywasm":
             if importlib.util.find_spec("pywasm") is None:
                 raise LabError("pywasm was not found: `pip install pywasm==2.2.3` (or `make setup`) installs it")

@@ -35,8 +35,9 @@
     let out = '';
     for (let i = 0; i < bytes.length;) {
       const b = bytes[i];
-      let need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
-      let ok = need >= 0 && i + need < bytes.length + (need === 0 ? 1 : 0);
+      const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2
+        : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+      let ok = need >= 0 && i + need < bytes.length;
       let cp = need === 0 ? b : need === 1 ? b & 0x1f : need === 2 ? b & 0x0f : b & 0x07;
       for (let k = 1; ok && k <= need; k++) {
         const c = bytes[i + k];
