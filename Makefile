@@ -14,7 +14,8 @@ REPORTS := reports
 
 setup: $(STAMP) adapters
 
-# What the report needs; the tests add their own tools (pytest, zig for the C guest, Playwright).
+# What the report needs (Playwright drives chromium for the page check and the PDFs); the tests
+# add their own tools (pytest, zig for the C guest).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
@@ -36,18 +37,19 @@ adapters: $(STAMP)
 test: test-setup browser
 	$(PY) -m pytest -n auto --dist loadfile
 
-report: setup
+report: setup browser
 	$(PY) -m analysis report --out $(REPORTS)
 	@echo "open $(REPORTS)/index.html"
 
-# Headless Chromium for tests/test_reports.py (Debian's package; needs root or sudo).
+# Headless Chromium for the report (live explorer check, PDFs) and the browser tests
+# (Debian's package; needs root or sudo).
 browser:
 	@command -v chromium >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  if command -v apt-get >/dev/null && { [ -z "$$SUDO" ] || command -v sudo >/dev/null; }; then \
 	    echo "installing Debian's chromium for the browser test"; \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
-	  else echo "no apt-get or sudo: the browser test will be skipped"; fi; }
+	  else echo "no apt-get or sudo: without chromium the report skips its browser steps and says so, the browser tests are skipped"; fi; }
 
 bench: test-setup browser report
 	$(PY) -m analysis bench

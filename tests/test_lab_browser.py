@@ -14,6 +14,7 @@ from analysis.bench import live_lab, live_widgets
 from analysis.model import chain
 from analysis.model.describe import shown, step_sentence
 from analysis.model.wasi import FIRST_FD
+from analysis.publish import chromium
 from analysis.runs.runner import default_runner
 from analysis.show.views import prose
 from analysis.show.widgets import build_options
@@ -23,9 +24,9 @@ from conftest import AFFECTED, FIXED
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if live_lab.chromium() is None:
+    if chromium.chromium() is None:
         pytest.skip("no Chromium: `make browser` installs Debian's chromium (it needs root or sudo)")
-    with live_lab.running_lab(tmp_path_factory.mktemp("live-lab")) as running, live_lab.browser() as chrome:
+    with live_lab.running_lab(tmp_path_factory.mktemp("live-lab")) as running, chromium.browser() as chrome:
         yield running, chrome
 
 

@@ -1,70 +1,35 @@
 """The real adapter builds run in chromium from file:// (``publish.live``), compared field by
-field with the lab's own wasmtime runs of the same configuration."""
+field with the lab's own wasmtime runs of the same configuration (``publish.live_check``)."""
 from __future__ import annotations
 
 import pytest
 
 from analysis.artifacts import adapters
-from analysis.publish import live
-
-LISTS = [
-    ("/a", "/b", "/c", "/d", "/e"),  # the report's case
-    ("/data", "/cache", "/tmp", "/home/user", "/srv"),
-    ("/data", "/data/x", "/cache"),
-    ("/", "/tmp", "/home"),
-    ("/a", "/b", "/a"),
-    (".", "/a", "./x"),
-    ("/a", "", "/b"),
-    ("/a/", "/b//c"),
-    ("/é", "/中文", "/a"),
-    ("10", "2", "a"),
-    ("/" + "l" * 999, "/" + "m" * 2999),
-    ("/" + "n" * 20_001, "/b", "/c"),  # the long-name trap of affected builds
-    tuple(f"/d{i}" for i in range(40)),
-    tuple(f"/d{i}" for i in range(125)),  # a full table: no file opens
-    tuple(f"/d{i}" for i in range(126)),  # more than the adapter holds: a trap at start-up
-]
-FIELDS = ("path", "expected_fd", "name_seen", "routed_fd", "routed_prefix", "marker", "errno", "outcome")
-
-
-def lab_view(result) -> dict:
-    """What a browser run can know of a lab run, in the same JSON shape."""
-    return {"preopens": [{k: getattr(p, k) for k in FIELDS} for p in result.preopens],
-            "fds": [{"fd": e.fd, "errno": e.errno, "name": e.name} for e in result.fds],
-            "trapped": result.trap is not None}
+from analysis.publish import live, live_check
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    from analysis.bench import live_lab
+def folder(tmp_path_factory):
+    from analysis.publish import chromium
 
-    if live_lab.chromium() is None:
+    if chromium.chromium() is None:
         pytest.skip("no chromium: `make browser` installs it")
     folder = tmp_path_factory.mktemp("report") / "assets" / live.ASSETS
     live.write_assets(folder)
-    html = folder.parent.parent / "live.html"
-    html.write_text('<!DOCTYPE html><meta charset="utf-8"><script src="assets/live/manifest.js"></script>'
-                    '<script src="assets/live/preopenlab.js"></script>')
-    with live_lab.browser() as chrome:
-        tab = chrome.new_page()
-        tab.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else
-                  route.continue_())  # the network is off: everything comes from the folder
-        tab.goto(html.as_uri())
-        yield tab
+    return folder
 
 
-def test_the_page_lists_every_catalogued_build(page):
+@pytest.fixture(scope="module")
+def page(folder):
+    from analysis.publish import chromium
+
+    with chromium.browser() as chrome:
+        yield live_check.open_page(chrome, folder)
+
+
+def test_the_page_lists_every_catalogued_build_and_both_guests(page):
     assert page.evaluate("preopenLab.builds()") == [b.id for b in adapters.catalogue()]
-
-
-@pytest.mark.parametrize("build", [b.id for b in adapters.catalogue()])
-def test_every_build_in_the_browser_equals_the_lab(page, runner, build):
-    for paths in LISTS:
-        there = page.evaluate("async a => { const r = await preopenLab.run(a);"
-                              " return {preopens: r.preopens, fds: r.fds, trapped: r.trap !== null}; }",
-                              {"build": build, "paths": list(paths)})
-        here = lab_view(runner.run(paths, adapter=build))
-        assert there == here, (build, paths[:6])
+    assert page.evaluate("preopenLab.guests()") == list(live.GUESTS) == ["opener", "probe"]
 
 
 def test_the_report_case_shows_the_bug_in_the_browser(page):
@@ -73,43 +38,42 @@ def test_the_report_case_shows_the_bug_in_the_browser(page):
     assert outcomes == ["ok", "missing", "missing", "missing", "ok"]
 
 
-def test_an_unknown_build_is_refused_in_one_line(page):
-    said = page.evaluate("preopenLab.run({build: 'nope', paths: ['/a']}).then(() => '', e => e.message)")
-    assert said.startswith("unknown build nope")
+@pytest.mark.parametrize("asked, said", [
+    ({"build": "nope", "paths": ["/a"]}, "unknown build nope"),
+    ({"build": "jco-1.8.1", "guest": "rust-open", "paths": ["/a"]}, "unknown guest rust-open"),
+    ({"build": "jco-1.8.1", "paths": "/a"}, "paths: a list of guest paths"),
+])
+def test_a_bad_request_is_refused_in_one_line(page, asked, said):
+    assert page.evaluate("a => preopenLab.run(a).then(() => '', e => e.message)", asked).startswith(said)
 
 
-def test_the_hunters_lists_in_the_browser_equal_the_lab(page, runner):
-    """200 lists from the hunter's generator (empty, nested, duplicated, relative, dotted, non-ASCII,
-    up to 60 KB names, up to 130 preopens), each through a build drawn with it. One difference is
-    the hosts', and expected: where an open's path reaches Linux's PATH_MAX, wasmtime answers
-    ENAMETOOLONG (37) and preview2-shim's in-memory filesystem, which has no such limit, ENOENT (44)."""
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
+def test_runs_asked_for_at_once_each_get_their_own_answer(page, runner):
+    """The builds share one in-memory filesystem: runs go one at a time, whoever asks."""
+    asked = [("jco-1.8.1", "opener", ("/a", "/b", "/c")), ("jco-1.33.0", "probe", ("/x", "/y")),
+             ("jco-1.8.1", "probe", ("/p", "/q", "/r", "/s")), ("jco-1.0.0", "opener", ("/m",) * 3)]
+    answers = page.evaluate("asked => Promise.all(asked.map(([build, guest, paths]) =>"
+                            " preopenLab.run({build, guest, paths}).then(r => r.preopens)))", asked)
+    assert answers == [live_check.lab_view(runner.run(paths, guest=guest, adapter=build))["preopens"]
+                       for build, guest, paths in asked]
 
-    from analysis.findings import domains
 
-    builds = [b.id for b in adapters.catalogue()]
-    agreed, path_max, differ = [], [], []
+def test_every_build_and_guest_in_the_browser_equals_the_lab(page, runner):
+    """Every build × guest on the fixed lists, and the hunter's 200 draws (empty, nested,
+    duplicated, relative, dotted, non-ASCII, up to 60 KB names, up to 130 preopens): equal
+    field by field, but for the one difference of the hosts that the check names (PATH_MAX)."""
+    agreement = live_check.check(page, runner)
+    fixed = len(adapters.catalogue()) * len(live.GUESTS) * len(live_check.LISTS)
+    assert agreement.differ == ()
+    assert agreement.equal + agreement.path_max == agreement.configurations >= fixed + 150
+    assert agreement.equal >= fixed  # no fixed list reaches PATH_MAX
+    assert agreement.sentence().startswith("Checked in this build")
 
-    @settings(max_examples=200, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(domains.preopen_lists(), st.sampled_from(builds))
-    def agree(paths, build):
-        there = page.evaluate("async a => { const r = await preopenLab.run(a);"
-                              " return {preopens: r.preopens, fds: r.fds, trapped: r.trap !== null}; }",
-                              {"build": build, "paths": list(paths)})
-        here = lab_view(runner.run(paths, adapter=build))
-        if there == here:
-            agreed.append(paths)
-            return
-        unerred = [[{**p, "errno": None} for p in side["preopens"]] for side in (there, here)]
-        only_errno = unerred[0] == unerred[1]
-        pairs = {(a["errno"], b["errno"]) for a, b in zip(there["preopens"], here["preopens"]) if a != b}
-        if only_errno and there["fds"] == here["fds"] and pairs == {(44, 37)}:
-            path_max.append(paths)
-        else:
-            differ.append((build, paths))
 
-    agree()
-    assert not differ, differ[:3]
-    assert len(agreed) + len(path_max) >= 200 - 10 and len(agreed) > 150  # Hypothesis may draw a few fewer
+def test_compare_names_only_the_path_max_difference():
+    row = {"path": "/a", "expected_fd": 3, "name_seen": "/a", "routed_fd": 3, "routed_prefix": "a", "marker": None,
+           "errno": 37, "outcome": "missing"}
+    lab = {"preopens": [row], "fds": [], "trapped": False}
+    assert live_check.compare(lab, lab) == "equal"
+    assert live_check.compare({**lab, "preopens": [{**row, "errno": 44}]}, lab) == "path-max"
+    assert live_check.compare({**lab, "preopens": [{**row, "errno": 2}]}, lab) == "differ"
+    assert live_check.compare({**lab, "preopens": [{**row, "errno": 44, "outcome": "ok"}]}, lab) == "differ"

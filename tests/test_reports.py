@@ -239,10 +239,10 @@ def test_the_deck_is_cut_from_this_builds_runs_and_loads_nothing_from_the_networ
 
 def test_no_slide_runs_off_the_screen(built):
     """Every slide fits its frame or scrolls inside it, in a real chromium at 1200 by 900."""
-    from analysis.bench import live_lab
+    from analysis.publish import chromium
 
     out, _ = built
-    with live_lab.browser() as chrome:
+    with chromium.browser() as chrome:
         page = chrome.new_page(viewport={"width": 1200, "height": 900})
         page.goto((out / "slides" / "index.html").as_uri())
         page.wait_for_selector(".reveal.ready")
@@ -264,15 +264,15 @@ def test_no_slide_runs_off_the_screen(built):
 def test_the_explorer_page_runs_the_real_builds_with_the_network_off(built, runner):
     """Page 3's live explorer, opened from file:// with every request outside the folder refused,
     shows the report's case through the newest affected build as the lab runs it."""
-    from analysis.bench import live_lab
     from analysis.experiments.verdicts import REPORT_CASE
+    from analysis.publish import chromium
 
-    if live_lab.chromium() is None:
+    if chromium.chromium() is None:
         pytest.skip("no chromium")
     out, _ = built
     affected = [v.adapter for v in verdicts.measure() if v.affected][-1]
     expected = [p.outcome for p in runner.run(REPORT_CASE, adapter=affected).preopens]
-    with live_lab.browser() as chrome:
+    with chromium.browser() as chrome:
         page = chrome.new_page()
         page.route("**/*", lambda r: r.abort() if not r.request.url.startswith("file:") else r.continue_())
         page.goto((out / "03_explorer.html").as_uri())

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..artifacts.adapters import resolve
 from ..experiments.scenarios import ordering, scheme_paths
 from ..model.wasi import FIRST_FD
+from ..publish import chromium
 from . import live_lab, live_widgets
 from .timing import children_on_every_cpu, timing
 
@@ -67,7 +68,7 @@ def browser_lines(adapter: str, changes: int = BROWSER_CHANGES) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="preopen-lab-bench-") as folder, contextlib.ExitStack() as stack:
         with children_on_every_cpu():  # this process is pinned; the lab and the browser must not be
             lab = stack.enter_context(live_lab.running_lab(Path(folder)))
-            chrome = stack.enter_context(live_lab.browser())
+            chrome = stack.enter_context(chromium.browser())
         with live_lab.open_notebook(chrome, lab, "03_explorer.ipynb") as page:
             live_lab.run_all(page)
             explorer = live_widgets.LiveExplorer(page)

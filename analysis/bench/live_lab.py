@@ -53,11 +53,6 @@ _SETTINGS = {
 }
 
 
-def chromium() -> str | None:
-    """Debian's chromium (``make browser`` installs it), or None."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 # -- the server ----------------------------------------------------------------------------
 
 
@@ -208,25 +203,6 @@ def _last_line(log: Path) -> str:
 
 
 @contextmanager
-def browser() -> Iterator[Browser]:
-    """Headless Debian chromium under Playwright; closed however the block ends."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise LabError("playwright is not installed: `make setup` installs the test extras") from None
-    executable = chromium()
-    if executable is None:
-        raise LabError("no Chromium: `make browser` installs Debian's chromium (it needs root or sudo)")
-    with sync_playwright() as playwright:
-        chrome = playwright.chromium.launch(executable_path=executable, headless=True,
-                                            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        try:
-            yield chrome
-        finally:
-            chrome.close()
-
-
-@contextmanager
 def open_notebook(chrome: Browser, lab: Lab, notebook: str, timeout: float = START_TIMEOUT) -> Iterator[Page]:
     """A page of its own on ``notebook``, once its kernel has connected and is idle; closed
     when the block ends (the kernel stays until the lab stops)."""
@@ -290,5 +266,5 @@ def run_all(page: Page, timeout: float = RUN_TIMEOUT) -> None:
         raise LabError(f"Run All stopped at code cell {state['cell']}: {state['error']}")
 
 
-__all__ = ["CHANGE_TIMEOUT", "Lab", "NOTEBOOKS", "RUN_TIMEOUT", "START_TIMEOUT", "browser", "chromium",
+__all__ = ["CHANGE_TIMEOUT", "Lab", "NOTEBOOKS", "RUN_TIMEOUT", "START_TIMEOUT",
            "open_notebook", "run_all", "running_lab"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..artifacts.adapters import catalogue
 from ..artifacts.cache import REPORTS_DIR
 from ..model.errors import LabError
-from . import live_lab
+from ..publish import chromium
 from .timing import timing
 
 RUNS = 50
@@ -44,7 +44,7 @@ def live_lines(adapter: str, executed: Path = REPORTS_DIR / "executed" / "03_exp
         (out / "bare.html").write_text(bare)
         size = sum(f.stat().st_size for f in (out / "assets" / live.ASSETS).iterdir())
         builds = [b.id for b in catalogue()]
-        with live_lab.browser() as chrome:
+        with chromium.browser() as chrome:
             tab = chrome.new_page(viewport={"width": 1366, "height": 768})
             tab.route("**/*", lambda r: r.abort() if not r.request.url.startswith("file:") else r.continue_())
             paint = {name: _first_paint(tab, out / f"{name}.html") for name in ("bare", "live")}
@@ -70,7 +70,7 @@ def live_lines(adapter: str, executed: Path = REPORTS_DIR / "executed" / "03_exp
                     " select.value = b; select.dispatchEvent(new Event('change')); })", target))
     ms = [x / 1000 for x in runs]
     return [
-        f"chromium {live_lab.chromium()}, page 3 exported from {executed.name}, from file://, network off",
+        f"chromium {chromium.chromium()}, page 3 exported from {executed.name}, from file://, network off",
         timing(f"one run of the report's case ({adapter}, loaded)", ms).line(),
         timing("a build's first use (script load, compile, run)", [x / 1000 for x in first]).line(),
         timing("a change of the build menu to the updated table", [x / 1000 for x in changes]).line(),

@@ -1,13 +1,14 @@
 """The live explorer's assets: the real adapter builds, run in the reader's browser.
 
-Each catalogued build's composed opener is transpiled by jco and bundled by esbuild,
-with ``@bytecodealliance/preview2-shim``'s browser build and every core module inlined,
-into one classic script (``live/bundle.mjs``): Chromium refuses ``fetch`` and module
-imports from ``file://``, and a ``<script src>`` is what still works there. The page's
-``window.preopenLab`` (``live/preopenlab.js``) loads a build's script when it is first
-asked for, lays out each preopen's directory in memory as ``model.markers`` does, and
-reads the opener's output as ``runs.guest_output`` does. Bundles are kept in the cache by
-the component's sha256 and the pinned packages.
+Each catalogued build, composed with each of the two guests the page runs (the opener and
+the probe), is transpiled by jco and bundled by esbuild with every core module inlined into
+one classic script (``live/bundle.mjs``): Chromium refuses ``fetch`` and module imports from
+``file://``, and a ``<script src>`` is what still works there. ``@bytecodealliance/preview2-shim``'s
+browser build is bundled once (``shim.js``) and shared. The page's ``window.preopenLab``
+(``live/preopenlab.js``) loads a build's script when it is first asked for, lays out each
+preopen's directory in memory as ``model.markers`` does, and reads the output as
+``runs.guest_output`` does. Bundles are kept in the cache by the component's sha256 and the
+pinned packages.
 """
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ LIVE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance
 SCRIPTS = Path(__file__).with_name("live")
 ASSETS = "live"
 """Where the live scripts go under a report's ``assets/``."""
-SCRIPTS_IN_ORDER = ("manifest.js", "preopenlab.js", "explorer.js")
+SCRIPTS_IN_ORDER = ("manifest.js", "shim.js", "preopenlab.js", "explorer.js")
 """What a page with a live explorer loads, in this order, once it has loaded."""
 
 
+GUESTS = ("opener", "probe")
+"""The guests a page runs: wasi-libc's own lookup (opener), and the adapter's answers alone (probe)."""
 EXPLORER_MAX = 8
 """The most directories the live explorer's slider offers (the kernel explorer's default too)."""
 
@@ -47,8 +50,9 @@ def explorer_choices() -> dict:
             "shuffled": {n: ordering(n, "shuffled") for n in counts}}
 
 
-def explorer_html(assets_url: str) -> str:
-    """What a page holds where its live explorer goes: the box, then the scripts that fill it."""
+def explorer_html(assets_url: str, checked: str) -> str:
+    """What a page holds where its live explorer goes: the box, what the build's check of it
+    found (``checked``, a sentence of ``live_check``), then the scripts that fill it."""
     from ..model.wasi import ERRNO_NAMES
     from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS
 
@@ -58,7 +62,9 @@ def explorer_html(assets_url: str) -> str:
             "builds, each composed with the lab's opener, run in your browser's own WebAssembly engine (jco "
             "transpiles them, preview2-shim gives each preopen an in-memory directory holding its MARKER). "
             "The controls make the lists the kernel explorer above makes (its shuffle is seed 0; the preopens field "
-            "takes names of your own). Native runs need the lab.</p></div>"
+            "takes names of your own). The opener asks wasi-libc where each <code>&lt;name&gt;/MARKER</code> goes and "
+            "reads it; the probe asks the adapter for each fd's name only. Native runs need the lab.</p>"
+            f'<p class="live-checked">{html.escape(checked)}</p></div>'
             # Loaded after the page has painted and loaded, one after the other: nothing of it delays the page.
             f"<script>addEventListener('load', () => {json.dumps([base + n for n in SCRIPTS_IN_ORDER])}.reduce("
             "(ready, src) => ready.then(() => new Promise((done, fail) => { const s = document.createElement('script');"
@@ -66,10 +72,11 @@ def explorer_html(assets_url: str) -> str:
             "</script>")
 
 
-def bundle(build: adapters.AdapterBuild) -> Path:
-    """The classic script that runs the opener composed with ``build``; made once, then kept."""
-    component = compose(guests.get("opener").wasm(), build)
-    key = sha256_bytes(json.dumps([sha256_file(component), LIVE_PACKAGES,
+def bundle(build: adapters.AdapterBuild | None, guest: str = "opener") -> Path:
+    """The classic script that runs ``guest`` composed with ``build`` (None: the shared shim);
+    made once, then kept."""
+    component = None if build is None else compose(guests.get(guest).wasm(), build)
+    key = sha256_bytes(json.dumps([component and sha256_file(component), LIVE_PACKAGES,
                                    sha256_file(SCRIPTS / "bundle.mjs")]).encode())[:32]
     out = cache_dir() / "live" / f"{key}.js"
     with locked(out):
@@ -77,11 +84,12 @@ def bundle(build: adapters.AdapterBuild) -> Path:
             home = npm_home("live-bundler", LIVE_PACKAGES, [SCRIPTS / "bundle.mjs"], "the live explorer's bundler",
                             "--ignore-scripts")  # esbuild finds its binary in its optional dependency
             partial = out.with_name(f"{key}.partial.js")
-            done = subprocess.run([node("the live explorer's bundler"), str(home / "bundle.mjs"), str(component),
-                                   str(partial), build.id], capture_output=True, text=True, timeout=600)
+            what = ["--shim", str(partial)] if component is None else [str(component), str(partial), f"{build.id}/{guest}"]
+            done = subprocess.run([node("the live explorer's bundler"), str(home / "bundle.mjs"), *what],
+                                  capture_output=True, text=True, timeout=600)
             if done.returncode != 0 or not partial.is_file():
                 partial.unlink(missing_ok=True)
-                raise LabError(f"the live bundle of {build.id} could not be made: "
+                raise LabError(f"the live bundle of {build.id if build else 'preview2-shim'} could not be made: "
                                f"{first_line(done.stderr or done.stdout)}")
             partial.replace(out)
     return out
@@ -89,18 +97,25 @@ def bundle(build: adapters.AdapterBuild) -> Path:
 
 def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = None,
                  affected: Sequence[str] = ()) -> dict[str, dict]:
-    """Every build's script, the page's two scripts and the manifest naming them, into
-    ``folder`` (a report's ``assets/live``); ``affected``: the builds this build measured
-    affected, for the explorer's menu. Returns the manifest's builds: file, bytes and sha256."""
-    chosen = list(builds or adapters.catalogue())
-    entries = {}
-    for build in chosen:
-        data = bundle(build).read_bytes()
-        name = f"{build.id}.js"
+    """Every build's scripts (one per guest), the shared shim, the page's two scripts and the
+    manifest naming them, into ``folder`` (a report's ``assets/live``); ``affected``: the builds
+    this build measured affected, for the explorer's menu. Returns the manifest's builds: per
+    guest, file, bytes and sha256."""
+    def put(name: str, data: bytes) -> dict:
         write_atomically(folder / name, data)
-        entries[build.id] = {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)}
+        return {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)}
+
+    entries = {build.id: {guest: put(f"{build.id}.{guest}.js", bundle(build, guest).read_bytes()) for guest in GUESTS}
+               for build in (builds or adapters.catalogue())}
+    put("shim.js", bundle(None).read_bytes())
     for script in ("preopenlab.js", "explorer.js"):
-        write_atomically(folder / script, (SCRIPTS / script).read_bytes())
-    manifest = {"builds": entries, "base": "", "affected": list(affected), **explorer_choices()}
-    write_atomically(folder / "manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
+        put(script, (SCRIPTS / script).read_bytes())
+    manifest = {"builds": entries, "guests": list(GUESTS), "base": "", "affected": list(affected),
+                **explorer_choices()}
+    put("manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
+    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js"}
+    kept |= {e["file"] for by_guest in entries.values() for e in by_guest.values()}
+    for stale in folder.glob("*.js"):  # an earlier build's layout: nothing names it now
+        if stale.name not in kept:
+            stale.unlink()
     return entries

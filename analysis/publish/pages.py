@@ -51,10 +51,11 @@ def measured_headline(found: Sequence[verdicts.Verdict]) -> str:
 
 
 def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav: str = "",
-                pages: dict[str, str] | None = None, assets_url: str = "assets") -> str:
+                pages: dict[str, str] | None = None, assets_url: str = "assets", live_checked: str = "") -> str:
     """One executed notebook as a page: its own ``title``, ``nav`` links at its top and
-    bottom, each figure's title as its alternative text, and "notebook 5" in its prose
-    a link to that page (``pages``: notebook number -> page file)."""
+    bottom, each figure's title as its alternative text, "notebook 5" in its prose a link to
+    that page (``pages``: notebook number -> page file), and its live explorers with what the
+    build's check of them found (``live_checked``)."""
     from bs4 import BeautifulSoup
     from nbconvert import HTMLExporter
 
@@ -73,7 +74,7 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
     page = BeautifulSoup(body, features="html.parser")
     add_figure_alts(page, notebook)
     _add_offline_notes(page, notebook)
-    _add_live_explorers(page, notebook, assets_url)
+    _add_live_explorers(page, notebook, assets_url, live_checked)
     for empty in page.select('script[src=""]'):  # the MathJax slot, left empty: no page has a formula
         empty.decompose()
     if page.head is not None:
@@ -119,7 +120,7 @@ def _grey_out_saved_widgets(notebook: nbformat.NotebookNode) -> None:
             model["state"]["disabled"] = True
 
 
-def _add_live_explorers(page, notebook: nbformat.NotebookNode, assets_url: str) -> None:
+def _add_live_explorers(page, notebook: nbformat.NotebookNode, assets_url: str, checked: str) -> None:
     """After each cell marked ``preopen_lab.live``, the live explorer (``live``): the real
     builds run in the reader's page."""
     from bs4 import BeautifulSoup
@@ -129,7 +130,7 @@ def _add_live_explorers(page, notebook: nbformat.NotebookNode, assets_url: str) 
     marked = {cell.get("id") for cell in notebook.cells if cell.metadata.get("preopen_lab", {}).get("live")}
     for cell in page.select(".jp-Cell"):
         if (cell.get("id") or "").removeprefix("cell-id=") in marked:
-            cell.insert_after(BeautifulSoup(explorer_html(assets_url), features="html.parser"))
+            cell.insert_after(BeautifulSoup(explorer_html(assets_url, checked), features="html.parser"))
 
 
 def _add_offline_notes(page, notebook: nbformat.NotebookNode) -> None:

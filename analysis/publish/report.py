@@ -23,11 +23,15 @@ from ..experiments import verdicts
 from ..model.errors import LabError
 from ..runs.cpus import usable_cpus
 from ..runs.waiting import as_done
-from . import live
+from . import live, live_check
 from .assets import fetch_assets
 from .deck import deck, export_deck
 from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
 from .pages import TITLE, Built, export_html, index_html, measured_headline, nav_html
+
+NOT_CHECKED = ("Not checked against the lab in this build: it had no chromium to run the page in "
+               "(`make browser` installs Debian's).")
+"""What page 3 says of its live explorer when the build could not check it."""
 
 
 def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequence[str] = (),
@@ -44,10 +48,13 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
         (out / "assets" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / "assets" / name)
     live.write_assets(out / "assets" / live.ASSETS, affected=[v.adapter for v in verdicts.measure() if v.affected])
+    agreement = live_check.checked(out / "assets" / live.ASSETS)
+    checked = agreement.sentence() if agreement else NOT_CHECKED
+    log(f"live explorer: {checked}")
     stop = threading.Event()  # set on Ctrl-C: kernels killed, and no page written after it
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()
-        futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)], stop)
+        futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)], stop, checked)
                    for i, nb in enumerate(chosen)]
         try:
             for future in as_done(futures):
@@ -71,13 +78,13 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
 
 
 def _build_one(nb: Notebook, every: Sequence[Notebook], directory: Path, out: Path, cpu: int | None,
-               stop: threading.Event) -> Built:
+               stop: threading.Event, live_checked: str) -> Built:
     start = time.perf_counter()
     executed = execute(directory / f"{nb.stem}.ipynb", cpu=cpu, stop=stop)
     at = [n.stem for n in every].index(nb.stem)
     nav = nav_html(every[at - 1] if at > 0 else None, every[at + 1] if at + 1 < len(every) else None)
     pages = {str(int(n.stem.split("_")[0])): f"{n.stem}.html" for n in every if n.stem.split("_")[0].isdigit()}
-    page = export_html(executed, f"{nb.title} · preopen lab", nav, pages)
+    page = export_html(executed, f"{nb.title} · preopen lab", nav, pages, live_checked=live_checked)
     target = out / f"{nb.stem}.html"
     if stop.is_set():  # the export finished after Ctrl-C: it is not published
         raise LabError("interrupted")

@@ -1,9 +1,11 @@
 // Turn one composed command component into one classic script that runs it in a browser page.
-// usage: node bundle.mjs COMPONENT.wasm OUT.js KEY
+// usage: node bundle.mjs COMPONENT.wasm OUT.js KEY    one component
+//        node bundle.mjs --shim OUT.js                  preview2-shim's browser build, shared by all
 // jco transpiles the component (instantiation "async": the page instantiates it afresh for every
-// run); esbuild bundles that with @bytecodealliance/preview2-shim's browser build and inlines every
-// core module, so the script works from file:// with no fetch. The script registers
-//   window.preopenLabBuilds[KEY] = { run(argv, preopens) -> { stdout, trap } }
+// run); esbuild bundles that and inlines every core module, so the script works from file:// with
+// no fetch. The shim is bundled once, as window.preopenLabShim, and every component's script uses
+// it: one in-memory filesystem, reset for each run. A component's script registers
+//   window.preopenLabBuilds[KEY] = { run(argv, preopens) -> { stdout, stderr, trap } }
 // where preopens is [[guestPath, fileData], ...], added in that order (duplicates kept).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,18 +14,36 @@ import { fileURLToPath } from 'node:url';
 import { transpile, writeFiles } from '@bytecodealliance/jco-transpile';
 import { build } from 'esbuild';
 
-const [component, out, key] = process.argv.slice(2);
+const nodePaths = [join(dirname(fileURLToPath(import.meta.url)), 'node_modules')];
+const bundled = (work, entry, out) => build({
+  entryPoints: [join(work, entry)], bundle: true, format: 'iife', platform: 'browser', loader: { '.wasm': 'binary' },
+  minify: true, external: ['node:*'], outfile: out, logLevel: 'error', absWorkingDir: work, nodePaths });
+
 const work = mkdtempSync(join(tmpdir(), 'preopen-lab-bundle-'));
 try {
-  const { files } = await transpile(component, { name: 'guest', instantiation: { tag: 'async' } });
+  if (process.argv[2] === '--shim') {
+    writeFileSync(join(work, 'shim.mjs'), `
+import * as cli from '@bytecodealliance/preview2-shim/cli';
+import * as filesystem from '@bytecodealliance/preview2-shim/filesystem';
+import * as io from '@bytecodealliance/preview2-shim/io';
+globalThis.preopenLabShim = { cli, filesystem, io };
+`);
+    await bundled(work, 'shim.mjs', process.argv[3]);
+  } else {
+    await component(...process.argv.slice(2));
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function component(wasm, out, key) {
+  const { files } = await transpile(wasm, { name: 'guest', instantiation: { tag: 'async' } });
   await writeFiles(files, { baseDir: work });
   const cores = Object.keys(files).filter((name) => name.endsWith('.wasm'));
   const entry = `
 import { instantiate } from './guest.js';
 ${cores.map((name, i) => `import core${i} from './${name}';`).join('\n')}
-import * as cli from '@bytecodealliance/preview2-shim/cli';
-import * as filesystem from '@bytecodealliance/preview2-shim/filesystem';
-import * as io from '@bytecodealliance/preview2-shim/io';
+const { cli, filesystem, io } = globalThis.preopenLabShim;
 const bytes = { ${cores.map((name, i) => `${JSON.stringify(name)}: core${i}`).join(', ')} };
 const compiled = {};
 const imports = {
@@ -58,10 +78,5 @@ async function run(argv, preopens) {
 (globalThis.preopenLabBuilds ??= {})[${JSON.stringify(key)}] = { run };
 `;
   writeFileSync(join(work, 'entry.mjs'), entry);
-  await build({ entryPoints: [join(work, 'entry.mjs')], bundle: true, format: 'iife', platform: 'browser',
-                loader: { '.wasm': 'binary' }, minify: true, external: ['node:*'], outfile: out,
-                logLevel: 'error', absWorkingDir: work,
-                nodePaths: [join(dirname(fileURLToPath(import.meta.url)), 'node_modules')] });
-} finally {
-  rmSync(work, { recursive: true, force: true });
+  await bundled(work, 'entry.mjs', out);
 }

@@ -30,11 +30,12 @@
     const order = choose('order', ['as given', 'reversed', 'shuffled'].map((o) => [o, o]), 'as given');
     const build = choose('adapter build', builds.map((b) => [b, affected.includes(b) ? `${b} (affected)` : b]),
                          affected.length ? affected[affected.length - 1] : builds[0]);
+    const guest = choose('guest', preopenLab.guests().map((g) => [g, g]), 'opener');
     const paths = el('input', { type: 'text', size: '40', 'aria-label': 'preopens, space-separated' });
     const form = el('div', { class: 'live-controls' });
     form.append(el('label', {}, 'directories '), count, shownCount, el('label', {}, ' names '), scheme,
                 el('label', {}, ' order '), order, el('label', {}, ' adapter build '), build,
-                el('br'), el('label', {}, 'preopens '), paths);
+                el('label', {}, ' guest '), guest, el('br'), el('label', {}, 'preopens '), paths);
     // The list the controls make, as the kernel explorer makes it (experiments/scenarios.py).
     function listed() {
       const n = Number(count.value);
@@ -57,7 +58,7 @@
       const started = performance.now();
       let result;
       try {
-        result = await preopenLab.run({ build: build.value, paths: list });
+        result = await preopenLab.run({ build: build.value, guest: guest.value, paths: list });
       } catch (e) {
         status.textContent = `error: ${e.message}`;
         return;
@@ -81,10 +82,10 @@
       }
       const counts = {};
       for (const p of result.preopens) counts[p.outcome] = (counts[p.outcome] || 0) + 1;
-      status.textContent = `${build.value}, run in this page in ${(performance.now() - started).toFixed(1)} ms: ` +
+      status.textContent = `${build.value} with the ${guest.value}, run in this page in ${(performance.now() - started).toFixed(1)} ms: ` +
         Object.entries(counts).map(([o, n]) => `${n} ${o}`).join(', ') + (result.trap ? ` (trap: ${result.trap})` : '');
     }
-    for (const control of [count, scheme, order, build]) control.addEventListener(control === count ? 'input' : 'change', update);
+    for (const control of [count, scheme, order, build, guest]) control.addEventListener(control === count ? 'input' : 'change', update);
     paths.addEventListener('input', () => {
       scheme.value = 'custom';
       count.value = String(Math.max(1, Math.min(Number(count.max), parse(paths.value).length)));

@@ -1,9 +1,12 @@
 // window.preopenLab: the real adapter builds, run in the reader's own WebAssembly engine.
 // A classic script (no modules, no fetch), so that a page opened from file:// can use it.
-//   await preopenLab.run({build, guest: 'opener', paths})  -> the fields of `python -m analysis run --json`
-//   preopenLab.builds()                                    -> what this page can run
-// Each build's script (bundle.mjs made it) is loaded the first time that build is asked for.
-// Layout and reading mirror analysis/model/markers.py and analysis/runs/guest_output.py.
+//   await preopenLab.run({build, guest, paths})  -> the fields of `python -m analysis run --json`
+//   preopenLab.builds()                          -> what this page can run
+//   preopenLab.guests()                          -> 'opener' (wasi-libc's own lookup), 'probe' (prestat only)
+// Each build's script for a guest (bundle.mjs made it) is loaded the first time it is asked for.
+// Layout and reading mirror analysis/model/markers.py, analysis/runs/guest_output.py and, for the
+// probe's routes, wasi-libc's rule in analysis/model/chain.py. Runs go one at a time: the builds
+// share one in-memory filesystem (window.preopenLabShim), set afresh for each run.
 (function () {
   'use strict';
   const manifest = globalThis.preopenLabManifest || { builds: {}, base: '' };
@@ -16,18 +19,19 @@
   const loading = {};
   const utf8 = new TextEncoder();
 
-  function load(build) {
-    const entry = manifest.builds[build];
+  function load(build, guest) {
+    const entry = manifest.builds[build] && manifest.builds[build][guest];
     if (!entry) return Promise.reject(new Error(`unknown build ${build}: choose one of ${Object.keys(manifest.builds).join(', ')}`));
-    if (globalThis.preopenLabBuilds && globalThis.preopenLabBuilds[build]) return Promise.resolve();
-    loading[build] = loading[build] || new Promise((resolve, reject) => {
+    const key = `${build}/${guest}`;
+    if (globalThis.preopenLabBuilds && globalThis.preopenLabBuilds[key]) return Promise.resolve();
+    loading[key] = loading[key] || new Promise((resolve, reject) => {
       const script = document.createElement('script');
       script.src = (manifest.base || here) + entry.file;
       script.onload = () => resolve();
       script.onerror = () => reject(new Error(`could not load ${script.src}`));
       document.head.appendChild(script);
     });
-    return loading[build];
+    return loading[key];
   }
 
   // Bytes as Python's decode('utf-8', 'surrogateescape'): valid UTF-8 as text, other bytes as U+DC80..U+DCFF.
@@ -100,18 +104,55 @@
     });
   }
 
+  // wasi-libc's rule (model.chain.libc_prefix and libc_route), on bytes: where the probe's opens would go.
+  function libcPrefix(name) {
+    const nul = name.indexOf(0);
+    let n = nul < 0 ? name : name.subarray(0, nul);
+    for (;;) {
+      if (n[0] === 0x2f) n = n.subarray(1);
+      else if (n[0] === 0x2e && n[1] === 0x2f) n = n.subarray(2);
+      else if (n.length === 1 && n[0] === 0x2e) n = n.subarray(1);
+      else return n;
+    }
+  }
+  function libcRoute(table, target) {
+    let path = target;
+    while (path[0] === 0x2f) path = path.subarray(1);
+    const starts = (prefix) => prefix.every((b, i) => path[i] === b) && prefix.length <= path.length;
+    const matches = (prefix) => {
+      if (prefix.length === 0) return true;
+      if (!starts(prefix)) return false;
+      let end = prefix.length;
+      while (end > 0 && prefix[end - 1] === 0x2f) end--;
+      return end >= path.length || path[end] === 0x2f;
+    };
+    let best = null;
+    for (const [fd, name] of [...table].reverse()) {
+      const prefix = libcPrefix(name);
+      if ((best === null || prefix.length > best.prefix.length) && matches(prefix)) best = { fd, prefix };
+    }
+    return best;
+  }
+  const markerTarget = (path) => (path === '' || path.endsWith('/') ? path + MARKER : `${path}/${MARKER}`);
+
   function unreported(trap) {
     if (trap === null) return 'missing';
     return /all fuel consumed|wasm trap: interrupt|stopped by the lab/.test(trap) ? 'timeout' : 'trap';
   }
-  // markers.classify for the opener.
-  function classify(index, routedFd, marker) {
+  // markers.classify for the opener and the probe.
+  function classify(index, routedFd, marker, guest) {
     if (routedFd < 0) return 'missing';
     if (routedFd !== FIRST_FD + index) return 'misrouted';
+    if (guest === 'probe') return 'ok';  // no file was opened; the route is all there is
     return marker === `preopen-${index}` ? 'ok' : 'missing';
   }
 
-  function read(paths, done) {
+  function byRule(table, path) {
+    const route = libcRoute(table, encode(markerTarget(path)));
+    return route === null ? { fd: -1 } : { fd: route.fd, prefix: decode(route.prefix) };
+  }
+
+  function read(guest, paths, done) {
     const text = decode(done.stdout);
     const lines = text === '' ? [] : (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
     const records = [];
@@ -119,35 +160,42 @@
     const fds = records.filter((r) => r.kind === 'prestat').map((r) => ({
       fd: r.fd, errno: r.errno, name: 'name_hex' in r ? hex(r.name_hex) : null }));
     const routes = records.filter((r) => r.kind === 'route');
-    const names = {};
-    for (const e of fds) if (e.errno === 0 && e.name !== null) names[e.fd] = e.name;
+    const names = new Map();
+    for (const e of fds) if (e.errno === 0 && e.name !== null) names.set(e.fd, e.name);
+    const table = [...names].map(([fd, name]) => [fd, encode(name)]);
     const preopens = paths.map((path, index) => {
       const expected = FIRST_FD + index;
-      const seen = expected in names ? names[expected] : null;
-      const r = routes[index];
+      const seen = names.has(expected) ? names.get(expected) : null;
+      const r = guest === 'opener' ? routes[index] : fds.length && done.trap === null ? byRule(table, path) : null;
       if (!r) {
         return { path, expected_fd: expected, name_seen: seen, routed_fd: null, routed_prefix: null, marker: null,
                  errno: null, outcome: unreported(done.trap) };
       }
       const marker = 'content_hex' in r ? hex(r.content_hex) : null;
-      return { path, expected_fd: expected, name_seen: seen, routed_fd: r.fd,
-               routed_prefix: 'prefix_hex' in r ? hex(r.prefix_hex) : null, marker,
-               errno: r.open_errno || r.read_errno || null, outcome: classify(index, r.fd, marker) };
+      const prefix = 'prefix' in r ? r.prefix : 'prefix_hex' in r ? hex(r.prefix_hex) : null;
+      return { path, expected_fd: expected, name_seen: seen, routed_fd: r.fd, routed_prefix: prefix, marker,
+               errno: r.open_errno || r.read_errno || null, outcome: classify(index, r.fd, marker, guest) };
     });
     return { paths: paths.slice(), preopens, fds, trap: done.trap };
   }
 
+  const guests = manifest.guests || ['opener'];
+  let queue = Promise.resolve();  // one run at a time: the shim's filesystem and stdout are shared
   async function run({ build, guest = 'opener', paths }) {
-    if (guest !== 'opener') throw new Error(`this page runs the opener guest only, not ${guest}`);
-    if (!Array.isArray(paths)) throw new Error('paths: a list of guest paths');
-    await load(build);
+    if (!guests.includes(guest)) throw new Error(`unknown guest ${guest}: choose one of ${guests.join(', ')}`);
+    if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) throw new Error('paths: a list of guest paths');
+    await load(build, guest);
     const data = fileData(paths);
-    const done = await globalThis.preopenLabBuilds[build].run(['opener', ...paths], paths.map((p, i) => [p, data[i]]));
-    return { guest, adapter: build, ...read(paths, done) };
+    const turn = queue.then(() => globalThis.preopenLabBuilds[`${build}/${guest}`].run(
+      [guest, ...paths], paths.map((p, i) => [p, data[i]])));
+    queue = turn.catch(() => {});
+    const done = await turn;
+    return { guest, adapter: build, ...read(guest, paths, done) };
   }
 
   globalThis.preopenLab = {
     run,
     builds: () => Object.keys(manifest.builds),
+    guests: () => guests.slice(),
   };
 })();
