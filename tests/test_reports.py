@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 import shutil
 import subprocess
@@ -79,15 +78,28 @@ def test_exported_html_has_figures_and_no_error_traces(built):
         assert "does not hold" not in text, page.notebook.stem  # every claim a page states held in this build
 
 
-def test_widget_state_is_saved_in_the_explorer_report(built):
-    out, _ = built
-    text = (out / "03_explorer.html").read_text()
-    state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
-    assert state, "no widget state in the exported explorer"
-    models = json.loads(state.group(1))["state"]
-    html_values = [m["state"].get("value", "") for m in models.values() if m["model_name"] == "HTMLModel"]
-    assert any("reachable" in value for value in html_values)
-    assert (out / "assets" / "embed-amd.js").is_file() and (out / "assets" / "require.js").is_file()
+def test_no_page_carries_a_widget_each_has_its_view_and_a_line_on_the_widget(built):
+    from bs4 import BeautifulSoup
+
+    out, pages = built
+    viewed = {}
+    for page in pages:
+        text = page.html.read_text()
+        assert "application/vnd.jupyter.widget-view+json" not in text, page.notebook.stem
+        assert "application/vnd.jupyter.widget-state+json" not in text, page.notebook.stem
+        assert "embed-amd.js" not in text, page.notebook.stem
+        soup = BeautifulSoup(text, "html.parser")
+        for view in soup.select(".offline-view"):
+            viewed[page.notebook.stem] = view["data-view"]
+            assert "make lab" in view.select_one(".offline-line").get_text()
+            assert not view.select("input[disabled], select[disabled], button[disabled]")
+    assert viewed == {"03_explorer": "live-explorer", "04_root_cause": "stepper", "07_am_i_affected": "scan"}
+    scan = BeautifulSoup((out / "07_am_i_affected.html").read_text(), "html.parser").select_one(".recorded-scan")
+    words = scan.get_text()
+    affected, fixed = verdicts.pick_builds()
+    assert f"opener-{affected}.wasm" in words and f"opener-{fixed}.wasm" in words
+    assert "affected" in words and "not affected" in words
+    assert scan.select('a[download][href^="data:application/wasm;base64,"]')  # the repaired file
 
 
 def test_index_lists_every_notebook_and_the_measured_headline(built):
@@ -133,8 +145,8 @@ def test_reports_render_in_a_real_browser(built, tmp_path, page, title):
     dom = _browser(f"--user-data-dir={tmp_path / 'dom'}", "--dump-dom", url).stdout
     assert title in dom
     assert re.search(r'<img[^>]*src="data:image/png;base64', dom)
-    if page == "03_explorer.html":  # the saved explorer state, drawn by the offline widget renderer
-        assert "widget-html" in dom and "reachable" in dom
+    if page == "03_explorer.html":  # the live explorer, filled by its scripts in the page
+        assert "live-table" in dom and "Checked in this build" in dom
 
     shot = tmp_path / "shot.png"
     _browser(f"--user-data-dir={tmp_path / 'shot'}", "--window-size=1280,2400", f"--screenshot={shot}", url)
@@ -176,31 +188,15 @@ def test_prose_has_linked_cross_references_and_no_literal_backticks(built):
             assert "`" not in output.get_text(), (page.notebook.stem, output.get_text()[:200])
 
 
-def test_saved_widgets_say_so_and_outcomes_and_tables_read_without_colour(built):
+def test_outcomes_and_tables_read_without_colour(built):
     from bs4 import BeautifulSoup
 
     from analysis.show.palette import OUTCOME_GLYPHS
 
     out, pages = built
-    with_widgets = set()
     for page in pages:
         text = page.html.read_text()
         soup = BeautifulSoup(text, "html.parser")
-        views = soup.select('.jp-OutputArea-output script[type="application/vnd.jupyter.widget-view+json"]')
-        notes = soup.select(".offline-note")
-        assert len(notes) == len(views), page.notebook.stem  # a note by each saved widget
-        if views:
-            with_widgets.add(page.notebook.stem)
-            assert all("make lab" in n.get_text() for n in notes)
-        state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
-        models = json.loads(state.group(1))["state"].values() if state else []
-        assert all(m["state"]["disabled"] for m in models if "disabled" in m["state"]), page.notebook.stem
-        saved_images = [img for m in models for o in m["state"].get("outputs", [])
-                        for img in BeautifulSoup(o.get("data", {}).get("text/html", ""), "html.parser").select("img")]
-        assert all(i.get("alt", "").startswith("Figure: ") for i in saved_images), page.notebook.stem
-        assert not any("image/png" in o.get("data", {}) for m in models for o in m["state"].get("outputs", []))
-        if page.notebook.stem == "04_root_cause":
-            assert saved_images, "the stepper's figure, saved with its description"
         cells = soup.select("td.outcome[data-outcome]")
         assert all(c.get_text().startswith(OUTCOME_GLYPHS[c["data-outcome"]]) for c in cells), page.notebook.stem
         for output in soup.select(".jp-OutputArea-output"):
@@ -209,7 +205,6 @@ def test_saved_widgets_say_so_and_outcomes_and_tables_read_without_colour(built)
                 words = cell.get_text().strip()
                 assert words not in ("NaN", "nan") and not words.endswith(("…", "...")), (page.notebook.stem, words)
         assert "@media print" in text, page.notebook.stem
-    assert with_widgets == {"03_explorer", "04_root_cause", "07_am_i_affected"}
 
 
 def test_the_deck_is_cut_from_this_builds_runs_and_loads_nothing_from_the_network(built, tmp_path):
@@ -280,3 +275,33 @@ def test_the_explorer_page_runs_the_real_builds_with_the_network_off(built, runn
         shown = page.eval_on_selector_all(".live-table td.outcome", "cells => cells.map(c => c.dataset.outcome)")
         assert page.locator('.live-explorer select[aria-label="adapter build"]').input_value() == affected
     assert shown == expected
+
+
+def test_the_recorded_stepper_walks_every_step_without_a_kernel(built):
+    """Page 4's stepper, recorded: Prev and Next walk the call's steps, each with the model's
+    own sentence; the list menu opens each case at its own first step."""
+    from analysis.model import chain
+    from analysis.model.describe import step_sentence
+    from analysis.publish import chromium
+    from analysis.publish.offline import STEPPER_CASES
+
+    if chromium.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    with chromium.browser() as chrome:
+        page = chrome.new_page()
+        page.goto((out / "04_root_cause.html").as_uri())
+        caption = lambda: page.locator(".recorded-stepper .stepper-step:not([hidden]) .stepper-caption").inner_text()
+        trace = chain.explain(STEPPER_CASES[0].paths, STEPPER_CASES[0].fd, "missing-increment")
+        assert caption().startswith(f"Step {STEPPER_CASES[0].opens_at} of {len(trace.steps) + 1}.")
+        for _ in range(len(trace.steps) + 3):  # past the end: it stays at the copy
+            page.click(".recorded-stepper button[data-move='1']")
+        assert caption().startswith(f"Step {len(trace.steps) + 1} ")
+        for _ in range(len(trace.steps) + 3):
+            page.click(".recorded-stepper button[data-move='-1']")
+        words = caption()
+        assert words.startswith("Step 0 ") and step_sentence(trace, 0).split(",")[0].replace("`", "") in words
+        page.select_option(".recorded-stepper select", "2")
+        other = chain.explain(STEPPER_CASES[2].paths, STEPPER_CASES[2].fd, "missing-increment")
+        assert caption().startswith(f"Step {len(other.steps) + 1} of {len(other.steps) + 1}.")
+        assert page.locator(".recorded-stepper .stepper-step:not([hidden]) img").count() == 1

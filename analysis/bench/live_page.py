@@ -36,7 +36,7 @@ def live_lines(adapter: str, executed: Path = REPORTS_DIR / "executed" / "03_exp
         out = Path(scratch)
         live.write_assets(out / "assets" / live.ASSETS, affected=[adapter])
         notebook = nbformat.read(executed, as_version=4)
-        page = export_html(notebook)
+        page = export_html(notebook, views={"live-explorer": live.explorer_html("assets", "")})
         (out / "live.html").write_text(page)
         bare = re.sub(r'<div class="live-explorer".*?</div><script>.*?</script>', "", page, flags=re.S)
         if bare == page:

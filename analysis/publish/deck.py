@@ -97,10 +97,13 @@ def export_deck(notebook: nbformat.NotebookNode, assets_url: str, title: str) ->
 
 def add_figure_alts(page, notebook: nbformat.NotebookNode) -> None:
     """Each figure's ``<img>`` in an exported page (a BeautifulSoup tree) gets the alternative
-    text its output carries (``views.figure_png`` puts the figure's title there)."""
+    text its output carries (``views.figure_png`` puts the figure's title there). An image an
+    HTML output drew (``views.figure_img``) has its own already, and is not counted."""
     alts = [o.get("metadata", {}).get("image/png", {}).get("alt") for cell in notebook.cells
             for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-    for img, alt in zip(page.select('img[src^="data:image/png"]'), alts):
+    drawn = [img for img in page.select('img[src^="data:image/png"]')
+             if not img.get("alt", "").startswith("Figure")]  # nbconvert's own: none, or its placeholder
+    for img, alt in zip(drawn, alts):
         if alt:
             img["alt"] = alt
 

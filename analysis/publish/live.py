@@ -37,22 +37,41 @@ SCRIPTS_IN_ORDER = ("manifest.js", "shim.js", "preopenlab.js", "explorer.js")
 GUESTS = ("opener", "probe")
 """The guests a page runs: wasi-libc's own lookup (opener), and the adapter's answers alone (probe)."""
 EXPLORER_MAX = 8
-"""The most directories the live explorer's slider offers (the kernel explorer's default too)."""
+"""The most directories the live explorer's slider offers."""
+SEEDS = 10
+"""The shuffle seeds the live explorer offers (0 to 9)."""
 
 
 def explorer_choices() -> dict:
-    """The kernel explorer's naming schemes and its seeded shuffle, worked out here for every
-    count the live one offers, so both show the same lists."""
+    """The lab's explorer's naming schemes and its seeded shuffles, worked out here for every
+    count and seed the live one offers, so both show the same lists."""
     from ..experiments.scenarios import SCHEMES, ordering, scheme_paths
 
     counts = range(1, EXPLORER_MAX + 1)
     return {"schemes": {s: {n: scheme_paths(s, n) for n in counts} for s in SCHEMES},
-            "shuffled": {n: ordering(n, "shuffled") for n in counts}}
+            "shuffled": {seed: {n: ordering(n, "shuffled", seed) for n in counts} for seed in range(SEEDS)}}
 
 
-def explorer_html(assets_url: str, checked: str) -> str:
+BROWSER_HOSTS = ("wasm-util", "browser-wasi-shim", "wasmer-wasi", "wasi-js", "runno")
+"""The WASIp1 hosts of the lab's matrix that run in a browser (node's ``node:wasi`` does not)."""
+
+
+def native_sentence(differs_on: dict[str, tuple[str, ...]]) -> str:
+    """What the page says of native runs, from the host matrix (``differs_on``: per host of
+    ``BROWSER_HOSTS``, the checks where it is not the same as wasmtime)."""
+    agree = [h for h in BROWSER_HOSTS if not differs_on[h]]
+    if agree:
+        return (f"Native runs need the lab: {', '.join(agree)} agreed with wasmtime on every check of notebook 8, "
+                "but this page does not run it yet.")
+    each = "; ".join(f"{h}: {', '.join(differs_on[h])}" for h in BROWSER_HOSTS)
+    return (f"Native runs need the lab: none of the {len(BROWSER_HOSTS)} WASIp1 hosts in JavaScript that the lab "
+            f"measured and that run in a browser agreed with wasmtime on every check of notebook 8 ({each}).")
+
+
+def explorer_html(assets_url: str, checked: str, native: str = "Native runs need the lab.") -> str:
     """What a page holds where its live explorer goes: the box, what the build's check of it
-    found (``checked``, a sentence of ``live_check``), then the scripts that fill it."""
+    found (``checked``, a sentence of ``live_check``), what it says of native runs
+    (``native_sentence``), then the scripts that fill it."""
     from ..model.wasi import ERRNO_NAMES
     from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS
 
@@ -61,9 +80,9 @@ def explorer_html(assets_url: str, checked: str) -> str:
     return (f'<div class="live-explorer" data-palette="{palette}"><p><b>Live in this page.</b> The real adapter '
             "builds, each composed with the lab's opener, run in your browser's own WebAssembly engine (jco "
             "transpiles them, preview2-shim gives each preopen an in-memory directory holding its MARKER). "
-            "The controls make the lists the kernel explorer above makes (its shuffle is seed 0; the preopens field "
-            "takes names of your own). The opener asks wasi-libc where each <code>&lt;name&gt;/MARKER</code> goes and "
-            "reads it; the probe asks the adapter for each fd's name only. Native runs need the lab.</p>"
+            "The controls make the lists the lab's explorer makes (the same schemes and seeded shuffles; "
+            "the names field takes comma-separated names of your own). The opener asks wasi-libc where each <code>&lt;name&gt;/MARKER</code> goes and "
+            f"reads it; the probe asks the adapter for each fd's name only. {html.escape(native)}</p>"
             f'<p class="live-checked">{html.escape(checked)}</p></div>'
             # Loaded after the page has painted and loaded, one after the other: nothing of it delays the page.
             f"<script>addEventListener('load', () => {json.dumps([base + n for n in SCRIPTS_IN_ORDER])}.reduce("

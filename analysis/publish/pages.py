@@ -1,8 +1,8 @@
 """One executed notebook as an HTML page, and the index that opens the reports.
 
 A page is nbconvert's lab export with what a reader without a kernel needs added: its
-own title, links to the pages beside it, each figure's title as its alternative text, a
-note by each saved widget, and a print style. The index is ``templates/index.html.j2``
+own title, links to the pages beside it, each figure's title as its alternative text, in
+place of each widget what it would show (``offline``), and a print style. The index is ``templates/index.html.j2``
 filled with each notebook's title and summary and the headline measured in that build.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import copy
 import html
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from ..show.palette import OUTCOME_COLORS, marked
 from ..show.plots import png_base64, survival_grid
 from .deck import add_figure_alts
 from .notebooks import Notebook
+from .offline import replace_widgets
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -51,16 +52,17 @@ def measured_headline(found: Sequence[verdicts.Verdict]) -> str:
 
 
 def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav: str = "",
-                pages: dict[str, str] | None = None, assets_url: str = "assets", live_checked: str = "") -> str:
+                pages: dict[str, str] | None = None, assets_url: str = "assets",
+                views: Mapping[str, str] | None = None) -> str:
     """One executed notebook as a page: its own ``title``, ``nav`` links at its top and
     bottom, each figure's title as its alternative text, "notebook 5" in its prose a link to
-    that page (``pages``: notebook number -> page file), and its live explorers with what the
-    build's check of them found (``live_checked``)."""
+    that page (``pages``: notebook number -> page file), and each widget replaced by the view
+    its cell names (``views``: ``offline.views``)."""
     from bs4 import BeautifulSoup
     from nbconvert import HTMLExporter
 
     notebook = copy.deepcopy(notebook)
-    _grey_out_saved_widgets(notebook)
+    replace_widgets(notebook, views or {})
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and pages:
             cell.source = _CROSS_REF.sub(lambda m: f"[{m.group(0)}]({pages[m.group(1)]})" if m.group(1) in pages
@@ -73,8 +75,6 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     page = BeautifulSoup(body, features="html.parser")
     add_figure_alts(page, notebook)
-    _add_offline_notes(page, notebook)
-    _add_live_explorers(page, notebook, assets_url, live_checked)
     for empty in page.select('script[src=""]'):  # the MathJax slot, left empty: no page has a formula
         empty.decompose()
     if page.head is not None:
@@ -92,66 +92,22 @@ PAGE_CSS = """
 .live-table { border-collapse: collapse; } .live-table td, .live-table th { padding: 2px 10px; text-align: left; }
 .jupyter-widgets, .jupyter-widgets input, .jupyter-widgets select, .jupyter-widgets button,
 .widget-html-content { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
-.offline-note { border-left: 4px solid #56B4E9; background: #eef6fb; padding: 0.4rem 0.8rem;
-  margin: 0.5rem 0 0.5rem 72px; font-family: system-ui, sans-serif; font-size: 0.9rem; }
+.offline-view { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+.offline-line { border-left: 4px solid #56B4E9; background: #eef6fb; padding: 0.3rem 0.8rem; font-size: 0.9rem; }
+.recorded-stepper button, .recorded-stepper select { font: inherit; }
 td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .jp-RenderedHTMLCommon a code { color: inherit; text-decoration: underline; }
 @media print {
   nav, .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
-  .offline-note { margin-left: 0; }
+  .stepper-controls, .offline-line { display: none; }
   .jp-OutputArea-output img { max-width: 100% !important; break-inside: avoid; }
   .jp-OutputArea-child, pre, table { break-inside: avoid; }
   .jp-MarkdownOutput a[href^="http"]::after { content: " (" attr(href) ")"; font-size: 80%; color: #555; }
   body { font-size: 11pt; }
 }
 """
-"""What each page adds to nbconvert's lab style: widgets in the page's sans-serif, the offline
-notes, code inside a link drawn as a link, and a print style (no navigation; saved widgets print as saved; outcome cells keep their colours)."""
-
-_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def _grey_out_saved_widgets(notebook: nbformat.NotebookNode) -> None:
-    """Saved controls change nothing without a kernel, so they are drawn disabled."""
-    models = notebook.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
-    for model in models.values():
-        if "disabled" in model.get("state", {}):
-            model["state"]["disabled"] = True
-
-
-def _add_live_explorers(page, notebook: nbformat.NotebookNode, assets_url: str, checked: str) -> None:
-    """After each cell marked ``preopen_lab.live``, the live explorer (``live``): the real
-    builds run in the reader's page."""
-    from bs4 import BeautifulSoup
-
-    from .live import explorer_html
-
-    marked = {cell.get("id") for cell in notebook.cells if cell.metadata.get("preopen_lab", {}).get("live")}
-    for cell in page.select(".jp-Cell"):
-        if (cell.get("id") or "").removeprefix("cell-id=") in marked:
-            cell.insert_after(BeautifulSoup(explorer_html(assets_url, checked), features="html.parser"))
-
-
-def _add_offline_notes(page, notebook: nbformat.NotebookNode) -> None:
-    """A note above each saved widget: what it is here, how to use it, and (from the cell's
-    ``preopen_lab.offline`` metadata) where the page shows the same thing without a kernel."""
-    from bs4 import BeautifulSoup
-
-    pointers = {cell.get("id"): cell.metadata.get("preopen_lab", {}).get("offline", "")
-                for cell in notebook.cells}
-    for script in page.select(f'script[type="{_WIDGET_VIEW}"]'):
-        area = script.find_parent(class_="jp-OutputArea-child")  # a row: prompt, then the output
-        cell = script.find_parent(class_="jp-Cell")
-        if area is None:
-            continue
-        cell_id = (cell.get("id") or "").removeprefix("cell-id=") if cell is not None else ""
-        pointer = prose(pointers.get(cell_id, ""))
-        note = ('<p class="offline-note"><b>A saved copy of a live widget.</b> Without a kernel its controls are '
-                "greyed and change nothing; it shows what this build ran. To use it, run this notebook in "
-                f"JupyterLab (<code>make lab</code>).{' ' + pointer if pointer else ''}</p>")
-        area.insert_before(BeautifulSoup(note, features="html.parser"))
-
+"""What each page adds to nbconvert's lab style: the views in place of widgets, code inside a link
+drawn as a link, and a print style (no navigation, no controls; outcome cells keep their colours)."""
 
 _CROSS_REF = re.compile(r"\bnotebook (\d+)\b(?!\])")
 

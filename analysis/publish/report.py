@@ -21,9 +21,10 @@ import nbformat
 from ..artifacts.cache import REPORTS_DIR, write_atomically
 from ..experiments import verdicts
 from ..model.errors import LabError
+from ..reach import host_matrix
 from ..runs.cpus import usable_cpus
 from ..runs.waiting import as_done
-from . import live, live_check
+from . import live, live_check, offline
 from .assets import fetch_assets
 from .deck import deck, export_deck
 from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
@@ -51,10 +52,13 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     agreement = live_check.checked(out / "assets" / live.ASSETS)
     checked = agreement.sentence() if agreement else NOT_CHECKED
     log(f"live explorer: {checked}")
+    matrix = host_matrix.measured()
+    native = live.native_sentence({h: matrix.differs_on(h) for h in live.BROWSER_HOSTS})
+    views = offline.views(*verdicts.pick_builds(), live.explorer_html("assets", checked, native))
     stop = threading.Event()  # set on Ctrl-C: kernels killed, and no page written after it
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()
-        futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)], stop, checked)
+        futures = [pool.submit(_build_one, nb, every, directory, out, cpus[i % len(cpus)], stop, views)
                    for i, nb in enumerate(chosen)]
         try:
             for future in as_done(futures):
@@ -78,13 +82,13 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
 
 
 def _build_one(nb: Notebook, every: Sequence[Notebook], directory: Path, out: Path, cpu: int | None,
-               stop: threading.Event, live_checked: str) -> Built:
+               stop: threading.Event, views: dict[str, str]) -> Built:
     start = time.perf_counter()
     executed = execute(directory / f"{nb.stem}.ipynb", cpu=cpu, stop=stop)
     at = [n.stem for n in every].index(nb.stem)
     nav = nav_html(every[at - 1] if at > 0 else None, every[at + 1] if at + 1 < len(every) else None)
     pages = {str(int(n.stem.split("_")[0])): f"{n.stem}.html" for n in every if n.stem.split("_")[0].isdigit()}
-    page = export_html(executed, f"{nb.title} · preopen lab", nav, pages, live_checked=live_checked)
+    page = export_html(executed, f"{nb.title} · preopen lab", nav, pages, views=views)
     target = out / f"{nb.stem}.html"
     if stop.is_set():  # the export finished after Ctrl-C: it is not published
         raise LabError("interrupted")

@@ -98,6 +98,10 @@ class Matrix:
     measured_at: str = ""
     """When the runs were made (UTC), for a matrix read back from the cache (``measured``)."""
 
+    def differs_on(self, host: str) -> tuple[str, ...]:
+        """The checks where ``host`` is not the same as wasmtime, in the matrix's order."""
+        return tuple(c.check for c in self.cells if c.host == host and c.verdict != "same")
+
     @classmethod
     def from_dict(cls, data: dict) -> Matrix:
         def cell(c: dict) -> Cell:
