@@ -78,12 +78,13 @@ def explorer_html(assets_url: str, checked: str, native: str = "Native runs need
     palette = html.escape(json.dumps({"colors": OUTCOME_COLORS, "glyphs": OUTCOME_GLYPHS, "errnos": ERRNO_NAMES}))
     base = f"{assets_url}/{ASSETS}/"
     return (f'<div class="live-explorer" data-palette="{palette}"><p><b>Live in this page.</b> The real adapter '
-            "builds, each composed with the lab's opener, run in your browser's own WebAssembly engine (jco "
-            "transpiles them, preview2-shim gives each preopen an in-memory directory holding its MARKER). "
-            "The controls make the lists the lab's explorer makes (the same schemes and seeded shuffles; "
-            "the names field takes comma-separated names of your own). The opener asks wasi-libc where each <code>&lt;name&gt;/MARKER</code> goes and "
-            f"reads it; the probe asks the adapter for each fd's name only. {html.escape(native)}</p>"
-            f'<p class="live-checked">{html.escape(checked)}</p></div>'
+            "builds, each composed with the lab's opener or probe, run in your browser's own WebAssembly engine "
+            "(transpiled by jco; preview2-shim gives each preopen an in-memory directory holding its MARKER). "
+            "The opener asks wasi-libc where each <code>&lt;name&gt;/MARKER</code> goes and reads it; the probe "
+            "asks the adapter for each fd's name only. The lists are the lab's explorer's (the same schemes and "
+            "seeded shuffles; names of your own comma-separated).</p>"
+            # explorer.js puts the controls and the table here, under the first paragraph
+            f'<p class="live-checked">{html.escape(checked)}</p><p class="live-native">{html.escape(native)}</p></div>'
             # Loaded after the page has painted and loaded, one after the other: nothing of it delays the page.
             f"<script>addEventListener('load', () => {json.dumps([base + n for n in SCRIPTS_IN_ORDER])}.reduce("
             "(ready, src) => ready.then(() => new Promise((done, fail) => { const s = document.createElement('script');"

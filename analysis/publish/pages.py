@@ -89,7 +89,8 @@ PAGE_CSS = """
 .live-explorer { border-left: 4px solid #009E73; background: #f4faf7; padding: 0.4rem 0.8rem; margin: 0.5rem 0 1rem;
   font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-size: 0.95rem; }
 .live-explorer select, .live-explorer input { font: inherit; margin-right: 0.6rem; }
-.live-table { border-collapse: collapse; } .live-table td, .live-table th { padding: 2px 10px; text-align: left; }
+.live-checked, .live-native { font-size: 0.85rem; color: #333; }
+.live-table { border-collapse: collapse; margin-bottom: 0.6rem; } .live-table td, .live-table th { padding: 2px 10px; text-align: left; }
 .jupyter-widgets, .jupyter-widgets input, .jupyter-widgets select, .jupyter-widgets button,
 .widget-html-content { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
 .offline-view { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }

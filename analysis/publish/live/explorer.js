@@ -61,7 +61,7 @@
     }
     const status = el('p', { class: 'live-status' });
     const table = el('table', { class: 'live-table' });
-    box.append(form, status, table);
+    box.firstElementChild.after(form, status, table);  // under the box's first paragraph, above its notes
 
     let turn = 0;
     async function update() {
