@@ -22,6 +22,8 @@ RUNS = 50
 """Runs of the report's case timed in the page after its build is loaded."""
 CHANGES = 30
 """Changes of the build menu timed, from the change to the table showing the new run."""
+CHANGE_CEILING_MS = 30_000
+"""A change that has not updated the table by then failed: a ceiling for a busy machine, not a figure."""
 
 
 def live_lines(adapter: str, executed: Path = REPORTS_DIR / "executed" / "03_explorer.ipynb") -> list[str]:
@@ -61,10 +63,11 @@ def live_lines(adapter: str, executed: Path = REPORTS_DIR / "executed" / "03_exp
             for i in range(CHANGES):
                 target = builds[i % len(builds)]
                 changes.append(tab.evaluate(
-                    "b => new Promise(done => { const status = document.querySelector('.live-status');"
+                    "b => new Promise((done, fail) => { const status = document.querySelector('.live-status');"
                     " const select = document.querySelector('.live-explorer select[aria-label=\"adapter build\"]');"
                     " const t = performance.now();"
-                    " const seen = new MutationObserver(() => { if (status.textContent.startsWith(b + ',')) {"
+                    f" setTimeout(() => fail(new Error('no table for ' + b)), {CHANGE_CEILING_MS});"
+                    " const seen = new MutationObserver(() => { if (status.textContent.startsWith(b + ' with ')) {"
                     " seen.disconnect(); done(performance.now() - t); } });"
                     " seen.observe(status, {childList: true, characterData: true, subtree: true});"
                     " select.value = b; select.dispatchEvent(new Event('change')); })", target))
