@@ -1,123 +1,173 @@
-"""The slide deck: the story in a score of slides, cut from the executed notebooks.
+"""The slide deck: the story for a 20-minute session, drawn for the room.
 
-A notebook cell becomes a slide when its metadata says so (``preopen_lab.slide``: the
-slide's title). Its outputs are the ones that build just produced, so every slide is a
-real figure or run of that build; code is left out, as in a talk. nbconvert's reveal.js
-export draws the deck, with reveal.js shipped beside the reports (``assets``), so a
-session needs no network.
+Every slide holds one idea: a title, one sentence, and one figure, small table or run, with
+speaker notes that carry the numbers. The sentence under a figure is a claim of that build
+(read from the executed notebook's "What we learned", with what it was checked on going to
+the notes), never a sentence written here about a result. The figures are drawn here for the
+slide's size: each is shown no wider nor taller than a slide leaves it, and its fonts are
+raised until the smallest label is at least ``MIN_LABEL_PX`` on the screen. The deck is plain
+reveal.js, shipped beside the reports (``assets``), so a session needs no network, and it
+prints one slide a page (``?print-pdf``; ``paper`` prints it).
 """
 from __future__ import annotations
 
-import copy
-import re
-from collections.abc import Sequence
+import base64
+import html
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import nbformat
 
-SLIDE_KEY = "slide"
-"""The key in a cell's ``preopen_lab`` metadata that makes it a slide; its value is the title."""
+from ..model.errors import LabError
+
+SLIDE_SIZE = (1280, 720)
+"""reveal.js's slide, in CSS pixels: 16:9, scaled by reveal to fill 1366 × 768 (×1.02) or 1920 × 1080 (×1.44)."""
+FIGURE_BOX = (1180, 400)
+"""The most a figure takes on a slide, under its title and sentence (CSS pixels before reveal's scaling)."""
+MIN_LABEL_PX = 15.0
+"""The smallest label a figure may show, in CSS pixels before reveal's scaling (≥ 15.3 px at 1366 × 768)."""
 
 DECK_CSS = """
+.reveal { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-size: 30px; color: #111; }
 .reveal .slides { text-align: left; }
-.reveal h1, .reveal h2 { text-transform: none; }
-.reveal h2 { font-size: 1.3em; }
-.reveal img { max-height: 500px; max-width: 100%; }
-.reveal table { font-size: 0.7em; }
-.reveal .jp-OutputArea-output pre { font-size: 0.45em; }
-.reveal .from { font-size: 0.45em; color: #666; }
-"""
-
-DECK_JS = """
-// A slide taller than the screen scrolls rather than being cut off. nbconvert's own way
-// needs jQuery, which this deck does not load; reveal.js tells its events on .reveal.
-(function () {
-  var deck = document.querySelector('.reveal');
-  function scrollTallSlide() {
-    var limit = deck.querySelector('.slides').clientHeight * 0.95;  // the slide's own units, before scaling
-    deck.querySelectorAll('.slides > section.present > section').forEach(function (slide) {
-      if (slide.scrollHeight > limit) {
-        slide.style.height = limit + 'px';
-        slide.style.overflowY = 'auto';
-      }
-    });
-  }
-  deck.addEventListener('ready', scrollTallSlide);
-  deck.addEventListener('slidechanged', scrollTallSlide);
-})();
+.reveal .slides section { height: 100%; padding: 16px 40px 0; box-sizing: border-box; }
+.reveal .slides section .from { left: 40px; }
+.reveal h1, .reveal h2 { text-transform: none; font-family: inherit; color: #111; letter-spacing: 0; }
+.reveal h1 { font-size: 52px; line-height: 1.15; } .reveal h2 { font-size: 40px; margin-bottom: 14px; }
+.reveal p, .reveal li { font-size: 28px; line-height: 1.35; margin: 0 0 14px; }
+.reveal p.say { font-size: 28px; }
+.reveal .from { font-size: 20px; color: #555; position: absolute; bottom: 0; left: 0; margin: 0; }
+.reveal .from a { color: #0b62a4; }
+.reveal table { font-size: 22px; border-collapse: collapse; margin: 0; }
+.reveal table th, .reveal table td { padding: 4px 12px; border-bottom: 1px solid #ccc; text-align: left; }
+.reveal td.outcome { color: #fff; text-align: center; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.reveal pre { font-size: 20px; line-height: 1.3; box-shadow: none; width: 100%; margin: 0; }
+.reveal pre code { max-height: none; padding: 10px; white-space: pre-wrap; }
+.reveal img.figure { margin: 0; display: block; max-width: none; max-height: none; }
+.reveal .columns { display: flex; gap: 36px; }
+.reveal ul.caveats li { font-size: 22px; color: #333; }
+.reveal .big { font-size: 96px; font-weight: 700; color: #009E73; line-height: 1.1; margin: 20px 0; }
+.reveal .live-explorer { font-size: 20px; border-left: 6px solid #009E73; background: #f4faf7; padding: 6px 14px; }
+.reveal .live-explorer p, .reveal .live-explorer td, .reveal .live-explorer th { font-size: 20px; }
+.reveal .live-explorer select, .reveal .live-explorer input { font-size: 20px; margin-right: 8px; }
+.reveal .live-explorer .live-first, .reveal .live-explorer .live-checked, .reveal .live-explorer .live-native { display: none; }
+.reveal .live-table { margin-top: 6px; } .reveal .live-table td, .reveal .live-table th { padding: 2px 10px; }
 """
 
 
-def slide_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """The cells of an executed notebook that its author marked as slides, in order."""
-    return [c for c in notebook.cells if c.metadata.get("preopen_lab", {}).get(SLIDE_KEY)]
+@dataclass(frozen=True)
+class Slide:
+    """One slide: its title, the one sentence it says, what it shows, the presenter's notes,
+    and where its evidence is (a page of the reports)."""
+
+    title: str
+    say: str
+    """HTML: one sentence."""
+    body: str = ""
+    """HTML: a figure (``figure``), a small table, a run."""
+    notes: str = ""
+    """Plain text: the numbers a presenter needs."""
+    page: str = ""
+    """The report page behind it (``03_explorer.html``), linked at its foot."""
 
 
-def deck(title: str, opening: str, chapters: Sequence[tuple[str, str, nbformat.NotebookNode]]) -> nbformat.NotebookNode:
-    """One notebook of slides: a title slide, then each chapter's marked cells, each under
-    its title with a link to the cell on the page it came from. ``chapters``: (title, page, executed notebook)."""
-    cells = [_slide(nbformat.v4.new_markdown_cell(f"# {title}\n\n{opening}"), "slide")]
-    for chapter, page, notebook in chapters:
-        for cell in slide_cells(notebook):
-            heading = cell.metadata["preopen_lab"][SLIDE_KEY]
-            at = f"#cell-id={cell.id}" if cell.get("id") else ""  # nbconvert's anchor for the cell on its page
-            source = f'## {heading}\n\n<p class="from">{chapter} · <a href="../{page}{at}">on its page</a></p>'
-            cells.append(_slide(nbformat.v4.new_markdown_cell(source), "slide"))
-            shown = copy.deepcopy(cell)
-            shown.metadata = {}
-            cells.append(_slide(shown, "-"))
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return notebook
+@dataclass(frozen=True)
+class Said:
+    """A claim as a notebook's "What we learned" stated it in this build."""
+
+    statement: str
+    holds: bool
+    rest: str
+    """The lists it speaks about, what it was checked on and what the hunter tried, in words."""
 
 
-def _slide(cell: nbformat.NotebookNode, kind: str) -> nbformat.NotebookNode:
-    cell.metadata["slideshow"] = {"slide_type": kind}
-    return cell
+class Claims:
+    """The claims the executed notebooks stated, found by the words they start with."""
+
+    def __init__(self, executed: Mapping[str, nbformat.NotebookNode]) -> None:
+        from bs4 import BeautifulSoup
+
+        self.by_page: dict[str, list[Said]] = {}
+        for stem, notebook in executed.items():
+            said = []
+            code = [c for c in notebook.cells if c.cell_type == "code"]
+            for output in code[-1].get("outputs", []) if code else []:
+                for item in BeautifulSoup(output.get("data", {}).get("text/html", ""), "html.parser").select("li"):
+                    mark = item.find("b")
+                    statement, rest, in_rest = [], [], False
+                    for part in item.contents[1:]:
+                        in_rest = in_rest or getattr(part, "name", None) in ("br", "span")
+                        (rest if in_rest else statement).append(part.get_text(" ") if hasattr(part, "get_text")
+                                                                else str(part))
+                    said.append(Said(" ".join("".join(statement).split()), mark.get_text().startswith("✓"),
+                                     " ".join(" ".join(rest).split())))
+            self.by_page[stem] = said
+
+    def said(self, page: str, starts: str) -> Said:
+        """The claim of ``page`` (a notebook stem) whose statement starts with ``starts``."""
+        found = [s for s in self.by_page.get(page, []) if s.statement.startswith(starts)]
+        if len(found) != 1:
+            raise LabError(f"the deck quotes a claim of {page} starting {starts!r}, and the build stated "
+                           f"{len(found)} such claims")
+        return found[0]
+
+    def sentence(self, page: str, starts: str) -> str:
+        """The claim as a slide says it: as stated, or marked refuted when this build's runs refuted it."""
+        said = self.said(page, starts)
+        text = html.escape(said.statement)
+        return text if said.holds else f"<b>Refuted in this build:</b> {text}"
+
+    def notes(self, page: str, starts: str) -> str:
+        said = self.said(page, starts)
+        return f"{said.statement} {said.rest}"
 
 
-def export_deck(notebook: nbformat.NotebookNode, assets_url: str, title: str) -> str:
-    """The deck as one reveal.js page; reveal.js and require.js load from ``assets_url``."""
-    from nbconvert import SlidesExporter
+def figure(fig, box: tuple[int, int] = FIGURE_BOX) -> str:
+    """``fig`` as an ``<img>`` for a slide: as large as ``box`` lets it be, with every font
+    raised together until its smallest label shows at ``MIN_LABEL_PX``. The image carries its
+    title as alternative text and, for the deck's test, the smallest label's size."""
+    from ..show.views import figure_title
 
-    exporter = SlidesExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    exporter.reveal_url_prefix = f"{assets_url}/reveal.js"
-    exporter.reveal_theme = "white"
-    exporter.reveal_number = "c/t"
-    exporter.require_js_url = f"{assets_url}/require.js"
-    exporter.mathjax_url = ""
-    page, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
-    # nbconvert's deck re-typesets MathJax on every slide change; these pages load no
-    # MathJax (no formula in them), so that listener would only throw.
-    page, dropped = re.subn(r"\n\s*Reveal\.addEventListener\('slidechanged', update\);", "", page)
-    if dropped != 1:
-        raise RuntimeError("nbconvert's reveal template changed: the MathJax listener was not found")
-    page = page.replace("</head>", f"<style>{DECK_CSS}</style>\n</head>", 1)
-    return _offline(page.replace("</body>", f"<script>{DECK_JS}</script>\n</body>", 1), notebook)
-
-
-def add_figure_alts(page, notebook: nbformat.NotebookNode) -> None:
-    """Each figure's ``<img>`` in an exported page (a BeautifulSoup tree) gets the alternative
-    text its output carries (``views.figure_png`` puts the figure's title there). An image an
-    HTML output drew (``views.figure_img``) has its own already, and is not counted."""
-    alts = [o.get("metadata", {}).get("image/png", {}).get("alt") for cell in notebook.cells
-            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-    drawn = [img for img in page.select('img[src^="data:image/png"]')
-             if not img.get("alt", "").startswith("Figure")]  # nbconvert's own: none, or its placeholder
-    for img, alt in zip(drawn, alts):
-        if alt:
-            img["alt"] = alt
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+             if t.get_visible() and t.get_text().strip()]
+    for _ in range(6):
+        width, height = fig.get_tightbbox().size  # inches, as saved with bbox_inches="tight"
+        shown = min(box[0], box[1] * width / height)  # CSS px wide
+        per_point = shown / (width * 72)
+        smallest = min(t.get_fontsize() for t in texts) * per_point
+        if smallest >= MIN_LABEL_PX - 0.05:
+            break
+        for t in texts:
+            t.set_fontsize(t.get_fontsize() * MIN_LABEL_PX / smallest)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=144, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return (f'<img class="figure" alt="{html.escape(figure_title(fig))}" style="width:{shown:.0f}px" '
+            f'data-min-label-px="{smallest:.2f}" data-width-px="{shown:.0f}" src="data:image/png;base64,{data}">')
 
 
-def _offline(page: str, notebook: nbformat.NotebookNode) -> str:
-    """The deck without the template's scripts from the network: jQuery (used only for
-    scrolling slides, which ``DECK_JS`` does instead), mermaid (no diagram here) and
-    the empty MathJax slot (no formula); its figures get their alternative text."""
-    from bs4 import BeautifulSoup
+def section(slide: Slide, number: int) -> str:
+    """One slide as reveal.js's ``<section>``, its notes in ``<aside class="notes">``."""
+    foot = (f'<p class="from">{number} · the evidence: <a href="../{slide.page}">{html.escape(slide.page)}</a></p>'
+            if slide.page else "")
+    title = f"<h2>{html.escape(slide.title)}</h2>" if number > 1 else f"<h1>{html.escape(slide.title)}</h1>"
+    return (f'<section data-slide="{number}">{title}<p class="say">{slide.say}</p>{slide.body}{foot}'
+            f'<aside class="notes">{html.escape(slide.notes)}</aside></section>')
 
-    soup = BeautifulSoup(page, "html.parser")
-    for script in soup.find_all("script"):
-        src = script.get("src")
-        if src == "" or (src or "").startswith(("http:", "https:")) or "import mermaid" in (script.string or ""):
-            script.decompose()
-    add_figure_alts(soup, notebook)
-    return str(soup)
+
+def deck_page(slides: Sequence[Slide], title: str, assets_url: str) -> str:
+    """The deck as one page: reveal.js and its notes plugin from ``assets_url``, nothing from the network."""
+    reveal = f"{assets_url}/reveal.js"
+    sections = "\n".join(section(s, i) for i, s in enumerate(slides, 1))
+    width, height = SLIDE_SIZE
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="stylesheet" href="{reveal}/dist/reveal.css">'
+            f'<link rel="stylesheet" href="{reveal}/dist/theme/white.css"><style>{DECK_CSS}</style></head>'
+            f'<body><div class="reveal"><div class="slides">\n{sections}\n</div></div>'
+            f'<script src="{reveal}/dist/reveal.js"></script><script src="{reveal}/plugin/notes/notes.js"></script>'
+            f"<script>Reveal.initialize({{hash: true, width: {width}, height: {height}, center: false, "
+            "margin: /print-pdf/.test(location.search) ? 0 : 0.04, "
+            "slideNumber: 'c/t', transition: 'none', plugins: [RevealNotes]});</script></body></html>\n")
+

@@ -77,7 +77,7 @@ def explorer_html(assets_url: str, checked: str, native: str = "Native runs need
 
     palette = html.escape(json.dumps({"colors": OUTCOME_COLORS, "glyphs": OUTCOME_GLYPHS, "errnos": ERRNO_NAMES}))
     base = f"{assets_url}/{ASSETS}/"
-    return (f'<div class="live-explorer" data-palette="{palette}"><p><b>Live in this page.</b> The real adapter '
+    return (f'<div class="live-explorer" data-palette="{palette}"><p class="live-first"><b>Live in this page.</b> The real adapter '
             "builds, each composed with the lab's opener or probe, run in your browser's own WebAssembly engine "
             "(transpiled by jco; preview2-shim gives each preopen an in-memory directory holding its MARKER). "
             "The opener asks wasi-libc where each <code>&lt;name&gt;/MARKER</code> goes and reads it; the probe "

@@ -84,6 +84,15 @@ class Agreement:
             said += f"; {len(self.differ)} differ otherwise, first {self.differ[0][0]} with the {self.differ[0][1]}"
         return said + "."
 
+    def short(self) -> str:
+        """The count alone, for a slide."""
+        said = f"{self.equal} of {self.configurations} configurations run in chromium equal the lab's wasmtime runs"
+        if self.path_max:
+            said += f"; the other {self.path_max} differ only where a path reaches Linux's PATH_MAX"
+        if self.differ:
+            said += f"; {len(self.differ)} differ otherwise"
+        return said + "."
+
     @classmethod
     def from_dict(cls, data: dict) -> Agreement:
         return cls(**{**data, "differ": tuple((b, g, tuple(p)) for b, g, p in data["differ"])})

@@ -25,7 +25,6 @@ from ..reach.survey import survey
 from ..reach.toolchains import toolchain_map
 from ..show.palette import OUTCOME_COLORS, marked
 from ..show.plots import png_base64, survival_grid
-from .deck import add_figure_alts
 from .notebooks import Notebook
 from .offline import replace_widgets
 
@@ -74,7 +73,7 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     page = BeautifulSoup(body, features="html.parser")
-    add_figure_alts(page, notebook)
+    figure_alts(page, notebook)
     for empty in page.select('script[src=""]'):  # the MathJax slot, left empty: no page has a formula
         empty.decompose()
     if page.head is not None:
@@ -111,6 +110,19 @@ td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 drawn as a link, and a print style (no navigation, no controls; outcome cells keep their colours)."""
 
 _CROSS_REF = re.compile(r"\bnotebook (\d+)\b(?!\])")
+
+
+def figure_alts(page, notebook: nbformat.NotebookNode) -> None:
+    """Each figure's ``<img>`` in an exported page (a BeautifulSoup tree) gets the alternative
+    text its output carries (``views.figure_png`` puts the figure's title there). An image an
+    HTML output drew (``views.figure_img``) has its own already, and is not counted."""
+    alts = [o.get("metadata", {}).get("image/png", {}).get("alt") for cell in notebook.cells
+            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    drawn = [img for img in page.select('img[src^="data:image/png"]')
+             if not img.get("alt", "").startswith("Figure")]  # nbconvert's own: none, or its placeholder
+    for img, alt in zip(drawn, alts):
+        if alt:
+            img["alt"] = alt
 
 
 def nav_html(before: Notebook | None, after: Notebook | None) -> str:

@@ -22,14 +22,21 @@ from ..artifacts.cache import REPORTS_DIR, write_atomically
 from ..experiments import verdicts
 from ..model.errors import LabError
 from ..reach import host_matrix
+from ..reach.survey import survey
+from ..reach.toolchains import toolchain_map
 from ..runs.cpus import usable_cpus
 from ..runs.waiting import as_done
-from . import live, live_check, offline
+from . import live, live_check, offline, paper
 from .assets import fetch_assets
-from .deck import deck, export_deck
+from .deck import Claims, deck_page
 from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
 from .pages import TITLE, Built, export_html, index_html, measured_headline, nav_html
+from .story import story
 
+CAVEATS = ("Every upgrade target stops at the first empty preopen name",
+           "A single preopen whose name is 60,001 bytes long",
+           "With nested names not even the first slot is safe")
+"""The claims of page 6 the handout names as caveats, by the words they start with."""
 NOT_CHECKED = ("Not checked against the lab in this build: it had no chromium to run the page in "
                "(`make browser` installs Debian's).")
 """What page 3 says of its live explorer when the build could not check it."""
@@ -51,6 +58,7 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     live.write_assets(out / "assets" / live.ASSETS, affected=[v.adapter for v in verdicts.measure() if v.affected])
     agreement = live_check.checked(out / "assets" / live.ASSETS)
     checked = agreement.sentence() if agreement else NOT_CHECKED
+    short = agreement.short() if agreement else NOT_CHECKED
     log(f"live explorer: {checked}")
     matrix = host_matrix.measured()
     native = live.native_sentence({h: matrix.differs_on(h) for h in live.BROWSER_HOSTS})
@@ -76,8 +84,18 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     found = verdicts.measure()
     write_atomically(out / "index.html", index_html(built, found).encode())
     log(f"index -> {out / 'index.html'}")
-    write_atomically(out / "slides" / "index.html", deck_html(built, found, out).encode())
-    log(f"slides -> {out / 'slides' / 'index.html'}")
+    executed = {b.notebook.stem: nbformat.read(out / "executed" / f"{b.notebook.stem}.ipynb", 4) for b in built}
+    explorer = live.explorer_html("../assets", checked, native)
+    slides = story(executed, found, measured_headline(found), (short, checked), explorer, matrix,
+                   time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    write_atomically(out / "slides" / "index.html", deck_page(slides, TITLE, "../assets").encode())
+    log(f"slides -> {out / 'slides' / 'index.html'} ({len(slides)} slides)")
+    claims = Claims(executed)
+    caveats = [claims.sentence("06_practices", starts) for starts in CAVEATS]
+    write_atomically(out / "handout.html", paper.handout_html(found, toolchain_map(survey()), caveats,
+                                                             measured_headline(found)).encode())
+    for pdf in paper.print_pdfs(out, log):
+        log(f"paper -> {pdf}")
     return built
 
 
@@ -96,15 +114,3 @@ def _build_one(nb: Notebook, every: Sequence[Notebook], directory: Path, out: Pa
     write_atomically(out / "executed" / f"{nb.stem}.ipynb", nbformat.writes(executed).encode())
     figures = len(re.findall(r'<img[^>]*src="data:image/png;base64', page))
     return Built(nb, target, time.perf_counter() - start, figures)
-
-
-def deck_html(built: Sequence[Built], found: Sequence[verdicts.Verdict], out: Path) -> str:
-    """The slide deck, cut from the notebooks this build executed (``deck``)."""
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    opening = (f"{measured_headline(found)}\n\nEvery slide is a figure or a run from the build of {stamp}. "
-               "Upstream: [wasmtime#10058](https://github.com/bytecodealliance/wasmtime/issues/10058), fixed by "
-               "[#10064](https://github.com/bytecodealliance/wasmtime/pull/10064). The pages behind it: "
-               "[the reports' index](../index.html).")
-    chapters = [(b.notebook.title, b.html.name, nbformat.read(out / "executed" / f"{b.notebook.stem}.ipynb", 4))
-                for b in built]
-    return export_deck(deck(TITLE, opening, chapters), "../assets", TITLE)

@@ -22,6 +22,12 @@ class Toolchain:
     """``measured`` or ``cited``."""
     source: str
     """For a measured row, what was run; for a cited one, where the fact comes from."""
+    inside: bool = True
+    """True: the adapter ships inside the components it builds; False: the tool's own internals."""
+
+    @property
+    def what(self) -> str:
+        return "ships inside your component" if self.inside else "the tool's own internals"
 
 
 CITED = (
@@ -63,10 +69,11 @@ def measured(rows: Sequence[Row]) -> list[Toolchain]:
         found.append(Toolchain(product, f"{affected[0]} .. {affected[-1]}, of the releases scanned" if affected
                                else "none of the releases scanned",
                                fixed, "measured", f"scan of {len(judged)} releases' adapters in this build "
-                               f"({judged[0][0]} .. {judged[-1][0]})"))
+                               f"({judged[0][0]} .. {judged[-1][0]})", inside=package != COMPONENTIZE_JS))
     return found
 
 
 def toolchain_map(rows: Sequence[Row]) -> list[Toolchain]:
-    """The measured rows first, then the cited ones."""
-    return [*measured(rows), *CITED]
+    """What ships inside your component first, measured then cited; then the tools' own internals."""
+    chart = [*measured(rows), *CITED]
+    return [t for t in chart if t.inside] + [t for t in chart if not t.inside]

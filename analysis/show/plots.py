@@ -328,7 +328,7 @@ def host_matrix(matrix, title: str | None = None) -> Figure:
                     color="white", fontweight="bold")
     ax.set_xlim(0, len(CHECKS))
     ax.set_ylim(len(matrix.hosts), 0)
-    ax.set_xticks([x + 0.48 for x in range(len(CHECKS))], CHECKS, fontsize=10)
+    ax.set_xticks([x + 0.48 for x in range(len(CHECKS))], [c.replace(" ", "\n", 1) for c in CHECKS], fontsize=10)
     ax.xaxis.tick_top()
     ax.set_yticks([y + 0.45 for y in range(len(matrix.hosts))], matrix.hosts, fontsize=10)
     ax.set_xlabel(f"check, each against wasmtime's own WASIp1 on the same lists ({matrix.runs:,} runs, made "

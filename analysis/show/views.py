@@ -274,9 +274,10 @@ def _file_family(file: str) -> str:
 
 
 def toolchain_frame(chart: Sequence[Toolchain]):
-    """Which toolchains shipped the bug, each row's source a link."""
-    frame = pd.DataFrame([(t.product, t.affected, t.first_fixed, t.basis, t.source) for t in chart],
-                         columns=["product", "affected", "first fixed", "basis", "source"])
+    """Which toolchains shipped the bug, each row's source a link; what ships inside your
+    component apart from a tool's own internals."""
+    frame = pd.DataFrame([(t.product, t.what, t.affected, t.first_fixed, t.basis, t.source) for t in chart],
+                         columns=["product", "what it is", "affected", "first fixed", "basis", "source"])
     left = [("text-align", "left")]
     return (frame.style.hide(axis="index").format(prose).format(_links, subset=["source"])
             .set_properties(**dict(left)).set_table_styles([{"selector": "th", "props": left}]))

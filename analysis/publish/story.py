@@ -1,0 +1,192 @@
+"""The deck's story, slide by slide, made from this build's runs and claims (``deck``).
+
+An opening question, the mechanism, the proof, the reach, and what to do, in 21 slides.
+Each sentence is a claim of the build (``deck.Claims``) or a number this build measured;
+the figures are redrawn here for a slide's size; the live explorer runs in the deck too.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+
+import nbformat
+
+from ..experiments import practices, sweeps, verdicts
+from ..experiments.verdicts import REPORT_CASE
+from ..findings.claims import FIRST_MISROUTED, INTACT, LAST_MISROUTED
+from ..model.chain import explain, libc_route
+from ..model.describe import prose, span, step_sentence
+from ..model.results import RunResult
+from ..model.wasi import ERRNO_NAMES, encode
+from ..reach import scan
+from ..reach.words import describe_scan
+from ..runs.runner import default_runner
+from ..show import diagrams, plots
+from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS
+from .deck import Claims, Slide, figure
+
+QUESTION = ("A WASIp1 program made a WASIp2 component with the preview1 adapter is given five directories. "
+            "Which can it reach, why, and what do you do about it?")
+
+
+def _code(text: str) -> str:
+    return f"<code>{html.escape(text)}</code>"
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A small table; cells are HTML already."""
+    return ("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows) + "</table>")
+
+
+def _outcome(outcome: str) -> str:
+    return (f'<span class="outcome" data-outcome="{outcome}" style="background:{OUTCOME_COLORS[outcome]};color:#fff;'
+            f'padding:0 8px">{OUTCOME_GLYPHS[outcome]} {outcome}</span>')
+
+
+def _run_table(result: RunResult) -> str:
+    rows = []
+    for p in result.preopens:
+        routed = "no preopen" if p.routed_fd is not None and p.routed_fd < 0 else (
+            f"fd {p.routed_fd}" if p.routed_fd is not None else "-")
+        read = p.marker if p.marker is not None else ERRNO_NAMES.get(p.errno, "-") if p.errno else "-"
+        rows.append([str(p.expected_fd), _code(p.path), _code(p.name_seen or "-"), routed, html.escape(read),
+                     _outcome(p.outcome)])
+    return _table(["fd", "preopen", "told", "routed to", "read", "outcome"], rows)
+
+
+def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdicts.Verdict], headline: str,
+          checked: tuple[str, str], explorer: str, matrix, stamp: str) -> list[Slide]:
+    """Every slide of the deck; ``executed``: notebook stem -> executed notebook, ``checked``:
+    the live explorer's agreement (``live_check.Agreement``: short, sentence), ``explorer``:
+    its HTML for the deck."""
+    claims = Claims(executed)
+    runner = default_runner()
+    affected, fixed = verdicts.pick_builds(list(found))
+    targets = practices.upgrade_targets(found)
+    p1, p2, p3, p4, p5, p6, p7, p8 = (f"{n}.html" for n in sorted(executed))
+    s = []
+
+    def said(page: str, starts: str) -> tuple[str, str]:
+        return claims.sentence(page.removesuffix(".html"), starts), claims.notes(page.removesuffix(".html"), starts)
+
+    # -- the question
+    s.append(Slide("Five directories in: which can the program reach?", html.escape(QUESTION),
+                   f"<p>{html.escape(headline)}</p>",
+                   f"Upstream: wasmtime issue 10058, fixed by pull request 10064 and released in Wasmtime 29.0.1. "
+                   f"Every slide is from the build of {stamp}: {headline}"))
+
+    # -- how it should work
+    native = runner.run(("/a", "/b", "/c"), guest="probe")
+    say, notes = said(p1, "Natively, the preopens are fds 3, 4")
+    rows = [[str(e.fd), _code(e.name) if e.errno == 0 else ERRNO_NAMES.get(e.errno, str(e.errno))] for e in native.fds]
+    s.append(Slide("A WASIp1 program finds its directories as fds 3, 4, 5, …", say,
+                   _table(["fd", "fd_prestat_dir_name answers"], rows), notes, p1))
+    table = [(3, b"/"), (4, b"/tmp"), (5, b"/tmp/cache")]
+    say, notes = said(p1, "wasi-libc routes each path by the names")
+    rows = []
+    for path in ("/tmp/cache/x", "/tmp/y", "/etc/z"):
+        route = libc_route(table, encode(path))
+        rows.append([_code(path), f"fd {route.fd} ({_code('/' + route.prefix.decode())})" if route else "no preopen"])
+    s.append(Slide("wasi-libc sends a path to the longest matching name",
+                   say, "<p>Told fd 3 = <code>/</code>, fd 4 = <code>/tmp</code>, fd 5 = <code>/tmp/cache</code>:</p>"
+                   + _table(["open", "goes to"], rows), notes, p1))
+
+    # -- the symptom
+    runs = [runner.run(REPORT_CASE), runner.run(REPORT_CASE, adapter=affected), runner.run(REPORT_CASE, adapter=fixed)]
+    say, notes = said(p2, "Through every affected build the report's case")
+    s.append(Slide("The report's case: natively, through an affected build, through a fixed one", say,
+                   figure(plots.survival_grid(runs, labels=["native", affected, fixed],
+                                              title="/a /b /c /d /e: which preopens are reachable"), (1180, 300)),
+                   notes, p2))
+    say, notes = said(p2, "The guest is told a wrong name for each of the three middle fds")
+    s.append(Slide(f"Through {affected} the middle fds are told the last name", say, _run_table(runs[1]), notes, p2))
+    say, notes = said(p2, "The bug follows the adapter, not the host")
+    s.append(Slide("The bug follows the adapter, not the host", say, "", notes, p2))
+
+    # -- how far it goes
+    say, notes = said(p3, "With distinct names of equal length")
+    sweep = sweeps.count_sweep("equal", 8, [affected]).run(progress=False)
+    s.append(Slide("From 1 to 8 directories, only the ends survive", say,
+                   figure(plots.survival_grid(sweep, title=f"Equal-length names, 1 to 8 directories, {affected}")),
+                   notes, p3))
+    say, notes = said(p3, "The last preopen can be misrouted")
+    lists = [runner.run(paths, adapter=affected) for paths in (FIRST_MISROUTED, LAST_MISROUTED, INTACT)]
+    s.append(Slide("Names right at the ends; reaching them is another matter", say,
+                   figure(plots.survival_grid(lists, labels=[" ".join(r.paths) for r in lists],
+                                              title=f"Three lists through {affected}"), (1180, 300)),
+                   notes, p3))
+
+    # -- why
+    trace = explain(REPORT_CASE, 5)
+    s.append(Slide("Root cause: a counter that never moves", prose(step_sentence(trace, 3)),
+                   figure(diagrams.scratch_diagram(trace), (1180, 380)),
+                   "The adapter asks the host for every name again on each fd_prestat_dir_name call and is meant to "
+                   "count the names it has skipped; the count never moves, so every name after the first lands at "
+                   "offset 0 and the last one written wins. " + step_sentence(trace, len(trace.steps) + 1), p4))
+    say, notes = said(p5, "The bug fabricates names that no one configured")
+    stitched = explain(("/a", "/bbbb", "/c", "/dd"), 4)
+    s.append(Slide("Names of different lengths: a name stitched from two", say,
+                   figure(diagrams.scratch_diagram(stitched), (1180, 380)),
+                   notes + " " + step_sentence(stitched, len(stitched.steps) + 1), p5))
+    mended = explain(REPORT_CASE, 5, "fixed")
+    s.append(Slide("The fix: the missing increment", prose(step_sentence(mended, len(mended.steps) + 1)),
+                   figure(diagrams.scratch_diagram(mended), (1180, 380)),
+                   "Pull request 10064 adds the increment, backported as 10067 and released in Wasmtime 29.0.1.", p4))
+    said_model = claims.said("04_root_cause", "The model predicts the outcomes of the opener's paths")
+    agreed = re.search(r"([\d,]+) of ([\d,]+)", said_model.rest)
+    say, notes = said(p4, "The model predicts the outcomes of the opener's paths")
+    s.append(Slide("The proof: the model predicts real runs", say,
+                   f'<p class="big">{agreed.group(1)} of {agreed.group(2)}</p>' if agreed else "", notes, p4))
+
+    # -- which builds
+    say, notes = said(p5, "The affected builds are one unbroken run")
+    builds = list(found)[1:]
+    half = (len(builds) + 1) // 2
+    cells = [[_code(v.adapter), html.escape(span(v.releases)), _outcome("missing" if v.affected else "ok")]
+             for v in builds]
+    columns = "".join(_table(["build", "jco releases", "report's case"], cells[i:i + half]) for i in (0, half))
+    s.append(Slide("Which published builds are affected, measured", say, f'<div class="columns">{columns}</div>',
+                   notes + " " + "; ".join(f"{v.adapter}: {v.label}" for v in builds), p5))
+    say, notes = said(p5, "It can send a path into another preopen's directory")
+    s.append(Slide("Nested names: a path reads the wrong directory, with no error", say,
+                   _run_table(runner.run(("/", "/tmp", "/home"), adapter=affected)), notes, p5))
+
+    # -- what a host can do
+    say, notes = said(p6, "No order of the 5 directories")
+    orders = practices.order_search(["/data", "/cache", "/tmp", "/home/user", "/srv"], affected)
+    s.append(Slide("No order of the directories saves them", say,
+                   figure(plots.reachable_counts(orders, title=f"All 120 orders of five directories through {affected}"),
+                          (1180, 380)), notes + " " + claims.notes("06_practices", "Every order keeps the first"), p6))
+    say, notes = said(p6, "Every upgrade target stops at the first empty preopen name")
+    rows = [[_code(t), html.escape(span(next(v.releases for v in found if v.adapter == t)))] for t in targets]
+    s.append(Slide("Upgrade, but not to an empty name", say, _table(["upgrade to", "jco releases"], rows),
+                   notes + " " + claims.notes("06_practices", "Every upgrade target (jco"), p6))
+
+    # -- am I affected
+    say, notes = said(p7, "scan, running each published adapter file's own code")
+    lines = describe_scan(scan.demo(affected))
+    s.append(Slide("Am I affected? scan runs the adapter inside your component", say,
+                   f"<pre><code>$ python -m analysis scan opener+{html.escape(affected)}.wasm\n"
+                   f"{html.escape(chr(10).join(lines[:5]))}</code></pre>", notes + " Exit status 1 means affected.", p7))
+    say, notes = said(p7, "repair with jco-1.9.1")
+    s.append(Slide("Repair: re-adapt the program with a fixed build", say,
+                   "<pre><code>$ python -m analysis repair app.wasm -o fixed.wasm</code></pre>", notes, p7))
+    say, notes = said(p8, "On every WASIp1 host tried")
+    s.append(Slide("Plain WASIp1 hosts do not have this bug", say,
+                   figure(plots.host_matrix(matrix), (1180, 390)),
+                   notes + " " + claims.notes("08_other_hosts", "7 differences are host bugs"), p8))
+
+    # -- try it, and what to do
+    s.append(Slide("Try it: the real builds, in this browser", html.escape(checked[0]), explorer, checked[1], p3))
+    empty = claims.sentence("06_practices", "Every upgrade target stops at the first empty")
+    long_name = claims.sentence("06_practices", "A single preopen whose name is 60,001 bytes long")
+    s.append(Slide("What to do", "Check with scan, then repair or upgrade; the runs found two caveats.",
+                   "<ul>"
+                   f"<li>Check: {_code('python -m analysis scan app.wasm')} (exit 1: affected)</li>"
+                   f"<li>Repair: {_code('python -m analysis repair app.wasm -o fixed.wasm')}</li>"
+                   f"<li>Upgrade the toolchain to {', '.join(targets)} or newer</li></ul>"
+                   f'<ul class="caveats"><li>{empty}</li><li>{long_name}</li></ul>',
+                   f"Caveats: {html.unescape(empty)} {html.unescape(long_name)}", p6))
+    return s
