@@ -27,6 +27,7 @@ from ..show.palette import OUTCOME_COLORS, marked
 from ..show.plots import png_base64, survival_grid
 from .notebooks import Notebook
 from .offline import replace_widgets
+from .paper import WAY_IN, linked
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -42,6 +43,8 @@ class Built:
 
 
 TITLE = "preopen lab: the WASIp1-to-WASIp2 adapter preopen bug"
+GLOSSARY = "01_wasi_preopen_model.html#glossary"
+"""Where the words the pages use are defined (page 1, ahead of its first figure)."""
 
 
 def measured_headline(found: Sequence[verdicts.Verdict]) -> str:
@@ -126,9 +129,9 @@ def figure_alts(page, notebook: nbformat.NotebookNode) -> None:
 
 
 def nav_html(before: Notebook | None, after: Notebook | None) -> str:
-    """Links to the previous page, the index and the next page."""
+    """Links to the previous page, the index with the glossary ("words"), and the next page."""
     links = [f'<a href="{before.stem}.html">← {html.escape(before.title)}</a>' if before else "",
-             '<a href="index.html">index</a>',
+             f'<span><a href="index.html">index</a> · <a href="{GLOSSARY}">words</a></span>',
              f'<a href="{after.stem}.html">{html.escape(after.title)} →</a>' if after else ""]
     return ('<nav style="display:flex;justify-content:space-between;max-width:70rem;margin:0.5rem auto;'
             f'font-family:system-ui,sans-serif">{"".join(f"<span>{link}</span>" for link in links)}</nav>')
@@ -151,4 +154,7 @@ def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str
         prose=lambda text: markupsafe.Markup(prose(text)),
         stamp=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         toolchains=toolchain_map(survey()),
+        glossary=GLOSSARY,
+        way_in=WAY_IN,
+        linked=lambda text: markupsafe.Markup(linked(text)),
     )

@@ -181,20 +181,36 @@ def schemes_frame(count: int = 5) -> pd.DataFrame:
 
 
 def ceiling_frame(ceiling: pd.DataFrame) -> pd.DataFrame:
-    """``sweeps.ceiling`` summarised: one row per run of consecutive builds (in the order
-    measured) that gave the same answer at every number of preopens. A trap is told by its
-    cause; the adapter line it stopped at, which moves from build to build, stays in the
-    frame's ``what happened``."""
+    """``sweeps.ceiling`` summarised, one number per cell: how many preopens were reachable,
+    per run of consecutive builds (in the order measured) that gave the same answers, and
+    number of preopens; a run that trapped at start-up says so. ``ceiling_detail`` says what
+    happened in each cell."""
     counts = sorted(ceiling["preopens"].unique())
-    runs: list[dict] = []
-    for build, part in ceiling.groupby("build", sort=False):
-        cells = tuple(_ceiling_cell(r) for r in part.sort_values("preopens").to_dict("records"))
-        if runs and runs[-1]["cells"] == cells:
-            runs[-1]["builds"].append(build)
-        else:
-            runs.append({"builds": [build], "cells": cells})
-    return pd.DataFrame([(span(run["builds"]), *run["cells"]) for run in runs],
+    return pd.DataFrame([(span(builds), *(_reachable(r) for r in rows)) for builds, rows in _ceiling_runs(ceiling)],
                         columns=["builds", *(f"{n} preopens" for n in counts)])
+
+
+def ceiling_detail(ceiling: pd.DataFrame) -> pd.DataFrame:
+    """What happened in each cell of ``ceiling_frame`` where not every preopen was reachable."""
+    rows = [(span(builds), r["preopens"], _ceiling_cell(r)) for builds, part in _ceiling_runs(ceiling) for r in part
+            if r["trap"] or r["ok"] != r["preopens"]]
+    return pd.DataFrame(rows, columns=["builds", "preopens", "what happened"])
+
+
+def _ceiling_runs(ceiling: pd.DataFrame) -> list[tuple[list[str], list[dict]]]:
+    """Consecutive builds that gave the same answer at every number of preopens, with the rows of the first."""
+    runs: list[tuple[list[str], list[dict]]] = []
+    for build, part in ceiling.groupby("build", sort=False):
+        rows = part.sort_values("preopens").to_dict("records")
+        if runs and [_ceiling_cell(r) for r in runs[-1][1]] == [_ceiling_cell(r) for r in rows]:
+            runs[-1][0].append(build)
+        else:
+            runs.append(([build], rows))
+    return runs
+
+
+def _reachable(row: dict) -> str:
+    return marked("trap") if row["trap"] else str(row["ok"])
 
 
 def _ceiling_cell(row: dict) -> str:
