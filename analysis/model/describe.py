@@ -197,7 +197,7 @@ def render_trace(trace: DirNameTrace) -> str:
             "kept" if step.kept else "throw-away", str(step.offset), quoted(step.scratch),
         ))
     verdict = "right" if trace.right else "WRONG"
-    copied = (f"the adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
+    copied = (f"the adapter copies {trace.length} byte{'' if trace.length == 1 else 's'} from offset {trace.source_offset}: "
               f"{quoted(trace.returned)} ({verdict})")
     return "\n".join([head, *text_table(rows), copied])
 
@@ -210,7 +210,7 @@ def step_sentence(trace: DirNameTrace, step: int) -> str:
                 f"(nth = {trace.nth}) and asks the host for the whole list again.")
     if step > n:
         verdict = "the right name" if trace.right else "not the name it asked for"
-        return (f"The adapter copies {trace.length} byte(s) from offset {trace.source_offset}: "
+        return (f"The adapter copies {trace.length} byte{'' if trace.length == 1 else 's'} from offset {trace.source_offset}: "
                 f"{_code(decode(trace.returned))}, {verdict}.")
     s = trace.steps[step - 1]
     head = f"Name {s.index + 1} of {n}, {_code(decode(s.name))}"

@@ -23,7 +23,7 @@ from ..model.errors import LabError
 
 SLIDE_SIZE = (1280, 720)
 """reveal.js's slide, in CSS pixels: 16:9, scaled by reveal to fill 1366 × 768 (×1.02) or 1920 × 1080 (×1.44)."""
-FIGURE_BOX = (1180, 400)
+FIGURE_BOX = (1180, 440)
 """The most a figure takes on a slide, under its title and sentence (CSS pixels before reveal's scaling)."""
 MIN_LABEL_PX = 15.0
 """The smallest label a figure may show, in CSS pixels before reveal's scaling (≥ 15.3 px at 1366 × 768)."""
@@ -31,8 +31,9 @@ MIN_LABEL_PX = 15.0
 DECK_CSS = """
 .reveal { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-size: 30px; color: #111; }
 .reveal .slides { text-align: left; }
-.reveal .slides section { height: 100%; padding: 16px 40px 0; box-sizing: border-box; }
+.reveal .slides section { height: 100%; padding: 16px 40px 0 !important; box-sizing: border-box; }
 .reveal .slides section .from { left: 40px; }
+html.print-pdf .reveal .slides .pdf-page > section { padding: 16px 40px 0 !important; height: 100% !important; }
 .reveal h1, .reveal h2 { text-transform: none; font-family: inherit; color: #111; letter-spacing: 0; }
 .reveal h1 { font-size: 52px; line-height: 1.15; } .reveal h2 { font-size: 40px; margin-bottom: 14px; }
 .reveal p, .reveal li { font-size: 28px; line-height: 1.35; margin: 0 0 14px; }
@@ -52,7 +53,8 @@ DECK_CSS = """
 .reveal .live-explorer p, .reveal .live-explorer td, .reveal .live-explorer th { font-size: 20px; }
 .reveal .live-explorer select, .reveal .live-explorer input { font-size: 20px; margin-right: 8px; }
 .reveal .live-explorer .live-first, .reveal .live-explorer .live-checked, .reveal .live-explorer .live-native { display: none; }
-.reveal .live-table { margin-top: 6px; } .reveal .live-table td, .reveal .live-table th { padding: 2px 10px; }
+.reveal p.note { font-size: 22px; color: #333; margin-top: 8px; }
+.reveal .live-table { margin-top: 6px; display: block; max-height: 300px; overflow-y: auto; } .reveal .live-table td, .reveal .live-table th { padding: 2px 10px; }
 """
 
 

@@ -37,6 +37,7 @@ h1 { font-size: 17pt; margin: 0 0 4pt; } h2 { font-size: 12.5pt; margin: 10pt 0 
 p, li { margin: 0 0 4pt; } ul, ol { margin: 0 0 4pt; padding-left: 16pt; }
 code { font-size: 9.5pt; }
 table { border-collapse: collapse; width: 100%; font-size: 9pt; margin-bottom: 4pt; }
+tr, table { break-inside: avoid; }
 caption { text-align: left; font-weight: 600; padding: 4pt 0 2pt; }
 th, td { border-bottom: 1px solid #bbb; padding: 2pt 4pt; text-align: left; vertical-align: top; }
 .small { font-size: 8.5pt; color: #333; } a { color: #0b62a4; word-break: break-all; }
@@ -58,7 +59,7 @@ def handout_html(found: Sequence[verdicts.Verdict], toolchains: Sequence[Toolcha
                        f"<td>{html.escape(t.first_fixed)}</td><td class=\"small\">{linked(t.source)}</td></tr>"
                        for t in chosen)
 
-    head = "<tr><th>toolchain</th><th>affected</th><th>first fixed</th><th>{}</th></tr>"
+    head = "<thead><tr><th>toolchain</th><th>affected</th><th>first fixed</th><th>{}</th></tr></thead>"
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>preopen lab: the handout</title>
 <style>{HANDOUT_CSS}</style></head><body>
 <h1>The WASIp1-to-WASIp2 adapter preopen bug: a handout</h1>
@@ -118,7 +119,7 @@ def print_pdfs(out: Path, log=print) -> list[Path]:
         tab.goto((out / "slides" / "index.html").as_uri() + "?print-pdf")
         tab.wait_for_selector(".reveal .pdf-page")
         try:
-            tab.wait_for_selector(".live-table td.outcome", timeout=30_000)  # the live slide, run before printing
+            tab.wait_for_selector(".live-table td.outcome", state="attached", timeout=30_000)  # the live slide, run before printing
         except Exception:  # noqa: BLE001 - printed without its run, which the slide then says it lacks
             pass
         pages = tab.evaluate("document.querySelectorAll('.reveal .pdf-page').length")

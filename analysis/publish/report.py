@@ -87,7 +87,7 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     executed = {b.notebook.stem: nbformat.read(out / "executed" / f"{b.notebook.stem}.ipynb", 4) for b in built}
     explorer = live.explorer_html("../assets", checked, native)
     slides = story(executed, found, measured_headline(found), (short, checked), explorer, matrix,
-                   time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+                   toolchain_map(survey()), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     write_atomically(out / "slides" / "index.html", deck_page(slides, TITLE, "../assets").encode())
     log(f"slides -> {out / 'slides' / 'index.html'} ({len(slides)} slides)")
     claims = Claims(executed)

@@ -1,6 +1,7 @@
 """The deck's story, slide by slide, made from this build's runs and claims (``deck``).
 
-An opening question, the mechanism, the proof, the reach, and what to do, in 21 slides.
+An opening question, the symptom, how far it goes, why, which builds and toolchains, what a
+host can do, how to tell, and what to do, in 22 slides.
 Each sentence is a claim of the build (``deck.Claims``) or a number this build measured;
 the figures are redrawn here for a slide's size; the live explorer runs in the deck too.
 """
@@ -20,7 +21,9 @@ from ..model.describe import prose, span, step_sentence
 from ..model.results import RunResult
 from ..model.wasi import ERRNO_NAMES, encode
 from ..reach import scan
+from ..reach.toolchains import Toolchain
 from ..reach.words import describe_scan
+from ..runs import hosts
 from ..runs.runner import default_runner
 from ..show import diagrams, plots
 from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS
@@ -56,8 +59,13 @@ def _run_table(result: RunResult) -> str:
     return _table(["fd", "preopen", "told", "routed to", "read", "outcome"], rows)
 
 
+def _short(text: str) -> str:
+    """A toolchain's words cut to their first clause, for a slide's table."""
+    return re.split(r" \(|: ", text, maxsplit=1)[0]
+
+
 def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdicts.Verdict], headline: str,
-          checked: tuple[str, str], explorer: str, matrix, stamp: str) -> list[Slide]:
+          checked: tuple[str, str], explorer: str, matrix, toolchains: Sequence[Toolchain], stamp: str) -> list[Slide]:
     """Every slide of the deck; ``executed``: notebook stem -> executed notebook, ``checked``:
     the live explorer's agreement (``live_check.Agreement``: short, sentence), ``explorer``:
     its HTML for the deck."""
@@ -81,7 +89,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     native = runner.run(("/a", "/b", "/c"), guest="probe")
     say, notes = said(p1, "Natively, the preopens are fds 3, 4")
     rows = [[str(e.fd), _code(e.name) if e.errno == 0 else ERRNO_NAMES.get(e.errno, str(e.errno))] for e in native.fds]
-    s.append(Slide("A WASIp1 program finds its directories as fds 3, 4, 5, …", say,
+    s.append(Slide("A WASIp1 program finds its directories as fds 3, 4, 5", say,
                    _table(["fd", "fd_prestat_dir_name answers"], rows), notes, p1))
     table = [(3, b"/"), (4, b"/tmp"), (5, b"/tmp/cache")]
     say, notes = said(p1, "wasi-libc routes each path by the names")
@@ -96,14 +104,25 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     # -- the symptom
     runs = [runner.run(REPORT_CASE), runner.run(REPORT_CASE, adapter=affected), runner.run(REPORT_CASE, adapter=fixed)]
     say, notes = said(p2, "Through every affected build the report's case")
-    s.append(Slide("The report's case: natively, through an affected build, through a fixed one", say,
+    s.append(Slide("The report's case: natively, through an affected build, through a fixed one",
+                   f"{say} Shown: native, {affected}, {fixed}.",
                    figure(plots.survival_grid(runs, labels=["native", affected, fixed],
                                               title="/a /b /c /d /e: which preopens are reachable"), (1180, 300)),
                    notes, p2))
     say, notes = said(p2, "The guest is told a wrong name for each of the three middle fds")
     s.append(Slide(f"Through {affected} the middle fds are told the last name", say, _run_table(runs[1]), notes, p2))
     say, notes = said(p2, "The bug follows the adapter, not the host")
-    s.append(Slide("The bug follows the adapter, not the host", say, "", notes, p2))
+    hosted = [runner.run(REPORT_CASE, adapter=b, host=h) for b in (affected, fixed) for h in hosts.WASIP2_HOSTS]
+    s.append(Slide("The bug follows the adapter, not the host", say,
+                   figure(plots.survival_grid(hosted, labels=[f"{r.adapter} on {r.host}" for r in hosted],
+                                              title="The report's case on three WASIp2 hosts"), (1180, 440)),
+                   notes + f" Hosts: {', '.join(hosts.WASIP2_HOSTS)}; builds: {affected} (affected), {fixed} (fixed).",
+                   p2))
+    say, notes = said(p8, "On every WASIp1 host tried")
+    s.append(Slide("Plain WASIp1 hosts: not this bug, other differences", say,
+                   figure(plots.host_matrix(matrix, title="Each WASIp1 host against wasmtime, check by check"),
+                          (1180, 450)),
+                   notes + " " + claims.notes("08_other_hosts", "7 differences are host bugs"), p8))
 
     # -- how far it goes
     say, notes = said(p3, "With distinct names of equal length")
@@ -111,36 +130,49 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     s.append(Slide("From 1 to 8 directories, only the ends survive", say,
                    figure(plots.survival_grid(sweep, title=f"Equal-length names, 1 to 8 directories, {affected}")),
                    notes, p3))
-    say, notes = said(p3, "The last preopen can be misrouted")
+    say, notes = said(p3, "Through an affected build, fd 3 is told its own name")
     lists = [runner.run(paths, adapter=affected) for paths in (FIRST_MISROUTED, LAST_MISROUTED, INTACT)]
     s.append(Slide("Names right at the ends; reaching them is another matter", say,
                    figure(plots.survival_grid(lists, labels=[" ".join(r.paths) for r in lists],
                                               title=f"Three lists through {affected}"), (1180, 300)),
-                   notes, p3))
+                   " ".join(claims.notes("03_explorer", starts) for starts in (
+                       "The first preopen can be misrouted", "The last preopen can be misrouted",
+                       "Some lists of three or more survive intact")), p3))
+    say, notes = said(p5, "It can send a path into another preopen's directory")
+    s.append(Slide("Nested names: a path reads the wrong directory, with no error", say,
+                   _run_table(runner.run(("/", "/tmp", "/home"), adapter=affected)),
+                   notes + " If /tmp was meant as the program's scratch space, its reads and writes land under /.", p5))
 
     # -- why
     trace = explain(REPORT_CASE, 5)
-    s.append(Slide("Root cause: a counter that never moves", prose(step_sentence(trace, 3)),
+    s.append(Slide("Root cause: a counter that never moves", prose(step_sentence(trace, len(trace.steps) + 1)),
                    figure(diagrams.scratch_diagram(trace), (1180, 380)),
-                   "The adapter asks the host for every name again on each fd_prestat_dir_name call and is meant to "
-                   "count the names it has skipped; the count never moves, so every name after the first lands at "
-                   "offset 0 and the last one written wins. " + step_sentence(trace, len(trace.steps) + 1), p4))
+                   "For each fd_prestat_dir_name call the adapter asks the host for the whole list again and means to "
+                   "give real space only to name nth (the one the fd wants), counting the names it throws away; the "
+                   "count never moves, so every name lands at offset 0 and the last one written wins. "
+                   + " ".join(step_sentence(trace, i) for i in (0, 3)), p4))
     say, notes = said(p5, "The bug fabricates names that no one configured")
     stitched = explain(("/a", "/bbbb", "/c", "/dd"), 4)
     s.append(Slide("Names of different lengths: a name stitched from two", say,
                    figure(diagrams.scratch_diagram(stitched), (1180, 380)),
-                   notes + " " + step_sentence(stitched, len(stitched.steps) + 1), p5))
+                   notes + " " + step_sentence(stitched, len(stitched.steps) + 1), p4))
     mended = explain(REPORT_CASE, 5, "fixed")
-    s.append(Slide("The fix: the missing increment", prose(step_sentence(mended, len(mended.steps) + 1)),
-                   figure(diagrams.scratch_diagram(mended), (1180, 380)),
-                   "Pull request 10064 adds the increment, backported as 10067 and released in Wasmtime 29.0.1.", p4))
+    s.append(Slide("The fix: the missing increment", prose(step_sentence(mended, 3)),
+                   figure(diagrams.scratch_diagram(mended), (1180, 360))
+                   + '<p class="note">Upstream: <a href="https://github.com/bytecodealliance/wasmtime/pull/10064">'
+                   "wasmtime#10064</a>, released in Wasmtime 29.0.1.</p>",
+                   "Pull request 10064 adds the increment, backported as 10067 and released in Wasmtime 29.0.1. "
+                   + step_sentence(mended, len(mended.steps) + 1), p4))
     said_model = claims.said("04_root_cause", "The model predicts the outcomes of the opener's paths")
-    agreed = re.search(r"([\d,]+) of ([\d,]+)", said_model.rest)
+    agreed = re.search(r"\(([\d,]+) of ([\d,]+) ([^;)]*)", said_model.rest)
     say, notes = said(p4, "The model predicts the outcomes of the opener's paths")
     s.append(Slide("The proof: the model predicts real runs", say,
-                   f'<p class="big">{agreed.group(1)} of {agreed.group(2)}</p>' if agreed else "", notes, p4))
+                   (f'<p class="big">{agreed.group(1)} of {agreed.group(2)}</p><p>outcomes of the opener\'s paths: the model '
+                    f'and the runs {html.escape(agreed.group(3))}</p>'
+                    if agreed else ""), notes + " " + claims.notes("04_root_cause", "The model predicts the fd answers"),
+                   p4))
 
-    # -- which builds
+    # -- which builds, which toolchains
     say, notes = said(p5, "The affected builds are one unbroken run")
     builds = list(found)[1:]
     half = (len(builds) + 1) // 2
@@ -149,19 +181,29 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     columns = "".join(_table(["build", "jco releases", "report's case"], cells[i:i + half]) for i in (0, half))
     s.append(Slide("Which published builds are affected, measured", say, f'<div class="columns">{columns}</div>',
                    notes + " " + "; ".join(f"{v.adapter}: {v.label}" for v in builds), p5))
-    say, notes = said(p5, "It can send a path into another preopen's directory")
-    s.append(Slide("Nested names: a path reads the wrong directory, with no error", say,
-                   _run_table(runner.run(("/", "/tmp", "/home"), adapter=affected)), notes, p5))
+    inside = [t for t in toolchains if t.inside]
+    measured = [_short(t.product) for t in inside if t.basis == "measured"]
+    cited = [_short(t.product) for t in inside if t.basis == "cited"]
+    s.append(Slide("Which toolchains put an affected adapter in your component",
+                   html.escape(f"Measured here: {', '.join(measured)}; cited from upstream: {', '.join(cited)}."),
+                   _table(["toolchain", "affected", "first fixed"],
+                          [[html.escape(_short(t.product)), html.escape(_short(t.affected)),
+                            html.escape(_short(t.first_fixed))] for t in inside]),
+                   " ".join(f"{t.product}: affected {t.affected}; first fixed {t.first_fixed} ({t.basis}: {t.source})."
+                            for t in toolchains), p7))
 
     # -- what a host can do
     say, notes = said(p6, "No order of the 5 directories")
     orders = practices.order_search(["/data", "/cache", "/tmp", "/home/user", "/srv"], affected)
     s.append(Slide("No order of the directories saves them", say,
-                   figure(plots.reachable_counts(orders, title=f"All 120 orders of five directories through {affected}"),
-                          (1180, 380)), notes + " " + claims.notes("06_practices", "Every order keeps the first"), p6))
+                   figure(plots.reachable_counts(orders, title=f"All 120 orders of /data /cache /tmp /home/user /srv, "
+                                                             f"{affected}"), (1180, 380)),
+                   notes + " " + claims.notes("06_practices", "Every order keeps the first"), p6))
     say, notes = said(p6, "Every upgrade target stops at the first empty preopen name")
-    rows = [[_code(t), html.escape(span(next(v.releases for v in found if v.adapter == t)))] for t in targets]
-    s.append(Slide("Upgrade, but not to an empty name", say, _table(["upgrade to", "jco releases"], rows),
+    empty = [runner.run(("/a", "", "/b"))] + [runner.run(("/a", "", "/b"), adapter=t) for t in targets]
+    s.append(Slide("Upgrade, and give no preopen an empty name", say,
+                   figure(plots.survival_grid(empty, labels=["native", *targets], title='/a "" /b: which preopens '
+                                              "are reachable"), (1180, 330)),
                    notes + " " + claims.notes("06_practices", "Every upgrade target (jco"), p6))
 
     # -- am I affected
@@ -169,24 +211,29 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     lines = describe_scan(scan.demo(affected))
     s.append(Slide("Am I affected? scan runs the adapter inside your component", say,
                    f"<pre><code>$ python -m analysis scan opener+{html.escape(affected)}.wasm\n"
-                   f"{html.escape(chr(10).join(lines[:5]))}</code></pre>", notes + " Exit status 1 means affected.", p7))
+                   f"{html.escape(chr(10).join(lines[:5]))}</code></pre>",
+                   notes + " Exit status 1: an adapter inside is affected; 0: none is; 2: it could not read or tell.", p7))
     say, notes = said(p7, "repair with jco-1.9.1")
     s.append(Slide("Repair: re-adapt the program with a fixed build", say,
-                   "<pre><code>$ python -m analysis repair app.wasm -o fixed.wasm</code></pre>", notes, p7))
-    say, notes = said(p8, "On every WASIp1 host tried")
-    s.append(Slide("Plain WASIp1 hosts do not have this bug", say,
-                   figure(plots.host_matrix(matrix), (1180, 390)),
-                   notes + " " + claims.notes("08_other_hosts", "7 differences are host bugs"), p8))
+                   "<pre><code>$ python -m analysis repair app.wasm -o fixed.wasm</code></pre>",
+                   notes + " repair re-adapts a plain component only (one core module with one adapter) and scans "
+                   "what it wrote before keeping it.", p7))
 
     # -- try it, and what to do
-    s.append(Slide("Try it: the real builds, in this browser", html.escape(checked[0]), explorer, checked[1], p3))
-    empty = claims.sentence("06_practices", "Every upgrade target stops at the first empty")
+    s.append(Slide("Try it: the real builds, in this browser", html.escape(checked[0]), explorer,
+                   checked[1] + " Demo: pick custom names and type /tmp, /abc, /tmp2 (the first preopen misrouted); "
+                   "then the nested scheme; then order reversed; then a fixed build.", p3))
+    fixes = ", ".join(f"{_short(t.product)} {_short(t.first_fixed)}" for t in inside if t.first_fixed != "-")
+    parent = claims.sentence("06_practices", "One parent preopen reaches every child")
+    parent = parent[0].lower() + parent[1:] if parent.startswith("One") else parent
     long_name = claims.sentence("06_practices", "A single preopen whose name is 60,001 bytes long")
-    s.append(Slide("What to do", "Check with scan, then repair or upgrade; the runs found two caveats.",
+    s.append(Slide("What to do", "Check with scan, then repair or upgrade; until then, one parent preopen.",
                    "<ul>"
                    f"<li>Check: {_code('python -m analysis scan app.wasm')} (exit 1: affected)</li>"
                    f"<li>Repair: {_code('python -m analysis repair app.wasm -o fixed.wasm')}</li>"
-                   f"<li>Upgrade the toolchain to {', '.join(targets)} or newer</li></ul>"
-                   f'<ul class="caveats"><li>{empty}</li><li>{long_name}</li></ul>',
-                   f"Caveats: {html.unescape(empty)} {html.unescape(long_name)}", p6))
+                   f"<li>Upgrade: {html.escape(fixes)} or newer; no empty preopen name</li>"
+                   f"<li>Meanwhile, {parent}</li></ul>"
+                   f'<ul class="caveats"><li>{long_name}</li></ul>',
+                   f"First fixed releases: {fixes}. " + " ".join(html.unescape(x) for x in (parent, long_name))
+                   + " " + claims.notes("06_practices", "Every upgrade target stops at the first empty"), p6))
     return s

@@ -186,6 +186,7 @@ def reachable_counts(frame: pd.DataFrame, title: str | None = None) -> Figure:
     ax.bar([str(k) for k in counts.index], counts.values, color=OUTCOME_COLORS["ok"])
     for x, value in enumerate(counts.values):
         ax.text(x, value, str(value), ha="center", va="bottom", fontsize=9)
+    ax.set_ylim(0, max(counts.values) * 1.18)  # room for the count above the tallest bar
     ax.set_xlabel(f"preopens reachable (of {total})")
     ax.set_ylabel("number of orders")
     ax.set_title(title or f"Every order of {total} directories: how many stay reachable")
@@ -328,7 +329,7 @@ def host_matrix(matrix, title: str | None = None) -> Figure:
                     color="white", fontweight="bold")
     ax.set_xlim(0, len(CHECKS))
     ax.set_ylim(len(matrix.hosts), 0)
-    ax.set_xticks([x + 0.48 for x in range(len(CHECKS))], [c.replace(" ", "\n", 1) for c in CHECKS], fontsize=10)
+    ax.set_xticks([x + 0.48 for x in range(len(CHECKS))], CHECKS, fontsize=10, rotation=30, ha="left")
     ax.xaxis.tick_top()
     ax.set_yticks([y + 0.45 for y in range(len(matrix.hosts))], matrix.hosts, fontsize=10)
     ax.set_xlabel(f"check, each against wasmtime's own WASIp1 on the same lists ({matrix.runs:,} runs, made "
@@ -339,7 +340,8 @@ def host_matrix(matrix, title: str | None = None) -> Figure:
     present = [v for v in VERDICTS if any(c.verdict == v for c in matrix.cells)]
     handles = [Patch(facecolor=VERDICT_COLORS[v], hatch=VERDICT_HATCHES[v], edgecolor="white",
                      label=f"{VERDICT_GLYPHS[v]} {v}") for v in present]
-    fig.legend(handles=handles, loc="center right", title="verdict", fontsize=9)
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), title="verdict", fontsize=9,
+              frameon=False)  # beside the grid, never over it, whatever size the fonts are drawn at
     fig.suptitle(title or "Is my host affected? Each WASIp1 host against wasmtime, check by check", x=0.02,
                  ha="left")
     fig.tight_layout(rect=(0, 0, 0.8, 0.95))
