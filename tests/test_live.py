@@ -42,9 +42,15 @@ def test_the_report_case_shows_the_bug_in_the_browser(page):
     ({"build": "nope", "paths": ["/a"]}, "unknown build nope"),
     ({"build": "jco-1.8.1", "guest": "rust-open", "paths": ["/a"]}, "unknown guest rust-open"),
     ({"build": "jco-1.8.1", "paths": "/a"}, "paths: a list of guest paths"),
+    ({"build": "jco-1.8.1", "paths": []}, "no preopen paths given"),
+    ({"build": "jco-1.8.1", "paths": ["/a", 3]}, "preopen path 3 is not text"),
+    ({"build": "jco-1.8.1", "paths": ["/a\0b"]}, 'preopen path "/a\\u0000b" contains a NUL byte'),
+    ({"build": "jco-1.8.1", "paths": ["/a\udc80"]}, 'preopen path "/a\\udc80" is not valid UTF-8'),
 ])
 def test_a_bad_request_is_refused_in_one_line(page, asked, said):
-    assert page.evaluate("a => preopenLab.run(a).then(() => '', e => e.message)", asked).startswith(said)
+    """What the lab refuses, the page refuses, in the lab's words."""
+    message = page.evaluate("a => preopenLab.run(a).then(() => '', e => e.message)", asked)
+    assert message.startswith(said) and "\n" not in message, message
 
 
 def test_runs_asked_for_at_once_each_get_their_own_answer(page, runner):

@@ -179,11 +179,21 @@
     return { paths: paths.slice(), preopens, fds, trap: done.trap };
   }
 
+  // What the lab refuses (model.wasi.check_paths), refused here in its words; everything else is an experiment.
+  function check(paths) {
+    if (!Array.isArray(paths)) throw new Error('paths: a list of guest paths');
+    if (paths.length === 0) throw new Error('no preopen paths given: name at least one, e.g. /a /b /c');
+    for (const p of paths) {
+      if (typeof p !== 'string') throw new Error(`preopen path ${JSON.stringify(p)} is not text: give paths as strings`);
+      if (p.includes('\0')) throw new Error(`preopen path ${JSON.stringify(p)} contains a NUL byte, which WASI cannot carry: remove it`);
+      if (!p.isWellFormed()) throw new Error(`preopen path ${JSON.stringify(p)} is not valid UTF-8 text: WASI names are UTF-8`);
+    }
+  }
   const guests = manifest.guests || ['opener'];
   let queue = Promise.resolve();  // one run at a time: the shim's filesystem and stdout are shared
   async function run({ build, guest = 'opener', paths }) {
     if (!guests.includes(guest)) throw new Error(`unknown guest ${guest}: choose one of ${guests.join(', ')}`);
-    if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) throw new Error('paths: a list of guest paths');
+    check(paths);
     await load(build, guest);
     const data = fileData(paths);
     const turn = queue.then(() => globalThis.preopenLabBuilds[`${build}/${guest}`].run(
