@@ -15,8 +15,9 @@ build, and one line on running the widget itself:
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..artifacts import adapters, guests
 from ..artifacts.compose import compose
@@ -60,10 +61,20 @@ STEPPER_CASES = (
 """The report's case and two lists that break it differently (page 4's diagrams)."""
 
 
-def views(affected: str, fixed: str, explorer: str) -> dict[str, str]:
-    """Every view's HTML for this build: ``affected`` and ``fixed`` (build ids) for the scan,
-    ``explorer`` the live explorer's own HTML (``live.explorer_html``)."""
-    return {"live-explorer": explorer, "stepper": stepper_html(STEPPER_CASES), "scan": scan_html(affected, fixed)}
+def views(needed: Iterable[str], affected: str, fixed: str, explorer: Callable[[], str]) -> dict[str, str]:
+    """The HTML of each view ``needed`` in this build: ``affected`` and ``fixed`` (build ids) for
+    the scan, ``explorer`` makes the live explorer's own HTML (``live.explorer_html``)."""
+    makers = {"live-explorer": explorer, "stepper": lambda: stepper_html(STEPPER_CASES),
+              "scan": lambda: scan_html(affected, fixed)}
+    return {name: makers[name]() for name in VIEWS if name in set(needed)}
+
+
+def named_views(notebooks: Iterable[Path]) -> set[str]:
+    """The views the cells of these notebooks name."""
+    import nbformat
+
+    return {cell.metadata.get("preopen_lab", {}).get("offline_view") for path in notebooks
+            for cell in nbformat.read(path, as_version=4).cells} & set(VIEWS)
 
 
 def with_line(view: str, name: str) -> str:

@@ -37,6 +37,7 @@ CAVEATS = ("Every upgrade target stops at the first empty preopen name",
            "A single preopen whose name is 60,001 bytes long",
            "With nested names not even the first slot is safe")
 """The claims of page 6 the handout names as caveats, by the words they start with."""
+LIVE = "live-explorer"
 NOT_CHECKED = ("Not checked against the lab in this build: it had no chromium to run the page in "
                "(`make browser` installs Debian's).")
 """What page 3 says of its live explorer when the build could not check it."""
@@ -55,14 +56,20 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     for name, path in fetch_assets().items():
         (out / "assets" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / "assets" / name)
-    live.write_assets(out / "assets" / live.ASSETS, affected=[v.adapter for v in verdicts.measure() if v.affected])
-    agreement = live_check.checked(out / "assets" / live.ASSETS)
-    checked = agreement.sentence() if agreement else NOT_CHECKED
-    short = agreement.short() if agreement else NOT_CHECKED
-    log(f"live explorer: {checked}")
-    matrix = host_matrix.measured()
-    native = live.native_sentence({h: matrix.differs_on(h) for h in live.BROWSER_HOSTS})
-    views = offline.views(*verdicts.pick_builds(), live.explorer_html("assets", checked, native))
+    # What the pages in this build show in place of widgets, made only where one is asked for:
+    # the live explorer (page 3, and the deck's slide) needs its bundles, their check and the host matrix.
+    needed = offline.named_views(directory / f"{nb.stem}.ipynb" for nb in chosen) | (set() if only else {LIVE})
+    checked = short = native = ""
+    matrix = None
+    if LIVE in needed:
+        live.write_assets(out / "assets" / live.ASSETS, affected=[v.adapter for v in verdicts.measure() if v.affected])
+        agreement = live_check.checked(out / "assets" / live.ASSETS)
+        checked = agreement.sentence() if agreement else NOT_CHECKED
+        short = agreement.short() if agreement else NOT_CHECKED
+        log(f"live explorer: {checked}")
+        matrix = host_matrix.measured()
+        native = live.native_sentence({h: matrix.differs_on(h) for h in live.BROWSER_HOSTS})
+    views = offline.views(needed, *verdicts.pick_builds(), lambda: live.explorer_html("assets", checked, native))
     stop = threading.Event()  # set on Ctrl-C: kernels killed, and no page written after it
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()
