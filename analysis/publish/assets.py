@@ -1,6 +1,7 @@
 """What the pages and the deck load, shipped beside them so a reader needs no network.
 
-The widget renderer, require.js and reveal.js (with its theme's font) come out of their
+require.js (nbconvert's page template loads it) and reveal.js (with its theme's font, and its
+notes plugin) come out of their
 npm packages with ``npm pack``, each file pinned by sha256 and checked before it is cached.
 """
 from __future__ import annotations
@@ -43,13 +44,11 @@ _REVEAL_FILES = {
 ASSETS = (
     Asset("require.js", "requirejs", "2.3.7", "package/require.js",
           "8215b90000b571bd241d28512c83f59855cecc3158db94b79b2d974c9923b5d2"),
-    Asset("embed-amd.js", "@jupyter-widgets/html-manager", "1.0.13", "package/dist/embed-amd.js",
-          "c2641b204c7502f367e90cbf766e4acc767437593d0bf2941297891e6285bb61"),
     *(Asset(f"reveal.js/{path}", "reveal.js", _REVEAL, f"package/{path}", digest)
       for path, digest in _REVEAL_FILES.items()),
 )
-"""What the exported pages load to draw saved widgets, and the deck to run its slides
-(reveal.js, with its theme's font): pinned, shipped beside the reports. ``name`` is the
+"""What the exported pages load (require.js: no page carries a widget, so no widget renderer),
+and the deck to run its slides (reveal.js, with its theme's font): pinned, shipped beside the reports. ``name`` is the
 file's path under ``assets/``."""
 
 

@@ -72,7 +72,6 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
 
     exporter = HTMLExporter(template_name="lab")
     exporter.require_js_url = f"{assets_url}/require.js"
-    exporter.widget_renderer_url = f"{assets_url}/embed-amd.js"
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     page = BeautifulSoup(body, features="html.parser")
@@ -93,8 +92,6 @@ PAGE_CSS = """
 .live-explorer select, .live-explorer input { font: inherit; margin-right: 0.6rem; }
 .live-checked, .live-native { font-size: 0.85rem; color: #333; }
 .live-table { border-collapse: collapse; margin-bottom: 0.6rem; } .live-table td, .live-table th { padding: 2px 10px; text-align: left; }
-.jupyter-widgets, .jupyter-widgets input, .jupyter-widgets select, .jupyter-widgets button,
-.widget-html-content { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
 .offline-view { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
 .offline-line { border-left: 4px solid #56B4E9; background: #eef6fb; padding: 0.3rem 0.8rem; font-size: 0.9rem; }
 .recorded-stepper button, .recorded-stepper select { font: inherit; }

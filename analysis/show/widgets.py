@@ -179,8 +179,8 @@ class Explorer:
 class Stepper:
     """Walk one ``fd_prestat_dir_name`` call through the adapter, one allocation at a time.
 
-    It opens ``at`` a step (default: the last, where the name is copied out and goes wrong),
-    so that a page saved without a kernel shows the step that teaches; Prev walks back.
+    It opens ``at`` a step (default: the last, where the name is copied out and goes wrong);
+    Prev walks back. An exported page shows it recorded instead (``publish.offline``).
     """
 
     def __init__(self, paths: Sequence[str] = REPORT_CASE, behavior: chain.Behavior = "missing-increment",
