@@ -126,13 +126,30 @@ def compare(there: dict, here: dict) -> Verdict:
 
 
 def configurations(builds: list[str], hunted: int = HUNTED) -> tuple[list[Config], list[Config]]:
-    """The fixed lists through every build and guest, and the hunter's distinct draws."""
+    """The fixed lists through every build and guest, and the hunter's distinct draws.
+
+    The draws are made in a fresh interpreter: Hypothesis's seeded generation still depends on
+    what the process imported before (in one process 179 distinct draws, in the report's 168),
+    and every build should try the same lists."""
+    import subprocess
+    import sys
+
+    chosen = [(b, g, paths) for b in builds for g in GUESTS for paths in LISTS]
+    script = ("import json, sys; from analysis.publish.live_check import draws; "
+              "print(json.dumps(draws(json.loads(sys.argv[1]), int(sys.argv[2]))))")
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(builds), str(hunted)], capture_output=True,
+                          text=True, timeout=600, check=True)
+    drawn = [(b, g, tuple(paths)) for b, g, paths in json.loads(done.stdout)]
+    return chosen, [c for c in dict.fromkeys(drawn) if c not in chosen]
+
+
+def draws(builds: list[str], hunted: int) -> list[Config]:
+    """``hunted`` configurations from the hunter's generator, seeded (``configurations`` calls it)."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     from ..findings import domains
 
-    chosen = [(b, g, paths) for b in builds for g in GUESTS for paths in LISTS]
     drawn: list[Config] = []
 
     @settings(max_examples=hunted, derandomize=True, database=None, deadline=None,
@@ -142,7 +159,7 @@ def configurations(builds: list[str], hunted: int = HUNTED) -> tuple[list[Config
         drawn.append((build, guest, tuple(paths)))
 
     draw()
-    return chosen, [c for c in dict.fromkeys(drawn) if c not in chosen]
+    return drawn
 
 
 def open_page(chrome, folder: Path):
