@@ -147,7 +147,7 @@ def test_reports_render_in_a_real_browser(built, tmp_path, page, title):
     assert title in dom
     assert re.search(r'<img[^>]*src="data:image/png;base64', dom)
     if page == "03_explorer.html":  # the live explorer, filled by its scripts in the page
-        assert "live-table" in dom and "Checked in this build" in dom
+        assert "live-table" in dom and "Checked on " in dom
 
     shot = tmp_path / "shot.png"
     _browser(f"--user-data-dir={tmp_path / 'shot'}", "--window-size=1280,2400", f"--screenshot={shot}", url)

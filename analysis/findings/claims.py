@@ -176,7 +176,7 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
             Trial("probe", through_affected, names_at_the_ends)),
         every(f"Except where the names do not fit the adapter's scratch area: then the run traps before anything is "
               f"told (three names of {len(LONG_THREE[0]):,} bytes trap every affected build, and the newest "
-              f"unaffected build runs them).",
+              f"unaffected build runs them; the early builds trap on such lists too, notebook 5).",
               ((f"{r.adapter}: {r.trap_cause or 'no trap'}", (r.trap is not None) == (r.adapter in affected))
                for r in long_names), "probe runs through the affected builds and the newest unaffected one"
               ).with_domain(d.within(table, d.overflows("probe"), lists=d.preopen_lists(1, d.USABLE_PREOPENS)),

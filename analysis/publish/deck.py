@@ -120,6 +120,12 @@ class Claims:
         text = html.escape(said.statement)
         return text if said.holds else f"<b>Refuted in this build:</b> {text}"
 
+    def domain(self, page: str, starts: str) -> str:
+        """The lists the claim speaks about, as a sentence: "For: ..." up to its first parenthesis."""
+        rest = self.said(page, starts).rest
+        words = rest.removeprefix("For: ").split(" (", 1)[0].rstrip(".")
+        return f"For {words}." if rest.startswith("For: ") else ""
+
     def notes(self, page: str, starts: str) -> str:
         said = self.said(page, starts)
         return f"{said.statement} {said.rest}"

@@ -5,8 +5,9 @@ the pages discuss) and on lists the claims' hunter draws (empty, nested, duplica
 non-ASCII, names up to 60 KB, up to 130 preopens): run in chromium from ``file://`` with every
 request outside the folder refused, and compared field by field with ``runs.runner`` of the
 same configuration. Page 3 states the count. One difference is expected and named rather than
-hidden: where an open's path reaches Linux's PATH_MAX, wasmtime answers ENAMETOOLONG (37) and
-preview2-shim's in-memory filesystem, which has no such limit, ENOENT (44).
+hidden: where an open's path is longer than Linux allows (PATH_MAX, 4,096 bytes a path, or NAME_MAX,
+255 bytes a name), wasmtime answers ENAMETOOLONG (37) and preview2-shim's in-memory filesystem,
+which has no such limits, ENOENT (44).
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class Agreement:
     configurations: int
     equal: int
     path_max: int
-    """Differ only in the errno of opens whose path reaches PATH_MAX (wasmtime 37, the page 44)."""
+    """Differ only in the errno of opens (wasmtime ENAMETOOLONG, 37, the page ENOENT, 44)."""
     differ: tuple[Config, ...]
     """Any other difference: a finding, listed in full."""
     builds: int
@@ -72,14 +73,15 @@ class Agreement:
     def sentence(self) -> str:
         """What page 3 says of it."""
         fixed = self.configurations - self.drawn
-        said = (f"Checked in this build ({self.when}, {self.browser}): {self.equal} of {self.configurations} "
+        said = (f"Checked on {self.when} with {self.browser} (kept while the page's scripts and the lab's code "
+                f"stay the same): {self.equal} of {self.configurations} "
                 f"configurations equal the lab's wasmtime runs field by field ({fixed}: {self.builds} builds × "
                 f"the opener and the probe × {len(LISTS)} fixed lists; {self.drawn}: lists the claims' hunter "
                 f"drew, each with a build and a guest)")
         if self.path_max:
-            said += (f"; the other {self.path_max} differ only where an open's path reaches Linux's PATH_MAX: "
-                     f"wasmtime answers ENAMETOOLONG, this page's in-memory filesystem, which has no such limit, "
-                     f"ENOENT")
+            said += (f"; the other {self.path_max} differ only in opens where wasmtime answers ENAMETOOLONG (a path "
+                     f"longer than Linux allows: 4,096 bytes in all or 255 bytes a name) and this page's in-memory "
+                     f"filesystem, which has no such limits, ENOENT")
         if self.differ:
             said += f"; {len(self.differ)} differ otherwise, first {self.differ[0][0]} with the {self.differ[0][1]}"
         return said + "."
@@ -88,7 +90,7 @@ class Agreement:
         """The count alone, for a slide."""
         said = f"{self.equal} of {self.configurations} configurations run in chromium equal the lab's wasmtime runs"
         if self.path_max:
-            said += f"; the other {self.path_max} differ only where a path reaches Linux's PATH_MAX"
+            said += f"; the other {self.path_max} differ only where a path is longer than Linux allows"
         if self.differ:
             said += f"; {len(self.differ)} differ otherwise"
         return said + "."

@@ -23,8 +23,9 @@ from .deck import SLIDE_SIZE
 WAY_IN = (
     ("Get the lab", "a copy of this lab's repository (the folder these reports were built in), on a machine with "
                     "Python 3.11+ and npm."),
-    ("Build it", "<code>make report</code>: the set-up, then every experiment run for real; the pages land in "
-                 "<code>reports/</code>."),
+    ("Set it up", "<code>make setup</code> (a venv and the pinned adapter builds, a few minutes); "
+                  "<code>make report</code> adds every experiment run for real and these pages in <code>reports/</code> "
+                  "(it installs Debian's chromium where root or sudo allows, for the browser checks and the PDFs)."),
     ("Scan your file", "<code>.venv/bin/python -m analysis scan app.wasm</code>: exit status 1 when an adapter "
                        "inside it is affected; <code>repair app.wasm -o fixed.wasm</code> re-adapts it."),
 )

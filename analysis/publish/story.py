@@ -83,7 +83,9 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     s.append(Slide("Five directories in: which can the program reach?", html.escape(QUESTION),
                    f"<p>{html.escape(headline)}</p>",
                    f"Upstream: wasmtime issue 10058, fixed by pull request 10064 and released in Wasmtime 29.0.1. "
-                   f"Every slide is from the build of {stamp}: {headline}"))
+                   f"Every slide is from the build of {stamp}; the WASIp1 hosts' matrix and the live page's check "
+                   f"are kept from their last runs while their inputs stay the same, and say when those were. "
+                   f"{headline}"))
 
     # -- how it should work
     native = runner.run(("/a", "/b", "/c"), guest="probe")
@@ -131,6 +133,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                    figure(plots.survival_grid(sweep, title=f"Equal-length names, 1 to 8 directories, {affected}")),
                    notes, p3))
     say, notes = said(p3, "Through an affected build, fd 3 is told its own name")
+    say += " " + html.escape(claims.domain("03_explorer", "Through an affected build, fd 3 is told its own name"))
     lists = [runner.run(paths, adapter=affected) for paths in (FIRST_MISROUTED, LAST_MISROUTED, INTACT)]
     s.append(Slide("Names right at the ends; reaching them is another matter", say,
                    figure(plots.survival_grid(lists, labels=[" ".join(r.paths) for r in lists],
@@ -141,7 +144,8 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     say, notes = said(p5, "It can send a path into another preopen's directory")
     s.append(Slide("Nested names: a path reads the wrong directory, with no error", say,
                    _run_table(runner.run(("/", "/tmp", "/home"), adapter=affected)),
-                   notes + " If /tmp was meant as the program's scratch space, its reads and writes land under /.", p5))
+                   notes + " If /tmp was meant as the program's scratch space, its opens land under / instead (the runs "
+                   "here read; they do not write).", p5))
 
     # -- why
     trace = explain(REPORT_CASE, 5)
@@ -211,7 +215,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     lines = describe_scan(scan.demo(affected))
     s.append(Slide("Am I affected? scan runs the adapter inside your component", say,
                    f"<pre><code>$ python -m analysis scan opener+{html.escape(affected)}.wasm\n"
-                   f"{html.escape(chr(10).join(lines[:5]))}</code></pre>",
+                   f"{html.escape(chr(10).join(lines[:5]))}{chr(10) + '…' if len(lines) > 5 else ''}</code></pre>",
                    notes + " Exit status 1: an adapter inside is affected; 0: none is; 2: it could not read or tell.", p7))
     say, notes = said(p7, "repair with jco-1.9.1")
     s.append(Slide("Repair: re-adapt the program with a fixed build", say,
