@@ -84,11 +84,12 @@ def with_line(view: str, name: str) -> str:
 
 def stepper_html(cases: tuple[StepperCase, ...]) -> str:
     """Every step of each case, as the stepper draws it: one shown, Prev and Next to walk."""
-    steps, options = [], []
+    steps, options, first = [], [], 0
     for c, case in enumerate(cases):
         trace = chain.explain(case.paths, case.fd, "missing-increment")
         last = len(trace.steps) + 1
         opens = last if case.opens_at is None else case.opens_at
+        first = opens if c == 0 else first
         options.append(f'<option value="{c}" data-opens="{opens}">{html.escape(case.label)}</option>')
         for step in range(last + 1):
             figure = figure_img(scratch_diagram(trace, upto=min(step, len(trace.steps)),
@@ -97,8 +98,6 @@ def stepper_html(cases: tuple[StepperCase, ...]) -> str:
             steps.append(f'<div class="stepper-step" data-case="{c}" data-step="{step}" data-last="{last}"{hidden}>'
                          f'<p class="stepper-caption"><b>Step {step} of {last}.</b> '
                          f"{prose(step_sentence(trace, step))}</p>{figure}</div>")
-    first = cases[0].opens_at if cases[0].opens_at is not None else len(chain.explain(
-        cases[0].paths, cases[0].fd, "missing-increment").steps) + 1
     return ('<div class="recorded-stepper"><p class="stepper-controls"><label>list <select aria-label="list">'
             f'{"".join(options)}</select></label> <button type="button" data-move="-1">◀ Prev</button> '
             f'<span class="stepper-at">step {first}</span> <button type="button" data-move="1">Next ▶</button></p>'

@@ -25,9 +25,10 @@ from ..reach.survey import survey
 from ..reach.toolchains import toolchain_map
 from ..show.palette import OUTCOME_COLORS, marked
 from ..show.plots import png_base64, survival_grid
+from ..show.views import linked
 from .notebooks import Notebook
 from .offline import replace_widgets
-from .paper import WAY_IN, linked
+from .paper import WAY_IN
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 

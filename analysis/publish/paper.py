@@ -15,8 +15,9 @@ from pathlib import Path
 
 from ..artifacts.cache import write_atomically
 from ..experiments import practices, verdicts
-from ..model.describe import prose, span
+from ..model.describe import span
 from ..reach.toolchains import Toolchain
+from ..show.views import linked
 from . import chromium
 from .deck import SLIDE_SIZE
 
@@ -94,16 +95,6 @@ def _internals(toolchains: Sequence[Toolchain]) -> str:
     return "".join(f'<p class="small"><b>A tool\'s own internals, not in your component:</b> {html.escape(t.product)}, '
                    f"{html.escape(t.basis)}: affected {html.escape(t.affected)}, first fixed {html.escape(t.first_fixed)} "
                    f"({linked(t.source)}).</p>" for t in inner)
-
-
-def linked(text: str) -> str:
-    """Words with their URLs as links."""
-    out = []
-    for word in text.split(" "):
-        bare = word.rstrip(".,;)")
-        out.append(f'<a href="{html.escape(bare)}">{html.escape(bare)}</a>{html.escape(word[len(bare):])}'
-                   if bare.startswith("https://") else prose(word))
-    return " ".join(out)
 
 
 def print_pdfs(out: Path, log=print) -> list[Path]:

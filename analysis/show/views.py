@@ -295,10 +295,10 @@ def toolchain_frame(chart: Sequence[Toolchain]):
     frame = pd.DataFrame([(t.product, t.what, t.affected, t.first_fixed, t.basis, t.source) for t in chart],
                          columns=["product", "what it is", "affected", "first fixed", "basis", "source"])
     left = [("text-align", "left")]
-    return (frame.style.hide(axis="index").format(prose).format(_links, subset=["source"])
+    return (frame.style.hide(axis="index").format(prose).format(linked, subset=["source"])
             .set_properties(**dict(left)).set_table_styles([{"selector": "th", "props": left}]))
 
 
-def _links(source: str) -> str:
+def linked(source: str) -> str:
     """Addresses in a source text as links, the rest as prose."""
     return re.sub(r"(https://[^\s,;)]+)", lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', prose(source))
