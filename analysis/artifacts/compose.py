@@ -6,23 +6,18 @@ of both inputs, so a changed guest or adapter never reuses a stale component.
 """
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from ..model.errors import LabError
+from . import seal
 from .adapters import AdapterBuild, fetch
-from .cache import (
-    TMP_PREFIX,
-    cache_dir,
-    locked,
-    read_regular,
-    scratch_folder,
-    sha256_bytes,
-    sha256_file,
-    write_atomically,
-)
+from .cache import TMP_PREFIX, cache_dir, locked, read_regular, scratch_folder, sha256_bytes
 
 
 def wasm_tools() -> str:
@@ -67,19 +62,24 @@ def component_path(core: bytes, build: AdapterBuild) -> Path:
 def compose(core: bytes, build: AdapterBuild) -> Path:
     """The component made of ``core`` and ``build``, composed on first use.
 
-    Its sha256 is recorded beside it when it is made and checked each time it is handed
-    out, so a damaged cache entry (a flipped bit, a truncated file) is composed again
-    instead of run."""
+    It is sealed when it is made (``seal``) and checked each time it is handed out, so a
+    damaged or planted cache entry (a flipped bit, a truncated file, another component
+    with any hash beside it) is composed again instead of run. Without a key, it is
+    composed for each call and not kept."""
     out = component_path(core, build)
     if _intact(out):
         return out
     adapter = fetch(build)
     with locked(out):
-        if not _intact(out):  # another process may have composed it while we waited
-            out.unlink(missing_ok=True)
-            _compose(core, adapter, build.id, out)
-            write_atomically(_digest(out), sha256_file(out).encode())
-    return out
+        if _intact(out):  # another process composed it while we waited
+            return out
+        out.unlink(missing_ok=True)
+        _compose(core, adapter, build.id, out)
+        made = out.read_bytes()
+        seal.seal_file(out)
+        if out.is_file():
+            return out
+    return _unkept(made)  # no key: nothing kept, so the caller gets a file of its own
 
 
 def compose_with(core: bytes, adapter: bytes, label: str) -> bytes:
@@ -91,16 +91,21 @@ def compose_with(core: bytes, adapter: bytes, label: str) -> bytes:
         return (scratch / "out.wasm").read_bytes()
 
 
-def _digest(component: Path) -> Path:
-    return component.with_name(component.name + ".sha256")
-
-
 def _intact(component: Path) -> bool:
-    """The component is there, a regular file, with the sha256 recorded when it was composed."""
+    """The component is there, a regular file, under the seal the lab gave it when it composed it."""
     try:
-        return sha256_file(component) == read_regular(_digest(component), 256).decode("ascii", "replace").strip()
+        return seal.seal_holds(component, read_regular(component))
     except OSError:  # missing, or not a regular file (a FIFO planted in a shared cache): composed again
         return False
+
+
+def _unkept(component: bytes) -> Path:
+    """A component made without a key to seal it: a private file of this process's, removed at exit."""
+    fd, name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".wasm")
+    with os.fdopen(fd, "wb") as file:
+        file.write(component)
+    atexit.register(os.unlink, name)
+    return Path(name)
 
 
 def _compose(core: bytes, adapter: Path, label: str, out: Path) -> None:
