@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..model.errors import LabError
-from .cache import cache_dir, locked, scratch_folder, write_atomically
+from . import seal
+from .cache import LOG, cache_dir, locked, read_regular, scratch_folder, write_atomically
 
 _UNREACHABLE = ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ECONNRESET", "ENETUNREACH",
                 "EHOSTUNREACH", "network", "socket hang up")
@@ -40,27 +41,68 @@ def node(what: str) -> str:
     return found
 
 
-def npm_home(folder: str, packages: dict[str, str], scripts: Sequence[Path], what: str, *flags: str) -> Path:
+def npm_home(folder: str, packages: dict[str, str], scripts: Sequence[Path], what: str, *flags: str,
+             apart: Sequence[str] = ()) -> Path:
     """The cache folder ``folder`` holding ``packages`` (``npm install``, pinned) and a copy of
-    each of the lab's ``scripts`` beside them; installed once, again when the pins change."""
+    each of the lab's ``scripts`` beside them; installed once, again when the pins change.
+
+    node runs what is in it, so the whole folder is sealed once installed (``seal.seal_tree``)
+    and checked before each use: a file changed or added by anyone else (a guest that got
+    out of its preopens on a host without Landlock, a shared cache) means installing again.
+    ``apart``: sub-folders whose entries the caller seals one by one (say, what node
+    transpiled there, which must sit under ``node_modules``'s folder to import from it)."""
     home = cache_dir() / folder
     wanted = json.dumps({"private": True, "type": "module", "dependencies": packages}, indent=2)
     manifest = home / "package.json"
     with locked(manifest):
-        if not (manifest.is_file() and manifest.read_text() == wanted and (home / "node_modules").is_dir()):
-            home.mkdir(parents=True, exist_ok=True)
-            manifest.write_text(wanted)
-            done = subprocess.run([npm(), "install", *flags, "--no-audit", "--no-fund", "--no-save"], cwd=home,
-                                  capture_output=True, text=True, timeout=600)
-            if done.returncode != 0:
-                shutil.rmtree(home / "node_modules", ignore_errors=True)
-                manifest.unlink(missing_ok=True)
-                raise LabError(f"npm could not install {what} ({reason(done.stderr)}); check npm's registry "
-                               "settings and retry")
+        if _installed(home, wanted, scripts, apart):
+            return home
+        shutil.rmtree(home / "node_modules", ignore_errors=True)
+        home.mkdir(parents=True, exist_ok=True)
+        for stray in home.iterdir():  # anything but the lock: a fresh folder
+            if stray.name == ".lock":
+                continue
+            if stray.is_dir() and not stray.is_symlink():
+                shutil.rmtree(stray)
+            else:
+                stray.unlink()
+        manifest.write_text(wanted)
+        done = subprocess.run([npm(), "install", *flags, "--no-audit", "--no-fund", "--no-save"], cwd=home,
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            shutil.rmtree(home / "node_modules", ignore_errors=True)
+            manifest.unlink(missing_ok=True)
+            raise LabError(f"npm could not install {what} ({reason(done.stderr)}); check npm's registry "
+                           "settings and retry")
         for script in scripts:
-            if not (home / script.name).is_file() or (home / script.name).read_bytes() != script.read_bytes():
-                write_atomically(home / script.name, script.read_bytes())
+            write_atomically(home / script.name, script.read_bytes())
+        seal.seal_tree(home, apart)
+        _SEALED_HERE[home] = seal.listing(home, apart)
     return home
+
+
+_SEALED_HERE: dict[Path, bytes] = {}
+"""What this process installed, as it left it: trusted without a key, for this process only."""
+
+
+def _installed(home: Path, wanted: str, scripts: Sequence[Path], apart: Sequence[str]) -> bool:
+    """True when ``home`` holds what the lab installed there, unchanged, with today's scripts."""
+    manifest = home / "package.json"
+    try:
+        if not (manifest.is_file() and manifest.read_text() == wanted and (home / "node_modules").is_dir()):
+            return False
+        if any(read_regular(home / s.name) != s.read_bytes() for s in scripts):
+            return False
+    except OSError:
+        return False
+    if home in _SEALED_HERE:
+        return seal.listing(home, apart) == _SEALED_HERE[home]
+    if seal.tree_holds(home, apart):
+        _SEALED_HERE[home] = seal.listing(home, apart)
+        return True
+    if (home / seal.TREE_SEAL).exists():
+        LOG.warning(f"{home} fails its seal: installed again, not run")
+    return False
 
 
 def reason(stderr: str) -> str:

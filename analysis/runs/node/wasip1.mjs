@@ -4,7 +4,9 @@
 // Each host gets the list as its own API takes it (see analysis/runs/wasip1_hosts.py): a list
 // where it takes one, an object keyed by guest path where it takes that, in-memory copies of the
 // host directories where it has no real filesystem. The guest's stdout goes to this process's
-// stdout, its exit code is this process's; a trap prints "RuntimeError: ..." on stderr, exit 70.
+// stdout. How the guest ended goes to the lab alone, as one JSON line on the socket at fd
+// PREOPEN_LAB_STATUS_FD: {"exit": code} with the whole code (a process status keeps 8 bits),
+// or {"trap": "the host's words"}; a guest cannot write there, so it cannot forge either.
 import { readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -115,12 +117,17 @@ const hosts = {
   },
 };
 
+const status = Number(process.env.PREOPEN_LAB_STATUS_FD);
+let said = null;
+const report = (what) => { if (said === null) { said = what; writeSync(status, `\n${JSON.stringify(what)}\n`); } };
+// wasi-js's node bindings end the process at proc_exit: the 'exit' event still has the whole code.
+process.on('exit', (code) => report({ exit: code }));
 const run = hosts[host];
 if (!run) { err(Buffer.from(`unknown host ${host}\n`)); process.exit(64); }
 try {
   const code = await run();
-  process.exitCode = typeof code === 'number' ? code : 0;
+  report({ exit: typeof code === 'number' ? code : 0 });
 } catch (e) {
-  if (e && typeof e.code === 'number' && /exit/i.test(String(e.message))) process.exitCode = e.code;
-  else { err(Buffer.from(`RuntimeError: ${e && e.stack ? e.stack : e}\n`)); process.exitCode = 70; }
+  if (e && typeof e.code === 'number' && /exit/i.test(String(e.message))) report({ exit: e.code });
+  else report({ trap: `RuntimeError: ${e && e.message ? e.message : e}` });
 }
