@@ -11,7 +11,8 @@ import pytest
 from analysis.model.errors import LabError
 from analysis.model.results import STOPPED, RunResult
 from analysis.reach import host_matrix
-from analysis.runs import hosts
+from analysis.runs import host_process, hosts
+from analysis.runs.host_process import HostCommand
 from analysis.runs.wasip1_hosts import P1_HOSTS, object_order
 
 from conftest import cli
@@ -62,7 +63,8 @@ def test_the_cli_runs_a_wasip1_host_and_refuses_a_component_on_one():
 
 def test_a_host_process_that_hangs_is_stopped_with_everything_it_started(tmp_path):
     start = time.monotonic()
-    done = hosts.finish("node-wasi", ["sh", "-c", "sleep 60 & sleep 60 & wait"], tmp_path, 1.0)
+    done = host_process.run("node-wasi", HostCommand(["sh", "-c", "sleep 60 & sleep 60 & wait"], reports=True),
+                            str(tmp_path), 1.0, own=True, keeps_in=True)
     assert time.monotonic() - start < 20  # generous: a busy machine
     assert done.trap is not None and done.trap.startswith(STOPPED) and done.exit_code is None
     left = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True)
@@ -79,8 +81,17 @@ def _parent_is_gone_or_not_ours(pid: str) -> bool:
 
 
 def test_a_host_that_crashes_is_an_outcome_not_an_error(tmp_path):
-    done = hosts.finish("node-wasi", ["sh", "-c", "echo 'RuntimeError: boom' >&2; exit 70"], tmp_path, 10.0)
-    assert done.trap is not None and "boom" in done.trap
+    """A driver that ends without saying how the guest ended is a trap, whatever it printed."""
+    crash = HostCommand(["sh", "-c", "echo 'wasm trap: boom' >&2; exit 70"], reports=True)
+    done = host_process.run("node-wasi", crash, str(tmp_path), 10.0, own=True, keeps_in=True)
+    assert done.trap == "node-wasi ended (status 70) without saying how the guest ended"
+
+
+def test_the_guest_end_comes_from_the_status_socket_whole(tmp_path):
+    """The driver's word on its socket is the guest's end, all 32 bits of it, whatever the process status."""
+    said = HostCommand(["sh", "-c", 'echo \'{"exit": 300}\' >&3; exit 0'], reports=True)
+    done = host_process.run("node-wasi", said, str(tmp_path), 10.0, own=True, keeps_in=True)
+    assert done.exit_code == 300 and done.trap is None
 
 
 def test_the_matrix_judges_what_it_measures(runner):
