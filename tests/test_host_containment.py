@@ -159,3 +159,21 @@ def test_an_in_memory_host_filling_up_ends_under_the_memory_bound(tmp_path, host
                                    _hostile("disk-filler", tmp_path), "/a", "--json")
     assert peak < HOST_MEMORY + (256 << 20)
     assert result["trap"] is not None  # the memory bound, or the host's own failure to hold it
+
+
+@needs_landlock
+def test_a_host_process_writes_only_its_root_and_never_reads_the_key(tmp_path):
+    """The kernel's hold, without any host's own checks: a shell in a host's place."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    key = seal.key_path()
+    assert seal.key() is not None
+    script = (f"echo in > {root}/made; echo out > {outside}/made; cat {key} > {root}/stolen; "
+              f"echo '{{\"exit\": 0}}' >&3")
+    done = host_process.run("node-wasi", host_process.HostCommand(["sh", "-c", script], reports=True), str(root),
+                            10.0, own=True, keeps_in=True)
+    assert done.exit_code == 0
+    assert (root / "made").read_text() == "in\n"
+    assert not (outside / "made").exists()
+    assert (root / "stolen").read_bytes() == b""  # the shell made the file; the key could not be read
