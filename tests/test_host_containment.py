@@ -177,3 +177,12 @@ def test_a_host_process_writes_only_its_root_and_never_reads_the_key(tmp_path):
     assert (root / "made").read_text() == "in\n"
     assert not (outside / "made").exists()
     assert (root / "stolen").read_bytes() == b""  # the shell made the file; the key could not be read
+
+
+@pytest.mark.parametrize("host", ["node-wasi", "wasmtime-cli"])
+def test_a_guest_of_yours_asleep_on_a_host_gets_the_wasmtime_deadline(tmp_path, host):
+    """An hour's sleep in poll_oneoff: ended at the deadline a guest of yours has under
+    wasmtime-py (10 s and its grace), not the two minutes the lab's own guests may take."""
+    result, _ = _run(tmp_path, _hostile("sleeper", tmp_path), host, "/a")
+    assert result["trap"] == f"stopped by the lab after 12 s: {host} was still running"
+    assert [p["outcome"] for p in result["preopens"]] == ["timeout"]

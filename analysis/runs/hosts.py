@@ -41,7 +41,11 @@ HOSTS = (*WASIP2_HOSTS, *(h for h in P1_HOSTS if h not in WASIP2_HOSTS))
 NODE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance/preview2-shim": "0.26.1"}
 """What the node host installs (``npm install``), pinned."""
 HOST_TIMEOUT = 120
-"""Seconds a host process may take before it is stopped (node has no fuel)."""
+"""Seconds a host process running one of the lab's own guests may take before it is stopped
+(node has no fuel, and pywasm interprets: tens of seconds for a long list)."""
+YOURS_DEADLINE = 12.0
+"""Seconds a host process running a guest of yours may take, compiling included: the
+wasmtime-py deadline (10 s) plus its grace, as a contained run."""
 KEEPS_IN = ("wasmtime-cli",)
 """The WASIp2 hosts measured to keep a guest inside its preopens by themselves (node's
 preview2-shim is not measured: without Landlock, a guest of your own does not run there)."""
@@ -55,9 +59,12 @@ def check_host(host: str) -> str:
 
 
 def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[str], populate: Populate,
-            fuel: int, *, own: bool = False) -> Execution:
+            fuel: int, *, own: bool = False, deadline: float = YOURS_DEADLINE) -> Execution:
     """Run ``wasm`` (a composed component's path, or a core module's bytes) under ``host``,
-    confined and bounded (``host_process``). ``own``: the guest is one of the lab's."""
+    confined and bounded (``host_process``). ``own``: the guest is one of the lab's, given
+    ``HOST_TIMEOUT`` (pywasm takes tens of seconds on long lists); a guest of yours gets
+    ``deadline``, as under wasmtime-py."""
+    seconds = HOST_TIMEOUT if own else deadline
     if host == "node" and not is_component:
         raise LabError("node runs components only: give an adapter build (--adapter) to compose the guest with, "
                        "or choose node's own WASIp1 with --host node-wasi")
@@ -66,7 +73,7 @@ def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[st
             raise LabError(f"{host} is a WASIp1 host: it runs the core module with no adapter (--native); a "
                            f"component runs on {', '.join(WASIP2_HOSTS)}")
         module = bytes(wasm) if isinstance(wasm, (bytes, bytearray)) else read_regular(wasm)
-        return wasip1_hosts.execute(host, module, argv, populate, HOST_TIMEOUT, own=own)
+        return wasip1_hosts.execute(host, module, argv, populate, seconds, own=own)
     component = bytes(wasm) if isinstance(wasm, (bytes, bytearray)) else read_regular(wasm)
     with run_root(populate) as (root, preopens):
         guest = root / "guest.wasm"
@@ -80,7 +87,7 @@ def execute(host: str, wasm: Path | bytes, is_component: bool, argv: Sequence[st
             home, script = node_host_dir(), transpiled(component)
             command = HostCommand([_node(), *NODE_BOUNDS, str(home / "run.mjs"), str(script), str(spec)],
                                   reads=(str(home),), reports=True)
-        return host_process.run(host, command, str(root), HOST_TIMEOUT, own, keeps_in=host in KEEPS_IN)
+        return host_process.run(host, command, str(root), seconds, own, keeps_in=host in KEEPS_IN)
 
 
 # -- node ----------------------------------------------------------------------------------

@@ -140,7 +140,8 @@ class Runner:
         else:
             build = _resolve(adapter)
             wasm = compose(spec.wasm(), build) if build else spec.wasm()
-            done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel, own=spec.reads_only)
+            done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel, own=spec.reads_only,
+                                 deadline=self.deadline + contained.GRACE)
             if build is None:  # a core module on a WASIp1 host (the Wasmtime CLI runs both)
                 return wasip1_hosts.as_given(host, interpret(spec, paths, done, NATIVE, None, host))
         return interpret(spec, paths, done, build.id if build else NATIVE, build.sha256 if build else None, host)
