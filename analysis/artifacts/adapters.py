@@ -24,6 +24,7 @@ import wasmtime
 from ..model.describe import shown
 from ..model.errors import LabError, first_line
 from ..model.results import NATIVE
+from . import seal
 from .cache import cache_dir, locked, sha256_bytes, sha256_file, write_atomically
 from .npm import MissingMember, npm, pack_members, reason
 
@@ -135,11 +136,15 @@ def resolve(adapter_id: str) -> AdapterBuild:
 
 def fetch_release(version: str) -> AdapterBuild:
     """Any published jco release's adapter, fetched (once) and known by its checksum:
-    the catalogued build that ships the same bytes, or an uncatalogued build."""
-    releases_dir = cache_dir() / "adapters" / "releases"
-    record = releases_dir / f"{version}.sha256"
-    if record.is_file():
-        digest = record.read_text().strip()
+    the catalogued build that ships the same bytes, or an uncatalogued build.
+
+    The record of which checksum a release ships is sealed (``seal``): a record anyone else
+    wrote could map the release to another build, so it is fetched again instead; without
+    a key nothing is recorded and the release is fetched each time it is asked for."""
+    record = cache_dir() / "adapters" / "releases" / f"{version}.sha256"
+    sealed = seal.read_sealed(record, f"the checksum of jco {version}", RECORD_MAX_BYTES)
+    if sealed is not None:
+        digest = sealed.decode("ascii", "replace").strip()
         known = _by_sha256(digest)
         if known is not None:
             return known
@@ -148,13 +153,15 @@ def fetch_release(version: str) -> AdapterBuild:
             return build
     data = _download(version)
     digest = sha256_bytes(data)
-    write_atomically(record, (digest + "\n").encode())
+    seal.write_sealed(record, (digest + "\n").encode())
     known = _by_sha256(digest)
     build = known or AdapterBuild(f"jco-{version}", (version,), digest, _UNCATALOGUED, False)
     write_atomically(build.cache_path(), data)
     return build
 
 
+RECORD_MAX_BYTES = 256
+"""A release's checksum record is one sha256 in hex; a larger one in the cache is not read."""
 _UNCATALOGUED = "not in the lock file: fetched on demand and known only by its checksum"
 
 

@@ -146,22 +146,34 @@ def scratch_folder(parent: Path, prefix: str) -> Iterator[Path]:
 
 
 def clear_abandoned(folder: Path, prefix: str) -> list[Path]:
-    """Remove the entries of ``folder`` named ``<prefix><pid>-...`` whose process is gone.
-    Returns what was removed."""
+    """Remove the entries of ``folder`` named ``<prefix><pid>-...`` that this user owns and
+    whose process is gone. Returns what was removed.
+
+    A name alone proves nothing in a shared folder (``/dev/shm``, the temp dir): anyone can
+    make ``preopen-lab-<pid>-x``, so an entry another user owns is never touched, even when
+    this process could remove it (root)."""
     removed = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return removed
     for entry in entries:
-        owner = entry.name[len(prefix):].split("-", 1)[0] if entry.name.startswith(prefix) else ""
-        if owner.isdigit() and not _running(int(owner)):
+        pid = entry.name[len(prefix):].split("-", 1)[0] if entry.name.startswith(prefix) else ""
+        if pid.isdigit() and _ours(entry) and not _running(int(pid)):
             if entry.is_dir(follow_symlinks=False):
                 remove_tree(Path(entry.path))
             else:
                 Path(entry.path).unlink(missing_ok=True)
             removed.append(Path(entry.path))
     return removed
+
+
+def _ours(entry: os.DirEntry) -> bool:
+    """True when this user owns ``entry`` itself (a link is not followed)."""
+    try:
+        return entry.stat(follow_symlinks=False).st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def _running(pid: int) -> bool:

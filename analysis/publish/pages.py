@@ -128,9 +128,9 @@ def figure_alts(page, notebook: nbformat.NotebookNode) -> None:
 
 def nav_html(before: Notebook | None, after: Notebook | None) -> str:
     """Links to the previous page, the index with the glossary ("words"), and the next page."""
-    links = [f'<a href="{before.stem}.html">← {html.escape(before.title)}</a>' if before else "",
+    links = [f'<a href="{html.escape(before.stem)}.html">← {html.escape(before.title)}</a>' if before else "",
              f'<span><a href="index.html">index</a> · <a href="{GLOSSARY}">words</a></span>',
-             f'<a href="{after.stem}.html">{html.escape(after.title)} →</a>' if after else ""]
+             f'<a href="{html.escape(after.stem)}.html">{html.escape(after.title)} →</a>' if after else ""]
     return ('<nav style="display:flex;justify-content:space-between;max-width:70rem;margin:0.5rem auto;'
             f'font-family:system-ui,sans-serif">{"".join(f"<span>{link}</span>" for link in links)}</nav>')
 

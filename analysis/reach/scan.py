@@ -27,8 +27,8 @@ from pathlib import Path
 
 import wasmtime
 
-from ..artifacts import adapters, guests
-from ..artifacts.cache import read_regular, sha256_bytes, write_atomically
+from ..artifacts import adapters, guests, seal
+from ..artifacts.cache import read_regular, sha256_bytes
 from ..artifacts.compose import compose, compose_with
 from ..artifacts.inside import CoreModule, code_shapes, core_modules, kind_of
 from ..model.describe import shown
@@ -219,18 +219,23 @@ def _resemblance(data: bytes, role: str) -> dict:
 @lru_cache(maxsize=2)
 def _catalogue_shapes(role: str) -> dict[str, frozenset[str]]:
     """The code shapes of every catalogued build already in the cache (no download here),
-    kept beside each adapter file once computed."""
+    kept beside each adapter file once computed, sealed: which build a scanned adapter is
+    said to resemble is published (page 7, the survey), so a planted list is computed again."""
     found = {}
     for build in adapters.catalogue():
         variant = build if role == "command" else build.reactor()
         path = variant.cache_path()
         kept = path.with_name(path.name + ".shapes")
+        data = seal.read_sealed(kept, "an adapter's code shapes")
         try:
-            found[variant.id] = frozenset(json.loads(kept.read_text()))
-        except (OSError, ValueError):
+            found[variant.id] = frozenset(json.loads(data)) if data is not None else None
+        except ValueError:
+            found[variant.id] = None
+        if found[variant.id] is None:
+            del found[variant.id]
             if variant.is_cached():
                 found[variant.id] = code_shapes(path.read_bytes())
-                write_atomically(kept, json.dumps(sorted(found[variant.id])).encode())
+                seal.write_sealed(kept, json.dumps(sorted(found[variant.id])).encode())
     return found
 
 

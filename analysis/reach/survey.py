@@ -4,7 +4,9 @@ judged by ``scan``, that is by running its own code.
 Packages are fetched with their own clients (``npm pack``, ``pip download``), read in
 memory, and every ``.wasm`` file in them is scanned. What a release holds never changes,
 so each release's rows are kept in the cache (with every file's sha256) and a second
-survey reads them back instead of fetching again.
+survey reads them back instead of fetching again. The rows are sealed (``seal``): they
+become page 7's table and the toolchain map, so rows anyone else wrote into the cache are
+surveyed again, never shown; without a key nothing is kept.
 
 Which releases: by default a few per package, so that the survey fits in a report build
 (jco: the first release of each catalogued build; ComponentizeJS: the newest patch of
@@ -23,8 +25,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from ..artifacts import adapters, inside
-from ..artifacts.cache import cache_dir, remove_tree, scratch_folder, sha256_bytes, write_atomically
+from ..artifacts import adapters, inside, seal
+from ..artifacts.cache import cache_dir, remove_tree, scratch_folder, sha256_bytes
 from ..artifacts.npm import npm, pack_members, reason
 from ..model.errors import LabError, first_line
 from . import adapter_host, scan
@@ -91,11 +93,9 @@ def installed_wasmtime() -> list[Row]:
 
 def _release(package: str, version: str) -> list[Row]:
     kept = cache_dir() / "survey" / _scanner_key() / f"{package.replace('/', '+')}@{version}.json"
-    if kept.is_file():
-        try:
-            return [Row(**row) for row in json.loads(kept.read_text())]
-        except (ValueError, TypeError):
-            kept.unlink(missing_ok=True)  # damaged: survey the release again
+    sealed = seal.read_sealed(kept, f"the survey of {package} {version}", ROWS_MAX_BYTES)
+    if sealed is not None:  # the key covers this file's code, so what it sealed, it reads
+        return [Row(**row) for row in json.loads(sealed)]
     if package == COMPONENTIZE_PY:
         files = _wheel_files(package, version)
     else:
@@ -103,8 +103,12 @@ def _release(package: str, version: str) -> list[Row]:
     rows = [_row(package, version, name.removeprefix("package/"), data) for name, data in sorted(files.items())]
     rows = rows or [Row(package, version, "(none)", 0, "", "no .wasm files", 0, "", 0.0,
                         "the release carries no .wasm file")]
-    write_atomically(kept, json.dumps([asdict(r) for r in rows], indent=1).encode())
+    seal.write_sealed(kept, json.dumps([asdict(r) for r in rows], indent=1).encode())
     return rows
+
+
+ROWS_MAX_BYTES = 16 << 20
+"""More than any release's rows the survey writes; a larger entry in the cache is not read."""
 
 
 @lru_cache(maxsize=1)

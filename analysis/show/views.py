@@ -44,10 +44,12 @@ def register() -> None:
 
 
 def frame_html(frame: pd.DataFrame) -> str:
-    """A table as a page shows it: no index column, no cut cells, blanks for missing values."""
+    """A table as a page shows it: no index column, no cut cells, blanks for missing values;
+    headings and cells escaped (a heading or a cell may hold a path someone typed)."""
     left = [("text-align", "left")]
     words = [c for c in frame.columns if c in ("outcome", "model_outcome", "verdict")]  # with their glyphs
-    return (frame.style.hide(axis="index").format(_cell_text).format(lambda v: prose(marked(str(v))), subset=words)
+    return (frame.style.hide(axis="index").format_index(escape="html", axis=1).format(_cell_text)
+            .format(lambda v: prose(marked(str(v))), subset=words)
             .set_properties(**dict(left)).set_table_styles([{"selector": "th", "props": left}]).to_html())
 
 
@@ -94,7 +96,7 @@ def _cell(text: str, outcome: str | None, fd: int | None = None) -> str:
     color = OUTCOME_COLORS.get(outcome or "", EMPTY)
     ink = "white" if outcome else "black"
     glyph = OUTCOME_GLYPHS.get(outcome or "", "")
-    marks = f' data-outcome="{outcome}"' if outcome else ""
+    marks = f' data-outcome="{html.escape(outcome)}"' if outcome else ""
     marks += f' data-fd="{fd}"' if fd is not None else ""
     return (f'<td class="outcome"{marks} style="background:{color};color:{ink};padding:3px 8px;'
             f'border:2px solid white;text-align:center">{glyph + " " if glyph else ""}{html.escape(text)}</td>')
@@ -108,7 +110,7 @@ def survival_row_html(result: RunResult) -> str:
 
 
 def result_table_html(result: RunResult) -> str:
-    head = "".join(f'<th style="padding:2px 8px;text-align:left">{h}</th>' for h in TABLE_HEADINGS)
+    head = "".join(f'<th style="padding:2px 8px;text-align:left">{html.escape(h)}</th>' for h in TABLE_HEADINGS)
     rows = []
     for p in result.preopens:
         cells = "".join(f'<td style="padding:2px 8px">{html.escape(v)}</td>' for v in table_row(p)[:-1])
@@ -118,9 +120,12 @@ def result_table_html(result: RunResult) -> str:
 
 
 def result_html(result: RunResult, title: str | None = None) -> str:
+    """One run: its title, the row of fd slots, the sentence, warnings and the table. Every
+    word from the run (the guest's file name, paths, names, traps) is escaped: any of them
+    may be someone else's text."""
     label = title or adapter_label(result.adapter)
     warnings = "".join(f'<p style="color:#8a5a00">warning: {prose(w)}</p>' for w in result.warnings)
-    return (f"<div><p><b>{html.escape(label)}</b> · guest {result.guest}</p>{survival_row_html(result)}"
+    return (f"<div><p><b>{html.escape(label)}</b> · guest {html.escape(result.guest)}</p>{survival_row_html(result)}"
             f"<p>{prose(sentence(result))}</p>{warnings}{result_table_html(result)}</div>")
 
 
@@ -138,12 +143,13 @@ def lines_html(result: RunResult) -> Html:
 
 
 def fd_frame(result: RunResult) -> pd.DataFrame:
-    """The raw fd_prestat answers the guest got, one row per fd."""
+    """The raw fd_prestat answers the guest got, one row per fd (none for a guest that
+    reported none, say one that trapped first)."""
     return pd.DataFrame([
         {"fd": e.fd, "errno": e.errno, "name_len": e.name_len, "name": shown(e.name) if e.name is not None else "",
          "name bytes": "" if e.name is None else encode(e.name).hex(" ")}
         for e in result.fds
-    ]).astype({"name_len": "Int64"})  # a length, or none where fd_prestat_get failed
+    ], columns=["fd", "errno", "name_len", "name", "name bytes"]).astype({"name_len": "Int64"})  # none where it failed
 
 
 def routing_frame(table: Sequence[tuple[int, str]], queries: Sequence[str]) -> pd.DataFrame:
@@ -295,7 +301,8 @@ def toolchain_frame(chart: Sequence[Toolchain]):
     frame = pd.DataFrame([(t.product, t.what, t.affected, t.first_fixed, t.basis, t.source) for t in chart],
                          columns=["product", "what it is", "affected", "first fixed", "basis", "source"])
     left = [("text-align", "left")]
-    return (frame.style.hide(axis="index").format(prose).format(linked, subset=["source"])
+    return (frame.style.hide(axis="index").format_index(escape="html", axis=1).format(prose)
+            .format(linked, subset=["source"])
             .set_properties(**dict(left)).set_table_styles([{"selector": "th", "props": left}]))
 
 

@@ -285,7 +285,8 @@ class Scanner:
         parts = [str(scan_html(found))]
         if found.answer == "affected":
             with tempfile.TemporaryDirectory(prefix="preopen-lab-upload-") as folder:
-                source, fixed = Path(folder) / Path(name).name, Path(folder) / f"{Path(name).stem}.fixed.wasm"
+                stem = Path(name).stem.strip(". ") or "upload"  # an upload may be named anything, "..", ""
+                source, fixed = Path(folder) / f"{stem}.wasm", Path(folder) / f"{stem}.fixed.wasm"
                 source.write_bytes(data)
                 try:
                     done = repair.repair(source, fixed)
@@ -293,8 +294,9 @@ class Scanner:
                     parts.append(f"<p>Not repaired here: {html.escape(str(exc))}</p>")
                 else:
                     encoded = base64.b64encode(fixed.read_bytes()).decode()
-                    parts.append(f'<p>Repaired with {done.build} (imports WASI {done.after.findings[0].wasi_version}), '
-                                 f'scanned as {done.after.answer}: <a download="{html.escape(fixed.name)}" '
+                    said = (f"Repaired with {done.build} (imports WASI {done.after.findings[0].wasi_version}), "
+                            f"scanned as {done.after.answer}")
+                    parts.append(f'<p>{html.escape(said)}: <a download="{html.escape(fixed.name)}" '
                                  f'href="data:application/wasm;base64,{encoded}">download {html.escape(fixed.name)}</a></p>')
         return w.HTML("".join(parts))
 
