@@ -1,9 +1,11 @@
 """The guest programs: WASIp1 core modules that report what they see of their preopens,
 and one component that asks the WASIp2 host directly.
 
-``probe`` and ``direct`` are WAT, compiled at run time. ``opener`` (C on wasi-libc) and ``rust-open``
-(Rust std) are committed as built ``.wasm`` files next to their sources; ``build``
-rebuilds them with the toolchains named in ``guests/README.md``.
+``probe`` and ``direct`` are WAT, compiled at run time, as is ``CONFINE``, which tries to
+create files outside its preopen (the WASIp1 hosts' matrix runs it; ``run`` does not).
+``opener`` (C on wasi-libc) and ``rust-open`` (Rust std) are committed as built ``.wasm``
+files next to their sources; ``build`` rebuilds them with the toolchains named in
+``guests/README.md``.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from .cache import PROJECT_ROOT, read_regular, sha256_bytes
 from .inside import core_modules
 
 GUESTS_DIR = PROJECT_ROOT / "guests"
-Protocol = Literal["opener", "probe", "text", "direct"]
+Protocol = Literal["opener", "probe", "text", "direct", "escape"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class Guest:
     description: str
     protocol: Protocol
     """How its output reads: ``opener`` and ``probe`` JSON lines, ``text`` (rust-open), or
-    ``direct``: a component whose ``get-directories`` export returns the host's list."""
+    ``direct``: a component whose ``get-directories`` export returns the host's list; ``escape``:
+    ``CONFINE``'s JSON lines, one per attempt to create a file (``reach.host_checks`` reads them)."""
 
     reads_only: bool = True
     """The lab's own guests only read their preopens, so runs may share read-only trees;
@@ -88,6 +91,20 @@ GUESTS: dict[str, Guest] = {
         protocol="text",
     ),
 }
+
+CONFINE = Guest(
+    name="confine",
+    language="WAT",
+    source=GUESTS_DIR / "confine" / "confine.wat",
+    binary=None,
+    description="creates a file from fd 3 four ways: inside the preopen (the control), through `../`, at an "
+                "absolute path given as argv[1], and through a symlink to `..` it makes itself",
+    protocol="escape",
+    reads_only=False,
+)
+"""Not in ``GUESTS``: it needs an absolute path under the run's root in its argv, which
+``run`` cannot give, and what it did is read from the disk, not from its output alone
+(``reach.host_checks.confinement``)."""
 
 
 HOSTILE_DIR = GUESTS_DIR / "hostile"

@@ -231,6 +231,7 @@ def other_hosts_findings(matrix) -> Findings:
               "runs of the duplicate list, one per such host").with_domain(about),
         every(f"{', '.join(reordered) or 'None'} also put integer-like names first: given 10 2 a, fd 3 is told 2.",
               ((h, True) for h in reordered), "runs of the integer-like list").with_domain(about),
+        *confinement_claims(matrix),
         Claim(f"{len(bugs)} differences are host bugs: "
               f"{'; '.join(f'{c.host} · {c.check}' for c in bugs) or 'none'}.", True,
               f"{len(judged)} differing cells judged from the hosts' source").with_domain(about),
@@ -239,3 +240,50 @@ def other_hosts_findings(matrix) -> Findings:
               "differing cells").with_domain(about),
     ))
 
+
+def confinement_claims(matrix) -> tuple[Claim, ...]:
+    """What the confinement check (``reach.host_checks.confinement``) found, from the disk."""
+    from ..reach.host_checks import BOX, ESCAPE_NAMES, ESCAPES, OUTSIDE, REFERENCE
+
+    found = {h: matrix.confinement[h] for h in (REFERENCE, *matrix.hosts) if h in matrix.confinement}
+    hosts = [h for h in matrix.hosts if h in found]
+    if not hosts:
+        return ()
+    about = Domain.about(f"the confine guest with one writable preopen ({BOX}) on {len(hosts)} WASIp1 hosts "
+                         f"({', '.join(hosts)}) and on {REFERENCE}: from fd 3 it creates `../escaped-dotdot`, an "
+                         "absolute path under the run's folder, and `link/escaped-symlink` after making `link -> ..`; "
+                         "the files are looked for on the disk")
+    out = [h for h in hosts if found[h].escaped and not found[h].problem]
+    kept = [h for h in hosts if not found[h].escaped and not found[h].problem]
+    untried = [h for h in hosts if found[h].problem]
+    listed = "; ".join(f"{h} ({_listed([ESCAPE_NAMES[e] for e in found[h].escaped])})" for h in out)
+    said = (f"A guest given one writable preopen created files outside it on {len(out)} of the {len(hosts)} hosts"
+            f"{': ' + listed if out else ''}. On {_listed(kept) or 'no other'}, as on {REFERENCE}, none of its "
+            "three escapes reached the disk" + (f" ({_listed(untried)} could not be tried)" if untried else "") + ".")
+    attempts = [(h, a) for h in hosts for a in found[h].attempts if a.attempt in ESCAPES and not found[h].problem]
+    refused = [(h, a) for h, a in attempts if a.errno not in (0, None)]
+    claims = [Claim(said, not found[REFERENCE].escaped if REFERENCE in found else False,
+                    f"{len(attempts)} escapes on {len(hosts) - len(untried)} hosts, each looked for on the disk"
+                    ).with_domain(about)]
+    if out:
+        claims.append(every("Each of those hosts is judged to have a bug: reaching past a preopen is against WASI's "
+                            "capability model, and each one's source (or its runs) says how it lets the guest out.",
+                            ((h, matrix.cell(h, "confinement").verdict == "host bug") for h in out), "hosts"
+                            ).with_domain(about))
+    claims.append(every("No host made a file after telling the guest it had refused to.",
+                        ((f"{h} · {a.attempt} ({a.errno})", a.landed != OUTSIDE) for h, a in refused),
+                        "refused escapes").with_domain(about))
+    in_memory = [h for h in kept if found[h].attempt("inside").errno == 0
+                 and found[h].attempt("inside").landed == "not on disk"]
+    told_done = [h for h in in_memory if any(a.errno == 0 for a in found[h].attempts if a.attempt in ESCAPES)]
+    if told_done:
+        claims.append(Claim(f"A success is no proof of an escape: {_listed(told_done)} told the guest that escapes "
+                            "succeeded, yet nothing reached the disk (these hosts keep the guest's files in memory, "
+                            "even the one it made inside its preopen).", True,
+                            f"{len(in_memory)} hosts whose files stay in memory").with_domain(about))
+    return tuple(claims)
+
+
+def _listed(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"

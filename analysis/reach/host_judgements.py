@@ -26,6 +26,13 @@ _ANY_ERRNO = ("the preview1 spec names no errno for a descriptor that is not a p
               "on, stopping at EBADF, so no program built on it sees this")
 _SAYS_PREOPEN = ("it answers 0 (success) for stdin, stdout and stderr, describing each as a preopened directory; "
                  "the spec's call describes preopened descriptors only (wasi-libc never asks below fd 3)")
+_BENEATH = ("a guest created a file outside its preopen, where only the directories it was given should be reachable: "
+            "WASI's capability model resolves every path beneath the directory it is opened from, refusing `..` past "
+            "it, absolute paths and symlinks that lead out (the model wasi-filesystem spells out, path-resolution.md; "
+            "wasmtime answers EPERM, uvwasi ENOTCAPABLE). ")
+_PATH_RESOLUTION = "https://github.com/WebAssembly/wasi-filesystem/blob/main/path-resolution.md"
+_COWASM = "https://github.com/sagemathinc/cowasm/blob/cd512732d002f6e5447143c963dbc59950908266/core/wasi-js/src/wasi.ts"
+_WASM_UTIL = "https://github.com/toyobayashi/wasm-util/blob/a43fae714cea577748ec5d2b389573373ca7cd4c/src/wasi"
 KNOWN: dict[tuple[str, str], Known] = {
     ("node-wasi", "non-directory fd"): Known("allowed by the spec", "uvwasi answers EINVAL (28); " + _ANY_ERRNO,
                                              "https://github.com/nodejs/uvwasi/blob/main/src/uvwasi.c"),
@@ -63,6 +70,32 @@ KNOWN: dict[tuple[str, str], Known] = {
         "host bug", "a file that is not there answers ENOTCAPABLE (76), not ENOENT (44): a program that creates "
         "a file when it finds none (errno == ENOENT) takes it for a refusal", "npm @runno/wasi 0.10.0, dist/main.js, "
         "the drive's open"),
+    ("wasi-js", "confinement"): Known(
+        "host bug", _BENEATH + "Its path_open joins the guest's path to the preopen's folder with node's "
+        "`path.resolve` and opens what comes out: the two checks that refused a result outside the preopen are "
+        "commented out (\"I don't know why the original code blocked .., but that breaks applications\"), so `..` "
+        "walks out, an absolute path replaces the preopen's folder, and path_symlink writes whatever target the "
+        "guest gives, which the kernel then follows. A guest can create files wherever the user running it can "
+        "write.", f"{_COWASM}#L1456-L1470 (path_open) and #L1614 (path_symlink); npm wasi-js 1.7.3, dist/wasi.js "
+        "lines 1025-1037 and 1128; " + _PATH_RESOLUTION),
+    ("wasm-util", "confinement"): Known(
+        "host bug", _BENEATH + "It resolves every path by joining it to the preopen's real folder (its own copy of "
+        "`path.resolve`) and opens the result with node's fs, with nothing to keep it beneath: an absolute path is "
+        "opened as given, and a symlink the guest makes with path_symlink (only an absolute target is refused) is "
+        "followed by the kernel. `..` is worse than unchecked: the copy of node's normalizer looks for the first `/` "
+        "where node looks for the last, so each `..` keeps only the first folder of the joined path "
+        "(`<preopen>/../x` becomes `/dev/x` under the lab's `/dev/shm`, `/home/user/project/a/../b` becomes "
+        "`/home/b`): outside the run's folder, where the lab's Landlock refuses it (EACCES, what the guest is told "
+        "here); with no Landlock the file is made there.",
+        f"{_WASM_UTIL}/path.ts#L33 (normalizeString), {_WASM_UTIL}/preview1.ts#L141 (resolvePathSync), #L1218 "
+        "(path_open), #L1450 (path_symlink), at 0.10.0; npm @tybys/wasm-util 0.10.5, lib/cjs/wasi/path.js line 170 "
+        "and preview1.js lines 140-152, 1291-1307, 1489-1508; " + _PATH_RESOLUTION),
+    ("wamr", "confinement"): Known(
+        "host bug", _BENEATH + "It refuses `..` and absolute paths (ENOTCAPABLE), but lets the guest make a symlink "
+        "to `..` inside its preopen and then follows it: `link/escaped-symlink` is created in the folder above "
+        "the preopen. Judged from the runs: the WASIp1 code of the pinned release (cataggar/wamr 3.0.0-dev.14, a "
+        "Zig rewrite of WAMR) is not in any snapshot the lab could read.",
+        "https://github.com/cataggar/wamr; " + _PATH_RESOLUTION),
     ("pywasm", "names"): Known(
         "allowed by the spec", "it keeps its preopens in a dict keyed by `os.path.normpath` of the name, so it tells "
         "`./x` as `x`, `/a/` as `/a`, the empty name as `.`, and a name given twice once",

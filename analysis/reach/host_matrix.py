@@ -11,7 +11,10 @@ own WASIp1 (wasmtime-py, in this process) measured for the same list:
 - ``missing file``: the errno of opening a file that is not there (``<first>/absent/MARKER``);
 - ``non-directory fd``: ``fd_prestat_get`` on stdin, stdout and stderr (``stdio``);
 - ``address 0``: the probe, which hands the host pointers at address 0 (a valid address in
-  linear memory), is told what the opener is told on the same host.
+  linear memory), is told what the opener is told on the same host;
+- ``confinement``: the ``confine`` guest, with one writable preopen, tries to create files
+  outside it (through ``..``, at an absolute path, through a symlink to ``..`` it makes);
+  which it did is read from the disk (``host_checks.confinement``), not from what it was told.
 
 A difference is reduced to the shortest list that still shows it (dropping preopens one
 at a time) and judged from ``host_judgements.KNOWN``, which says per host and check whether it is a host
@@ -30,12 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..artifacts.cache import cache_dir, write_atomically
-from ..artifacts.guests import GUESTS
+from ..artifacts import seal
+from ..artifacts.cache import cache_dir
+from ..artifacts.guests import CONFINE, GUESTS
 from ..experiments.verdicts import REPORT_CASE
 from ..runs.runner import Runner, default_runner
 from ..runs.wasip1_hosts import P1_HOSTS
-from .host_checks import CHECKS, REFERENCE, SEEN, STDIO, Observed, differs, failed_run, observe, stdio_errnos, worded
+from .host_checks import (CHECKS, REFERENCE, SEEN, STDIO, Confinement, Observed, confinement, differs, failed_run,
+                          observe, stdio_errnos, worded)
 from .host_judgements import KNOWN, Known, Verdict
 
 REDUCE_RUNS = 40
@@ -57,6 +62,8 @@ LISTS: dict[str, tuple[str, ...]] = {
     "the empty name": ("/a", "", "/b"),
 }
 """The lists every host runs: what users type (see each name)."""
+CONFINE_LIST = "confine"
+"""What the matrix calls the confinement check's one run: the confine guest, one preopen."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ class Matrix:
     ``("failed",)`` where the opener trapped, crashed or said nothing."""
     measured_at: str = ""
     """When the runs were made (UTC), for a matrix read back from the cache (``measured``)."""
+    confinement: dict[str, Confinement] = field(default_factory=dict)
+    """Per host (``REFERENCE`` too), where each of the confine guest's files landed."""
 
     def differs_on(self, host: str) -> tuple[str, ...]:
         """The checks where ``host`` is not the same as wasmtime, in the matrix's order."""
@@ -113,7 +122,8 @@ class Matrix:
         return cls(tuple(data["hosts"]), tuple(cell(c) for c in data["cells"]),
                    {h: tuple(e) for h, e in data["stdio"].items()}, data["cost"], data["runs"],
                    {h: tuple(x) for h, x in data["limits"].items()},
-                   {h: {n: tuple(c) for n, c in by.items()} for h, by in data["differ"].items()}, data["measured_at"])
+                   {h: {n: tuple(c) for n, c in by.items()} for h, by in data["differ"].items()}, data["measured_at"],
+                   {h: Confinement.from_dict(c) for h, c in data.get("confinement", {}).items()})
 
     def cell(self, host: str, check: str) -> Cell:
         return next(c for c in self.cells if c.host == host and c.check == check)
@@ -167,6 +177,8 @@ def measure(host_names: Iterable[str] | None = None, lists: dict[str, tuple[str,
         observed = list(pool.map(lambda job: observe(*job, runner), jobs))
         stdio = dict(zip(chosen, pool.map(lambda h: stdio_errnos(h, runner), chosen)))
         stdio[REFERENCE] = stdio_errnos(REFERENCE, runner)
+        kept_in = dict(zip(chosen, pool.map(lambda h: confinement(h, runner), chosen)))
+        kept_in[REFERENCE] = confinement(REFERENCE, runner)
         plan, cost, limits, differ = [], {}, {}, {}
         for host in chosen:
             mine = [o for o in observed if o.host == host]
@@ -174,24 +186,37 @@ def measure(host_names: Iterable[str] | None = None, lists: dict[str, tuple[str,
                             tuple(c for c in SEEN if differs(c, o, reference[o.list_name])) for o in mine}
             cost[host] = statistics.median(o.seconds for o in mine)
             limits[host] = tuple(dict.fromkeys(x for o in mine for x in o.opener.limits))
-            plan += [_plan(host, check, mine, reference, stdio) for check in CHECKS]
+            plan += [_plan(host, check, mine, reference, stdio, kept_in) for check in CHECKS]
         reduced = list(pool.map(lambda step: _reduced(step, runner), plan))
-    runs = 2 * (len(jobs) + len(reference)) + len(stdio) + sum(spent for _, spent in reduced)
+    runs = 2 * (len(jobs) + len(reference)) + len(stdio) + len(kept_in) + sum(spent for _, spent in reduced)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return Matrix(chosen, tuple(cell for cell, _ in reduced), stdio, cost, runs, limits, differ, when)
+    return Matrix(chosen, tuple(cell for cell, _ in reduced), stdio, cost, runs, limits, differ, when, kept_in)
 
 
-def measured(runner: Runner | None = None) -> Matrix:
-    """``measure()`` of every host on every list, kept in the cache under a key of all the
-    runs depend on: the hosts' pinned versions (node's own included), the guests' bytes, the
-    lists, the judgements, and the lab's code that runs and reads them. Any change, and the
-    matrix is measured again; so a warm report shows runs made with exactly this code."""
+MATRIX_MAX_BYTES = 64 << 20
+"""More than any matrix the lab writes; a larger entry in the cache is not read."""
+
+
+def measured(runner: Runner | None = None, host_names: Iterable[str] | None = None,
+             lists: dict[str, tuple[str, ...]] | None = None) -> Matrix:
+    """``measure()`` (of every host on every list unless told), kept in the cache under a key
+    of all the runs depend on: the hosts' pinned versions (node's own included), the guests'
+    bytes, the lists, the judgements, and the lab's code that runs and reads them. Any change,
+    and the matrix is measured again; so a warm report shows runs made with exactly this code.
+
+    The entry is sealed (``seal``): page 8 states its verdicts as measured, so one anyone else
+    wrote into the cache is measured again, never shown; without a key nothing is kept."""
     key = _inputs_key()
+    host_names = tuple(host_names) if host_names is not None else None
+    if host_names is not None or lists is not None:  # a part of the matrix: a key of its own
+        chosen = [host_names or tuple(P1_HOSTS), lists or LISTS]
+        key = hashlib.sha256(json.dumps([key, chosen], ensure_ascii=False).encode()).hexdigest()[:32]
     path = cache_dir() / "host-matrix" / f"{key}.json"
-    if path.is_file():
-        return Matrix.from_dict(json.loads(path.read_text()))
-    matrix = measure(runner=runner)
-    write_atomically(path, json.dumps(asdict(matrix), ensure_ascii=False).encode())
+    kept = seal.read_sealed(path, "the host matrix", MATRIX_MAX_BYTES)
+    if kept is not None:  # the key covers this file's code, so what it sealed, it reads
+        return Matrix.from_dict(json.loads(kept))
+    matrix = measure(host_names, lists, runner)
+    seal.write_sealed(path, json.dumps(asdict(matrix), ensure_ascii=False).encode())
     return matrix
 
 
@@ -207,7 +232,8 @@ def _inputs_key() -> str:
     runs = here.parents[1] / "runs"
     code = [here, here.with_name("host_checks.py"), here.with_name("host_judgements.py"), runs / "wasip1_hosts.py",
             runs / "hosts.py", runs / "node" / "wasip1.mjs", runs / "guest_output.py",
-            here.parents[1] / "model" / "markers.py", STDIO.source, GUESTS["probe"].source, GUESTS["opener"].binary]
+            here.parents[1] / "model" / "markers.py", STDIO.source, CONFINE.source, GUESTS["probe"].source,
+            GUESTS["opener"].binary, runs / "host_process.py", runs / "landlock.py", runs / "bounds.py"]
     digest = hashlib.sha256(json.dumps([node, versions, NPM_HOSTS, repr(sorted(P1_HOSTS.items())), LISTS,
                                         repr(sorted(KNOWN.items()))], ensure_ascii=False).encode())
     for file in code:
@@ -216,8 +242,11 @@ def _inputs_key() -> str:
 
 
 def _plan(host: str, check: str, mine: list[Observed], reference: dict[str, Observed],
-          stdio: dict[str, tuple[int, ...]]) -> Cell | tuple[str, str, list[Observed]]:
+          stdio: dict[str, tuple[int, ...]],
+          kept_in: dict[str, Confinement]) -> Cell | tuple[str, str, list[Observed]]:
     """A finished cell, or what is left to do: (host, check, the lists where it differs)."""
+    if check == "confinement":
+        return _confined(host, kept_in[host], kept_in[REFERENCE])
     if check == "non-directory fd":
         same = stdio[host] == stdio[REFERENCE]
         example = None if same else Difference(host, check, "stdio", worded(stdio[REFERENCE]), worded(stdio[host]), ())
@@ -242,6 +271,20 @@ def _reduced(step: Cell | tuple[str, str, list[Observed]], runner: Runner) -> tu
     ref, got = observe(REFERENCE, "", shortest, runner), observe(host, "", shortest, runner)
     example = Difference(host, check, first.list_name, worded(SEEN[check](ref)), worded(SEEN[check](got)), shortest)
     return _judge(host, check, tuple(o.list_name for o in differing), example, got), 2 * spent + 4
+
+
+def _confined(host: str, mine: Confinement, reference: Confinement) -> Cell:
+    """The confinement cell: ``same`` when the same escapes reached the disk as under
+    ``REFERENCE`` (none), whatever each host told the guest; ``failed`` when either run tells
+    nothing. Its one "list" is the confine guest's own preopen."""
+    lists = (CONFINE_LIST,)
+    if mine.problem or reference.problem:
+        example = Difference(host, "confinement", CONFINE_LIST, reference.worded(), mine.worded(), ())
+        return Cell(host, "confinement", "failed", lists, example)
+    if mine.escaped == reference.escaped:
+        return Cell(host, "confinement", "same")
+    example = Difference(host, "confinement", CONFINE_LIST, reference.worded(), mine.worded(), ())
+    return _judge(host, "confinement", lists, example)
 
 
 def _judge(host: str, check: str, lists: tuple[str, ...], example: Difference | None,

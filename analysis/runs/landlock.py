@@ -1,8 +1,8 @@
 """Kernel confinement for a host's process: it reads the system, and writes only its run root.
 
-Some WASIp1 hosts let a guest out of its preopens (wasi-js follows ``..`` and symlinks,
-@tybys/wasm-util joins absolute paths as given), so a host's own checks are not a bound
-the lab can rely on. Landlock is: an unprivileged process can restrict itself, before it
+Some WASIp1 hosts let a guest out of its preopens (measured: wasi-js by ``..``, an
+absolute path and a symlink the guest made; @tybys/wasm-util by an absolute path and a
+symlink; wamr by a symlink), so a host's own checks are not a bound the lab can rely on. Landlock is: an unprivileged process can restrict itself, before it
 execs the host, to a list of folders with the rights allowed under each, and the
 restriction holds for everything it starts. What a confined host may do:
 

@@ -85,7 +85,7 @@ P1_HOSTS: dict[str, P1Host] = {h.name: h for h in (
     P1Host("pywasm", "PyPI pywasm 2.2.3 (a WebAssembly interpreter in pure Python)", "object",
            "https://github.com/mohanson/pywasm/tree/v2.2.3", True),
     P1Host("wamr", "PyPI wamr-bin and wamrc-bin 3.0.0.dev5 (cataggar/wamr 3.0.0-dev.14, ahead-of-time only)",
-           "list", "https://github.com/cataggar/wamr", True),
+           "list", "https://github.com/cataggar/wamr", False),
 )}
 """Every WASIp1 host, in the order the matrix shows them."""
 

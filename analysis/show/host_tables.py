@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..reach.host_checks import REFERENCE
+from ..reach.host_checks import ATTEMPTS, ESCAPE_NAMES, ESCAPES, OUTSIDE, REFERENCE, told
 from ..reach.host_matrix import LISTS, Matrix
 from ..runs.wasip1_hosts import P1_HOSTS
 
@@ -42,6 +42,8 @@ def differences_frame(matrix: Matrix) -> pd.DataFrame:
             command = f"run --native --host {c.host} {shown_paths}"
         elif c.check == "non-directory fd":
             command = "(the stdio guest) fd_prestat_get on fds 0, 1, 2"
+        elif c.check == "confinement":
+            command = f"hosts --host {c.host} (the confine guest; --json for each attempt)"
         rows.append({"host": c.host, "check": c.check, "verdict": c.verdict, "lists": ", ".join(c.lists),
                      "reproduce (python -m analysis ...)": command,
                      REFERENCE: e.reference if e else "", "this host": e.seen if e else "",
@@ -58,3 +60,42 @@ def limits_frame(matrix: Matrix) -> pd.DataFrame:
 def cost_frame(matrix: Matrix) -> pd.DataFrame:
     """Per host, the median seconds of one run, process start included."""
     return pd.DataFrame([{"host": h, "median s per run": round(matrix.cost[h], 3)} for h in matrix.hosts])
+
+
+CONFINE_COLUMNS = {"inside": "the control: `confine-inside`", "dotdot": "`../escaped-dotdot`",
+                   "absolute": "`<run root>/escaped-absolute`", "symlink": "`link/escaped-symlink`, link -> .."}
+"""The confine guest's attempts as the confinement table heads them (``host_checks.ATTEMPTS``)."""
+
+
+def confinement_frame(matrix: Matrix) -> pd.DataFrame:
+    """Per host (wasmtime-py first): does it keep a guest inside its preopen? Where each of
+    the confine guest's files landed, as the kernel saw it, and what the guest was told."""
+    rows = []
+    for host in (REFERENCE, *matrix.hosts):
+        found = matrix.confinement.get(host)
+        if found is None:
+            continue
+        if found.problem:
+            answer = f"cannot tell: {found.problem}"
+        elif found.escaped:
+            answer = "no: " + ", ".join(ESCAPE_NAMES[e] for e in found.escaped)
+        elif found.attempt("inside").landed == "in the preopen":
+            answer = "yes"
+        elif found.attempt("inside").errno == 0:
+            answer = "yes: nothing it writes reaches the disk (its files live in memory)"
+        else:
+            answer = "not shown: it created no file at all, not even inside its preopen"
+        row = {"host": host, "keeps the guest in": answer,
+               "verdict": "reference" if host == REFERENCE else matrix.cell(host, "confinement").verdict}
+        for name in ATTEMPTS:
+            attempt = found.attempt(name)
+            if attempt is None:
+                row[CONFINE_COLUMNS[name]] = "not run"
+                continue
+            said = f"told {told(attempt.errno)}"
+            if attempt.symlink_errno is not None:
+                said = f"link told {told(attempt.symlink_errno)}, open {said}"
+            mark = "✗ " if name in ESCAPES and attempt.landed == OUTSIDE else ""
+            row[CONFINE_COLUMNS[name]] = f"{mark}{attempt.landed} ({said})"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["host", "keeps the guest in", "verdict", *CONFINE_COLUMNS.values()])
