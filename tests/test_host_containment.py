@@ -170,8 +170,8 @@ def test_a_host_process_writes_only_its_root_and_never_reads_the_key(tmp_path):
     key = seal.key_path()
     assert seal.key() is not None
     script = (f"echo in > {root}/made; echo out > {outside}/made; cat {key} > {root}/stolen; "
-              f"echo '{{\"exit\": 0}}' >&3")
-    done = host_process.run("node-wasi", host_process.HostCommand(["sh", "-c", script], reports=True), str(root),
+              f"echo '{{\"exit\": 0}}' >&\"$PREOPEN_LAB_STATUS_FD\"")
+    done = host_process.run("node-wasi", host_process.HostCommand(["bash", "-c", script], reports=True), str(root),
                             10.0, own=True, keeps_in=True)
     assert done.exit_code == 0
     assert (root / "made").read_text() == "in\n"

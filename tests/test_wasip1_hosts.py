@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 
 import pytest
@@ -89,7 +90,7 @@ def test_a_host_that_crashes_is_an_outcome_not_an_error(tmp_path):
 
 def test_the_guest_end_comes_from_the_status_socket_whole(tmp_path):
     """The driver's word on its socket is the guest's end, all 32 bits of it, whatever the process status."""
-    said = HostCommand(["sh", "-c", 'echo \'{"exit": 300}\' >&3; exit 0'], reports=True)
+    said = HostCommand(["bash", "-c", 'echo \'{"exit": 300}\' >&"$PREOPEN_LAB_STATUS_FD"; exit 0'], reports=True)
     done = host_process.run("node-wasi", said, str(tmp_path), 10.0, own=True, keeps_in=True)
     assert done.exit_code == 300 and done.trap is None
 
@@ -127,3 +128,16 @@ def test_runno_is_given_files_at_resolved_paths_and_keyed_hosts_no_wasmtime_warn
     assert [(p.marker, p.errno) for p in dotted.preopens] == [(None, 76), ("preopen-1", None)]
     assert runner.run(("/a", "/a"), host="node-wasi").warnings == ()
     assert runner.run(("/a", "/a"), host="wamr").warnings  # a list, numbered as given: wasmtime's words hold
+
+
+def test_a_lab_process_with_no_descriptor_3_still_starts_its_hosts():
+    """As a report's kernel may be: descriptors 3 and up closed, then a host run (it once
+    failed there with EBADF, the status socket's number asked for in the child)."""
+    code = ("import os\n"
+            "for fd in range(3, 64):\n"
+            "    try:\n        os.close(fd)\n    except OSError:\n        pass\n"
+            "from analysis.runs.runner import Runner\n"
+            "result = Runner().run(['/a', '/b'], host='node-wasi')\n"
+            "print(result.exit_code, [p.outcome for p in result.preopens])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split("\n")[0] == "0 ['ok', 'ok']", done.stderr

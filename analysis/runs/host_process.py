@@ -13,7 +13,7 @@ a process of its own, started here:
   ``ENTRIES_LIMIT`` files under the run's root, in all (``bounds``); ``contained.OUTPUT_LIMIT``
   bytes a file. Past a bound its process group is killed, and the run says which bound it hit.
 - **read honestly**: how the guest ended comes from the host, never from the guest's own
-  words. The lab's drivers (node, pywasm) say it on a socket at ``STATUS_FD`` (a socket:
+  words. The lab's drivers (node, pywasm) say it on a socket named by ``STATUS_ENV`` (a socket:
   it cannot be opened again through ``/proc``, so a guest that escapes cannot write
   there), with the whole exit code, not the 8 bits of a process status. The native
   binaries say it by their status: the Wasmtime CLI's 134 is a trap, and no guest can
@@ -40,9 +40,9 @@ from . import contained, landlock
 from .bounds import POLL, over
 from .guest_output import Execution
 
-STATUS_FD = 3
-"""Where a driver of the lab's (node, pywasm) says how the guest ended: one JSON line,
-``{"exit": N}`` or ``{"trap": "the host's words"}``."""
+STATUS_ENV = "PREOPEN_LAB_STATUS_FD"
+"""The variable naming the descriptor where a driver of the lab's (node, pywasm) says how
+the guest ended: one JSON line, ``{"exit": N}`` or ``{"trap": "the host's words"}``."""
 WORDED_TRAPS = {"wamr": "Error: AOT execution failed"}
 """Hosts whose process says a trap only in words, on the stderr the guest writes too."""
 CLI_TRAP_STATUS = 134
@@ -52,7 +52,7 @@ CLI_TRAP_STATUS = 134
 @dataclass(frozen=True)
 class HostCommand:
     """What to start: ``argv``, the folders its own files live in (read-only to it), and
-    whether it reports the guest's end on ``STATUS_FD`` (a driver of the lab's)."""
+    whether it reports the guest's end on the socket ``STATUS_ENV`` names (a driver of the lab's)."""
 
     argv: Sequence[str]
     reads: Sequence[str] = ()
@@ -86,28 +86,21 @@ def run(host: str, command: HostCommand, root: str, seconds: float, own: bool,
                      landlock.program_folder(command.argv[0]))
             ruleset = stack.enter_context(landlock.Ruleset(reads, [root]))
         ours = theirs = None
-        passed: list[int] = [ruleset.fd] if ruleset else []
         if command.reports:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             stack.callback(ours.close)
             stack.callback(theirs.close)
-            passed.append(theirs.fileno())
-            env["PREOPEN_LAB_STATUS_FD"] = str(STATUS_FD)
+            env[STATUS_ENV] = str(theirs.fileno())  # kept at its number in the child (``pass_fds``)
 
-        def prepare() -> None:  # in the child, between fork and exec
+        def prepare() -> None:  # in the child, between fork and exec (and before close_fds)
             if ruleset is not None:
-                ruleset.restrict_self()
-                if ruleset.fd != STATUS_FD:
-                    os.close(ruleset.fd)
-            if theirs is not None:
-                os.dup2(theirs.fileno(), STATUS_FD)
+                ruleset.restrict_self()  # its descriptor closes at exec
             contained.limit_file_size()
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the lab
 
         process = subprocess.Popen(list(command.argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                                    env=env, start_new_session=True, preexec_fn=prepare,
-                                   pass_fds=(*passed, STATUS_FD) if theirs is not None else passed,
-                                   close_fds=True)
+                                   pass_fds=(theirs.fileno(),) if theirs is not None else ())
         if theirs is not None:
             theirs.close()
         try:
