@@ -4,11 +4,14 @@ Each catalogued build, composed with each of the two guests the page runs (the o
 the probe), is transpiled by jco and bundled by esbuild with every core module inlined into
 one classic script (``live/bundle.mjs``): Chromium refuses ``fetch`` and module imports from
 ``file://``, and a ``<script src>`` is what still works there. ``@bytecodealliance/preview2-shim``'s
-browser build is bundled once (``shim.js``) and shared. The page's ``window.preopenLab``
+browser build is bundled once (``shim.js``) and shared. Each script only registers its bundle's
+text: the runs go in a Web Worker, so that none holds up the page, and a worker made from a
+``file://`` page can load no script of its own. The page's ``window.preopenLab``
 (``live/preopenlab.js``) loads a build's script when it is first asked for, lays out each
-preopen's directory in memory as ``model.markers`` does, and reads the output as
-``runs.guest_output`` does. Bundles are kept in the cache by the component's sha256 and the
-pinned packages.
+preopen's directory in memory as ``model.markers`` does, runs the build in its worker (ended at
+the lab's deadline, ``DEADLINE``: a timeout) and reads the output as ``runs.guest_output`` does.
+Bundles are kept in the cache by the component's sha256 and the pinned packages, under this
+user's seal (``artifacts.seal``): one that fails it is made again, never published.
 """
 from __future__ import annotations
 
@@ -18,11 +21,21 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..artifacts import adapters, guests
-from ..artifacts.cache import cache_dir, locked, sha256_bytes, sha256_file, write_atomically
+from ..artifacts import adapters, guests, seal
+from ..artifacts.cache import (
+    TMP_PREFIX,
+    cache_dir,
+    locked,
+    read_regular,
+    scratch_folder,
+    sha256_bytes,
+    sha256_file,
+    write_atomically,
+)
 from ..artifacts.compose import compose
 from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
+from ..runs.runner import DEADLINE
 
 LIVE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance/preview2-shim": "0.26.1",
                  "esbuild": "0.28.2"}
@@ -100,27 +113,36 @@ def explorer_html(assets_url: str, checked: str, native: str = "Native runs need
             "</script>")
 
 
-def bundle(build: adapters.AdapterBuild | None, guest: str = "opener") -> Path:
-    """The classic script that runs ``guest`` composed with ``build`` (None: the shared shim);
-    made once, then kept."""
+def bundle_path(build: adapters.AdapterBuild | None, guest: str = "opener") -> Path:
+    """Where the cache keeps ``bundle``'s script (``.js``, its seal beside it)."""
     component = None if build is None else compose(guests.get(guest).wasm(), build)
     key = sha256_bytes(json.dumps([component and sha256_file(component), LIVE_PACKAGES,
                                    sha256_file(SCRIPTS / "bundle.mjs")]).encode())[:32]
-    out = cache_dir() / "live" / f"{key}.js"
+    return cache_dir() / "live" / f"{key}.js"
+
+
+def bundle(build: adapters.AdapterBuild | None, guest: str = "opener") -> bytes:
+    """The classic script that registers ``guest`` composed with ``build`` (None: the shared
+    shim); made once, then kept under the seal and read only through it."""
+    out = bundle_path(build, guest)
     with locked(out):
-        if not out.is_file():
-            home = npm_home("live-bundler", LIVE_PACKAGES, [SCRIPTS / "bundle.mjs"], "the live explorer's bundler",
-                            "--ignore-scripts")  # esbuild finds its binary in its optional dependency
-            partial = out.with_name(f"{key}.partial.js")
-            what = ["--shim", str(partial)] if component is None else [str(component), str(partial), f"{build.id}/{guest}"]
+        kept = seal.read_sealed(out, "a live bundle")
+        if kept is not None:
+            return kept
+        home = npm_home("live-bundler", LIVE_PACKAGES, [SCRIPTS / "bundle.mjs"], "the live explorer's bundler",
+                        "--ignore-scripts")  # esbuild finds its binary in its optional dependency
+        with scratch_folder(out.parent, TMP_PREFIX) as scratch:  # a folder of its own: nothing planted in the way
+            partial = scratch / "bundle.js"
+            what = ["--shim", str(partial)] if build is None else [str(compose(guests.get(guest).wasm(), build)),
+                                                                   str(partial), f"{build.id}/{guest}"]
             done = subprocess.run([node("the live explorer's bundler"), str(home / "bundle.mjs"), *what],
                                   capture_output=True, text=True, timeout=600)
             if done.returncode != 0 or not partial.is_file():
-                partial.unlink(missing_ok=True)
                 raise LabError(f"the live bundle of {build.id if build else 'preview2-shim'} could not be made: "
                                f"{first_line(done.stderr or done.stdout)}")
-            partial.replace(out)
-    return out
+            made = read_regular(partial)
+        seal.write_sealed(out, made)  # without a key, nothing is kept: made again next time
+        return made
 
 
 def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = None,
@@ -133,13 +155,13 @@ def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = 
         write_atomically(folder / name, data)
         return {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)}
 
-    entries = {build.id: {guest: put(f"{build.id}.{guest}.js", bundle(build, guest).read_bytes()) for guest in GUESTS}
+    entries = {build.id: {guest: put(f"{build.id}.{guest}.js", bundle(build, guest)) for guest in GUESTS}
                for build in (builds or adapters.catalogue())}
-    put("shim.js", bundle(None).read_bytes())
+    put("shim.js", bundle(None))
     for script in ("preopenlab.js", "explorer.js"):
         put(script, (SCRIPTS / script).read_bytes())
     manifest = {"builds": entries, "guests": list(GUESTS), "base": "", "affected": list(affected),
-                **explorer_choices()}
+                "deadline": DEADLINE, **explorer_choices()}
     put("manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
     kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js"}
     kept |= {e["file"] for by_guest in entries.values() for e in by_guest.values()}

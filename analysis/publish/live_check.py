@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..artifacts.cache import cache_dir, write_atomically
+from ..artifacts import seal
+from ..artifacts.cache import cache_dir
 from ..model.results import RunResult
 from ..model.wasi import ENAMETOOLONG, ENOENT
 from ..runs.runner import Runner, default_runner
@@ -199,17 +200,23 @@ def check(tab, runner: Runner | None = None, hunted: int = HUNTED) -> Agreement:
 
 def checked(folder: Path, runner: Runner | None = None) -> Agreement | None:
     """``check`` kept in the cache under a key of everything it depends on (the page's scripts,
-    the lab's code that runs and reads, wasmtime, chromium); None without chromium."""
+    the lab's code that runs and reads, wasmtime, chromium), and under this user's seal: a kept
+    check that fails it is run again, its count never stated; None without chromium."""
     if chromium.chromium() is None:
         return None
-    key = _inputs_key(folder)
-    path = cache_dir() / "live-check" / f"{key}.json"
-    if path.is_file():
-        return Agreement.from_dict(json.loads(path.read_text()))
+    path = check_path(folder)
+    kept = seal.read_sealed(path, "the live explorer's check")
+    if kept is not None:
+        return Agreement.from_dict(json.loads(kept))
     with chromium.browser() as chrome:
         agreement = check(open_page(chrome, folder), runner)
-    write_atomically(path, json.dumps(asdict(agreement), ensure_ascii=False).encode())
+    seal.write_sealed(path, json.dumps(asdict(agreement), ensure_ascii=False).encode())
     return agreement
+
+
+def check_path(folder: Path) -> Path:
+    """Where the cache keeps ``checked``'s answer for the live scripts in ``folder``."""
+    return cache_dir() / "live-check" / f"{_inputs_key(folder)}.json"
 
 
 def _inputs_key(folder: Path) -> str:

@@ -1,11 +1,16 @@
-// Turn one composed command component into one classic script that runs it in a browser page.
+// Turn one composed command component into one classic script that a browser page hands to its
+// run's Web Worker.
 // usage: node bundle.mjs COMPONENT.wasm OUT.js KEY    one component
 //        node bundle.mjs --shim OUT.js                  preview2-shim's browser build, shared by all
-// jco transpiles the component (instantiation "async": the page instantiates it afresh for every
+// jco transpiles the component (instantiation "async": the worker instantiates it afresh for every
 // run); esbuild bundles that and inlines every core module, so the script works from file:// with
-// no fetch. The shim is bundled once, as window.preopenLabShim, and every component's script uses
-// it: one in-memory filesystem, reset for each run. A component's script registers
-//   window.preopenLabBuilds[KEY] = { run(argv, preopens) -> { stdout, stderr, trap } }
+// no fetch. Each script only registers its bundle as a function, under its key:
+//   globalThis.preopenLabSources[KEY] = function () { ...bundle... }
+// (KEY "shim" for the shim): a worker made from a file:// page can load no script, so the page
+// (preopenlab.js) sends it the function's text. Run there, the shim's bundle sets
+// globalThis.preopenLabShim (one in-memory filesystem, reset for each run, which every component
+// uses), and a component's bundle registers
+//   globalThis.preopenLabBuilds[KEY] = { run(argv, preopens) -> { stdout, stderr, trap } }
 // where preopens is [[guestPath, fileData], ...], added in that order (duplicates kept).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,9 +20,11 @@ import { transpile, writeFiles } from '@bytecodealliance/jco-transpile';
 import { build } from 'esbuild';
 
 const nodePaths = [join(dirname(fileURLToPath(import.meta.url)), 'node_modules')];
-const bundled = (work, entry, out) => build({
+const bundled = (work, entry, out, key) => build({
   entryPoints: [join(work, entry)], bundle: true, format: 'iife', platform: 'browser', loader: { '.wasm': 'binary' },
-  minify: true, external: ['node:*'], outfile: out, logLevel: 'error', absWorkingDir: work, nodePaths });
+  minify: true, external: ['node:*'], outfile: out, logLevel: 'error', absWorkingDir: work, nodePaths,
+  // The bundle as the body of a function: loading the script only registers it, nothing runs in the page.
+  banner: { js: `(globalThis.preopenLabSources ??= {})[${JSON.stringify(key)}] = function () {` }, footer: { js: '};' } });
 
 const work = mkdtempSync(join(tmpdir(), 'preopen-lab-bundle-'));
 try {
@@ -28,7 +35,7 @@ import * as filesystem from '@bytecodealliance/preview2-shim/filesystem';
 import * as io from '@bytecodealliance/preview2-shim/io';
 globalThis.preopenLabShim = { cli, filesystem, io };
 `);
-    await bundled(work, 'shim.mjs', process.argv[3]);
+    await bundled(work, 'shim.mjs', process.argv[3], 'shim');
   } else {
     await component(...process.argv.slice(2));
   }
@@ -78,5 +85,5 @@ async function run(argv, preopens) {
 (globalThis.preopenLabBuilds ??= {})[${JSON.stringify(key)}] = { run };
 `;
   writeFileSync(join(work, 'entry.mjs'), entry);
-  await bundled(work, 'entry.mjs', out);
+  await bundled(work, 'entry.mjs', out, key);
 }

@@ -1,5 +1,6 @@
 // The live explorer of an exported page: every <div class="live-explorer"> gets controls (build,
-// preopen names) and the outcome table, computed by window.preopenLab in this page, no kernel.
+// preopen names) and the outcome table, computed by window.preopenLab in this page (in a worker of
+// its own), no kernel.
 // The outcome colours and marks come from the page (data-palette), as in the lab's own tables.
 (function () {
   'use strict';
@@ -77,6 +78,10 @@
         return;
       }
       const started = performance.now();
+      // The run goes in a worker, so the page answers meanwhile; a slow one is said to be running.
+      const slow = setTimeout(() => {
+        if (mine === turn) status.textContent = `running ${build.value} with the ${guest.value} …`;
+      }, 300);
       let result;
       try {
         result = await preopenLab.run({ build: build.value, guest: guest.value, paths: listed() });
@@ -85,6 +90,8 @@
         status.textContent = `error: ${e.message}`;
         table.replaceChildren();
         return;
+      } finally {
+        clearTimeout(slow);
       }
       if (mine !== turn) return;  // a newer change is on its way
       table.replaceChildren();

@@ -1,12 +1,18 @@
-// window.preopenLab: the real adapter builds, run in the reader's own WebAssembly engine.
-// A classic script (no modules, no fetch), so that a page opened from file:// can use it.
+// window.preopenLab: the real adapter builds, run in the reader's own WebAssembly engine, in a Web
+// Worker, so that no run holds up the page. A classic script (no modules, no fetch), so that a page
+// opened from file:// can use it.
 //   await preopenLab.run({build, guest, paths})  -> the fields of `python -m analysis run --json`
 //   preopenLab.builds()                          -> what this page can run
 //   preopenLab.guests()                          -> 'opener' (wasi-libc's own lookup), 'probe' (prestat only)
-// Each build's script for a guest (bundle.mjs made it) is loaded the first time it is asked for.
-// Layout and reading mirror analysis/model/markers.py, analysis/runs/guest_output.py and, for the
-// probe's routes, wasi-libc's rule in analysis/model/chain.py. Runs go one at a time: the builds
-// share one in-memory filesystem (window.preopenLabShim), set afresh for each run.
+// Each build's script for a guest (bundle.mjs made it) is loaded the first time it is asked for; it
+// only registers its bundle as a function (preopenLabSources[key]). From a file:// page a worker can
+// be made from a blob: URL only, and can load no script there, so the worker is made of the shim's
+// text and each build's text is sent to it. Layout and reading stay in the page and mirror
+// analysis/model/markers.py, analysis/runs/guest_output.py and, for the probe's routes, wasi-libc's
+// rule in analysis/model/chain.py. Runs go one at a time: the builds share the worker's one in-memory
+// filesystem, set afresh for each run. A run still going at the lab's deadline (manifest.deadline,
+// runs/runner.py's DEADLINE) is stopped by ending its worker, a timeout as the lab words it; the next
+// run starts a fresh worker.
 (function () {
   'use strict';
   const manifest = globalThis.preopenLabManifest || { builds: {}, base: '' };
@@ -16,6 +22,8 @@
   const MARKER = 'MARKER';
   const NAME_MAX = 255;
   const DECOY_MAX = 2048;
+  const DEADLINE = manifest.deadline;  // seconds
+  const sources = (globalThis.preopenLabSources ??= {});  // shim.js and each build's script fill it
   const loading = {};
   const utf8 = new TextEncoder();
 
@@ -23,15 +31,57 @@
     const entry = manifest.builds[build] && manifest.builds[build][guest];
     if (!entry) return Promise.reject(new Error(`unknown build ${build}: choose one of ${Object.keys(manifest.builds).join(', ')}`));
     const key = `${build}/${guest}`;
-    if (globalThis.preopenLabBuilds && globalThis.preopenLabBuilds[key]) return Promise.resolve();
+    if (sources[key]) return Promise.resolve(key);
     loading[key] = loading[key] || new Promise((resolve, reject) => {
       const script = document.createElement('script');
       script.src = (manifest.base || here) + entry.file;
-      script.onload = () => resolve();
+      script.onload = () => (sources[key] ? resolve(key) : reject(new Error(`${script.src} holds no ${key}`)));
       script.onerror = () => reject(new Error(`could not load ${script.src}`));
       document.head.appendChild(script);
     });
     return loading[key];
+  }
+
+  // What the worker runs after the shim: a build's text arrives once per worker and is run there
+  // (indirect eval, as a script would be: an error in it is the worker's); each run answers with its
+  // output, its bytes moved.
+  function inWorker() {
+    globalThis.preopenLabBuilds = {};
+    async function answer({ key, argv, preopens }) {
+      let done;
+      try {
+        done = await globalThis.preopenLabBuilds[key].run(argv, preopens);
+      } catch (e) {
+        done = { stdout: new Uint8Array(0), stderr: new Uint8Array(0), trap: String(e && e.message || e) };
+      }
+      postMessage(done, [done.stdout.buffer, done.stderr.buffer]);
+    }
+    onmessage = ({ data }) => (data.source ? (0, eval)(`(${data.source})()`) : answer(data));
+  }
+  let url = null;
+  let worker = null;  // { thread, loaded: the keys whose text it has run }
+  function inThread(key, argv, preopens) {
+    url = url || URL.createObjectURL(new Blob([`(${sources.shim})();\n(${inWorker})();\n`], { type: 'text/javascript' }));
+    const w = worker = worker || { thread: new Worker(url), loaded: new Set() };
+    if (!w.loaded.has(key)) {
+      w.thread.postMessage({ source: String(sources[key]) });
+      w.loaded.add(key);
+    }
+    return new Promise((resolve, reject) => {
+      const end = () => {
+        clearTimeout(timer);
+        w.thread.terminate();
+        if (worker === w) worker = null;
+      };
+      const timer = setTimeout(() => {
+        end();
+        resolve({ stdout: new Uint8Array(0), stderr: new Uint8Array(0),
+                  trap: `stopped by the lab after ${DEADLINE} s: still running at the deadline, so the page ended its worker` });
+      }, DEADLINE * 1000);
+      w.thread.onmessage = ({ data }) => { clearTimeout(timer); resolve(data); };
+      w.thread.onerror = (e) => { e.preventDefault(); end(); reject(new Error(`the run's worker failed: ${e.message}`)); };
+      w.thread.postMessage({ key, argv, preopens });
+    });
   }
 
   // Bytes as Python's decode('utf-8', 'surrogateescape'): valid UTF-8 as text, other bytes as U+DC80..U+DCFF.
@@ -75,33 +125,47 @@
     return decode(bytes);
   }
 
-  // markers.inside: inner relative to outer when it lies strictly inside it and can be a decoy directory.
-  function inside(outer, inner) {
-    if (!inner.startsWith('/') || !outer.startsWith('/')) return null;
-    const strip = (s) => s.replace(/^\/+|\/+$/g, '');
-    const a = strip(outer), b = strip(inner);
-    const rel = a === '' ? b : (b.startsWith(a + '/') ? b.slice(a.length + 1) : null);
-    if (!rel) return null;
+  // markers.inside's test of what lies strictly inside a preopen: whether rel can be a decoy directory.
+  function decoy(rel) {
     const parts = rel.split('/');
-    if (parts.some((p) => p === '' || p === '.' || p === '..' || p === MARKER || encode(p).length > NAME_MAX)) return null;
-    return encode(rel).length <= DECOY_MAX ? rel : null;
+    if (parts.some((p) => p === '' || p === '.' || p === '..' || p === MARKER || encode(p).length > NAME_MAX)) return false;
+    return encode(rel).length <= DECOY_MAX;
   }
-  // markers.host_files as preview2-shim file data: preopen i's MARKER, and a decoy for each path inside it.
+  // markers.host_files as preview2-shim file data: preopen i's MARKER, and a decoy for each path inside
+  // it. Each absolute path is looked up among the preopens named as its ancestors, near enough for a
+  // decoy, rather than tried against every preopen: 10,000 preopens take milliseconds, not seconds.
   function fileData(paths) {
-    return paths.map((outer, i) => {
-      const root = { dir: { [MARKER]: { source: `preopen-${i}` } } };
-      for (const inner of paths) {
-        const rel = inside(outer, inner);
-        if (rel === null) continue;
-        let dir = root;
-        for (const part of rel.split('/')) {
-          dir.dir[part] = dir.dir[part] && dir.dir[part].dir ? dir.dir[part] : { dir: {} };
-          dir = dir.dir[part];
-        }
-        if (!(MARKER in dir.dir)) dir.dir[MARKER] = { source: `preopen-${i}:${rel}` };
-      }
-      return root;
+    const strip = (s) => s.replace(/^\/+|\/+$/g, '');
+    const roots = paths.map((_, i) => ({ dir: { [MARKER]: { source: `preopen-${i}` } } }));
+    const named = new Map();  // an absolute preopen's name, stripped of its outer slashes -> its indices
+    paths.forEach((p, i) => {
+      if (!p.startsWith('/')) return;
+      const name = strip(p);
+      if (!named.has(name)) named.set(name, []);
+      named.get(name).push(i);
     });
+    for (const inner of paths) {
+      if (!inner.startsWith('/')) continue;
+      const b = strip(inner);
+      // Cut b at each '/' from the right (then before its start, the root '/'): what precedes is an
+      // ancestor's name, what follows the decoy's path in it, too long for a decoy past DECOY_MAX.
+      for (let cut = b.lastIndexOf('/'); b.length - cut - 1 <= DECOY_MAX; cut = b.lastIndexOf('/', cut - 1)) {
+        const rel = b.slice(cut + 1);
+        const owners = named.get(cut < 0 ? '' : b.slice(0, cut));
+        if (owners && rel && decoy(rel)) {
+          for (const i of owners) {
+            let dir = roots[i];
+            for (const part of rel.split('/')) {
+              dir.dir[part] = dir.dir[part] && dir.dir[part].dir ? dir.dir[part] : { dir: {} };
+              dir = dir.dir[part];
+            }
+            if (!(MARKER in dir.dir)) dir.dir[MARKER] = { source: `preopen-${i}:${rel}` };
+          }
+        }
+        if (cut < 0) break;
+      }
+    }
+    return roots;
   }
 
   // wasi-libc's rule (model.chain.libc_prefix and libc_route), on bytes: where the probe's opens would go.
@@ -190,14 +254,13 @@
     }
   }
   const guests = manifest.guests || ['opener'];
-  let queue = Promise.resolve();  // one run at a time: the shim's filesystem and stdout are shared
+  let queue = Promise.resolve();  // one run at a time: the worker's filesystem and stdout are shared
   async function run({ build, guest = 'opener', paths }) {
     if (!guests.includes(guest)) throw new Error(`unknown guest ${guest}: choose one of ${guests.join(', ')}`);
     check(paths);
-    await load(build, guest);
+    const key = await load(build, guest);
     const data = fileData(paths);
-    const turn = queue.then(() => globalThis.preopenLabBuilds[`${build}/${guest}`].run(
-      [guest, ...paths], paths.map((p, i) => [p, data[i]])));
+    const turn = queue.then(() => inThread(key, [guest, ...paths], paths.map((p, i) => [p, data[i]])));
     queue = turn.catch(() => {});
     const done = await turn;
     return { guest, adapter: build, ...read(guest, paths, done) };
