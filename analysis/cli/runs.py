@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from typing import TYPE_CHECKING
 
 from ..artifacts import adapters, guests
 from ..model import chain, scratch
@@ -12,6 +13,9 @@ from ..model.results import NATIVE
 from ..model.wasi import FIRST_FD, check_fd, check_paths
 from ..runs.hosts import HOSTS
 from ..runs.runner import default_runner
+
+if TYPE_CHECKING:
+    from ..reach import alloc_trace
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -44,7 +48,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     why = commands.add_parser("explain", help="the adapter's allocator, step by step, for one fd")
     why.set_defaults(func=_explain)
     why.add_argument("--fd", type=int, required=True, help=f"the fd asked about ({FIRST_FD} is the first preopen)")
-    why.add_argument("--behavior", choices=chain.BEHAVIORS, default="missing-increment")
+    why.add_argument("--behavior", choices=chain.BEHAVIORS,
+                     help="the model's behaviour (default missing-increment; with --adapter, the build's measured one)")
+    why.add_argument("--adapter", metavar="ID",
+                     help="beside each step, what that catalogued build's own allocator did, run for real")
     why.add_argument("--json", action="store_true", help="print the trace as JSON")
     why.add_argument("paths", nargs="*", metavar="PATH")
 
@@ -87,9 +94,103 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     paths = check_paths(args.paths)
-    trace = chain.explain(paths, check_fd(args.fd, len(paths)), args.behavior)
+    fd = check_fd(args.fd, len(paths))
+    if args.adapter is not None:
+        return _explain_beside(args, paths, fd)
+    trace = chain.explain(paths, fd, args.behavior or "missing-increment")
     if args.json:
         print(json.dumps(dataclasses.asdict(trace), default=lambda b: b.hex(), indent=2))
     else:
         print(render_trace(trace))
     return 0
+
+
+def _explain_beside(args: argparse.Namespace, paths: tuple[str, ...], fd: int) -> int:
+    """``explain --adapter``: the model's trace with the build's real allocator calls beside it."""
+    from ..experiments.profiles import profile_of
+    from ..model.errors import LabError
+    from ..reach import alloc_trace
+
+    if args.behavior == "native":
+        raise LabError("--behavior native has no allocator to set beside a build: give fixed, missing-increment or "
+                       "early, or leave --behavior out for the build's measured behaviour")
+    build = alloc_trace.traceable(args.adapter)
+    measured = profile_of(build.id).behavior
+    real = alloc_trace.trace(build.id, paths, fd)
+    both = alloc_trace.beside(real, chain.explain(paths, fd, args.behavior or measured))
+    if args.json:
+        said = {"model": dataclasses.asdict(both.model), "real": dataclasses.asdict(real),
+                "measured_behavior": measured, "comparable": both.comparable, "why_not": both.why_not,
+                "agrees": both.agrees, "told_agrees": both.told_agrees,
+                "steps": [{**dataclasses.asdict(s), "agrees": s.agrees} for s in both.steps]}
+        print(json.dumps(said, default=lambda b: b.hex(), indent=2))
+    else:
+        print(render_beside(both, measured))
+    return 0
+
+
+def paths_of(trace: chain.DirNameTrace) -> list[str]:
+    """The preopen paths a trace was made of."""
+    from ..model.wasi import decode
+
+    return [decode(n) for n in trace.names]
+
+
+def render_beside(both: alloc_trace.Beside, measured: str) -> str:
+    """The model's table with the real allocator's columns beside it, and whether they agree."""
+    from ..model.describe import quoted, text_table
+    from ..reach.alloc_trace import hex_address
+
+    model, real = both.model, both.real
+    n = len(model.names)
+    out = [(f"fd_prestat_dir_name(fd={model.fd}) with {n} preopen(s), behaviour {model.behavior}: the adapter wants "
+            f"name {model.nth + 1} of {n}, {quoted(model.names[model.nth])} (nth = {model.nth})"),
+           (f"beside it, {real.build} (sha256 {real.sha256[:16]}…, measured {measured}) run for real, embedded with the "
+            "probe: each call of its cabi_import_realloc during this fd_prestat_dir_name, each name written where "
+            "the call returned")]
+    listing = real.listing if both.comparable else None
+    if listing is not None:
+        out.append(f"the list: asked {listing.list.size} bytes, align {listing.list.align}, returned "
+                   f"{hex_address(listing.list.address)}; the names' area begins right after it, at "
+                   f"{hex_address(listing.base)} (offset 0, as the model counts)")
+    rows = [("step", "name", "counter", "space", "offset", "scratch afterwards", "|", "asked", "returned",
+             "name went to", "agree")]
+    for step, placed in zip(both.steps, model.steps):
+        got = step.allocation
+        real_cells = (("-", "-", "-", "-") if got is None else
+                      (f"{got.size} B, align {got.align}", hex_address(got.address), f"+{step.real_offset}",
+                       "yes" if step.agrees else "NO"))
+        rows.append((str(placed.index + 1), quoted(placed.name), str(placed.counter),
+                     "kept" if placed.kept else "throw-away", str(placed.offset), quoted(placed.scratch), "|",
+                     *real_cells))
+    out += text_table(rows)
+    verdict = "right" if model.right else "WRONG"
+    out.append(f"the model: the adapter copies {model.length} byte{'' if model.length == 1 else 's'} from offset "
+               f"{model.source_offset}: {quoted(model.returned)} ({verdict})")
+    if real.trap is not None:
+        out.append(f"{real.build}: trapped ({real.trap})")
+    elif real.errno:
+        out.append(f"{real.build}: errno {real.errno}, no name told")
+    else:
+        out.append(f"{real.build} told {quoted(real.told or b'')}: "
+                   f"{'the same' if both.told_agrees else 'NOT what the model tells'}")
+    if both.comparable:
+        wrong = [str(s.index + 1) for s in both.steps if not s.agrees]
+        out.append(f"model and {real.build} agree: all {n} names at the model's offsets (counted from the names' area, "
+                   "right after the list) and the name told" if both.agrees else
+                   f"model and {real.build} DIFFER: " + "; ".join(
+                       ([f"offsets at step {', '.join(wrong)}"] if wrong else []) +
+                       ([] if both.told_agrees else ["the name told"])))
+    else:
+        out.append(f"offsets not compared, {real.build}: {both.why_not}")
+        if real.errno:
+            expected = next((e.errno for e in chain.fd_table(paths_of(model), model.behavior) or () if e.fd == model.fd),
+                            None)
+            out.append(f"  the model's fd table answers errno {expected} at fd {model.fd}: "
+                       f"{'the same' if expected == real.errno else 'NOT the same'}")
+        elif real.trap is None and not real.listings and real.startup is not None and len(real.startup.names) == n:
+            offsets = ", ".join(str(real.startup.offset(i)) for i in range(n))
+            out.append(f"  its start-up listing (during {real.startup.during}): the list at "
+                       f"{hex_address(real.startup.list.address)}, the names at offsets {offsets} after it; the "
+                       f"model's {model.behavior} replays the counting design, so only the name told compares")
+    return "\n".join(out)

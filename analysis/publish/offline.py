@@ -8,7 +8,9 @@ build, and one line on running the widget itself:
 - ``live-explorer``: the live explorer (``live``): the real builds run in the reader's page.
 - ``stepper``: the stepper recorded, every step's sentence and figure for the report's case and
   two lists that break it differently, with Prev and Next (a few lines of script; without
-  script, the opening step of the first list).
+  script, the opening step of the first list); for the report's case through the affected
+  build and the fixed one, each step also shows what that build's own allocator did, traced
+  for real (``reach.alloc_trace``), beside the model's offsets.
 - ``scan``: the scanner's answer recorded for the lab's opener composed with an affected and a
   fixed build, as the widget gives it for an upload (the repair's download link included).
 """
@@ -25,7 +27,8 @@ from ..experiments.verdicts import REPORT_CASE
 from ..findings.claims import LAST_MISROUTED
 from ..model import chain
 from ..model.describe import prose, step_sentence
-from ..show.diagrams import scratch_diagram
+from ..reach import alloc_trace
+from ..show.diagrams import ALLOCATION_STYLE, allocation_html, scratch_diagram
 from ..show.views import figure_img
 
 VIEWS = ("live-explorer", "stepper", "scan")
@@ -35,7 +38,8 @@ LIVE_LINE = {
     "live-explorer": "In JupyterLab (<code>make lab</code>) this cell is the lab's own explorer, a widget that runs "
                      "each change in the kernel's wasmtime, native runs included.",
     "stepper": "In JupyterLab (<code>make lab</code>) this cell is a widget: any list, any fd, the adapter as "
-               "published or fixed.",
+               "published or fixed, and beside it any catalogued build's own allocator, traced for real; in a "
+               "terminal, <code>python -m analysis explain --fd N --adapter ID PATH...</code>.",
     "scan": "In JupyterLab (<code>make lab</code>) this cell is a widget that scans a <code>.wasm</code> file you "
             "drop on it; in a terminal, <code>python -m analysis scan FILE</code> answers the same.",
 }
@@ -51,20 +55,29 @@ class StepperCase:
     fd: int
     opens_at: int | None = None
     """The step shown first (None: the last, the copy)."""
+    behavior: chain.Behavior = "missing-increment"
+    """The model's behaviour for this call."""
+    real: str | None = None
+    """``affected`` or ``fixed``: that measured build's own allocator is traced and shown beside
+    each step (None: the model alone)."""
 
 
 STEPPER_CASES = (
-    StepperCase("the report's case, fd 5 (/c)", REPORT_CASE, 5, opens_at=3),
+    StepperCase("the report's case, fd 5 (/c)", REPORT_CASE, 5, opens_at=3, real="affected"),
     StepperCase("names of different lengths, fd 4: a name stitched from two", ("/a", "/bbbb", "/c", "/dd"), 4),
     StepperCase("real directory names, fd 4: the last name routed elsewhere", LAST_MISROUTED, 4),
+    StepperCase("the report's case, fd 5 (/c), the fixed adapter", REPORT_CASE, 5, opens_at=3, behavior="fixed",
+                real="fixed"),
 )
-"""The report's case and two lists that break it differently (page 4's diagrams)."""
+"""The report's case and two lists that break it differently (page 4's diagrams), and the report's
+case again as the fixed adapter runs it; the report's case beside the real builds' allocators."""
 
 
 def views(needed: Iterable[str], affected: str, fixed: str, explorer: Callable[[], str]) -> dict[str, str]:
     """The HTML of each view ``needed`` in this build: ``affected`` and ``fixed`` (build ids) for
-    the scan, ``explorer`` makes the live explorer's own HTML (``live.explorer_html``)."""
-    makers = {"live-explorer": explorer, "stepper": lambda: stepper_html(STEPPER_CASES),
+    the scan and the stepper's real allocators, ``explorer`` makes the live explorer's own HTML
+    (``live.explorer_html``)."""
+    makers = {"live-explorer": explorer, "stepper": lambda: stepper_html(STEPPER_CASES, affected, fixed),
               "scan": lambda: scan_html(affected, fixed)}
     return {name: makers[name]() for name in VIEWS if name in set(needed)}
 
@@ -82,26 +95,33 @@ def with_line(view: str, name: str) -> str:
     return f'<div class="offline-view" data-view="{name}">{view}<p class="offline-line">{LIVE_LINE[name]}</p></div>'
 
 
-def stepper_html(cases: tuple[StepperCase, ...]) -> str:
-    """Every step of each case, as the stepper draws it: one shown, Prev and Next to walk."""
-    steps, options, first = [], [], 0
+def stepper_html(cases: tuple[StepperCase, ...], affected: str | None = None, fixed: str | None = None) -> str:
+    """Every step of each case, as the stepper draws it: one shown, Prev and Next to walk. A case
+    with ``real`` set shows beside each step what that build (``affected`` or ``fixed``) did, traced."""
+    steps, options, first, style = [], [], 0, ""
+    builds = {"affected": affected, "fixed": fixed}
     for c, case in enumerate(cases):
-        trace = chain.explain(case.paths, case.fd, "missing-increment")
+        trace = chain.explain(case.paths, case.fd, case.behavior)
+        build = builds.get(case.real) if case.real else None
+        both = alloc_trace.beside(alloc_trace.trace(build, case.paths, case.fd), trace) if build else None
+        style = ALLOCATION_STYLE if both is not None else style
         last = len(trace.steps) + 1
         opens = last if case.opens_at is None else case.opens_at
         first = opens if c == 0 else first
-        options.append(f'<option value="{c}" data-opens="{opens}">{html.escape(case.label)}</option>')
+        label = case.label + (f", beside {build} run for real" if build else "")
+        options.append(f'<option value="{c}" data-opens="{opens}">{html.escape(label)}</option>')
         for step in range(last + 1):
             figure = figure_img(scratch_diagram(trace, upto=min(step, len(trace.steps)),
                                                 show_copy=step > len(trace.steps)))
+            real = allocation_html(both, step) if both is not None else ""
             hidden = "" if (c, step) == (0, opens) else " hidden"
             steps.append(f'<div class="stepper-step" data-case="{c}" data-step="{step}" data-last="{last}"{hidden}>'
                          f'<p class="stepper-caption"><b>Step {step} of {last}.</b> '
-                         f"{prose(step_sentence(trace, step))}</p>{figure}</div>")
+                         f"{prose(step_sentence(trace, step))}</p>{real}{figure}</div>")
     return ('<div class="recorded-stepper"><p class="stepper-controls"><label>list <select aria-label="list">'
             f'{"".join(options)}</select></label> <button type="button" data-move="-1">◀ Prev</button> '
             f'<span class="stepper-at">step {first}</span> <button type="button" data-move="1">Next ▶</button></p>'
-            f'{"".join(steps)}</div>{_STEPPER_SCRIPT}')
+            f'{"".join(steps)}</div>{style}{_STEPPER_SCRIPT}')
 
 
 _STEPPER_SCRIPT = """<script>

@@ -1,10 +1,14 @@
-"""Diagrams of the mechanism: the adapter's scratch area during one call, and the path a
-preopen's name travels from the host to the guest.
+"""Diagrams of the mechanism: the adapter's scratch area during one call, the real build's
+allocator calls beside it (an HTML table), and the path a preopen's name travels from the
+host to the guest.
 
-Drawn from the model's trace (``model.explain``) or from a real run, never by hand; the
-outcome colours and the figure plumbing come from ``plots``.
+Drawn from the model's trace (``model.explain``), from a real build's traced allocator
+(``reach.alloc_trace``) or from a real run, never by hand; the outcome colours and the figure
+plumbing come from ``plots``.
 """
 from __future__ import annotations
+
+import html
 
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -12,6 +16,7 @@ from matplotlib.patches import Rectangle
 from ..model.chain import DirNameTrace
 from ..model.describe import quoted, shown
 from ..model.results import RunResult
+from ..reach.alloc_trace import Beside, hex_address
 from .palette import EMPTY, OUTCOME_COLORS
 from .plots import figure_axes, new_figure
 
@@ -70,6 +75,57 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
         ax.spines[side].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+ALLOCATION_STYLE = """<style>
+.stepper-real table { border-collapse: collapse; font-size: 0.85rem; margin: 0.3rem 0; }
+.stepper-real th, .stepper-real td { border-bottom: 1px solid #ddd; padding: 0.15rem 0.5rem; text-align: left; }
+.stepper-real tr.now td { background: #fff4d6; }
+.stepper-real td.differ { color: #b00020; font-weight: bold; }
+</style>"""
+"""The allocation table's looks, once per page or widget."""
+
+
+def allocation_html(both: Beside, step: int) -> str:
+    """What the real build's ``cabi_import_realloc`` did up to the stepper's ``step`` (0: the list;
+    1..n: the names; n+1: the copy), beside the model's offsets, as an HTML table; everything
+    that came from a user (names) or a binary (its words) is escaped."""
+    model, real = both.model, both.real
+    n = len(model.steps)
+    e = html.escape
+    head = (f"<p><b>{e(real.build)}, run for real</b>: each call of its <code>cabi_import_realloc</code> while "
+            f"<code>fd_prestat_dir_name({model.fd})</code> lists the names, beside the model's offsets "
+            "(both counted from the end of the list).</p>")
+    if not both.comparable:
+        said = f"<p>Offsets not compared: {e(both.why_not)}.</p>"
+        start = real.startup
+        if real.trap is None and not real.errno and not real.listings and start is not None \
+                and len(start.names) == len(model.names):
+            offsets = ", ".join(str(start.offset(i)) for i in range(len(start.names)))
+            said += (f"<p>Its one listing, at start-up ({e(start.during)}): the list at "
+                     f"<code>{hex_address(start.list.address)}</code>, the names side by side at offsets "
+                     f"{e(offsets)}; it told <code>{e(quoted(real.told or b''))}</code> "
+                     f"({'as the model tells' if both.told_agrees else 'not what the model tells'}).</p>")
+        return f'<div class="stepper-real" data-verdict="not comparable">{head}{said}</div>'
+    listing = real.listing
+    rows = [("<tr><th>allocation</th><th>asked</th><th>returned</th><th>name went to</th><th>the model</th>"
+             "<th>agree</th></tr>"),
+            (f'<tr{" class=now" if step == 0 else ""}><td>the list</td><td>{listing.list.size} B, align '
+             f"{listing.list.align}</td><td><code>{hex_address(listing.list.address)}</code></td>"
+             f"<td>names from <code>{hex_address(listing.base)}</code></td><td>-</td><td>-</td></tr>")]
+    for s in both.steps[: min(step, n)]:
+        got = s.allocation
+        now = " class=now" if s.index + 1 == step else ""
+        rows.append(f"<tr{now}><td>name {s.index + 1}, <code>{e(quoted(model.names[s.index]))}</code></td>"
+                    f"<td>{got.size} B, align {got.align}</td><td><code>{hex_address(got.address)}</code></td>"
+                    f"<td>+{s.real_offset}</td><td>+{s.model_offset}</td>"
+                    f'<td{"" if s.agrees else " class=differ"}>{"yes" if s.agrees else "NO"}</td></tr>')
+    if step > n:
+        rows.append(f"<tr class=now><td>told to the guest</td><td colspan=3><code>{e(quoted(real.told or b''))}</code>"
+                    f"</td><td><code>{e(quoted(model.returned))}</code></td>"
+                    f'<td{"" if both.told_agrees else " class=differ"}>{"yes" if both.told_agrees else "NO"}</td></tr>')
+    verdict = "agree" if both.agrees else "differ"
+    return (f'<div class="stepper-real" data-verdict="{verdict}">{head}<table>{"".join(rows)}</table></div>')
 
 
 def pipeline(result: RunResult, title: str | None = None) -> Figure:

@@ -23,9 +23,9 @@ from ..model.describe import NATIVE_LABEL, step_sentence
 from ..model.errors import LabError
 from ..model.results import NATIVE, RunResult
 from ..model.wasi import FIRST_FD, check_fd, check_paths, preopen_fds
-from ..reach import repair, scan
+from ..reach import alloc_trace, repair, scan
 from ..runs.runner import Runner, default_runner
-from .diagrams import scratch_diagram
+from .diagrams import ALLOCATION_STYLE, allocation_html, scratch_diagram
 from .palette import OUTCOME_COLORS
 from .views import figure_img, prose, result_html, scan_html
 
@@ -180,20 +180,29 @@ class Stepper:
     """Walk one ``fd_prestat_dir_name`` call through the adapter, one allocation at a time.
 
     It opens ``at`` a step (default: the last, where the name is copied out and goes wrong);
-    Prev walks back. An exported page shows it recorded instead (``publish.offline``).
+    Prev walks back. With a ``build`` picked, each step also shows what that catalogued build's own
+    allocator did, traced for real (``reach.alloc_trace``). An exported page shows it recorded
+    instead (``publish.offline``).
     """
 
     def __init__(self, paths: Sequence[str] = REPORT_CASE, behavior: chain.Behavior = "missing-increment",
-                 fd: int = FIRST_FD + 2, at: int | None = None) -> None:
+                 fd: int = FIRST_FD + 2, at: int | None = None, build: str | None = None) -> None:
         check_fd(fd, len(check_paths(paths)))
         if behavior not in ("missing-increment", "fixed"):
             raise LabError(f"unknown adapter behaviour {behavior!r}: choose missing-increment or fixed")
+        builds = [b.id for b in adapters.catalogue()]
+        if build is not None and build not in builds:
+            raise LabError(f"unknown build {build!r} for the stepper: one of {', '.join(builds)}, or none")
         style = {"description_width": "90px"}
         self.paths = w.Text(value=", ".join(paths), description="preopens", style=style)
         self.behavior = w.Dropdown(options=["missing-increment", "fixed"], value=behavior,
                                    description="adapter", style=style)
         self.fd = w.Dropdown(options=list(preopen_fds(len(paths))), value=fd, description="fd", style=style)
         self.step = w.IntSlider(value=0, min=0, max=len(paths) + 1, description="step", style=style)
+        self.build = w.Dropdown(options=[("model only", None), *((b, b) for b in builds)], value=build,
+                                description="beside", style=style)
+        self.real = w.HTML()
+        self.beside: alloc_trace.Beside | None = None
         self.prev = w.Button(description="◀ Prev")
         self.next = w.Button(description="Next ▶")
         self.caption = w.HTML()
@@ -205,9 +214,10 @@ class Stepper:
         self.paths.observe(self._rebuild, names="value")
         self.behavior.observe(self._rebuild, names="value")
         self.fd.observe(self._rebuild, names="value")
+        self.build.observe(self._rebuild, names="value")
         self.step.observe(lambda _: self.draw(), names="value")
-        self.widget = w.VBox([w.HBox([self.paths, self.behavior, self.fd]),
-                              w.HBox([self.prev, self.step, self.next]), self.caption, self.figure_out])
+        self.widget = w.VBox([w.HBox([self.paths, self.behavior, self.fd, self.build]),
+                              w.HBox([self.prev, self.step, self.next]), self.caption, self.real, self.figure_out])
         self.widget.add_class("preopen-stepper")  # stable names for a page's scripts and tests
         self.caption.add_class("stepper-caption")
         self._rebuild()
@@ -223,8 +233,9 @@ class Stepper:
         try:
             names = check_paths([p.strip() for p in self.paths.value.split(",")])
         except LabError as exc:
-            self.trace, self.error = None, str(exc)
+            self.trace, self.beside, self.error = None, None, str(exc)
             self.caption.value = _error_html(self.error)
+            self.real.value = ""
             return
         fds = list(preopen_fds(len(names)))
         if list(self.fd.options) != fds:
@@ -235,6 +246,12 @@ class Stepper:
             self.fd.observe(self._rebuild, names="value")
         self.trace = chain.explain(names, self.fd.value, self.behavior.value)
         self.error = None
+        self.beside, self.real.value = None, ""
+        if self.build.value is not None:
+            try:
+                self.beside = alloc_trace.beside(alloc_trace.trace(self.build.value, names, self.fd.value), self.trace)
+            except LabError as exc:
+                self.real.value = _error_html(str(exc))
         self.step.max = len(self.trace.steps) + 1
         self.draw()
 
@@ -243,6 +260,8 @@ class Stepper:
             return
         step = self.step.value
         self.caption.value = f"<p>{prose(step_sentence(self.trace, step))}</p>"
+        if self.beside is not None:
+            self.real.value = ALLOCATION_STYLE + allocation_html(self.beside, step)
         upto = min(step, len(self.trace.steps))
         fig = scratch_diagram(self.trace, upto=upto, show_copy=step > len(self.trace.steps))
         with self.figure_out:
