@@ -231,19 +231,26 @@ def test_an_entry_of_another_user_is_left_whatever_its_name(tmp_path):
     assert folder.is_dir() and (folder / "inner").is_dir() and file.read_text() == "theirs" and link.is_symlink()
 
 
-def test_planted_code_shapes_never_name_the_build_a_scan_resembles(said):
+def test_planted_code_shapes_never_name_the_build_a_scan_resembles(said, monkeypatch, tmp_path):
     """Which catalogued build a scanned adapter's code is said to be (page 7, the survey)
-    comes from shapes kept beside each adapter: a list planted there is computed again."""
+    comes from shapes kept beside each adapter: a list planted there is computed again.
+    In a cache of its own (the adapter copied in), so no other test process remakes it meanwhile."""
     from analysis.reach import scan
 
     build = adapters.resolve("jco-1.8.1")
-    adapters.fetch(build)
+    published = adapters.fetch(build).read_bytes()
+    monkeypatch.setenv("PREOPEN_LAB_CACHE", str(tmp_path / "cache"))
+    build.cache_path().parent.mkdir(parents=True)
+    build.cache_path().write_bytes(published)
     kept = build.cache_path().with_name(build.cache_path().name + ".shapes")
     scan._catalogue_shapes.cache_clear()
-    honest = scan._catalogue_shapes("command")[build.id]
-    kept.write_text(json.dumps(["planted"]))
-    kept.with_name(kept.name + ".sha256").write_text(hashlib.sha256(kept.read_bytes()).hexdigest())
-    scan._catalogue_shapes.cache_clear()
-    assert scan._catalogue_shapes("command")[build.id] == honest
-    assert any("fails its seal" in line for line in said)
-    assert seal.seal_holds(kept, kept.read_bytes())
+    try:
+        honest = scan._catalogue_shapes("command")[build.id]
+        kept.write_text(json.dumps(["planted"]))
+        kept.with_name(kept.name + ".sha256").write_text(hashlib.sha256(kept.read_bytes()).hexdigest())
+        scan._catalogue_shapes.cache_clear()
+        assert scan._catalogue_shapes("command")[build.id] == honest
+        assert any("fails its seal" in line for line in said)
+        assert seal.seal_holds(kept, kept.read_bytes())
+    finally:
+        scan._catalogue_shapes.cache_clear()
