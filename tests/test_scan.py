@@ -234,3 +234,55 @@ def test_an_adapter_in_a_nested_component_is_found_and_repair_refuses_it(tmp_pat
     assert found.answer == "affected" and found.findings[0].where == "component > component 0 > module 1"
     done = lab("repair", str(outer), "-o", str(tmp_path / "out.wasm"))
     assert done.returncode == 2 and "nests components" in done.stderr and not (tmp_path / "out.wasm").exists()
+
+
+# -- the allocator's design, beside the run ------------------------------------------------------
+
+
+def test_every_adapter_found_has_its_design_read_beside_the_run(measured):
+    from analysis.reach.words import describe_scan
+
+    opener = guests.get("opener").wasm()
+    for build in adapters.catalogue():
+        found = scan.scan_file(compose.compose(opener, build))
+        finding = found.findings[0]
+        expected = {"missing-increment"} if measured[build.id] else {"early", "counts"}
+        assert finding.design in expected, build.id
+        assert finding.design_agrees is True and finding.design_evidence, build.id
+        assert json.loads(found.to_json())["findings"][0]["design"] == finding.design
+        assert any("the code agrees with the run" in line for line in describe_scan(found))
+    done = lab("scan", str(compose.compose(opener, adapters.resolve(AFFECTED))))
+    assert "its allocator's code reads missing-increment" in done.stdout
+
+
+def _forgets_the_count(data: bytes) -> bytes:
+    """A counting allocator, exactly as published where it decides, that writes its state back
+    with the counter zeroed (``i64.load`` of tag and counter made ``i64.load32_u``): it reads
+    ``counts``, and runs as if the increment were missing."""
+    from analysis.reach import allocator, increment
+
+    pattern = [("local.tee {S}", ""), ("local.get {F}", ""), ("i64.load", ""), ("i64.store align=4", "")]
+
+    def edit(lines):
+        found = increment.instructions(lines)
+        (at, _), = allocator.matches([t for _, t in found], pattern)
+        line = found[at + 2][0]
+        return lines[:line] + [lines[line].replace("i64.load", "i64.load32_u")] + lines[line + 1:]
+    return increment.rewrite(data, edit)
+
+
+def test_when_the_design_and_the_run_disagree_the_scan_says_so_and_the_run_decides(tmp_path):
+    from analysis.reach.words import describe_scan
+
+    from conftest import FIXED
+
+    edited = _forgets_the_count(adapters.fetch(adapters.resolve(FIXED)).read_bytes())
+    path = tmp_path / "app.wasm"
+    path.write_bytes(compose.compose_with(guests.get("opener").wasm(), edited, "an edited adapter"))
+    found = scan.scan_file(path)
+    finding = found.findings[0]
+    assert (finding.design, finding.verdict, finding.design_agrees) == ("counts", "affected", False)
+    assert found.answer == "affected"
+    assert any("they disagree, and the run decides" in line for line in describe_scan(found))
+    done = lab("scan", str(path), "--json")
+    assert done.returncode == 1 and json.loads(done.stdout)["findings"][0]["design_agrees"] is False

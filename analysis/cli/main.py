@@ -16,7 +16,7 @@ from ..artifacts.cache import LOG
 from ..model.describe import shown
 from ..model.errors import LabError, first_line
 from ..runs.cpus import pin_to_cpu
-from . import builds, claims, experiments, reach, reports, runs, startup
+from . import builds, claims, experiments, reach, reports, rootcause, runs, startup
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     """Every command, each group's added by its own module."""
     parser = _Parser(prog="python -m analysis", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for group in (builds, runs, experiments, claims, reach, reports):
+    for group in (builds, runs, experiments, claims, reach, rootcause, reports):
         group.register(commands)
     return parser
 

@@ -12,6 +12,10 @@ functions and imports ``wasi:*`` interfaces. Then:
   ``fd_prestat_dir_name`` for preopen lists of at least three names (``adapter_host``),
   against the names given; ``cannot tell`` (with the reason) when it cannot be run.
 
+Beside the run, each adapter's allocator is read (``allocator``): the design its code carries
+(``counts``, ``missing-increment``, ``early``, ``unknown``) is a second line of evidence,
+said with the verdict, and whether the two agree; when they do not, the run decides.
+
 Nothing here is looked up: a verdict is always a run. The run is of code someone else
 made, so each file is judged in a child process of its own (``runs.contained``):
 ``SCAN_SECONDS`` of wall clock, compiling included, and ``contained.ADDRESS_SPACE`` of
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,7 +38,7 @@ from ..artifacts.inside import CoreModule, code_shapes, core_modules, kind_of
 from ..model.describe import shown
 from ..model.errors import LabError, first_line, last_line
 from ..runs import contained
-from . import adapter_host
+from . import adapter_host, allocator
 
 PREVIEW1 = frozenset({"fd_write", "fd_read", "fd_close", "fd_prestat_get", "fd_prestat_dir_name", "path_open",
                       "proc_exit", "args_get", "environ_get", "clock_time_get", "random_get"})
@@ -69,6 +73,14 @@ class Finding:
     """The share of its functions found, as they are, in those builds."""
     note: str = ""
     """How it was run, when not as found: a published adapter file is embedded first."""
+    design: str = ""
+    """The design its allocator's code carries (``allocator``): ``counts``, ``missing-increment``,
+    ``early`` or ``unknown``; evidence beside the run, never its replacement."""
+    design_evidence: str = ""
+    """What the reading found, in one line (for ``unknown``, what it did not)."""
+    design_agrees: bool | None = None
+    """Whether the design says what the run found; None when there is nothing to compare (an
+    ``unknown`` design, or a verdict other than affected / not affected). The run decides."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +170,25 @@ def _scan_here(data: bytes, label: str) -> FileScan:
 
 
 def judge(module: CoreModule) -> Finding:
-    """Run one adapter's own code with each of ``NAME_LISTS`` preopened."""
+    """Run one adapter's own code with each of ``NAME_LISTS`` preopened; read its allocator's design beside."""
+    found = _run(module)
+    return replace(found, **_design(module, found.verdict))
+
+
+def _design(module: CoreModule, verdict: str) -> dict:
+    """The allocator's design, read here, in the child: wasm-tools runs on the file's own bytes."""
+    try:
+        reading = allocator.read_module(module.data, "", module.where)
+    except LabError as exc:
+        return {"design": "unknown", "design_evidence": f"its allocator could not be read: {exc}"}
+    except Exception as exc:  # noqa: BLE001 - a file of anyone's making: any failure is an answer
+        return {"design": "unknown", "design_evidence": f"its allocator could not be read ({type(exc).__name__}: "
+                                                        f"{last_line(exc)})"}
+    return {"design": reading.design, "design_evidence": reading.why,
+            "design_agrees": allocator.agrees(reading.design, verdict)}
+
+
+def _run(module: CoreModule) -> Finding:
     versions = sorted({m.group(1) for name in module.import_modules() if (m := _VERSION.match(name))})
     role = "command" if ("__main_module__", "_start", "func") in module.imports else "reactor"
     common = dict(where=module.where, wasi_version=", ".join(versions) or None, role=role,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..model.describe import shown, text_table
+from .allocator import IMPLIES
 from .host_checks import CHECKS, REFERENCE
 from .host_matrix import Matrix
 from .scan import FileScan
@@ -34,10 +35,26 @@ def describe_scan(found: FileScan) -> list[str]:
         lines += [f"    {shown(line, 200)}" for line in finding.evidence[:4]]
         if len(finding.evidence) > 4:
             lines.append(f"    and {len(finding.evidence) - 4} more")
+        if finding.design:
+            said = describe_design(finding.design, finding.design_agrees, finding.verdict, finding.design_evidence)
+            lines.append(f"    {shown(said, 400)}")
     if found.answer == "affected":
         lines.append(f"  what to do: `python -m analysis repair {shown(found.path, 200)} -o fixed.wasm` re-adapts it "
                      "with a build measured fixed, or rebuild it with a fixed toolchain")
     return lines
+
+
+def describe_design(design: str, agrees: bool | None, verdict: str, evidence: str = "") -> str:
+    """The allocator's design read from the code, beside the run's verdict, in one line."""
+    implied = IMPLIES.get(design)
+    said = f"its allocator's code reads {design}"
+    if implied is None:
+        return f"{said} ({evidence or 'no known design'}): its code says nothing either way; the run decides"
+    if agrees is None:
+        return f"{said} (which means {implied})"
+    if agrees:
+        return f"{said}, which means {implied}: the code agrees with the run"
+    return f"{said}, which means {implied}, but the run found it {verdict}: they disagree, and the run decides"
 
 
 def describe_survey(rows: Sequence[SurveyRow], chart: Sequence[Toolchain]) -> list[str]:
