@@ -85,7 +85,9 @@ def compose(core: bytes, build: AdapterBuild) -> Path:
 def compose_with(core: bytes, adapter: bytes, label: str) -> bytes:
     """``core`` adapted with any adapter's bytes (not only a catalogued build's), not cached:
     how ``scan`` embeds a published adapter file the way wit-component would."""
-    with scratch_folder(cache_dir() / "components", TMP_PREFIX) as scratch:
+    folder = cache_dir() / "components"
+    folder.mkdir(parents=True, exist_ok=True)  # a fresh cache has none yet
+    with scratch_folder(folder, TMP_PREFIX) as scratch:
         (scratch / "adapter.wasm").write_bytes(adapter)
         _compose(core, scratch / "adapter.wasm", label, scratch / "out.wasm")
         return (scratch / "out.wasm").read_bytes()
