@@ -20,11 +20,13 @@ from ..model.describe import shown, span
 from ..model.markers import marker_target
 from ..model.results import NATIVE, RunResult
 from ..model.wasi import ADAPTER_MAX_PREOPENS, ENOENT, FIRST_FD, encode
+from ..reach.intervention import Row
 from ..runs.hosts import WASIP2_HOSTS
 from ..runs.runner import Runner, default_runner
 from . import domains as d
 from .checks import Claim, Domain, Findings, Trial, every, label, some
 from .hunt import REPORT_HUNT, hunted
+from .intervention import intervention_findings
 
 
 def split(found: Sequence[Verdict]) -> tuple[list[str], list[str]]:
@@ -217,7 +219,10 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
 # -- 4 · the root cause ---------------------------------------------------------------------
 
 
-def root_cause_findings(check: ModelCheck, runner: Runner | None = None, hunt: int = REPORT_HUNT) -> Findings:
+def root_cause_findings(check: ModelCheck, runner: Runner | None = None, hunt: int = REPORT_HUNT,
+                        intervention: Sequence[Row] = ()) -> Findings:
+    """Page 4's claims: the model against real runs, the model against the real allocator's
+    calls, and (given its table) the increment put into and taken out of the binaries."""
     builds = ", ".join(f"{adapter} as {profile.behavior}" for adapter, profile in check.backends)
     through = tuple(adapter for adapter, _ in check.backends)
     claims = []
@@ -229,6 +234,8 @@ def root_cause_findings(check: ModelCheck, runner: Runner | None = None, hunt: i
                             ).with_domain(d.within(d.count(1, d.MOST_PREOPENS), d.ANY),
                                           Trial(guest, through, _model_agrees_on(name))))
     claims += allocator_claims()
+    if intervention:
+        claims += intervention_findings(intervention).claims
     return hunted(Findings("4 · the root cause", tuple(claims)), hunt, runner)
 
 

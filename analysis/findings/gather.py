@@ -4,7 +4,7 @@ survey) and the same hunt."""
 from __future__ import annotations
 
 from ..experiments import modelcheck, practices, sweeps, verdicts
-from ..reach import survey
+from ..reach import intervention, survey
 from ..runs.runner import Runner, default_runner
 from . import advice, claims
 from .checks import Findings
@@ -28,7 +28,7 @@ def gather(hunt: int = REPORT_HUNT, runner: Runner | None = None, with_survey: b
         claims.preopen_model_findings(runner, hunt),
         claims.reproduction_findings(found, runner),
         claims.survival_findings(found, runner, hunt),
-        claims.root_cause_findings(check, runner, hunt),
+        claims.root_cause_findings(check, runner, hunt, intervention.table(runner)),
         claims.reach_findings(found, sweeps.ceiling(runner=runner), sweeps.name_budget(runner=runner), runner, hunt),
         advice.practices_findings(found, list(FIVE), orders, affected, runner, hunt),
     ]
