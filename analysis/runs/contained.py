@@ -46,6 +46,9 @@ OUTPUT_LIMIT = 16 << 20
 guests print under 10 KB). Past it a write fails, as on a full file system."""
 
 
+PASSED_ON = ("PREOPEN_LAB_CACHE", "XDG_CONFIG_HOME")
+"""The settings a child takes from its caller at each call: the fork server keeps the
+environment it started with, and a caller may have moved the cache or the key since."""
 _LONGEST_TMPDIR = 64
 """Characters of a temporary folder under which multiprocessing's Unix sockets still fit
 (a socket's path holds 107 bytes, and ``pymp-<8>/listener-<8>`` follows it)."""
@@ -113,7 +116,8 @@ def call(func: Callable[..., T], args: tuple, seconds: float) -> Ended[T]:
     receive, send = context.Pipe(duplex=False)
     lifeline, held = context.Pipe(duplex=False)  # EOF in the child when this process is gone
     with scratch_folder(Path(scratch_base()), RUN_PREFIX) as folder:
-        child = context.Process(target=_child, args=(send, lifeline, func, args, str(folder)), daemon=True,
+        settings = {name: os.environ.get(name) for name in PASSED_ON}
+        child = context.Process(target=_child, args=(send, lifeline, func, args, str(folder), settings), daemon=True,
                                 name="preopen-lab-child")
         started = False
         try:
@@ -176,12 +180,18 @@ def compact(config: Any, reservation: int = 0) -> Any:
 
 
 
-def _child(send: Any, lifeline: Any, func: Callable[..., Any], args: tuple, folder: str) -> None:
+def _child(send: Any, lifeline: Any, func: Callable[..., Any], args: tuple, folder: str,
+           settings: dict[str, str | None]) -> None:
     try:
         os.setpgid(0, 0)  # a group of its own, so that the parent can end what it starts too
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
         threading.Thread(target=_die_with_parent, args=(lifeline,), daemon=True).start()
         resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+        for name, value in settings.items():  # as the caller has them now, not as the fork server started
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         os.environ["TMPDIR"] = tempfile.tempdir = folder
         try:
             message = ("value", func(*args))
