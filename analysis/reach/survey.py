@@ -8,6 +8,10 @@ survey reads them back instead of fetching again. The rows are sealed (``seal``)
 become page 7's table and the toolchain map, so rows anyone else wrote into the cache are
 surveyed again, never shown; without a key nothing is kept.
 
+Beside each file's answer, its rows carry the design each adapter's allocator carries
+(``scan``'s ``Finding.design``, read by ``allocator``) and whether that design says what the
+run found: evidence beside the run, never instead of it.
+
 Which releases: by default a few per package, so that the survey fits in a report build
 (jco: the first release of each catalogued build; ComponentizeJS: the newest patch of
 each minor version; componentize-py: its newest release; wasmtime: the wheel installed
@@ -29,7 +33,7 @@ from ..artifacts import adapters, inside, seal
 from ..artifacts.cache import cache_dir, remove_tree, scratch_folder, sha256_bytes
 from ..artifacts.npm import npm, pack_members, reason
 from ..model.errors import LabError, first_line
-from . import adapter_host, scan
+from . import adapter_host, allocator, scan
 from .scan import scan_bytes
 
 JCO = "@bytecodealliance/jco"
@@ -56,6 +60,15 @@ class Row:
     """The largest share of its adapters' functions found as published in one catalogued
     build (below ``scan.RESEMBLANCE``, none is named)."""
     evidence: str
+    design: str = ""
+    """The design each adapter's allocator carries (``counts``, ``missing-increment``, ``early``,
+    ``unknown``), one per adapter in the order found, joined by ", "; empty without an adapter."""
+    design_agrees: bool | None = None
+    """Whether the designs say what the runs found: False when any adapter's design disagrees with
+    its own verdict, True when every one that can be compared agrees, None when none can be (an
+    ``unknown`` design, or a verdict other than affected / not affected). The run decides."""
+    design_evidence: str = ""
+    """What the reading found, one line per distinct reading, joined by "; " (for ``unknown``: what it did not)."""
 
 
 def survey(every: bool = False) -> list[Row]:
@@ -111,12 +124,17 @@ ROWS_MAX_BYTES = 16 << 20
 """More than any release's rows the survey writes; a larger entry in the cache is not read."""
 
 
+_SCANNER_CODE = b"".join(Path(module.__file__).read_bytes() for module in (scan, adapter_host, allocator, inside))
+_SCANNER_CODE += Path(__file__).read_bytes()
+"""The scanner's code as this process loaded it (read when this module is imported, not at the
+first survey), so a process whose files were edited under it keeps its rows under its own key."""
+
+
 @lru_cache(maxsize=1)
 def _scanner_key() -> str:
-    """Rows are kept per version of the scanner's code: a changed scanner surveys again."""
-    code = b"".join(Path(module.__file__).read_bytes() for module in (scan, adapter_host, inside))
-    code += Path(__file__).read_bytes()
-    return sha256_bytes(code)[:16]
+    """Rows are kept per version of the scanner's code (the run, ``scan``; the design, ``allocator``;
+    the rows, this file): a changed scanner surveys again."""
+    return sha256_bytes(_SCANNER_CODE)[:16]
 
 
 def _row(package: str, version: str, name: str, data: bytes) -> Row:
@@ -127,7 +145,16 @@ def _row(package: str, version: str, name: str, data: bytes) -> Row:
     resembles = sorted({b for f in found.findings for b in f.resembles})
     evidence = next((e for f in found.findings if f.verdict == found.answer for e in f.evidence), "")
     return Row(package, version, name, len(data), sha256_bytes(data), found.answer, len(found.findings),
-               " or ".join(resembles), max((f.shared for f in found.findings), default=0.0), evidence)
+               " or ".join(resembles), max((f.shared for f in found.findings), default=0.0), evidence,
+               **designs(found.findings))
+
+
+def designs(findings: tuple[scan.Finding, ...]) -> dict:
+    """A file's adapters' designs, each beside its own verdict, as a ``Row``'s design fields."""
+    said = [f.design_agrees for f in findings]
+    agrees = False if False in said else True if True in said else None
+    return {"design": ", ".join(f.design or "unknown" for f in findings), "design_agrees": agrees,
+            "design_evidence": "; ".join(dict.fromkeys(f.design_evidence for f in findings if f.design_evidence))}
 
 
 def _wheel_files(package: str, version: str) -> dict[str, bytes]:

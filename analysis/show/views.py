@@ -262,29 +262,47 @@ def scan_html(found: FileScan) -> Html:
 
 def survey_frame(rows: Sequence[SurveyRow]) -> pd.DataFrame:
     """The surveyed files that carry a preview1 adapter, summarised: one row per package,
-    kind of file and run of consecutive releases with the same answer (``survey --json``
-    keeps one row per file)."""
+    kind of file and run of consecutive releases with the same answer and the same design read
+    from its allocator's code (``survey --json`` keeps one row per file). Beside the run's answer,
+    the design and whether the two agree: where they disagree, the row says so, and that the
+    run decides."""
     runs: list[dict] = []
     for r in rows:
         if not r.adapters:
             continue
         family = _file_family(r.file)
+        said = (r.answer, r.design, r.design_agrees)
         last = next((run for run in reversed(runs) if (run["package"], run["files"]) == (r.package, family)), None)
-        if last is None or last["answer"] != r.answer:
-            last = {"package": r.package, "files": family, "answer": r.answer, "releases": [], "code": [],
-                    "shared": 0.0}
+        if last is None or last["said"] != said:
+            last = {"package": r.package, "files": family, "said": said, "releases": [], "code": [],
+                    "shared": 0.0, "why": []}
             runs.append(last)
         if r.version not in last["releases"]:
             last["releases"].append(r.version)
         if r.resembles and r.resembles not in last["code"]:
             last["code"].append(r.resembles)
+        if r.design_evidence and r.design_evidence not in last["why"]:
+            last["why"].append(r.design_evidence)
         last["shared"] = max(last["shared"], r.shared)
     return pd.DataFrame(
         [(run["package"].removeprefix("@bytecodealliance/"), run["files"], span(run["releases"]),
-          marked(run["answer"]), span(run["code"]) if run["code"] else f"none ({run['shared']:.0%} at most)")
+          marked(run["said"][0]), run["said"][1], _design_and_run(*run["said"], run["why"]),
+          span(run["code"]) if run["code"] else f"none ({run['shared']:.0%} at most)")
          for run in runs],
-        columns=["package", "files", "releases scanned", "scan's answer", "its adapter's code is that of"],
+        columns=["package", "files", "releases scanned", "scan's answer", "its allocator's code reads",
+                 "code and run", "its adapter's code is that of"],
     )
+
+
+def _design_and_run(answer: str, design: str, agrees: bool | None, why: Sequence[str]) -> str:
+    """Whether the design read from the code says what the run found, in a few words."""
+    if agrees is True:
+        return "agree" if "unknown" not in design.split(", ") else "agree, where a design is known"
+    if agrees is False:
+        return f"disagree: the code reads {design}, the run found it {answer}; the run decides"
+    if "unknown" in design.split(", "):
+        return f"the code says nothing either way ({'; '.join(why) or 'no published design'}); the run decides"
+    return f"nothing to compare: the run's answer is {answer}"
 
 
 def _file_family(file: str) -> str:
