@@ -37,6 +37,8 @@ CAVEATS = ("Every upgrade target stops at the first empty preopen name",
            "A single preopen whose name is 60,001 bytes long",
            "With nested names not even the first slot is safe")
 """The claims of page 6 the handout names as caveats, by the words they start with."""
+CAUSE = ("04_root_cause", "Adding the increment cures every affected build")
+"""The claim of page 4 the handout states first among what the runs found: the cause, in the binaries."""
 LIVE = "live-explorer"
 NOT_CHECKED = ("Not checked against the lab in this build: it had no chromium to run the page in "
                "(`make browser` installs Debian's).")
@@ -98,7 +100,7 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     write_atomically(out / "slides" / "index.html", deck_page(slides, TITLE, "../assets").encode())
     log(f"slides -> {out / 'slides' / 'index.html'} ({len(slides)} slides)")
     claims = Claims(executed)
-    caveats = [claims.sentence("06_practices", starts) for starts in CAVEATS]
+    caveats = [claims.sentence(CAUSE[0], CAUSE[1]), *(claims.sentence("06_practices", starts) for starts in CAVEATS)]
     write_atomically(out / "handout.html", paper.handout_html(found, toolchain_map(survey()), caveats,
                                                              measured_headline(found)).encode())
     for pdf in paper.print_pdfs(out, log):

@@ -20,12 +20,12 @@ from ..model.chain import explain, libc_route
 from ..model.describe import prose, span, step_sentence
 from ..model.results import RunResult
 from ..model.wasi import ERRNO_NAMES, encode
-from ..reach import scan
+from ..reach import designs, scan
 from ..reach.toolchains import Toolchain
 from ..reach.words import describe_scan
 from ..runs import hosts
 from ..runs.runner import default_runner
-from ..show import diagrams, plots
+from ..show import binary, diagrams, plots
 from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS
 from .deck import Claims, Slide, figure
 
@@ -168,6 +168,14 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                    "wasmtime#10064</a>, released in Wasmtime 29.0.1.</p>",
                    "Pull request 10064 adds the increment, backported as 10067 and released in Wasmtime 29.0.1. "
                    + step_sentence(mended, len(mended.steps) + 1), p4))
+    say, notes = said(p4, "Adding the increment cures every affected build")
+    pair = designs.smallest_pair(list(found))
+    s.append(Slide("In the binary: the increment, instruction by instruction", say,
+                   binary.instructions_html(*pair, around=1, notes=False),
+                   f"{pair[0].input}'s cabi_import_realloc against {pair[1].input}'s, read with wasm-tools print and "
+                   "found through the export: the marked lines of the fixed build load the counter at +4, keep it, "
+                   "add 1 and store it back before comparing it with nth at +8; the affected build compares with no "
+                   "store. " + notes, p4))
     said_model = claims.said("04_root_cause", "The model predicts the outcomes of the opener's paths")
     agreed = re.search(r"\(([\d,]+) of ([\d,]+) ([^;)]*)", said_model.rest)
     say, notes = said(p4, "The model predicts the outcomes of the opener's paths")

@@ -30,14 +30,18 @@ _STYLE = """<style>
   text-align: left !important; border: none !important; }
 .allocator-pair tr.only td { background: #fff3c4; color: #1a1a1a; font-weight: bold; }
 .allocator-pair td.note { font-family: sans-serif; white-space: normal; min-width: 14em; max-width: 24em; }
+.allocator-pair.compact { flex-wrap: nowrap; font-size: 0.78em; }
+.allocator-pair.compact > div { flex: 1 1 0; }
 @media (prefers-color-scheme: dark) { .allocator-pair tr.only td { background: #4a3b00; color: #fff; } }
 </style>"""
 
 
-def instructions_html(left: Reading, right: Reading) -> Html:
+def instructions_html(left: Reading, right: Reading, around: int | None = None, notes: bool = True) -> Html:
     """``left`` and ``right`` (an affected and a fixed build, say) side by side: the instructions
     that decide which name gets real space, with their offsets in the file and what each does,
-    the lines only one of them has marked (constants masked when comparing, as ``allocator --diff``)."""
+    the lines only one of them has marked (constants masked when comparing, as ``allocator --diff``).
+    ``around``: show only the lines within that many of a marked one (a slide); ``notes``: the
+    column saying what each instruction does."""
     a = [masked(s.text) for s in left.steps]
     b = [masked(s.text) for s in right.steps]
     only_left, only_right = set(), set()
@@ -45,21 +49,26 @@ def instructions_html(left: Reading, right: Reading) -> Html:
         if tag != "equal":
             only_left.update(range(i1, i2))
             only_right.update(range(j1, j2))
-    return Html(_STYLE + '<div class="allocator-pair">' + _column(left, only_left, "−")
-                + _column(right, only_right, "+") + "</div>")
+    kind = "allocator-pair compact" if around is not None else "allocator-pair"
+    return Html(_STYLE + f'<div class="{kind}">' + _column(left, only_left, "−", around, notes)
+                + _column(right, only_right, "+", around, notes) + "</div>")
 
 
-def _column(reading: Reading, only: set[int], sign: str) -> str:
+def _column(reading: Reading, only: set[int], sign: str, around: int | None, notes: bool) -> str:
     e = html.escape
+    shown = range(len(reading.steps)) if around is None or not only else range(
+        max(0, min(only) - around), min(len(reading.steps), max(only) + around + 1))
     rows = "".join(
-        f'<tr{" class=only" if i in only else ""}><td>{sign if i in only else "&nbsp;"}</td><td>0x{s.offset:x}</td>'
-        f'<td>{e(readable(s.text))}</td><td class="note">{e(s.note)}</td></tr>'
-        for i, s in enumerate(reading.steps))
-    head = (f"<p><b>{e(reading.input)}</b>: {e(reading.design)}. <code>cabi_import_realloc</code> is function "
-            f"{reading.function}, its code at 0x{reading.offset or 0:x} in the file.</p>")
+        f'<tr{" class=only" if i in only else ""}><td>{sign if i in only else "&nbsp;"}</td>'
+        f'<td>0x{reading.steps[i].offset:x}</td><td>{e(readable(reading.steps[i].text))}</td>'
+        + (f'<td class="note">{e(reading.steps[i].note)}</td>' if notes else "") + "</tr>"
+        for i in shown)
+    head = (f"<p><b>{e(reading.input)}</b>: {e(reading.design)}" + (
+        f". <code>cabi_import_realloc</code> is function {reading.function}, its code at "
+        f"0x{reading.offset or 0:x} in the file.</p>" if around is None else "</p>"))
     return (f"<div>{head}<table aria-label=\"{e(reading.input)}'s instructions\">"
             f"<tr><th scope=col></th><th scope=col>offset</th><th scope=col>instruction</th>"
-            f"<th scope=col>what it does here</th></tr>{rows}</table></div>")
+            + ("<th scope=col>what it does here</th>" if notes else "") + f"</tr>{rows}</table></div>")
 
 
 def designs_frame(rows: Sequence[DesignRow]) -> pd.DataFrame:
