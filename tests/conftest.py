@@ -1,6 +1,7 @@
 """Shared fixtures. Every test runs the real thing: wasmtime, published adapters, our guests."""
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 import wasmtime
 from hypothesis import HealthCheck, settings
 
-from analysis.artifacts import adapters
+from analysis.artifacts import adapters, cache
 from analysis.runs.runner import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,23 @@ settings.register_profile("default", max_examples=300, deadline=None,
 settings.register_profile("slow", max_examples=3000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def said():
+    """What the lab logs while the test runs (``cache.LOG``), whatever handlers it has."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler, level = Keep(), cache.LOG.level
+    cache.LOG.addHandler(handler)
+    cache.LOG.setLevel(logging.INFO)
+    yield lines
+    cache.LOG.removeHandler(handler)
+    cache.LOG.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import shutil
 from dataclasses import asdict, replace
 
@@ -72,23 +71,6 @@ def cache_of_its_own(tmp_path_factory, folder):
 def own_cache(cache_of_its_own, monkeypatch):
     monkeypatch.setenv("PREOPEN_LAB_CACHE", str(cache_of_its_own))
     return cache_of_its_own
-
-
-@pytest.fixture
-def said():
-    """What the lab logs while the test runs (``cache.LOG``)."""
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    handler, level = Keep(), cache.LOG.level
-    cache.LOG.addHandler(handler)
-    cache.LOG.setLevel(logging.INFO)
-    yield lines
-    cache.LOG.removeHandler(handler)
-    cache.LOG.setLevel(level)
 
 
 def plant(path, data: bytes) -> None:

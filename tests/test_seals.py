@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import os
 import subprocess
 from pathlib import Path
@@ -31,23 +30,6 @@ def fresh_cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("PREOPEN_LAB_CACHE", str(folder))
     return folder
-
-
-@pytest.fixture
-def said():
-    """What the lab logs while the test runs (``cache.LOG``), whatever handlers it has."""
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    handler, level = Keep(), cache.LOG.level
-    cache.LOG.addHandler(handler)
-    cache.LOG.setLevel(logging.INFO)
-    yield lines
-    cache.LOG.removeHandler(handler)
-    cache.LOG.setLevel(level)
 
 
 def without_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

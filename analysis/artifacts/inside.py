@@ -71,7 +71,7 @@ def _walk_component(data: memoryview, where: str, found: list[CoreModule], depth
     if depth > NESTING_MAX:
         raise LabError(f"it nests components more than {NESTING_MAX} deep, more than the scanner reads")
     modules = components = 0
-    for section, start, end in _sections(data, where):
+    for section, start, end in sections(data, where):
         if section == _CORE_MODULE_SECTION:
             found.append(_read_module(f"{where} > module {modules}", bytes(data[start:end])))
             modules += 1
@@ -86,8 +86,8 @@ def _read_module(where: str, data: bytes) -> CoreModule:
     imports: list[tuple[str, str, str]] = []
     exports: list[tuple[str, str]] = []
     customs: list[str] = []
-    for section, start, end in _sections(data, where):
-        reader = _Reader(data, start, end, where)
+    for section, start, end in sections(data, where):
+        reader = Reader(data, start, end, where)
         if section == 0:
             customs.append(reader.name())
         elif section == _IMPORT_SECTION:
@@ -103,9 +103,9 @@ def _read_module(where: str, data: bytes) -> CoreModule:
     return CoreModule(where, data, tuple(imports), tuple(exports), tuple(customs))
 
 
-def _sections(data: bytes | memoryview, where: str):
+def sections(data: bytes | memoryview, where: str):
     """(id, start, end) of each section after the 8-byte header."""
-    reader = _Reader(data, 8, len(data), where)
+    reader = Reader(data, 8, len(data), where)
     while reader.at < reader.end:
         section = reader.byte()
         size = reader.u32()
@@ -116,8 +116,9 @@ def _sections(data: bytes | memoryview, where: str):
         yield section, start, start + size
 
 
-class _Reader:
-    """LEB128 numbers and names out of ``data[at:end]``; running off the end is one clear error."""
+class Reader:
+    """LEB128 numbers and names out of ``data[at:end]``; running off the end is one clear error
+    (``where`` names what is read: ``component > module 1``)."""
 
     def __init__(self, data: bytes | memoryview, at: int, end: int, where: str) -> None:
         self.data, self.at, self.end, self.where = data, at, end, where
@@ -129,7 +130,8 @@ class _Reader:
         self.at += 1
         return value
 
-    def u32(self) -> int:
+    def u32(self, bits: int = 35) -> int:
+        """An unsigned LEB128 of at most ``bits`` bits' worth of bytes (70 for a 64-bit limit)."""
         value = shift = 0
         while True:
             byte = self.byte()
@@ -137,16 +139,19 @@ class _Reader:
             if not byte & 0x80:
                 return value
             shift += 7
-            if shift > 35:
+            if shift > bits:
                 raise LabError(f"{self.where} holds a malformed number: the file is damaged")
 
-    def name(self) -> str:
+    def raw_name(self) -> bytes:
         size = self.u32()
         if self.at + size > self.end:
             raise LabError(f"{self.where} is cut short: the file is truncated or damaged")
         raw = bytes(self.data[self.at:self.at + size])
         self.at += size
-        return raw.decode("utf-8", "replace")
+        return raw
+
+    def name(self) -> str:
+        return self.raw_name().decode("utf-8", "replace")
 
     def skip_import_type(self, kind: int) -> None:
         if kind in (0, 4):  # func: type index; tag: attribute, type index
@@ -154,20 +159,26 @@ class _Reader:
                 self.byte()
             self.u32()
         elif kind == 1:  # table: reference type, limits
-            self.byte()
+            self._value_type()
             self._limits()
         elif kind == 2:  # memory: limits
             self._limits()
         elif kind == 3:  # global: value type, mutability
-            self.byte()
+            self._value_type()
             self.byte()
         else:
             raise LabError(f"{self.where} has an import of unknown kind {kind}: the file is damaged or too new")
 
+    def _value_type(self) -> None:
+        if self.byte() in (0x63, 0x64):  # (ref null? ht): a heap type follows, an s33
+            self.u32(70)
+
     def _limits(self) -> None:
         flags = self.byte()
-        self.u32()
+        self.u32(70)
         if flags & 0x01:
+            self.u32(70)
+        if flags & 0x08:  # a custom page size
             self.u32()
 
 
@@ -182,10 +193,10 @@ def code_shapes(data: bytes, where: str = "module") -> frozenset[str]:
     same way on both sides, so it serves to compare, never to disassemble. Each shape is
     kept as a 128-bit hash."""
     shapes = set()
-    for section, start, end in _sections(data, where):
+    for section, start, end in sections(data, where):
         if section != _CODE_SECTION:
             continue
-        reader = _Reader(data, start, end, where)
+        reader = Reader(data, start, end, where)
         for _ in range(reader.u32()):
             size = reader.u32()
             body, reader.at = data[reader.at:reader.at + size], reader.at + size

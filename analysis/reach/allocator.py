@@ -45,7 +45,7 @@ from pathlib import Path
 from ..artifacts import adapters
 from ..artifacts.cache import read_regular, sha256_bytes
 from ..artifacts.compose import tool_reason, wasm_tools
-from ..artifacts.inside import CORE_VERSION, MAGIC, core_modules, kind_of
+from ..artifacts.inside import CORE_VERSION, MAGIC, Reader, core_modules, kind_of, sections
 from ..model.describe import shown
 from ..model.errors import LabError
 
@@ -387,18 +387,18 @@ def locate(data: bytes) -> Located | str:
     if data[:4] != MAGIC or data[4:8] != CORE_VERSION:
         raise LabError("not a core module: give an adapter core module, a component or a build id")
     imported, exported, bodies = 0, None, None
-    for section, start, end in _sections(data):
-        reader = _Reader(data, start, end)
+    for section, start, end in sections(data, "the module"):
+        reader = Reader(data, start, end, "the module")
         if section == 2:
             for _ in range(reader.u32()):
                 reader.name()
                 reader.name()
                 kind = reader.byte()
                 imported += kind == 0
-                reader.skip_import(kind)
+                reader.skip_import_type(kind)
         elif section == 7:
             for _ in range(reader.u32()):
-                name, kind, index = reader.name(), reader.byte(), reader.u32()
+                name, kind, index = reader.raw_name(), reader.byte(), reader.u32()
                 if name == EXPORT.encode():
                     exported = (kind, index)
         elif section == 10:
@@ -412,7 +412,7 @@ def locate(data: bytes) -> Located | str:
         return f"its {EXPORT} is an import it passes on, not code of its own"
     if bodies is None:
         raise LabError("it has no code section: the module is damaged")
-    reader = _Reader(data, *bodies)
+    reader = Reader(data, *bodies, "the module")
     count, defined = reader.u32(), index - imported
     if defined >= count:
         raise LabError(f"its {EXPORT} export names function {index}, which it does not have: the module is damaged")
@@ -427,76 +427,6 @@ def locate(data: bytes) -> Located | str:
     if size > FUNCTION_MAX_BYTES:
         return f"its {EXPORT} is {size:,} bytes of code, more than the {FUNCTION_MAX_BYTES:,} read"
     return Located(index, defined, reader.at, size)
-
-
-def _sections(data: bytes):
-    reader = _Reader(data, 8, len(data))
-    while reader.at < reader.end:
-        section = reader.byte()
-        size = reader.u32()
-        start = reader.at
-        if start + size > len(data):
-            raise LabError("a section runs past the end of the module: the file is truncated")
-        reader.at = start + size
-        yield section, start, start + size
-
-
-class _Reader:
-    def __init__(self, data: bytes, at: int, end: int) -> None:
-        self.data, self.at, self.end = data, at, end
-
-    def byte(self) -> int:
-        if self.at >= self.end:
-            raise LabError("the module is cut short: the file is truncated or damaged")
-        self.at += 1
-        return self.data[self.at - 1]
-
-    def u32(self, bits: int = 35) -> int:
-        value = shift = 0
-        while True:
-            byte = self.byte()
-            value |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return value
-            shift += 7
-            if shift > bits:
-                raise LabError("the module holds a malformed number: the file is damaged")
-
-    def name(self) -> bytes:
-        size = self.u32()
-        if self.at + size > self.end:
-            raise LabError("the module is cut short: the file is truncated or damaged")
-        self.at += size
-        return bytes(self.data[self.at - size:self.at])
-
-    def skip_import(self, kind: int) -> None:
-        if kind == 0:
-            self.u32()
-        elif kind == 4:
-            self.byte()
-            self.u32()
-        elif kind == 1:
-            self._value_type()
-            self._limits()
-        elif kind == 2:
-            self._limits()
-        elif kind == 3:
-            self._value_type()
-            self.byte()
-        else:
-            raise LabError(f"it has an import of unknown kind {kind}: the module is damaged or too new")
-
-    def _value_type(self) -> None:
-        if self.byte() in (0x63, 0x64):  # (ref null? ht): a heap type follows, an s33
-            self.u32(70)
-
-    def _limits(self) -> None:
-        flags = self.byte()
-        self.u32(70)
-        if flags & 0x01:
-            self.u32(70)
-        if flags & 0x08:  # a custom page size
-            self.u32()
 
 
 # -- wasm-tools, bounded ------------------------------------------------------------------------
