@@ -215,7 +215,7 @@ def test_the_deck_tells_a_story_with_notes_and_loads_nothing_from_the_network(bu
     deck = out / "slides" / "index.html"
     soup = BeautifulSoup(deck.read_text(), "html.parser")
     sections = soup.select(".reveal .slides > section")
-    assert 15 <= len(sections) <= 22
+    assert 15 <= len(sections) <= 23
     assert "?" in sections[0].select_one("h1").get_text() and "?" in sections[0].select_one("p.say").get_text()
     assert sections[-1].select_one("h2").get_text() == "What to do"
     for section in sections:
