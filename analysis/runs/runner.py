@@ -29,7 +29,7 @@ from ..artifacts.guests import Guest
 from ..model.errors import LabError
 from ..model.results import NATIVE, OUTPUT_LIMIT_HIT, STOPPED, RunResult
 from ..model.wasi import check_paths
-from . import contained, hosts, wasip1_hosts
+from . import bounds, contained, hosts, wasip1_hosts
 from .cpus import PIN_VARIABLE, pin_to_cpu
 from .guest_output import Execution, interpret
 from .hostdirs import KeptDirs, free_bytes, make_host_dirs, run_root
@@ -174,7 +174,10 @@ class Runner:
         pairs, preopened in that order.
         """
         with run_root(populate) as (root, preopens):
-            return self._instantiate(program, argv, preopens, root, writable=True)
+            done = self._instantiate(program, argv, preopens, root, writable=True)
+            bound = bounds.over("the guest", None, str(root)) if self.output_limit is not None else None
+            # a guest of yours that finished between two of the parent's looks still went past the bound
+            return Execution(done.stdout, done.stderr, None, bound) if bound else done
 
     def _instantiate(self, program: Program, argv: Sequence[str], preopens: list[tuple[str, str]], io: Path,
                      writable: bool) -> Execution:
