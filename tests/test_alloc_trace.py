@@ -93,7 +93,7 @@ def test_names_past_the_scratch_area_are_a_trap_with_the_adapters_own_words():
 
 
 def test_the_claims_on_page_4_hold_with_their_counts():
-    from analysis.findings.claims import TRACED_LISTS, allocator_claims
+    from analysis.findings.root_cause import TRACED_LISTS, allocator_claims
 
     agree, early = allocator_claims()
     fds = sum(len(p) for p in TRACED_LISTS)

@@ -14,7 +14,7 @@ from analysis.experiments import verdicts
 from analysis.findings.intervention import intervention_findings
 from analysis.model.errors import LabError
 from analysis.model.wasi import FIRST_FD
-from analysis.reach import allocator, increment, intervention, scan
+from analysis.reach import allocator, allocator_diff, increment, intervention, printed, scan
 
 from conftest import AFFECTED, FIXED
 from conftest import cli as lab
@@ -64,7 +64,7 @@ def test_inside_a_component_every_adapter_is_read_where_it_sits(measured):
     for build in adapters.catalogue():
         data = compose.compose(opener, build).read_bytes()
         (reading,) = allocator.read_bytes(data, "app.wasm")
-        adapter = next(m for m in inside.core_modules(data) if scan.is_adapter(m))
+        adapter = next(m for m in inside.core_modules(data) if inside.is_adapter(m))
         assert reading.where == adapter.where == "component > module 1"
         assert reading.design == measured[build.id], build.id
         at = data.find(adapter.data)
@@ -83,12 +83,12 @@ def test_the_one_byte_edit_is_the_byte_the_notes_name():
 
 
 def test_the_diff_of_the_smallest_real_pair_is_the_increment():
-    readings, lines = allocator.diff(AFFECTED, "jco-1.9.1")
+    readings, lines = allocator_diff.diff(AFFECTED, "jco-1.9.1")
     assert [r.design for r in readings] == ["missing-increment", "counts"]
     changed = [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     added = [line[1:] for line in changed if line[0] == "+"]
     assert "i32.store offset=4" in added and "i32.const 1" in added and len(changed) <= 12, lines
-    assert allocator.diff(FIXED, "jco-1.10.0-reactor")[1] == []  # constants masked, same code
+    assert allocator_diff.diff(FIXED, "jco-1.10.0-reactor")[1] == []  # constants masked, same code
 
 
 # -- hand-edited allocators: never counts unless they really count --------------------------------
@@ -186,7 +186,7 @@ def test_an_allocator_of_no_known_shape_is_unknown_and_a_broken_one_is_one_line(
     none = wasmtime.wat2wasm('(module (import "wasi:cli/environment@0.2.0" "x" (func)) (func (export "fd_write")))')
     assert allocator.read_module(none).why.startswith("it exports no cabi_import_realloc")
     broken = bytearray(adapters.fetch(adapters.resolve(AFFECTED)).read_bytes())
-    located = allocator.locate(bytes(broken))
+    located = printed.locate(bytes(broken))
     broken[located.offset + 10: located.offset + 14] = b"\xff\xff\xff\xff"  # no such opcodes
     path = tmp_path / "broken.core2.wasm"
     path.write_bytes(bytes(broken))
@@ -304,7 +304,7 @@ def test_wasm_tools_is_bounded_in_time_and_a_long_custom_section_is_passed_over(
     stuck = tmp_path / "wasm-tools"
     stuck.write_text("#!/bin/sh\nexec sleep 60\n")  # a wasm-tools that never answers
     stuck.chmod(0o755)
-    monkeypatch.setattr(allocator, "_tool", lambda: str(stuck))
-    monkeypatch.setattr(allocator, "TOOL_SECONDS", 0.5)
+    monkeypatch.setattr(printed, "_tool", lambda: str(stuck))
+    monkeypatch.setattr(printed, "TOOL_SECONDS", 0.5)
     with pytest.raises(LabError, match="wasm-tools took more than 0.5 s"):
         allocator.read_module(data)

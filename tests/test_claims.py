@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.experiments import modelcheck, practices, sweeps, verdicts
-from analysis.findings import advice, checks, claims
+from analysis.findings import advice, checks, claims, root_cause
 from analysis.findings.checks import Findings
 from analysis.show.views import findings_html
 
@@ -35,7 +35,7 @@ def test_which_slots_survive(found, runner):
 
 def test_the_root_cause(found, runner):
     affected, fixed = verdicts.pick_builds(found)
-    assert_all_hold(claims.root_cause_findings(modelcheck.check_model(60, 4, affected, fixed, runner=runner)))
+    assert_all_hold(root_cause.root_cause_findings(modelcheck.check_model(60, 4, affected, fixed, runner=runner)))
 
 
 def test_reach(found, runner):

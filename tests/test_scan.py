@@ -53,7 +53,7 @@ def test_the_cli_answers_with_its_exit_status(tmp_path):
 def test_an_adapter_taken_out_of_its_component_is_judged_alike(tmp_path):
     """As jco's transpiled ``*.coreN.wasm`` files: a bare core module that is an adapter."""
     component = compose.compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED)).read_bytes()
-    adapter = next(m for m in inside.core_modules(component) if scan.is_adapter(m))
+    adapter = next(m for m in inside.core_modules(component) if inside.is_adapter(m))
     path = tmp_path / "app.core2.wasm"
     path.write_bytes(adapter.data)
     found = scan.scan_file(path)

@@ -216,3 +216,17 @@ def _blank_indices(body: bytes) -> bytes:
                 at += 1
             at += 1
     return bytes(out)
+
+
+PREVIEW1 = frozenset({"fd_write", "fd_read", "fd_close", "fd_prestat_get", "fd_prestat_dir_name", "path_open",
+                      "proc_exit", "args_get", "environ_get", "clock_time_get", "random_get"})
+"""Preview1 functions, any of which an adapter exports."""
+
+
+def is_adapter(module: CoreModule) -> bool:
+    """Imports ``wasi:*`` and exports preview1 functions, or is what is left of an adapter
+    whose every preview1 function was removed (it still serves the program, ``__main_module__``)."""
+    if not any(m.startswith("wasi:") for m in module.import_modules()):
+        return False
+    return bool(module.exported_functions() & PREVIEW1) or "__main_module__" in module.import_modules() \
+        or "cabi_import_realloc" in module.exported_functions()

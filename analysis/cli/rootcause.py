@@ -29,10 +29,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _allocator(args: argparse.Namespace) -> int:
-    from ..reach import allocator
+    from ..reach import allocator, allocator_diff, printed
 
     if args.diff is not None:
-        readings, lines = allocator.diff(args.target, args.diff)
+        readings, lines = allocator_diff.diff(args.target, args.diff)
         if args.json:
             print(json.dumps({"readings": [dataclasses.asdict(r) for r in readings], "diff": lines}, indent=2))
             return 0
@@ -59,7 +59,7 @@ def _allocator(args: argparse.Namespace) -> int:
             print("  " + {"unknown": "what precedes its compare-and-copy allocation:",
                           "early": "the instructions that take the names' buffer once:"}.get(
                 reading.design, "the instructions that decide which name gets real space:"))
-            rows = [(f"{s.offset:#x}", shown(allocator.readable(s.text), 80), s.note) for s in reading.steps]
+            rows = [(f"{s.offset:#x}", shown(printed.readable(s.text), 80), s.note) for s in reading.steps]
             print("\n".join("    " + line for line in text_table(rows)))
     return 0
 

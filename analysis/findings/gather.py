@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..experiments import modelcheck, practices, sweeps, verdicts
 from ..reach import intervention, survey
 from ..runs.runner import Runner, default_runner
-from . import advice, claims
+from . import advice, claims, root_cause
 from .checks import Findings
 from .hunt import REPORT_HUNT
 
@@ -28,7 +28,7 @@ def gather(hunt: int = REPORT_HUNT, runner: Runner | None = None, with_survey: b
         claims.preopen_model_findings(runner, hunt),
         claims.reproduction_findings(found, runner),
         claims.survival_findings(found, runner, hunt),
-        claims.root_cause_findings(check, runner, hunt, intervention.table(runner)),
+        root_cause.root_cause_findings(check, runner, hunt, intervention.table(runner)),
         claims.reach_findings(found, sweeps.ceiling(runner=runner), sweeps.name_budget(runner=runner), runner, hunt),
         advice.practices_findings(found, list(FIVE), orders, affected, runner, hunt),
     ]

@@ -30,14 +30,13 @@ import wasmtime
 from ..artifacts import adapters, guests
 from ..artifacts.adapters import AdapterBuild
 from ..artifacts.compose import compose
-from ..artifacts.inside import core_modules
+from ..artifacts.inside import core_modules, is_adapter
 from ..model.chain import DirNameTrace
 from ..model.describe import shown
 from ..model.errors import LabError, last_line
 from ..model.wasi import FIRST_FD, check_fd, check_paths, encode
 from ..runs import contained
 from . import adapter_host
-from .scan import is_adapter
 
 _ENTRY = 12
 """Bytes of one ``tuple<descriptor, string>`` in the lowered list: a handle, a pointer, a length."""

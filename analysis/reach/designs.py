@@ -14,7 +14,7 @@ from pathlib import Path
 from ..artifacts import adapters
 from ..experiments.verdicts import Verdict
 from ..model.errors import LabError
-from . import allocator
+from . import allocator, printed
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def design_rows(found: list[Verdict]) -> list[DesignRow]:
             verdict = measured[build.id]
             command = adapters.fetch(build)
             stripped = Path(folder) / f"{build.id}.stripped.wasm"
-            allocator.run_tool(["strip", "--all", str(command), "-o", str(stripped)], f"strip {build.id}")
+            printed.run_tool(["strip", "--all", str(command), "-o", str(stripped)], f"strip {build.id}")
             for file, data in (("command", command.read_bytes()),
                                ("reactor", adapters.fetch(build.reactor()).read_bytes()),
                                ("stripped", stripped.read_bytes())):

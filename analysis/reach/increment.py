@@ -26,8 +26,9 @@ from pathlib import Path
 
 from ..artifacts.cache import read_regular
 from ..model.errors import LabError
-from . import allocator
-from .allocator import COUNTS, MISSING, locate, matches, read_module, run_tool
+from . import allocator_diff, printed
+from .allocator import COUNTS, MISSING, matches, read_module
+from .printed import locate, run_tool
 
 REWRITE_MAX_BYTES = 4 << 20
 """The largest module rewritten through its text (the published adapters are under 200 KB)."""
@@ -70,7 +71,7 @@ def set_step(data: bytes, value: int) -> tuple[bytes, int]:
     as it is encoded), in the bytes themselves; and the offset of the byte changed."""
     if not 0 <= value <= 63:
         raise LabError("the increment's constant can be set to 0 to 63 in its one byte")
-    function = allocator.function_of(data)
+    function = allocator_diff.function_of(data)
     texts = [s.text for s in function.instructions]
     found = matches(texts, COUNTS)
     if len(found) != 1:
@@ -105,7 +106,7 @@ def instructions(lines: list[str]) -> list[tuple[int, str]]:
     """(line, instruction) of each instruction among the allocator's printed lines."""
     found = []
     for index, line in enumerate(lines):
-        text = allocator.clean(line)
+        text = printed.clean(line)
         if text and not text.startswith(("(local", "(func")):
             found.append((index, text))
     return found

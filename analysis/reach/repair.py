@@ -22,13 +22,13 @@ from ..artifacts.adapters import AdapterBuild
 from ..artifacts.cache import TMP_PREFIX, clear_abandoned, read_regular, scratch_folder, write_atomically
 from ..artifacts.compose import compose, run_tool
 from ..artifacts.guests import from_file
-from ..artifacts.inside import CoreModule, core_modules, kind_of
+from ..artifacts.inside import CoreModule, core_modules, is_adapter, kind_of
 from ..experiments import verdicts
 from ..model.describe import shown
 from ..model.errors import LabError
 from ..model.results import RunResult
 from ..runs.runner import default_runner
-from .scan import SCAN_MAX_BYTES, FileScan, is_adapter, scan_file
+from .scan import SCAN_MAX_BYTES, FileScan, scan_file
 
 CHECK_PATHS = ("/a", "/b", "/c", "/d", "/e")
 """The preopens a repaired command is run with: the report's case."""

@@ -34,15 +34,12 @@ import wasmtime
 from ..artifacts import adapters, guests, seal
 from ..artifacts.cache import read_regular, sha256_bytes
 from ..artifacts.compose import compose, compose_with
-from ..artifacts.inside import CoreModule, code_shapes, core_modules, kind_of
+from ..artifacts.inside import CoreModule, code_shapes, core_modules, is_adapter, kind_of
 from ..model.describe import shown
 from ..model.errors import LabError, first_line, last_line
 from ..runs import contained
 from . import adapter_host, allocator
 
-PREVIEW1 = frozenset({"fd_write", "fd_read", "fd_close", "fd_prestat_get", "fd_prestat_dir_name", "path_open",
-                      "proc_exit", "args_get", "environ_get", "clock_time_get", "random_get"})
-"""Preview1 functions, any of which an adapter exports."""
 NAME_LISTS = ((b"/a", b"/b", b"/c", b"/d", b"/e"), (b"/a", b"/bbbb", b"/c", b"/dd"), (b"/tmp", b"/cache", b"/home/user"))
 """The preopen lists every adapter is asked about: the report's case, names of different
 lengths (an affected adapter fabricates ``/ddbb``), and a realistic three."""
@@ -116,15 +113,6 @@ def demo(build: str) -> FileScan:
     make is known, to read beside the runs of that build."""
     component = compose(guests.get("opener").wasm(), adapters.resolve(build))
     return scan_bytes(component.read_bytes(), f"opener+{build}.wasm")
-
-
-def is_adapter(module: CoreModule) -> bool:
-    """Imports ``wasi:*`` and exports preview1 functions, or is what is left of an adapter
-    whose every preview1 function was removed (it still serves the program, ``__main_module__``)."""
-    if not any(m.startswith("wasi:") for m in module.import_modules()):
-        return False
-    return bool(module.exported_functions() & PREVIEW1) or "__main_module__" in module.import_modules() \
-        or "cabi_import_realloc" in module.exported_functions()
 
 
 def scan_file(path: Path, seconds: float = SCAN_SECONDS) -> FileScan:

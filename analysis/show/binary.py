@@ -16,7 +16,9 @@ import pandas as pd
 from ..model.describe import shown
 from ..model.wasi import decode
 from ..reach.alloc_trace import Beside
-from ..reach.allocator import Reading, masked, readable
+from ..reach.allocator import Reading
+from ..reach.allocator_diff import masked
+from ..reach.printed import readable
 from ..reach.designs import DesignRow
 from ..reach.intervention import Row
 from .views import Html
