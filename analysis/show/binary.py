@@ -69,7 +69,7 @@ def _column(reading: Reading, only: set[int], sign: str, around: int | None, not
         f". <code>cabi_import_realloc</code> is function {reading.function}, its code at "
         f"0x{reading.offset or 0:x} in the file.</p>" if around is None else "</p>"))
     return (f"<div>{head}<table aria-label=\"{e(reading.input)}'s instructions\">"
-            f"<tr><th scope=col></th><th scope=col>offset</th><th scope=col>instruction</th>"
+            f"<tr><th scope=col title='in one build only'>±</th><th scope=col>offset</th><th scope=col>instruction</th>"
             + ("<th scope=col>what it does here</th>" if notes else "") + f"</tr>{rows}</table></div>")
 
 
