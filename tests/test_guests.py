@@ -37,11 +37,25 @@ def test_opener_lines_are_json(runner):
     assert [r["kind"] for r in records] == ["prestat"] * 3 + ["route"] * 2
 
 
+def test_the_keeper_is_the_opener_built_to_keep_its_files_open():
+    keeper, opener = guests.get("keeper"), guests.get("opener")
+    assert keeper.source == opener.source and keeper.binary.is_file() and keeper.wasm() != opener.wasm()
+
+
+def test_the_walker_asks_past_an_empty_names_ebadf_and_opens_through_each_fd(runner):
+    result = runner.run(["/a", "", "/b"], guest="walker", adapter=FIXED)
+    records = [json.loads(line) for line in result.lines]
+    assert [r["fd"] for r in records] == list(range(3, 134))
+    assert [r["errno"] for r in records[:4]] == [0, 8, 0, 8]
+    assert result.outcomes == ("ok", "ok", "ok")
+
+
 @pytest.mark.slow
-def test_rebuilt_opener_behaves_like_the_committed_one(runner, tmp_path):
+@pytest.mark.parametrize("name", ["opener", "keeper"])
+def test_rebuilt_c_guests_behave_like_the_committed_ones(runner, tmp_path, name):
     """Rebuild opener.c with zig (from PyPI) and run both builds on the same cases."""
-    committed = guests.get("opener")
-    rebuilt = dataclasses.replace(committed, binary=guests.build("opener", tmp_path / "opener.wasm"))
+    committed = guests.get(name)
+    rebuilt = dataclasses.replace(committed, binary=guests.build(name, tmp_path / f"{name}.wasm"))
     cases = [("/a", "/b", "/c", "/d", "/e"), ("/", "/tmp", "/home"), ("/a", "/bbbb", "/c", "/dd")]
     for paths in cases:
         for adapter in ("native", AFFECTED, FIXED):

@@ -43,9 +43,35 @@ preopen_lists = st.one_of(equal_length, with_duplicates, st.lists(single, min_si
 def test_model_agrees_with_every_real_run(runner, paths):
     for adapter, behavior in BACKENDS:
         assert profile_of(adapter, runner).behavior == behavior
-        for guest in ("opener", "probe"):
+        for guest in ("opener", "probe", "walker", "keeper"):
             miss = compare(paths, adapter, guest, runner)
             assert miss is None, miss.describe()
+
+
+READER_CASES = [
+    ("/a", "/a/MARKER"),  # a preopen named after another's test file: natively fd 3's open reaches fd 4
+    ("/a", "/a/MARKER", "/bc"),  # through jco-1.8.1 a path goes through a regular file: ENOTDIR
+    ("/", "/MARKER", "/zz"),
+    ("/a/MARKER", "/a"),
+    ("/a", "", "/b", "/c"),  # the adapter's EBADF for the empty name's fd alone; the walker asks on
+    ("", "/a"),
+    tuple(f"/d{i}" for i in range(124)),  # the keeper holds the table's last slot: later opens ENOMEM
+]
+"""The counterexamples a skeptical reader built from the lab's own layout and guests."""
+
+
+@pytest.mark.parametrize("paths", READER_CASES, ids=lambda p: " ".join(p)[:40] or "empty")
+def test_model_agrees_on_the_readers_counterexamples(runner, paths):
+    for adapter in ("native", "jco-1.0.0", AFFECTED, FIXED, "jco-1.33.0"):
+        for guest in ("opener", "probe", "walker", "keeper"):
+            miss = compare(paths, adapter, guest, runner)
+            assert miss is None, miss.describe()
+
+
+def test_a_path_through_a_regular_file_is_enotdir():
+    assert chain.open_in({"MARKER": "preopen-0"}, b"MARKER/MARKER") == (None, 54)
+    assert chain.open_in({"MARKER": "preopen-0"}, b"MARKER/../MARKER") == (None, 54)
+    assert chain.open_in({"MARKER": "preopen-0"}, b"x/MARKER") == (None, 44)
 
 
 def test_trace_of_the_report_case():

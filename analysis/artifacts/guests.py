@@ -3,7 +3,8 @@ and one component that asks the WASIp2 host directly.
 
 ``probe`` and ``direct`` are WAT, compiled at run time, as is ``CONFINE``, which tries to
 create files outside its preopen (the WASIp1 hosts' matrix runs it; ``run`` does not).
-``opener`` (C on wasi-libc) and ``rust-open`` (Rust std) are committed as built ``.wasm``
+``walker`` is WAT too. ``opener`` (C on wasi-libc), ``keeper`` (the opener keeping its files
+open) and ``rust-open`` (Rust std) are committed as built ``.wasm``
 files next to their sources; ``build`` rebuilds them with the toolchains named in
 ``guests/README.md``.
 """
@@ -24,7 +25,7 @@ from .cache import PROJECT_ROOT, read_regular, sha256_bytes
 from .inside import core_modules
 
 GUESTS_DIR = PROJECT_ROOT / "guests"
-Protocol = Literal["opener", "probe", "text", "direct", "escape"]
+Protocol = Literal["opener", "probe", "walker", "text", "direct", "escape"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Guest:
     """The committed build; None for WAT, which is compiled from ``source`` when used."""
     description: str
     protocol: Protocol
-    """How its output reads: ``opener`` and ``probe`` JSON lines, ``text`` (rust-open), or
+    """How its output reads: ``opener``, ``probe`` and ``walker`` JSON lines, ``text`` (rust-open), or
     ``direct``: a component whose ``get-directories`` export returns the host's list; ``escape``:
     ``CONFINE``'s JSON lines, one per attempt to create a file (``reach.host_checks`` reads them)."""
 
@@ -81,6 +82,22 @@ GUESTS: dict[str, Guest] = {
         binary=None,
         description="a component, no adapter: the WASIp2 host's own get-directories list, as it arrives",
         protocol="direct",
+    ),
+    "walker": Guest(
+        name="walker",
+        language="WAT",
+        source=GUESTS_DIR / "walker" / "walker.wat",
+        binary=None,
+        description="asks every fd from 3 to 133, past any error, and opens MARKER through each fd itself",
+        protocol="walker",
+    ),
+    "keeper": Guest(
+        name="keeper",
+        language="C (wasi-libc)",
+        source=GUESTS_DIR / "opener" / "opener.c",
+        binary=GUESTS_DIR / "keeper" / "keeper.wasm",
+        description="the opener built with -DKEEP_OPEN: each file it opens stays open until it exits",
+        protocol="opener",
     ),
     "rust-open": Guest(
         name="rust-open",
@@ -199,9 +216,9 @@ def build(name: str, out: Path | None = None) -> Path:
         raise LabError(f"guest {name!r} is WAT and is compiled when used; nothing to build")
     out = out or guest.binary
     out.parent.mkdir(parents=True, exist_ok=True)
-    if name == "opener":
-        command = [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi",
-                   "-O2", "-s", str(guest.source), "-o", str(out)]
+    if guest.language.startswith("C "):
+        command = [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", "-O2", "-s",
+                   *(["-DKEEP_OPEN"] if name == "keeper" else []), str(guest.source), "-o", str(out)]
     else:
         rustc = _debian_rustc()
         command = [rustc, "--target", "wasm32-wasi", "-O", "-C", "strip=symbols",

@@ -37,10 +37,12 @@ from .markers import classify, host_files, marker_target
 from .results import FdEntry, PreopenResult, RunResult
 from .wasi import (
     ADAPTER_MAX_PREOPENS,
+    ADAPTER_TABLE,
     EBADF,
     ENAMETOOLONG,
     ENOENT,
     ENOMEM,
+    ENOTDIR,
     EPERM,
     FIRST_FD,
     NAME_MAX,
@@ -57,6 +59,10 @@ right names, and unlike later builds it reports the empty name too."""
 
 ADAPTER_TRAP = (f"the adapter's descriptor table is full (more than {ADAPTER_MAX_PREOPENS} preopens): "
                 "unreachable at start-up")
+WALK_LAST_FD = 133
+"""The last fd the walker asks (``guests/walker/walker.wat``): past the adapter's table and every list drawn."""
+GUESTS = ("opener", "probe", "walker", "keeper")
+"""The guests the model speaks for: ``keeper`` is the opener holding each file it opened."""
 SCRATCH_TRAP = ("the adapter's scratch area is too small for these names: it traps at the first call that needs more "
                 "(at start-up, before the guest prints anything, unless only a later fd's name is too much)")
 
@@ -143,8 +149,11 @@ def dir_name(names: Sequence[bytes], nth: int, behavior: Behavior) -> bytes:
     return bytes(scratch[: len(names[nth])])
 
 
-def fd_table(paths: Sequence[str], behavior: Behavior) -> tuple[FdEntry, ...] | None:
-    """The answers a guest gets walking fd 3, 4, ... until an error; None if it traps."""
+def fd_table(paths: Sequence[str], behavior: Behavior, last_fd: int | None = None) -> tuple[FdEntry, ...] | None:
+    """The answers a guest gets walking fd 3, 4, ... until an error (or, with ``last_fd``, every
+    fd up to it, past any error: the walker); None if it traps.
+
+    The adapter answers EBADF for an empty name's fd alone: the fds after it still answer."""
     names = [encode(p) for p in paths]
     if behavior != "native" and len(names) > ADAPTER_MAX_PREOPENS:
         return None
@@ -153,10 +162,13 @@ def fd_table(paths: Sequence[str], behavior: Behavior) -> tuple[FdEntry, ...] | 
         fd = FIRST_FD + nth
         if behavior in ("fixed", "missing-increment") and not name:
             entries.append(FdEntry(fd, EBADF))
-            return tuple(entries)
+            if last_fd is None:
+                return tuple(entries)
+            continue
         returned = dir_name(names, nth, behavior)
         entries.append(FdEntry(fd, 0, len(name), 0, decode(returned)))
-    entries.append(FdEntry(FIRST_FD + len(names), EBADF))
+    beyond = range(FIRST_FD + len(names), (last_fd if last_fd is not None else FIRST_FD + len(names)) + 1)
+    entries.extend(FdEntry(fd, EBADF) for fd in beyond)
     return tuple(entries)
 
 
@@ -253,8 +265,8 @@ def open_in(files: dict[str, str], relative: bytes) -> tuple[str | None, int | N
             stack.pop()
             continue
         here = "/".join([*stack, part])
-        if here in files:
-            return (files[here], None) if last else (None, ENOENT)
+        if here in files:  # a regular file: the path ends here, or it cannot go through it
+            return (files[here], None) if last else (None, ENOTDIR)
         if here not in directories:
             return None, ENOENT
         stack.append(part)
@@ -287,17 +299,21 @@ def predict(
     """
     if behavior not in BEHAVIORS:
         raise ValueError(f"unknown behaviour {behavior!r}: one of {', '.join(BEHAVIORS)}")
-    if guest not in ("opener", "probe"):
-        raise ValueError(f"the model speaks for the opener and the probe, not {guest!r}")
+    if guest not in GUESTS:
+        raise ValueError(f"the model speaks for {', '.join(GUESTS)}, not {guest!r}")
     paths = tuple(paths)
     label = adapter or behavior
-    fds = fd_table(paths, behavior)
+    fds = fd_table(paths, behavior, WALK_LAST_FD if guest == "walker" else None)
     needs = scratch.calls(paths, behavior, guest) if scratch_capacity is not None else []
     overflow = next((i for i, need in enumerate(needs) if need > scratch_capacity), None)
     if fds is None or overflow is not None:
         cause = ADAPTER_TRAP if fds is None else SCRATCH_TRAP
-        # The probe prints each fd's answer as it gets it: those before the call that traps stay printed.
-        told = fds[:overflow - 1] if fds is not None and guest == "probe" and overflow else ()
+        # The probe and the walker print each fd's answer as they get it: those before the call that
+        # traps stay printed.
+        told = ()
+        if fds is not None and guest in ("probe", "walker") and overflow:
+            trapped_fd = FIRST_FD + scratch.asked(paths, guest)[overflow - 1]
+            told = tuple(e for e in fds if e.fd < trapped_fd)
         seen = told_names(told)
         preopens = tuple(
             PreopenResult(i, p, FIRST_FD + i, seen.get(FIRST_FD + i), None, None, None, None, None, "trap", cause)
@@ -307,25 +323,30 @@ def predict(
                          warnings=warnings_for(paths))
 
     names = told_names(fds)
-    table = route_table(fds)
+    table = route_table(fds[:next((i + 1 for i, e in enumerate(fds) if e.errno), len(fds))])
     layout = host_files(paths)
-    table_full = behavior != "native" and len(paths) == ADAPTER_MAX_PREOPENS
+    slots = None if behavior == "native" else ADAPTER_TABLE - FIRST_FD - len(paths)
     preopens = []
     for index, path in enumerate(paths):
-        route = libc_route(table, encode(marker_target(path)))
         marker = errno = None
-        if guest == "probe":
-            routed_by = "wasi-libc rule"
+        if guest == "walker":  # MARKER through the fd itself: no routing by names
+            route, routed_by = Route(FIRST_FD + index, encode(names.get(FIRST_FD + index, "")), b"MARKER"), "fd itself"
         else:
-            routed_by = "guest"
+            route = libc_route(table, encode(marker_target(path)))
+            routed_by = "wasi-libc rule" if guest == "probe" else "guest"
+        if guest != "probe":
             if route is None:
                 errno = ENOENT
             else:
                 marker, errno = open_in(layout[route.fd - FIRST_FD], route.relative)
-                if table_full and errno is None:  # the host opened it; the adapter has no slot left for it
-                    marker, errno = None, ENOMEM
+                granted = marker is not None or errno == EBADF  # a directory opens; its read fails
+                if granted and slots is not None:
+                    if slots < 1:  # the host opened it; the adapter has no slot left for it
+                        marker, errno = None, ENOMEM
+                    elif guest == "keeper":
+                        slots -= 1  # held until the guest exits
         routed_fd = -1 if route is None else route.fd
-        prefix = None if route is None else decode(route.prefix)
+        prefix = None if route is None or guest == "walker" else decode(route.prefix)
         outcome = classify(index, routed_fd, marker, guest)
         preopens.append(PreopenResult(
             index, path, FIRST_FD + index, names.get(FIRST_FD + index),

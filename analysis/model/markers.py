@@ -77,6 +77,8 @@ def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) 
     ``ok``: routed to its own fd (``FIRST_FD + index``) and, where a file was opened, read its own
     MARKER. ``misrouted``: routed to another preopen's fd, whatever was found there.
     ``missing``: no preopen matched, or its own directory gave no MARKER.
+    The walker opens through fd ``FIRST_FD + index`` itself: there, another preopen's MARKER
+    is ``misrouted`` (the fd is another preopen's directory).
     """
     if routed_fd is None:  # rust-open: only what std read tells
         if served_by(marker) is None:
@@ -88,4 +90,7 @@ def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) 
         return "misrouted"
     if guest in ("probe", "direct"):  # no file was opened; the route is all there is
         return "ok"
+    if guest == "walker":  # the fd itself: what it read says whose directory it is
+        owner = served_by(marker)
+        return "missing" if owner is None else ("ok" if marker == marker_text(index) else "misrouted")
     return "ok" if marker == marker_text(index) else "missing"

@@ -16,7 +16,8 @@ What one call places, by design (sizes in bytes of the UTF-8 names):
   there, the names after it land right behind it: the wanted name plus the longest
   later one, or the longest earlier one if that is more.
 - The guest asks for the names of fd 3, 4, ... up to the first empty name (the adapter
-  answers EBADF there), so later names cost only the calls that are made.
+  answers EBADF there, without placing anything), so later names cost only the calls
+  that are made; the walker asks on past it.
 - wasi-libc (the opener) also reads its arguments, one name at a time in the same area.
 - ``early`` (jco 1.0.0 to 1.2.4) keeps every preopen name and, for the opener, every
   argument too, all in one area for the whole run (entries aligned to 4 bytes).
@@ -35,6 +36,10 @@ PREOPEN_ENTRY_BYTES = 12
 """One entry of ``get-directories``' list: a descriptor handle, a string pointer and length."""
 ARGUMENT_ENTRY_BYTES = 8
 """One entry of ``get-arguments``' list: a string pointer and length."""
+ARGV_READERS = ("opener", "keeper")
+"""The guests on wasi-libc, which read their arguments (the preopen paths) at start-up."""
+PAST_EBADF = ("walker",)
+"""The guests that ask every fd, past the empty name's EBADF (the others stop there)."""
 
 
 def need(paths: Sequence[str], behavior: str, guest: str) -> int:
@@ -45,13 +50,14 @@ def need(paths: Sequence[str], behavior: str, guest: str) -> int:
 def calls(paths: Sequence[str], behavior: str, guest: str) -> list[int]:
     """The bytes each call of the adapter needs, in the order they are made: start-up (the
     preopens, every name read once for its length, and the opener's arguments), then
-    ``fd_prestat_dir_name`` for fd 3, 4, ... up to the first empty name. The first call that
+    ``fd_prestat_dir_name`` for fd 3, 4, ... up to the first empty name (past it, for the
+    walker: every non-empty name). The first call that
     needs more than the area holds traps: what the guest printed before it stays printed."""
     sizes = [len(encode(p)) for p in paths]
     count = len(sizes)
     if behavior == "native":
         return [0]
-    arguments = [len(guest), *sizes] if guest == "opener" else []  # argv is the guest's name, then the paths
+    arguments = [len(guest), *sizes] if guest in ARGV_READERS else []  # argv is the guest's name, then the paths
     if behavior == "early":  # one area for the whole run, filled at start-up
         kept = _align4(PREOPEN_ENTRY_BYTES * count + sum(sizes))
         return [kept + (ARGUMENT_ENTRY_BYTES * len(arguments) + sum(arguments) if arguments else 0)]
@@ -59,15 +65,23 @@ def calls(paths: Sequence[str], behavior: str, guest: str) -> list[int]:
     start_up = entries + max(sizes, default=0)
     if arguments:
         start_up = max(start_up, ARGUMENT_ENTRY_BYTES * len(arguments) + max(arguments))
-    asked = len(sizes) if 0 not in sizes else sizes.index(0)
     placed = []
-    for nth in range(asked):
+    for nth in asked(paths, guest):
         if behavior == "missing-increment":
             placed.append(sum(sizes) if nth == 0 else max(sizes))
         else:
             before, after = max(sizes[:nth], default=0), max(sizes[nth + 1:], default=0)
             placed.append(max(before, sizes[nth] + after))
     return [start_up, *(entries + p for p in placed)]
+
+
+def asked(paths: Sequence[str], guest: str) -> list[int]:
+    """The preopens whose names the guest asks for, by index: up to the first empty name,
+    or (the walker) every one with a name."""
+    sizes = [len(encode(p)) for p in paths]
+    if guest in PAST_EBADF:
+        return [nth for nth, size in enumerate(sizes) if size]
+    return list(range(sizes.index(0) if 0 in sizes else len(sizes)))
 
 
 def longest_fitting(fits: Callable[[int], bool], low: int, high: int, hint: int | None = None) -> int:

@@ -13,10 +13,10 @@ from .errors import LabError
 FIRST_FD = 3
 """Where the host puts the first preopen; 0, 1 and 2 are stdio."""
 
-EBADF, ENAMETOOLONG, ENOENT, ENOMEM, EPERM = 8, 37, 44, 48, 63
+EBADF, ENAMETOOLONG, ENOENT, ENOMEM, ENOTDIR, EPERM = 8, 37, 44, 48, 54, 63
 ERRNO_NAMES = {2: "EACCES", EBADF: "EBADF", 20: "EEXIST", 28: "EINVAL", 29: "EIO", 31: "EISDIR",
                32: "ELOOP", ENAMETOOLONG: "ENAMETOOLONG", ENOENT: "ENOENT", ENOMEM: "ENOMEM", 52: "ENOSYS",
-               54: "ENOTDIR", EPERM: "EPERM", 68: "ERANGE", 76: "ENOTCAPABLE"}
+               ENOTDIR: "ENOTDIR", EPERM: "EPERM", 68: "ERANGE", 76: "ENOTCAPABLE"}
 """WASIp1 errno numbers (``wasi_snapshot_preview1``'s ``errno`` enum) by name."""
 
 NAME_MAX = 255
@@ -26,6 +26,8 @@ PATH_MAX = 4096
 before it looks at a single component (the hunter found it: ``findings.hunt``)."""
 ADAPTER_MAX_PREOPENS = 125
 """The adapter's descriptor table holds 128 entries, stdio included."""
+ADAPTER_TABLE = ADAPTER_MAX_PREOPENS + FIRST_FD
+"""The adapter's descriptor table, stdio included: preopens and open files share it."""
 
 
 def errno_name(errno: int | None) -> str:

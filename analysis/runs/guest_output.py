@@ -7,6 +7,9 @@ Three protocols (``guests.Guest.protocol``):
   lookup chose for ``<path>/MARKER``, and what opening it gave.
 - ``probe`` (WAT, no libc): the ``prestat`` records only; routes come from
   wasi-libc's rule (``model.libc_route``) applied to the names it was told.
+- ``walker`` (WAT, no libc): one ``walk`` record per fd from 3 to 133, past any error: the
+  prestat answer, then what opening ``MARKER`` through that fd itself gave. Preopen ``i``'s
+  route is its own fd, ``3 + i``: the walker routes by position, never by the names.
 - ``text`` (Rust std): one line per argument, ``ok PATH: CONTENT`` or
   ``error PATH: MESSAGE``, std's own words.
 - ``direct`` (a component, no adapter): the host's ``get-directories`` list, which the
@@ -61,8 +64,9 @@ def lines_of(stdout: bytes) -> tuple[str, ...]:
 
 
 def prestat_entries(records: list[dict]) -> tuple[FdEntry, ...]:
-    """The ``prestat`` records of the opener or the probe, in the order printed."""
-    entries = (_fd_entry(r) for r in records if r.get("kind") == "prestat")
+    """The ``prestat`` records of the opener or the probe (the walker's ``walk`` records), in
+    the order printed."""
+    entries = (_fd_entry(r) for r in records if r.get("kind") in ("prestat", "walk"))
     return tuple(e for e in entries if e)
 
 
@@ -70,6 +74,21 @@ def opener_routes(records: list[dict]) -> list[Reported]:
     """The opener's ``route`` records, one per argument, in the order printed."""
     routes = (_route(r) for r in records if r.get("kind") == "route")
     return [r for r in routes if r]
+
+
+def walker_opens(records: list[dict]) -> dict[int, Reported]:
+    """The walker's opens, by fd: each ``MARKER`` opened through the fd itself."""
+    opens = {}
+    for record in records:
+        if record.get("kind") != "walk":
+            continue
+        try:
+            fd = int(record["fd"])
+            errno = int(record.get("open_errno") or record.get("read_errno") or 0) or None
+        except (KeyError, TypeError, ValueError, OverflowError):
+            continue
+        opens[fd] = Reported(fd, None, "fd itself", _hex(record, "content_hex"), errno)
+    return opens
 
 
 def json_records(lines: tuple[str, ...]) -> list[dict]:
@@ -91,6 +110,7 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
     lines = lines_of(done.stdout)
     records = json_records(lines) if guest.protocol != "text" else []
     fds, routes = prestat_entries(records), opener_routes(records)
+    walked = walker_opens(records) if guest.protocol == "walker" else {}
     names = told_names(fds)
     table = route_table(fds)
     cause = f"the guest reported nothing for this preopen (exit code {done.exit_code})"
@@ -101,6 +121,8 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
         seen = names.get(expected)
         if guest.protocol == "opener":
             found = routes[index] if index < len(routes) else None
+        elif guest.protocol == "walker":
+            found = walked.get(expected)
         elif guest.protocol in ("probe", "direct"):
             found = _by_rule(table, path) if fds and done.trap is None else None
         else:
