@@ -99,7 +99,7 @@ def test_the_claims_on_page_4_hold_with_their_counts():
     fds = sum(len(p) for p in TRACED_LISTS)
     assert agree.holds and f"checked on {9 * fds:,} traces" in agree.evidence
     assert early.holds and f"checked on {3 * fds:,} traces" in early.evidence
-    assert "early builds" in agree.domain.words and agree.domain.contains(REPORT_CASE, AFFECTED)
+    assert "early builds" in agree.domain.words and agree.domain.contains(REPORT_CASE, AFFECTED, "probe")
     assert agree.trial is not None and AFFECTED in agree.trial.builds and BEFORE_BUG not in agree.trial.builds
 
 

@@ -235,7 +235,7 @@ def test_the_intervention_cures_every_affected_build_and_breaks_every_fixed_one(
     findings = intervention_findings(rows)
     assert findings.all_hold, [(c.statement, c.example) for c in findings.claims if not c.holds]
     cause = findings.claims[0]
-    assert cause.domain.contains(intervention.NAMES_CASE, AFFECTED) and not cause.domain.contains(("/a",), AFFECTED)
+    assert cause.domain.contains(intervention.NAMES_CASE, AFFECTED, "opener") and not cause.domain.contains(("/a",), AFFECTED, "opener")
 
 
 def test_the_intervention_is_kept_sealed_and_measured_again_when_its_entry_is_planted(monkeypatch):

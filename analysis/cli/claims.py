@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..findings.checks import Claim, Findings
+from ..findings.checks import GUEST_ROLES, Claim, Findings
 from ..model.describe import shown
 from ..model.errors import LabError
 
@@ -21,7 +21,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                             "60; 0: none)")
     found.add_argument("--on", nargs="+", metavar="PATH",
                        help="instead: run this one preopen list for each claim of pages 1 to 6 whose domain holds "
-                            "it, through that claim's builds, and say whether the claim held")
+                            "it, through that claim's builds and with each guest it holds for, and say whether the "
+                            "claim held")
+    found.add_argument("--guest", choices=tuple(GUEST_ROLES),
+                       help="with --on: only the claims that hold for this guest, run with it")
 
 
 def _claims(args: argparse.Namespace) -> int:
@@ -31,13 +34,15 @@ def _claims(args: argparse.Namespace) -> int:
 
     if args.hunt is not None and args.hunt < 0:
         raise LabError(f"--hunt takes a number of lists, 0 or more, not {args.hunt}")
+    if args.guest is not None and args.on is None:
+        raise LabError("--guest goes with --on: it says which guest runs your list")
     if args.on is not None:
         if args.hunt:
             raise LabError("--on tries your list only: leave out --hunt")
         paths = check_paths(args.on)
         pages = gather(hunt=0, with_survey=False)
         claims = [(f.title, c) for f in pages for c in f.claims]
-        tried = try_list(paths, [c for _, c in claims])
+        tried = try_list(paths, [c for _, c in claims], guest=args.guest)
         title = {id(c): t for t, c in claims}
         return _print_tried(paths, tried, title, len(claims), args.json)
     pages = gather(hunt=REPORT_HUNT if args.hunt is None else args.hunt)
@@ -48,8 +53,9 @@ def _row(claim: Claim) -> dict:
     return {"statement": claim.statement, "domain": claim.domain.words, "holds": claim.holds,
             "evidence": claim.evidence, "hunted": claim.hunted if claim.huntable else None,
             "hunt": claim.hunt_note, "example": claim.example,
-            "refuted_by": ({"paths": list(claim.refuted_by[0]), "build": claim.refuted_by[1]}
-                           if claim.refuted_by else None)}
+            "guests": list(claim.trial.guests) if claim.trial else [],
+            "refuted_by": ({"paths": list(claim.refuted_by[0]), "build": claim.refuted_by[1],
+                            "guest": claim.refuted_by[2]} if claim.refuted_by else None)}
 
 
 def _print_claims(pages: list[Findings], as_json: bool) -> int:
@@ -63,6 +69,8 @@ def _print_claims(pages: list[Findings], as_json: bool) -> int:
         for claim in findings.claims:
             print(f"  {'✓' if claim.holds else '✗ REFUTED:'} {claim.statement}")
             print(f"      domain: {claim.domain.words}")
+            if claim.trial:
+                print(f"      guests: {claim.trial.guest_words}")
             print(f"      {claim.evidence}" + (f"; {claim.hunt_note}" if claim.hunt_note else ""))
             if claim.example:
                 print(f"      {shown(claim.example, 400)}")
@@ -78,7 +86,7 @@ def _print_tried(paths: tuple[str, ...], tried, title: dict, total: int, as_json
     if as_json:
         print(json.dumps({"paths": list(paths), "claims": [
             {"page": title[id(t.claim)], "statement": t.claim.statement, "domain": t.claim.domain.words,
-             "held": t.held, "runs": [label(r) for r in t.runs], "refuted by": [label(r) for r in t.failed]}
+             "guests": list(t.claim.trial.guests), "held": t.held, "runs": [label(r) for r in t.runs], "refuted by": [label(r) for r in t.failed]}
             for t in tried]}, indent=2, ensure_ascii=False))
         return 1 if refuted else 0
     listed = " ".join(shown(p, 40) for p in paths)
@@ -86,6 +94,7 @@ def _print_tried(paths: tuple[str, ...], tried, title: dict, total: int, as_json
     for t in tried:
         print(f"  {'held   ' if t.held else 'REFUTED'} {title[id(t.claim)]}: {t.claim.statement}")
         print(f"          domain: {t.claim.domain.words}")
+        print(f"          guests: {t.claim.trial.guest_words}")
         for run in (t.failed or t.runs)[:3]:
             print(f"          {shown(label(run), 400)}")
         if len(t.failed or t.runs) > 3:

@@ -33,28 +33,34 @@ class Disagreement:
 
 
 FIELDS: dict[str, str] = {
-    "names": "fd answers the probe printed (errno, length and name bytes)",
-    "routes": "paths the opener's own wasi-libc routed (fd and prefix)",
-    "reads": "MARKER reads by the opener (content, or the errno)",
-    "outcomes": "outcomes of the opener's paths",
-    "traps": "runs that trapped, or not (both guests)",
+    "names": "fd answers the probe and the walker printed (errno, length and name bytes)",
+    "routes": "paths the opener's and the keeper's own wasi-libc routed (fd and prefix)",
+    "reads": "MARKER reads by the opener, the keeper and the walker (content, or the errno)",
+    "outcomes": "outcomes of the opener's, the keeper's and the walker's paths",
+    "traps": "runs that trapped, or not (every guest)",
 }
 """What a model check compares, field by field: only what a run measured. The probe has
 no libc, so its routes and outcomes come from the model's own rule and are not counted."""
+FIELD_GUESTS: dict[str, tuple[str, ...]] = {
+    "names": ("probe", "walker"), "routes": ("opener", "keeper"), "reads": ("opener", "keeper", "walker"),
+    "outcomes": ("opener", "keeper", "walker"), "traps": ("probe", "walker", "opener", "keeper")}
+"""Which guests' runs measure each field."""
 
 
 def field_counts(predicted: RunResult, measured: RunResult) -> dict[str, tuple[int, int]]:
     """Per field of ``FIELDS``: (how many agree, how many were compared) in one run."""
+    guest = measured.guest
     counts = {"traps": (int((predicted.trap is None) == (measured.trap is None)), 1)}
-    if measured.guest == "probe":
+    if guest in FIELD_GUESTS["names"]:
         pairs = list(zip(predicted.fds, measured.fds))
         agree = sum(p == m for p, m in pairs) if len(predicted.fds) == len(measured.fds) else 0
         counts["names"] = (agree, len(measured.fds))
-    elif measured.guest == "opener":
-        pairs = [(p, m) for p, m in zip(predicted.preopens, measured.preopens)
-                 if p.routed_by is not None or m.routed_by is not None]  # a trapped run routes nothing
+    pairs = [(p, m) for p, m in zip(predicted.preopens, measured.preopens)
+             if p.routed_by is not None or m.routed_by is not None]  # a trapped run routes nothing
+    if guest in FIELD_GUESTS["routes"]:
         counts["routes"] = (sum((p.routed_fd, p.routed_prefix) == (m.routed_fd, m.routed_prefix) for p, m in pairs),
                             len(pairs))
+    if guest in FIELD_GUESTS["reads"]:
         counts["reads"] = (sum((p.marker, p.errno) == (m.marker, m.errno) for p, m in pairs), len(pairs))
         counts["outcomes"] = (sum(p.outcome == m.outcome for p, m in pairs), len(pairs))
     return counts
@@ -95,7 +101,7 @@ def predicted_and_measured(paths: Sequence[str], adapter: str, guest: str, runne
 
 
 def check_model(configs: int, seed: int, affected: str, fixed: str,
-                guests: tuple[str, ...] = ("opener", "probe"),
+                guests: tuple[str, ...] = ("opener", "probe", "walker", "keeper"),
                 runner: Runner | None = None) -> ModelCheck:
     """Random preopen lists, each run for real through both builds and natively."""
     rng = random.Random(seed)

@@ -18,22 +18,23 @@ HUNTER = "the hunter's counterexample"
 
 
 def label(result: RunResult) -> str:
-    """A run in one line: the build, the preopens and what became of each."""
+    """A run in one line: the build, the guest, the preopens and what became of each."""
     paths = " ".join(shown(p, 24) for p in result.paths)
-    return f"{result.adapter}: {paths} → {' '.join(result.outcomes)}"
+    return f"{result.adapter}, {result.guest}: {paths} → {' '.join(result.outcomes)}"
 
 
 @dataclass(frozen=True)
 class Domain:
     """The runs a claim speaks about: preopen lists, each through a build.
 
-    ``contains(paths, build)`` says whether one run lies inside; ``lists`` is a Hypothesis
-    strategy that draws lists for the hunter (``hunt``), or None when there is nothing to
-    draw: the claim speaks of the lists it names, or of builds and files, not of lists.
+    ``contains(paths, build, guest)`` says whether one run lies inside; ``lists`` is a
+    Hypothesis strategy that draws lists for the hunter (``hunt``), or None when there is
+    nothing to draw: the claim speaks of the lists it names, or of builds and files, not of
+    lists. Which guests a claim holds for is its trial's (``Trial.guests``).
     """
 
     words: str
-    contains: Callable[[Paths, str], bool]
+    contains: Callable[[Paths, str, str], bool]
     lists: Any = None
 
     @classmethod
@@ -43,22 +44,44 @@ class Domain:
         kind = "this list only" if len(named) == 1 else "these lists only"
         listed = "; ".join(" ".join(shown(n, 24) for n in p) for p in list(named)[:3])
         listed += "; ..." if len(named) > 3 else ""
-        return cls(words or f"{kind}: {listed}", lambda paths, build: tuple(paths) in named)
+        return cls(words or f"{kind}: {listed}", lambda paths, build, guest: tuple(paths) in named)
 
     @classmethod
     def about(cls, words: str) -> Domain:
         """Not preopen lists at all: builds, files, measurements."""
-        return cls(words, lambda paths, build: False)
+        return cls(words, lambda paths, build, guest: False)
+
+
+GUEST_ROLES = {
+    "opener": "opener (C on wasi-libc: its scan stops at the first EBADF; it closes each file it opens)",
+    "keeper": "keeper (the opener keeping every file it opens open)",
+    "rust-open": "rust-open (Rust std, on wasi-libc's scan)",
+    "probe": "probe (no libc: asks fd 3, 4, ... up to the first EBADF)",
+    "walker": "walker (no libc: asks every fd to 133, past any EBADF, and opens MARKER through each fd itself)",
+    "direct": "direct (a component asking the WASIp2 host itself, no adapter)",
+}
+"""What each of the lab's guests does that a claim may depend on: how far it asks, what it holds."""
 
 
 @dataclass(frozen=True)
 class Trial:
-    """How one list is tried against a claim: the guest to run, the builds to run it
-    through, and what each run must show for the claim to hold."""
+    """How one list is tried against a claim: the guest it was measured with, the builds to
+    run it through, what each run must show for the claim to hold, and the other guests the
+    claim holds for (the hunter draws from all of them)."""
 
     guest: str
     builds: tuple[str, ...]
     passes: Callable[[RunResult], bool]
+    also: tuple[str, ...] = ()
+
+    @property
+    def guests(self) -> tuple[str, ...]:
+        return (self.guest, *self.also)
+
+    @property
+    def guest_words(self) -> str:
+        """The guests in words: what a program must do for the claim to speak for it."""
+        return "; ".join(GUEST_ROLES.get(g, g) for g in self.guests)
 
 
 @dataclass(frozen=True)
@@ -75,9 +98,9 @@ class Claim:
     the claim is not about single runs."""
     hunted: int = 0
     """How many lists the hunter drew inside the domain and ran (``hunt``)."""
-    refuted_by: tuple[tuple[str, ...], str] | None = None
-    """The hunter's shrunk counterexample whole, (list, build): ``example`` shortens long names,
-    this gives what to run again (``claims --json``)."""
+    refuted_by: tuple[tuple[str, ...], str, str] | None = None
+    """The hunter's shrunk counterexample whole, (list, build, guest): ``example`` shortens long
+    names, this gives what to run again (``claims --json``)."""
 
     def with_domain(self, domain: Domain, trial: Trial | None = None) -> Claim:
         return replace(self, domain=domain, trial=trial)
@@ -91,8 +114,9 @@ class Claim:
         """What the hunter did, in words: empty for a claim it cannot hunt."""
         if not self.huntable:
             return ""
-        builds = len(self.trial.builds)
+        builds, guests = len(self.trial.builds), len(self.trial.guests)
         through = "natively" if self.trial.builds == ("native",) else f"each through one of {builds} builds"
+        through += f" with one of {guests} guests" if guests > 1 else f" with the {self.trial.guest}"
         if self.example.startswith(HUNTER):
             return f"refuted by list {self.hunted:,} the hunter drew, shown shrunk"
         if not self.hunted:

@@ -17,7 +17,7 @@ from ..model.chain import libc_route, route_table
 from ..model.describe import shown, span
 from ..model.markers import marker_target
 from ..model.results import NATIVE, RunResult
-from ..model.wasi import ADAPTER_MAX_PREOPENS, ENOENT, FIRST_FD, encode
+from ..model.wasi import ADAPTER_MAX_PREOPENS, ENOENT, ENOMEM, FIRST_FD, encode
 from ..runs.hosts import WASIP2_HOSTS
 from ..runs.runner import Runner, default_runner
 from . import domains as d
@@ -44,6 +44,8 @@ LONG_THREE = tuple("/" + letter * 20_000 for letter in "abc")
 """Three names of 20,001 bytes: together more than any build's scratch area holds (each is measured:
 ``profiles``), each one alone well within it."""
 REPEATED = ("/a", "/b", "/a")
+SHADOWED = ("/a", "/a/MARKER")
+"""A preopen named after another's test file: a skeptical reader's counterexample."""
 
 
 # -- 1 · the preopen model -------------------------------------------------------------
@@ -58,7 +60,7 @@ def preopen_model_findings(runner: Runner | None = None, hunt: int = REPORT_HUNT
     def walk(r: RunResult) -> bool:
         told = [(e.fd, e.errno, e.name) for e in r.fds]
         expected = [(FIRST_FD + i, 0, p) for i, p in enumerate(r.paths)] + [(FIRST_FD + len(r.paths), 8, None)]
-        return told == expected
+        return told[:len(expected)] == expected and (r.guest == "walker" or len(told) == len(expected))
 
     def routed_by_names(r: RunResult) -> bool:
         table = route_table(r.fds)
@@ -73,12 +75,12 @@ def preopen_model_findings(runner: Runner | None = None, hunt: int = REPORT_HUNT
         every("Natively, the preopens are fds 3, 4, ... in the host's order, each told its own name, and the "
               "first fd after them answers EBADF.", ((label(r), walk(r)) for r in probes),
               "native probe runs: five naming schemes at 1 to 8 preopens"
-              ).with_domain(every_list, Trial("probe", (NATIVE,), walk)),
+              ).with_domain(every_list, Trial("probe", (NATIVE,), walk, ("walker",))),
         every("wasi-libc routes each path by the names it was told: its own lookup picks the fd that the rule "
               "(longest prefix on a component boundary, newest first) picks.",
               ((label(r), routed_by_names(r)) for r in openers),
               "native opener runs: the naming schemes, nesting, duplicates, `.` and `./` names"
-              ).with_domain(every_list, Trial("opener", (NATIVE,), routed_by_names)),
+              ).with_domain(every_list, Trial("opener", (NATIVE,), routed_by_names, ("keeper",))),
     )), hunt, runner)
 
 
@@ -112,7 +114,8 @@ def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None
               "are reachable, /b, /c and /d are missing.",
               ((label(by_build[b]), by_build[b].outcomes == outcomes) for b in affected),
               f"affected builds ({', '.join(affected)})"
-              ).with_domain(case, Trial("opener", tuple(affected), lambda r: r.outcomes == outcomes)),
+              ).with_domain(case, Trial("opener", tuple(affected), lambda r: r.outcomes == outcomes,
+                                        ("keeper", "rust-open"))),
         every("The guest is told a wrong name for each of the three middle fds, and wasi-libc then finds no "
               "preopen for /b, /c or /d.",
               ((label(r), told_wrong_in_the_middle(r)
@@ -124,7 +127,8 @@ def reproduction_findings(found: Sequence[Verdict], runner: Runner | None = None
               "five are reachable.",
               ((label(by_build[b]), by_build[b].all_ok) for b in ["native", *unaffected]),
               f"runs: native and {len(unaffected)} unaffected builds"
-              ).with_domain(case, Trial("opener", (NATIVE, *unaffected), lambda r: r.all_ok)),
+              ).with_domain(case, Trial("opener", (NATIVE, *unaffected), lambda r: r.all_ok,
+                                        ("keeper", "rust-open", "walker"))),
         Claim("Asked directly over WASIp2, with no adapter, the host lists the five names in order, byte for byte.",
               [e.name for e in direct.fds] == list(REPORT_CASE), "one run of the direct guest",
               f"it listed {' '.join(shown(e.name) for e in direct.fds)}"
@@ -150,6 +154,8 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
     equal = [r for r in broken if r.paths in {tuple(SCHEMES["equal"](n)) for n in range(1, 9)}]
     long_names = [runner.run(LONG_THREE, guest="probe", adapter=b) for b in [*affected, *unaffected[-1:]]]
     repeated = _runs([REPEATED], affected, runner)
+    shadowed = _runs([SHADOWED], [NATIVE], runner)
+    walked = _runs(SCHEME_LISTS, affected, runner, "walker")
     table = d.count(1, d.USABLE_PREOPENS)
 
     def names_at_the_ends(r: RunResult) -> bool:
@@ -170,29 +176,30 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
     return hunted(Findings("3 · which fd slots survive", (
         every("Through an affected build, fd 3 is told its own name and the last fd the last name.",
               ((label(r), names_at_the_ends(r)) for r in broken), what).with_domain(
-            d.within(table, d.NO_EMPTY_NAME, d.fits("probe"), lists=d.preopen_lists(1, d.USABLE_PREOPENS)),
-            Trial("probe", through_affected, names_at_the_ends)),
+            d.within(table, d.NO_EMPTY_NAME, d.FITS, lists=d.preopen_lists(1, d.USABLE_PREOPENS)),
+            Trial("probe", through_affected, names_at_the_ends, ("walker", "opener", "keeper"))),
         every(f"Except where the names do not fit the adapter's scratch area: then the run traps before anything is "
               f"told (three names of {len(LONG_THREE[0]):,} bytes trap every affected build, and the newest "
               f"unaffected build runs them; the early builds trap on such lists too, notebook 5).",
               ((f"{r.adapter}: {r.trap_cause or 'no trap'}", (r.trap is not None) == (r.adapter in affected))
                for r in long_names), "probe runs through the affected builds and the newest unaffected one"
-              ).with_domain(d.within(table, d.overflows("probe"), lists=d.preopen_lists(1, d.USABLE_PREOPENS)),
-                            Trial("probe", through_affected, lambda r: r.trap is not None and not r.fds)),
+              ).with_domain(d.within(table, d.OVERFLOWS, lists=d.preopen_lists(1, d.USABLE_PREOPENS)),
+                            Trial("probe", through_affected, lambda r: r.trap is not None and not r.fds,
+                                  ("walker", "opener", "keeper"))),
         every("With distinct names of equal length, exactly the first and the last preopen are reachable (both of "
               "them, with two or fewer).", ((label(r), ends_only(r)) for r in equal),
               "runs with equal-length names through the affected builds").with_domain(
-            d.within(table, d.EQUAL_LENGTH, d.DISTINCT, d.PLAIN, d.fits("opener"), lists=d.equal_length_lists()),
-            Trial("opener", through_affected, ends_only)),
+            d.within(table, d.EQUAL_LENGTH, d.DISTINCT, d.PLAIN, d.FITS, d.SLOTS, lists=d.equal_length_lists()),
+            Trial("opener", through_affected, ends_only, ("keeper", "rust-open"))),
         every(f"With a name repeated it can be fewer: {' '.join(REPEATED)} keeps one preopen reachable.",
               ((label(r), one_kept(r)) for r in repeated), "affected builds"
               ).with_domain(Domain.only(REPEATED), Trial("opener", through_affected, one_kept)),
         every("Two distinct preopens show no symptom.",
               ((label(r), r.all_ok) for r in broken if len(r.paths) == 2),
               "two-preopen runs through the affected builds").with_domain(
-            d.within(d.count(2, 2), d.DISTINCT, d.PLAIN, d.OPENABLE, d.fits("opener"),
+            d.within(d.count(2, 2), d.DISTINCT, d.PLAIN, d.OPENABLE, d.FITS, d.OWN_ROUTE,
                      lists=d.preopen_lists(2, 2, True, True)),
-            Trial("opener", through_affected, lambda r: r.all_ok)),
+            Trial("opener", through_affected, lambda r: r.all_ok, ("keeper", "rust-open", "walker"))),
         some("The first preopen can be misrouted: fd 4 is told the first name too and wins wasi-libc's "
              "newest-first tie.", ((label(r), r.outcomes[0] == "misrouted") for r in special[FIRST_MISROUTED]),
              f"runs of {' '.join(FIRST_MISROUTED)}").with_domain(
@@ -206,9 +213,18 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
             Domain.only(INTACT), Trial("opener", through_affected, lambda r: r.all_ok)),
         every("Natively and through every unaffected build, every preopen is reachable.",
               ((label(r), r.all_ok) for r in sound), "runs of the five naming schemes at 1 to 8 preopens").with_domain(
-            d.within(table, d.DISTINCT, d.PLAIN, d.OPENABLE, d.fits("opener"),
+            d.within(table, d.DISTINCT, d.PLAIN, d.OPENABLE, d.FITS, d.SLOTS, d.OWN_ROUTE,
                      lists=d.preopen_lists(1, d.USABLE_PREOPENS, True, True)),
-            Trial("opener", (NATIVE, *unaffected), lambda r: r.all_ok)),
+            Trial("opener", (NATIVE, *unaffected), lambda r: r.all_ok, ("keeper", "rust-open", "walker"))),
+        some(f"Natively too, a preopen can be out of reach of its own name: in {' '.join(SHADOWED)} the second "
+             "name is a longer match for the first one's test file, and wasi-libc opens it there.",
+             ((label(r), r.outcomes[0] == "misrouted") for r in shadowed), f"native runs of {' '.join(SHADOWED)}"
+             ).with_domain(Domain.only(SHADOWED), Trial("opener", (NATIVE,), lambda r: r.outcomes[0] == "misrouted")),
+        every("Through every affected build, a guest that opens MARKER through each fd itself, never by a name, "
+              "reaches every preopen: the descriptors are right, only the names told are wrong.",
+              ((label(r), r.all_ok) for r in walked), "walker runs of the naming schemes through the affected builds"
+              ).with_domain(d.within(table, d.FITS, lists=d.preopen_lists(1, d.USABLE_PREOPENS)),
+                            Trial("walker", through_affected, lambda r: r.all_ok)),
     )), hunt, runner)
 
 
@@ -227,6 +243,9 @@ def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | N
     fabricated = _runs([("/a", "/bbbb", "/c", "/dd")], affected, runner, "probe")
     misrouted = _runs([("/", "/tmp", "/home")], affected, runner)
     rows = ceiling.to_dict("records")
+    kept = ADAPTER_MAX_PREOPENS // 2
+    keeper_runs = _runs([tuple(f"/k{i}" for i in range(n)) for n in (kept, kept + 1)], [NATIVE, *unaffected],
+                        runner, "keeper")
     adapters_measured = sorted({r["build"] for r in rows} - {"native"})
     full = ADAPTER_MAX_PREOPENS
 
@@ -275,12 +294,21 @@ def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | N
              ).with_domain(Domain.only(("/", "/tmp", "/home")), Trial("opener", tuple(affected), _read_elsewhere)),
         every(f"Natively every preopen is reachable at {full - 1}, {full} and {full + 1} preopens; through "
               f"every unaffected build {full - 1} are; through every adapter build, at {full} no file can be "
-              f"opened and {full + 1} trap at start-up: {full - 1} is the usable ceiling.",
+              f"opened and {full + 1} trap at start-up: for a program holding no other descriptor, {full - 1} is "
+              f"the usable ceiling.",
               ((f"{r['build']} at {r['preopens']}", at(r)) for r in rows),
               f"runs: native and {len(adapters_measured)} adapter builds at {full - 1}, {full} and {full + 1}"
-              ).with_domain(d.within(d.count(full - 1, full + 1), d.DISTINCT, d.PLAIN, d.OPENABLE, d.fits("opener"),
+              ).with_domain(d.within(d.count(full - 1, full + 1), d.DISTINCT, d.PLAIN, d.OPENABLE, d.FITS, d.OWN_ROUTE,
                                      lists=d.preopen_lists(full - 1, full + 1, True, True)),
-                            Trial("opener", (NATIVE, *adapters_measured), at_the_ceiling)),
+                            Trial("opener", (NATIVE, *adapters_measured), at_the_ceiling, ("walker",))),
+        every(f"A program that keeps each file it opens open shares those slots: through every unaffected build it "
+              f"reaches all {kept} preopens, and at {kept + 1} its last open fails with ENOMEM; natively all "
+              f"{kept + 1} open.", ((label(r), _keeps(r, kept)) for r in keeper_runs),
+              f"keeper runs at {kept} and {kept + 1} preopens, natively and through {len(unaffected)} unaffected "
+              "builds").with_domain(
+            d.within(d.count(kept, kept + 1), d.DISTINCT, d.PLAIN, d.OPENABLE, d.FITS, d.OWN_ROUTE,
+                     lists=d.preopen_lists(kept, kept + 1, True, True)),
+            Trial("keeper", (NATIVE, *unaffected), lambda r: _keeps(r, kept))),
         every(f"From three names on, an affected build takes fewer name bytes than a fixed one (at {ten} names "
               f"{affected_most[ten]:,} in all against {fixed_least[ten]:,}): for fd 3 it gives every name room.",
               ((f"{n} names", affected_most[n] < fixed_least[n]) for n in beyond_two),
@@ -290,12 +318,20 @@ def reach_findings(found: Sequence[Verdict], ceiling, budget, runner: Runner | N
         Claim(f"No build takes a single name longer than {one.max():,} bytes.", bool(len(one)),
               f"{len(one)} builds, longest name found by bisection").with_domain(
             d.within(d.count(1, 1), d.longer_than(int(one.max())), lists=d.one_name(int(one.max()) + 1, 1 << 17)),
-            Trial("probe", tuple(adapters_measured), lambda r: r.trap is not None)),
+            Trial("probe", tuple(adapters_measured), lambda r: r.trap is not None, ("walker", "opener", "keeper"))),
         every("The model's byte counts give every one of these limits to the byte.",
               ((f"{r['build']} at {r['names']} names: measured {r['longest name']}, model "
                 f"{r['predicted longest name']}", r["longest name"] == r["predicted longest name"])
                for r in budget.to_dict("records")), "(build, number of names) pairs").with_domain(names_measured),
     )), hunt, runner)
+
+
+def _keeps(r: RunResult, kept: int) -> bool:
+    """The keeper's runs at ``kept`` and one more: all reachable natively or up to ``kept``; the
+    one past it fails for want of a slot."""
+    if r.adapter == NATIVE or len(r.paths) <= kept:
+        return r.all_ok
+    return r.outcomes[:-1] == ("ok",) * (len(r.paths) - 1) and r.preopens[-1].errno == ENOMEM
 
 
 def _fabricated(r: RunResult) -> bool:

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from ..experiments.profiles import profile_of
 from ..model import scratch
+from ..model.chain import libc_route
 from ..model.markers import marker_target
 from ..model.results import NATIVE
-from ..model.wasi import ADAPTER_MAX_PREOPENS, PATH_MAX, encode
+from ..model.wasi import ADAPTER_MAX_PREOPENS, FIRST_FD, PATH_MAX, encode
 from .checks import Domain, Paths
 
 MOST_PREOPENS = 130
@@ -81,12 +82,18 @@ def _distinct(paths: list[str]) -> Paths:
 def preopen_lists(min_count: int = 1, max_count: int = MOST_PREOPENS, distinct: bool = False,
                   plain: bool = False) -> st.SearchStrategy:
     """A preopen list of ``min_count`` to ``max_count`` names (``plain``: see ``preopen_name``):
-    a few names, any number, or nearly ``max_count``. ``distinct``: see ``_distinct``."""
+    a few names, any number, or nearly ``max_count``, as a user types them; or as an adversary
+    builds them (``adversarial.layout_lists``, ``adversarial.threshold_lists``). ``distinct``:
+    see ``_distinct``."""
+    from .adversarial import layout_lists, threshold_lists
+
     few = min(max_count, max(min_count, LONG_NAMES_UP_TO))
     shapes = [st.lists(preopen_name(LONGEST_NAME, plain), min_size=min_count, max_size=few),
               st.lists(preopen_name(MANY_NAMES_LONGEST, plain), min_size=min_count, max_size=max_count),
               st.lists(preopen_name(MANY_NAMES_LONGEST, plain), min_size=max(min_count, max_count - 40),
-                       max_size=max_count)]
+                       max_size=max_count),
+              layout_lists(min_count, max_count, plain), layout_lists(min_count, max_count, plain),
+              threshold_lists(min_count, max_count, plain)]
     return st.one_of(shapes).map(_distinct if distinct else tuple)
 
 
@@ -117,7 +124,8 @@ def one_name(low: int, high: int) -> st.SearchStrategy:
 @dataclass(frozen=True)
 class Condition:
     words: str
-    test: Callable[[Paths, str], bool]
+    test: Callable[[Paths, str, str], bool]
+    """(paths, build, guest): whether one run meets it."""
 
 
 ANY_NAMES = (f"any names (the hunter draws them empty, nested, duplicated, relative, dotted, with a trailing `/` "
@@ -127,41 +135,45 @@ ANY_NAMES = (f"any names (the hunter draws them empty, nested, duplicated, relat
 def within(*conditions: Condition, lists=None) -> Domain:
     """The runs that meet every condition; drawn by ``lists`` (default: ``preopen_lists``)."""
     words = ", ".join(c.words for c in conditions)
-    return Domain(words, lambda paths, build: all(c.test(tuple(paths), build) for c in conditions),
+    return Domain(words, lambda paths, build, guest: all(c.test(tuple(paths), build, guest) for c in conditions),
                   preopen_lists() if lists is None else lists)
 
 
 def count(low: int, high: int) -> Condition:
     return Condition(f"{low} to {high} preopens" if low != high else f"{low} preopen{'s' * (low > 1)}",
-                     lambda paths, build: low <= len(paths) <= high)
+                     lambda paths, build, guest: low <= len(paths) <= high)
 
 
-ANY = Condition(ANY_NAMES, lambda paths, build: True)
-DISTINCT = Condition("no name given twice", lambda paths, build: len(set(paths)) == len(paths))
-NO_EMPTY_NAME = Condition("no empty name", lambda paths, build: "" not in paths)
-EQUAL_LENGTH = Condition("names of one length in bytes", lambda paths, build: len({len(encode(p)) for p in paths}) == 1)
+ANY = Condition(ANY_NAMES, lambda paths, build, guest: True)
+DISTINCT = Condition("no name given twice", lambda paths, build, guest: len(set(paths)) == len(paths))
+NO_EMPTY_NAME = Condition("no empty name", lambda paths, build, guest: "" not in paths)
+EQUAL_LENGTH = Condition("names of one length in bytes", lambda paths, build, guest: len({len(encode(p)) for p in paths}) == 1)
 PLAIN = Condition("every name written plainly: absolute, no `.` or `..` component, no `//`, no trailing `/`",
-                  lambda paths, build: all(_plain(p) for p in paths))
+                  lambda paths, build, guest: all(_plain(p) for p in paths))
 OPENABLE = Condition(f"each name short enough that `<name>/MARKER` stays under the host's PATH_MAX ({PATH_MAX:,} "
-                     "bytes)", lambda paths, build: all(len(encode(marker_target(p))) < PATH_MAX - 1 for p in paths))
-AN_EMPTY_NAME = Condition("an empty name before the last preopen", lambda paths, build: "" in paths[:-1])
+                     "bytes)", lambda paths, build, guest: all(len(encode(marker_target(p))) < PATH_MAX - 1 for p in paths))
+OWN_ROUTE = Condition("each `<name>/MARKER` routed by wasi-libc's rule, on the names as configured, to its own "
+                      "preopen (no other name is a longer match for it, as `/a/MARKER` is for `/a`'s file)",
+                      lambda paths, build, guest: _own_routes(paths))
+SLOTS = Condition("the adapter's descriptor table (128 slots, stdio included) holding the preopens and every file the "
+                  "guest holds open at once: at most 124 preopens for a guest that closes each file, 62 for the keeper",
+                  lambda paths, build, guest: build == NATIVE or len(paths) <= _most_preopens(guest))
+AN_EMPTY_NAME = Condition("an empty name before the last preopen", lambda paths, build, guest: "" in paths[:-1])
 
 
 def longer_than(size: int) -> Condition:
     return Condition(f"names longer than {size:,} bytes",
-                     lambda paths, build: all(len(encode(p)) > size for p in paths))
+                     lambda paths, build, guest: all(len(encode(p)) > size for p in paths))
 
 
-def fits(guest: str) -> Condition:
-    """Runs whose names fit the build's scratch area, as the model counts the bytes (``scratch.need``)
-    against the capacity measured for that build (``profiles``)."""
-    return Condition("names that fit the build's scratch area (the model's byte count against the capacity "
-                     "measured for that build)", lambda paths, build: _fits(paths, build, guest))
-
-
-def overflows(guest: str) -> Condition:
-    return Condition("names that do not fit the build's scratch area (the model's byte count against the capacity "
-                     "measured for that build)", lambda paths, build: not _fits(paths, build, guest))
+FITS = Condition("names that fit the build's scratch area as the guest uses it (the model's byte count for that "
+                 "guest against the capacity measured for that build)",
+                 lambda paths, build, guest: _fits(paths, build, guest))
+"""Runs whose names fit: the bytes depend on the guest too (the opener's arguments take room,
+the walker asks for names past an empty one), so the run's own guest is counted."""
+OVERFLOWS = Condition("names that do not fit the build's scratch area as the guest uses it (the model's byte count "
+                      "for that guest against the capacity measured for that build)",
+                      lambda paths, build, guest: not _fits(paths, build, guest))
 
 
 def _fits(paths: Paths, build: str, guest: str) -> bool:
@@ -169,6 +181,20 @@ def _fits(paths: Paths, build: str, guest: str) -> bool:
         return True
     profile = profile_of(build)
     return scratch.need(paths, profile.behavior, guest) <= profile.scratch_capacity
+
+
+def _most_preopens(guest: str) -> int:
+    """The most preopens with a slot left for every file ``guest`` holds: one at a time, or one per preopen."""
+    return (ADAPTER_MAX_PREOPENS) // 2 if guest == "keeper" else USABLE_PREOPENS
+
+
+def _own_routes(paths: Paths) -> bool:
+    table = [(FIRST_FD + i, encode(p)) for i, p in enumerate(paths)]
+    for index, path in enumerate(paths):
+        route = libc_route(table, encode(marker_target(path)))
+        if route is None or route.fd != FIRST_FD + index:
+            return False
+    return True
 
 
 def _plain(path: str) -> bool:

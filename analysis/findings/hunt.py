@@ -39,31 +39,32 @@ def hunt(claim: Claim, budget: int, runner: Runner | None = None) -> Claim:
         return claim
     runner = runner or default_runner()
     trial, domain = claim.trial, claim.domain
-    tried: set[tuple[Paths, str]] = set()
-    answers: dict[tuple[Paths, str], bool] = {}
+    tried: set[tuple[Paths, str, str]] = set()
+    answers: dict[tuple[Paths, str, str], bool] = {}
     found_at: list[int] = []
 
-    def refutes(case: tuple[Paths, str]) -> bool:
+    def refutes(case: tuple[Paths, str, str]) -> bool:
         if case in answers:
             return answers[case]
         if found_at and len(answers) - found_at[0] >= SHRINK_RUNS:
             return False  # shrinking has had its runs: the shortest found so far stands
         if not found_at:
             tried.add(case)
-        answers[case] = not trial.passes(settled(runner, case[0], trial.guest, case[1]))
+        answers[case] = not trial.passes(settled(runner, case[0], case[2], case[1]))
         if answers[case] and not found_at:
             found_at.append(len(tried))
         return answers[case]
 
-    cases = st.tuples(domain.lists, st.sampled_from(trial.builds)).filter(lambda case: domain.contains(*case))
+    cases = st.tuples(domain.lists, st.sampled_from(trial.builds), st.sampled_from(trial.guests)).filter(
+        lambda case: domain.contains(*case))
     try:
         with warnings.catch_warnings():  # a list of names of kilobytes makes Hypothesis warn that its repr is long
             warnings.simplefilter("ignore", HypothesisWarning)
-            paths, build = find(cases, refutes, settings=_settings(budget))
+            paths, build, guest = find(cases, refutes, settings=_settings(budget))
     except (NoSuchExample, Unsatisfiable):  # none refutes, or the generator drew nothing inside the domain
         return replace(claim, hunted=len(tried))
-    shrunk = settled(runner, paths, trial.guest, build)
-    return replace(claim, holds=False, hunted=found_at[0], refuted_by=(tuple(paths), build),
+    shrunk = settled(runner, paths, guest, build)
+    return replace(claim, holds=False, hunted=found_at[0], refuted_by=(tuple(paths), build, guest),
                    example=f"{HUNTER} (list {found_at[0]:,} drawn, then shrunk): {label(shrunk)}")
 
 
@@ -91,17 +92,19 @@ class Tried:
         return not self.failed
 
 
-def try_list(paths: Paths, claims: list[Claim], runner: Runner | None = None) -> list[Tried]:
-    """Run ``paths`` through the builds and guest of every claim whose domain holds it (for each
-    build that the domain holds it for), and say whether the claim held."""
+def try_list(paths: Paths, claims: list[Claim], runner: Runner | None = None, guest: str | None = None) -> list[Tried]:
+    """Run ``paths`` through the builds and guests of every claim whose domain holds it (each
+    build and guest the domain holds it for; only ``guest``, if given), and say whether the
+    claim held."""
     runner = runner or default_runner()
     done = []
     for claim in claims:
         if claim.trial is None:
             continue
-        builds = [b for b in claim.trial.builds if claim.domain.contains(paths, b)]
-        if not builds:
+        guests = [g for g in claim.trial.guests if guest in (None, g)]
+        cases = [(b, g) for g in guests for b in claim.trial.builds if claim.domain.contains(paths, b, g)]
+        if not cases:
             continue
-        runs = tuple(settled(runner, paths, claim.trial.guest, b) for b in builds)
+        runs = tuple(settled(runner, paths, g, b) for b, g in cases)
         done.append(Tried(claim, runs, tuple(r for r in runs if not claim.trial.passes(r))))
     return done

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..experiments.modelcheck import FIELDS, ModelCheck, field_counts
+from ..experiments.modelcheck import FIELD_GUESTS, FIELDS, ModelCheck, field_counts
 from ..experiments.profiles import profile_of
 from ..experiments.verdicts import REPORT_CASE
 from ..model.chain import explain, predict
@@ -29,11 +29,11 @@ def root_cause_findings(check: ModelCheck, runner: Runner | None = None, hunt: i
     claims = []
     for name, (agree, compared) in check.fields.items():
         trapped = f"; {check.trapped:,} of the runs trapped" if name == "traps" else ""
-        guest = "probe" if name == "names" else "opener"
+        guest, *others = FIELD_GUESTS[name]
         claims.append(Claim(f"The model predicts the {FIELDS[name]}.", compared > 0 and agree == compared,
                             f"{agree:,} of {compared:,} agree, {check.comparisons:,} runs through {builds}{trapped}"
                             ).with_domain(d.within(d.count(1, d.MOST_PREOPENS), d.ANY),
-                                          Trial(guest, through, _model_agrees_on(name))))
+                                          Trial(guest, through, _model_agrees_on(name), tuple(others))))
     claims += allocator_claims()
     if intervention:
         claims += intervention_findings(intervention).claims

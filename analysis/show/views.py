@@ -243,6 +243,8 @@ def findings_html(findings: Findings) -> str:
         hunt = f"; {prose(claim.hunt_note)}" if claim.hunt_note else ""
         domain = (f'<br><span style="color:#555">For: {prose(claim.domain.words)}.</span>'
                   if claim.domain.words else "")
+        if claim.trial is not None:
+            domain += f'<br><span style="color:#555">Guests: {prose(claim.trial.guest_words)}.</span>'
         items.append(f'<li><b style="color:{color}">{mark}</b> {prose(claim.statement)}{domain} '
                      f'<span style="color:#555">({prose(claim.evidence)}{hunt}{example})</span></li>')
     return f'<ul style="line-height:1.5">{"".join(items)}</ul>'
