@@ -19,7 +19,7 @@ def test_other_hosts_reproduce_the_report_case(runner, host):
 @pytest.mark.parametrize("host", ["wasmtime-cli", "node"])
 def test_other_hosts_give_the_same_result_as_this_process(runner, host):
     paths = ["/", "/tmp", "/home", "/données", "/tmp/x"]
-    for guest in ("opener", "probe", "rust-open"):
+    for guest in ("opener", "probe", "rust-open", "walker", "keeper"):
         here = runner.run(paths, guest=guest, adapter=AFFECTED)
         there = runner.run(paths, guest=guest, adapter=AFFECTED, host=host)
         assert there == here and there.lines == here.lines, (guest, host)

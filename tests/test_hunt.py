@@ -54,7 +54,7 @@ def test_the_domain_strategies_draw_inside_their_domains():
     for strategy, conditions in ((d.equal_length_lists(), (d.EQUAL_LENGTH, d.DISTINCT)),
                                  (d.with_an_empty_name(), (d.AN_EMPTY_NAME,)),
                                  (d.preopen_lists(2, 124, distinct=True, plain=True), (d.DISTINCT, d.PLAIN))):
-        outside = _maybe(strategy, lambda p: not all(c.test(p, AFFECTED) for c in conditions), 300)
+        outside = _maybe(strategy, lambda p: not all(c.test(p, AFFECTED, "opener") for c in conditions), 300)
         assert outside is None, outside
 
 
@@ -66,24 +66,39 @@ def _maybe(strategy, condition, examples: int):
 
 
 def test_conditions_say_what_their_words_say():
-    assert d.PLAIN.test(("/", "/a/b", "/é中"), AFFECTED)
-    assert not any(d.PLAIN.test((name,), AFFECTED) for name in ("", ".", "./a", "a", "/a/", "/a//b", "/a/..", "/./a"))
-    fits = d.fits("probe")
-    assert fits.test(("/a",), AFFECTED) and fits.test(("/" + "n" * 60_000,), "native")
-    assert not fits.test(tuple("/" + c * 20_000 for c in "abc"), AFFECTED)  # an affected build needs them all at once
-    assert fits.test(tuple("/" + c * 20_000 for c in "abc"), FIXED)  # a fixed one, two at a time
+    assert d.PLAIN.test(("/", "/a/b", "/é中"), AFFECTED, "opener")
+    assert not any(d.PLAIN.test((name,), AFFECTED, "opener")
+                   for name in ("", ".", "./a", "a", "/a/", "/a//b", "/a/..", "/./a"))
+    fits = d.FITS.test
+    assert fits(("/a",), AFFECTED, "probe") and fits(("/" + "n" * 60_000,), "native", "probe")
+    assert not fits(tuple("/" + c * 20_000 for c in "abc"), AFFECTED, "probe")  # an affected build needs them all
+    assert fits(tuple("/" + c * 20_000 for c in "abc"), FIXED, "probe")  # a fixed one, two at a time
+    assert not d.OWN_ROUTE.test(("/a", "/a/MARKER"), FIXED, "opener") and d.OWN_ROUTE.test(("/a/MARKER", "/b"), FIXED, "opener")
+    assert d.SLOTS.test(("/a",) * 124, FIXED, "opener") and not d.SLOTS.test(("/a",) * 63, FIXED, "keeper")
+    assert d.SLOTS.test(("/a",) * 130, "native", "keeper")
+
+
+def test_the_generator_draws_as_an_adversary_too():
+    """Names made from other names and the lab's layout, and lists at the thresholds, among 300 drawn."""
+    lists = _sample(d.preopen_lists())
+    assert any(b == a.rstrip("/") + "/MARKER" for p in lists for a in p for b in p)  # /a /a/MARKER
+    assert any("" in p[:-1] and len(p) > 2 for p in lists)  # the empty name inside a list
+    assert {len(p) for p in lists} & {124, 125, 126}
+    names = {n for p in lists for n in p}
+    assert any(254 <= len(encode(n)) <= 258 for n in names)  # around NAME_MAX
+    assert any(4_085 <= len(encode(n)) <= 4_095 for n in names)  # <name>/MARKER around PATH_MAX
 
 
 def test_the_hunter_refutes_an_overbroad_claim_and_shrinks_its_counterexample(runner):
     """ "Through an affected build every preopen is reachable" over distinct plain names: the
     hunter draws a list that refutes it, and shrinks it to three names, the fewest that can."""
     claim = Claim("Through an affected build every preopen is reachable.", True, "stated, not checked").with_domain(
-        d.within(d.count(1, 8), d.DISTINCT, d.PLAIN, d.fits("opener"), lists=d.preopen_lists(1, 8, True, True)),
+        d.within(d.count(1, 8), d.DISTINCT, d.PLAIN, d.FITS, lists=d.preopen_lists(1, 8, True, True)),
         Trial("opener", (AFFECTED,), lambda r: r.all_ok))
     refuted = hunt(claim, 100, runner)
     assert not refuted.holds and refuted.example.startswith(HUNTER) and refuted.hunted >= 1
     shrunk = refuted.example.split(": ", 1)[1]
-    names = shrunk.split(" → ")[0].removeprefix(f"{AFFECTED}: ").split(" ")
+    names = shrunk.split(" → ")[0].removeprefix(f"{AFFECTED}, opener: ").split(" ")
     assert len(names) == 3, shrunk
     assert not runner.run(names, adapter=AFFECTED).all_ok  # the shrunk list refutes it for real
     page = findings_html(Findings("refuted", (refuted,)))
@@ -96,7 +111,8 @@ def test_a_claim_that_holds_says_how_many_lists_the_hunter_drew(runner):
         Trial("opener", ("native",), lambda r: r.all_ok))
     held = hunt(claim, 30, runner)
     assert held.holds and 20 <= held.hunted <= 30, held.hunted
-    assert held.hunt_note == f"the hunter drew {held.hunted} lists inside the domain, natively: none refutes it"
+    assert held.hunt_note == (f"the hunter drew {held.hunted} lists inside the domain, natively with the opener: "
+                              "none refutes it")
 
 
 def test_a_list_of_ones_own_is_tried_against_the_claims_whose_domain_holds_it(runner):
@@ -117,10 +133,29 @@ def test_claims_on_the_issue_counterexamples_refutes_nothing():
         answer = json.loads(done.stdout)
         assert answer["paths"] == paths and answer["claims"] and all(c["held"] for c in answer["claims"])
     text = cli("claims", "--on", "/a", "", "/b").stdout
-    assert "held    6 · what a host can do: Every upgrade target stops at the first empty preopen name" in text
+    assert "held    6 · what a host can do: wasi-libc's preopen scan stops at the first EBADF" in text
+
+
+READER_LISTS = (["/a", "/a/MARKER"], ["/a", "/a/MARKER", "/bc"], ["/", "/MARKER", "/zz"], ["/a", "", "/b", "/c"],
+                ["/a/MARKER", "/a"], [f"/d{i}" for i in range(124)])
+"""A skeptical reader's counterexamples, each built from the lab's own layout or guests."""
+
+
+def test_claims_on_the_readers_counterexamples_refutes_nothing_with_any_guest():
+    for paths in READER_LISTS:
+        done = cli("claims", "--json", "--on", *paths)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+        answer = json.loads(done.stdout)
+        guests = {g for c in answer["claims"] for g in c["guests"]}
+        assert {"walker", "keeper", "opener"} <= guests, guests
+        assert all(c["held"] for c in answer["claims"])
+    walked = json.loads(cli("claims", "--json", "--on", "/a", "", "/b", "/c", "--guest", "walker").stdout)
+    assert walked["claims"] and all("walker" in c["guests"] for c in walked["claims"])
+    assert all(", walker:" in run for c in walked["claims"] for run in c["runs"])
 
 
 def test_claims_refuses_bad_input_in_one_line():
-    for args in (["--hunt", "-1"], ["--on", "/a", "--hunt", "5"], ["--on"]):
+    for args in (["--hunt", "-1"], ["--on", "/a", "--hunt", "5"], ["--on"], ["--guest", "walker"],
+                 ["--on", "/a", "--guest", "nope"]):
         done = cli("claims", *args)
         assert done.returncode == 2 and done.stdout == "" and len(done.stderr.splitlines()) == 1, done.stderr

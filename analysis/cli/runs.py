@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     how.add_argument("--behavior", choices=chain.BEHAVIORS,
                      help="a behaviour (default missing-increment), whichever build has it")
     how.add_argument("--adapter", metavar="ID", help="a build: its measured behaviour and scratch area")
-    guess.add_argument("--guest", choices=("opener", "probe"), default="opener")
+    guess.add_argument("--guest", choices=chain.GUESTS, default="opener")
     guess.add_argument("--json", action="store_true", help="print the result as JSON")
     guess.add_argument("paths", nargs="*", metavar="PATH")
 

@@ -76,6 +76,8 @@ def table_row(p: PreopenResult, limit: int = 64) -> tuple[str, ...]:
         routed = "-"
     elif p.routed_fd < 0:
         routed = "no preopen"
+    elif p.routed_by == "fd itself":  # the walker: no prefix, the fd is the route
+        routed = f"fd {p.routed_fd} (itself)"
     else:
         routed = f"fd {p.routed_fd} ({shown(p.routed_prefix, limit)})"
     read = shown(p.marker, limit) if p.marker is not None else (errno_name(p.errno) if p.errno else "-")

@@ -92,7 +92,7 @@ class Explorer:
         self.by_hand = w.Text(value="", description="order by hand", style=style, placeholder="e.g. 4 0 3 1 2",
                               continuous_update=False)
         self.build = w.Dropdown(options=build_options(), value=build, description="adapter build", style=style)
-        self.guest = w.Dropdown(options=["opener", "probe"], value="opener", description="guest", style=style)
+        self.guest = w.Dropdown(options=list(chain.GUESTS), value="opener", description="guest", style=style)
         self.view = w.HTML()
         self.result: RunResult | None = None
         self.error: str | None = None
