@@ -91,9 +91,10 @@ def test_the_generator_draws_as_an_adversary_too():
 
 def test_the_hunter_refutes_an_overbroad_claim_and_shrinks_its_counterexample(runner):
     """ "Through an affected build every preopen is reachable" over distinct plain names: the
-    hunter draws a list that refutes it, and shrinks it to three names, the fewest that can."""
+    hunter draws a list that refutes it, and shrinks it to three names, the fewest that can (where
+    each name's test file is routed to its own preopen: ``/MARKER /`` refutes it with two, natively too)."""
     claim = Claim("Through an affected build every preopen is reachable.", True, "stated, not checked").with_domain(
-        d.within(d.count(1, 8), d.DISTINCT, d.PLAIN, d.FITS, lists=d.preopen_lists(1, 8, True, True)),
+        d.within(d.count(1, 8), d.DISTINCT, d.PLAIN, d.FITS, d.OWN_ROUTE, lists=d.preopen_lists(1, 8, True, True)),
         Trial("opener", (AFFECTED,), lambda r: r.all_ok))
     refuted = hunt(claim, 100, runner)
     assert not refuted.holds and refuted.example.startswith(HUNTER) and refuted.hunted >= 1
@@ -107,7 +108,7 @@ def test_the_hunter_refutes_an_overbroad_claim_and_shrinks_its_counterexample(ru
 
 def test_a_claim_that_holds_says_how_many_lists_the_hunter_drew(runner):
     claim = Claim("Natively every preopen of distinct plain names is reachable.", True, "stated").with_domain(
-        d.within(d.count(1, 8), d.DISTINCT, d.PLAIN, lists=d.preopen_lists(1, 8, True, True)),
+        d.within(d.count(1, 8), d.DISTINCT, d.PLAIN, d.OWN_ROUTE, lists=d.preopen_lists(1, 8, True, True)),
         Trial("opener", ("native",), lambda r: r.all_ok))
     held = hunt(claim, 30, runner)
     assert held.holds and 20 <= held.hunted <= 30, held.hunted
@@ -159,3 +160,28 @@ def test_claims_refuses_bad_input_in_one_line():
                  ["--on", "/a", "--guest", "nope"]):
         done = cli("claims", *args)
         assert done.returncode == 2 and done.stdout == "" and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_the_hunter_finds_the_readers_counterexamples_on_its_own(runner):
+    """The domains as they were before a reader refuted them: the adversarial lists and the new
+    guests refute each within a few dozen lists, and shrink to the reader's kind of list."""
+    reachable = Claim("Natively every preopen is reachable.", True, "").with_domain(
+        d.within(d.count(1, 124), d.DISTINCT, d.PLAIN, d.OPENABLE, lists=d.preopen_lists(1, 124, True, True)),
+        Trial("opener", ("native",), lambda r: r.all_ok))
+    shadowed = hunt(reachable, 50, runner)
+    assert not shadowed.holds and len(shadowed.refuted_by[0]) == 2, shadowed.example
+    a, b = sorted(shadowed.refuted_by[0], key=len)
+    assert b == a.rstrip("/") + "/MARKER"  # one preopen named after the other's test file
+
+    lost = Claim("Through a fixed build every preopen after an empty name is lost.", True, "").with_domain(
+        d.within(d.count(2, 124), d.AN_EMPTY_NAME, d.OPENABLE, d.FITS, lists=d.with_an_empty_name()),
+        Trial("opener", (FIXED,), lambda r: all(p.outcome != "ok" for p in r.preopens[r.paths.index("") + 1:]),
+              ("walker",)))
+    asked_on = hunt(lost, 50, runner)
+    assert not asked_on.holds and asked_on.refuted_by[2] == "walker", asked_on.example
+
+    ends = Claim("Through an affected build only the first and last are reachable.", True, "").with_domain(
+        d.within(d.count(1, 124), d.EQUAL_LENGTH, d.DISTINCT, d.PLAIN, d.FITS, lists=d.equal_length_lists()),
+        Trial("keeper", (AFFECTED,), lambda r: r.outcomes[-1] == "ok"))
+    held_open = hunt(ends, 50, runner)
+    assert not held_open.holds and len(held_open.refuted_by[0]) == 124, held_open.example

@@ -99,7 +99,10 @@ def preopen_lists(min_count: int = 1, max_count: int = MOST_PREOPENS, distinct: 
 
 @st.composite
 def equal_length_lists(draw, max_count: int = USABLE_PREOPENS) -> Paths:
-    """Distinct names of one length in bytes: nesting, dots and ``//`` included."""
+    """Distinct names of one length in bytes: nesting, dots and ``//`` included; one list in
+    four at the table's threshold (122 to ``max_count`` names, ``/000``, ``/001``, ...)."""
+    if max_count >= USABLE_PREOPENS - 2 and draw(st.integers(0, 3)) == 0:
+        return tuple(f"/{i:03d}" for i in range(draw(st.integers(USABLE_PREOPENS - 2, max_count))))
     size = draw(st.integers(1, 12))
     name = st.text("ab/.", min_size=size - 1, max_size=size - 1).map(lambda tail: "/" + tail)
     return tuple(draw(st.lists(name, min_size=1, max_size=max_count, unique=True)))
