@@ -26,6 +26,7 @@ from typing import Literal
 
 from ..artifacts.guests import CONFINE, GUESTS, GUESTS_DIR, Guest
 from ..model.errors import LabError
+from ..model.markers import marker_text
 from ..model.results import NATIVE, RunResult
 from ..model.wasi import decode, errno_name
 from ..runs import host_process, hosts, wasip1_hosts
@@ -35,7 +36,8 @@ from ..runs.runner import Runner
 
 REFERENCE = "wasmtime-py"
 """The host every other is compared with: wasmtime's own WASIp1, in this process."""
-CHECKS = ("names", "order", "reads", "missing file", "non-directory fd", "address 0", "confinement")
+CHECKS = ("names", "order", "reads", "missing file", "directory read", "non-directory fd", "address 0",
+          "confinement")
 STDIO = Guest("stdio", "WAT", GUESTS_DIR / "stdio" / "stdio.wat", None,
               "fd_prestat_get on fds 0, 1, 2: open, but not preopened directories", "probe")
 ABSENT = "absent"
@@ -118,9 +120,20 @@ def _reads(r: RunResult) -> tuple[str, ...]:
     return tuple(p.marker if p.marker is not None else f"errno {p.errno}" for p in r.preopens)
 
 
+def order(o: Observed) -> tuple[tuple[int, int, str], ...]:
+    """The directories given (each name given once) in the order of the fds that served them:
+    the fd through which each ``<path>/MARKER`` read its own MARKER. Read from what was reached,
+    not from the names, so a host that tells other names (wasmer-wasi: `a` for `/a`, after a
+    `/` of its own at fd 3) is judged on its order too."""
+    r = o.opener
+    served = [p for p in r.preopens if r.paths.count(p.path) == 1 and p.routed_fd is not None
+              and p.marker == marker_text(p.index)]
+    return tuple((p.routed_fd, 0, p.path) for p in sorted(served, key=lambda p: (p.routed_fd, p.index)))
+
+
 SEEN: dict[str, Callable[[Observed], object]] = {
     "names": lambda o: names(o.opener),
-    "order": lambda o: by_fd(o.opener),
+    "order": order,
     "address 0": lambda o: "what the opener is told" if by_fd(o.probe) == by_fd(o.opener) else by_fd(o.probe),
     "reads": lambda o: _reads(o.opener),
     "missing file": lambda o: o.missing_errno,
@@ -133,8 +146,10 @@ def failed_run(o: Observed) -> bool:
 
 
 def differs(check: str, mine: Observed, reference: Observed) -> bool:
-    if check == "order" and names(mine.opener) != names(reference.opener):
-        return False  # judged under names
+    if check == "order":  # among the directories both served: one neither read is a matter of reads
+        mine_in, reference_in = ([path for *_, path in order(o)] for o in (mine, reference))
+        both = set(mine_in) & set(reference_in)
+        return [p for p in mine_in if p in both] != [p for p in reference_in if p in both]
     return SEEN[check](mine) != SEEN[check](reference)
 
 

@@ -31,6 +31,10 @@ _BENEATH = ("a guest created a file outside its preopen, where only the director
             "it, absolute paths and symlinks that lead out (the model wasi-filesystem spells out, path-resolution.md; "
             "wasmtime answers EPERM, uvwasi ENOTCAPABLE). ")
 _PATH_RESOLUTION = "https://github.com/WebAssembly/wasi-filesystem/blob/main/path-resolution.md"
+_DIR_READ = ("opening a directory through `path_open` succeeds as on wasmtime, and `fd_read` on it then answers {}, "
+             "where wasmtime answers EBADF (8); the preview1 spec's `fd_read` (\"Read from a file descriptor\") names "
+             "no errno for a directory, so a program can count on an error there, not on which")
+_EISDIR = "EISDIR (31), as Linux's read(2) does"
 _COWASM = "https://github.com/sagemathinc/cowasm/blob/cd512732d002f6e5447143c963dbc59950908266/core/wasi-js/src/wasi.ts"
 _WASM_UTIL = "https://github.com/toyobayashi/wasm-util/blob/a43fae714cea577748ec5d2b389573373ca7cd4c/src/wasi"
 KNOWN: dict[tuple[str, str], Known] = {
@@ -96,6 +100,24 @@ KNOWN: dict[tuple[str, str], Known] = {
         "the preopen. Judged from the runs: the WASIp1 code of the pinned release (cataggar/wamr 3.0.0-dev.14, a "
         "Zig rewrite of WAMR) is not in any snapshot the lab could read.",
         "https://github.com/cataggar/wamr; " + _PATH_RESOLUTION),
+    ("wasmer-wasi", "directory read"): Known(
+        "allowed by the spec", _DIR_READ.format(_EISDIR + ": its fd_read answers Isdir for a directory or its root"),
+        "https://github.com/wasmerio/wasmer/blob/v3.0.2/lib/wasi/src/syscalls/mod.rs (fd_read: `Kind::Dir { .. } | "
+        "Kind::Root { .. } => return Ok(Errno::Isdir)`); " + _SPEC),
+    ("wasi-js", "directory read"): Known(
+        "allowed by the spec", _DIR_READ.format(_EISDIR + ": node's `fs.readSync` throws it and the host passes it on"),
+        "npm wasi-js 1.7.3, dist/wasi.js, fd_read (line 617); " + _SPEC),
+    ("pywasm", "directory read"): Known(
+        "allowed by the spec", _DIR_READ.format(_EISDIR + ": its fd_read asks `help_idir` before it reads"),
+        "https://github.com/mohanson/pywasm/blob/v2.2.3/pywasm/wasi.py (fd_read); " + _SPEC),
+    ("wamr", "directory read"): Known(
+        "allowed by the spec", _DIR_READ.format("EINVAL (28) (Linux's read(2) answers EISDIR)") +
+        " (judged from the runs: the pinned release's WASIp1 code is not in any snapshot the lab could read)",
+        "https://github.com/cataggar/wamr; " + _SPEC),
+    ("runno", "directory read"): Known(
+        "API limit", "it has a single preopen, `/`, whatever the list, and the lab puts each directory's files under "
+        "its guest path there: `/a`'s MARKER file and the preopen `/a/MARKER`'s directory are one path, so the open "
+        "reads the file and this list never reaches a directory on it", "npm @runno/wasi 0.10.0, dist/main.js"),
     ("pywasm", "names"): Known(
         "allowed by the spec", "it keeps its preopens in a dict keyed by `os.path.normpath` of the name, so it tells "
         "`./x` as `x`, `/a/` as `/a`, the empty name as `.`, and a name given twice once",

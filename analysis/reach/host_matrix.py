@@ -6,9 +6,11 @@ own WASIp1 (wasmtime-py, in this process) measured for the same list:
 
 - ``names``: the names fds 3, 4, ... are told (the opener asks ``fd_prestat_get`` and
   ``fd_prestat_dir_name`` itself), as a set of names;
-- ``order``: which fd is told which name, where the names agree;
+- ``order``: in which order the fds serve the directories given (each name given once), read
+  from the fd each ``<path>/MARKER`` was read through (``host_checks.order``), whatever the names;
 - ``reads``: what the opener's wasi-libc read for each ``<path>/MARKER``;
 - ``missing file``: the errno of opening a file that is not there (``<first>/absent/MARKER``);
+- ``directory read``: what opening and reading a directory answers (``DIRECTORY``);
 - ``non-directory fd``: ``fd_prestat_get`` on stdin, stdout and stderr (``stdio``);
 - ``address 0``: the probe, which hands the host pointers at address 0 (a valid address in
   linear memory), is told what the opener is told on the same host;
@@ -16,10 +18,9 @@ own WASIp1 (wasmtime-py, in this process) measured for the same list:
   outside it (through ``..``, at an absolute path, through a symlink to ``..`` it makes);
   which it did is read from the disk (``host_checks.confinement``), not from what it was told.
 
-A difference is reduced to the shortest list that still shows it (dropping preopens one
-at a time) and judged from ``host_judgements.KNOWN``, which says per host and check whether it is a host
-bug, an API limit or allowed by the spec, and why, with the source read. A difference
-``KNOWN`` does not cover is shown as unexplained, never dropped.
+A difference is reduced to the shortest list that still shows it (dropping preopens one at a
+time) and judged from ``host_judgements.KNOWN`` (a host bug, an API limit or allowed by the
+spec, and why, with the source read); one ``KNOWN`` does not cover is shown as unexplained.
 """
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ from ..artifacts import seal
 from ..artifacts.cache import cache_dir
 from ..artifacts.guests import CONFINE, GUESTS
 from ..experiments.verdicts import REPORT_CASE
+from ..model.markers import marker_text
+from ..model.wasi import errno_name
+from ..runs.guest_output import json_records
 from ..runs.runner import Runner, default_runner
 from ..runs.wasip1_hosts import P1_HOSTS
 from .host_checks import (CHECKS, REFERENCE, SEEN, STDIO, Confinement, Observed, confinement, differs, failed_run,
@@ -54,14 +58,19 @@ LISTS: dict[str, tuple[str, ...]] = {
     "`./x`": ("./x", "/a"),
     "trailing `/`": ("/a/", "/b"),
     "duplicate": ("/a", "/b", "/a"),
-    "integer-like": ("10", "2", "a"),
+    "integer-like": ("a", "10", "2"),
     "non-ASCII": ("/é", "/中文", "/a"),
     "long names": ("/" + "l" * 999, "/" + "m" * 2999),
     "40 preopens": tuple(f"/d{i}" for i in range(40)),
     "130 preopens": tuple(f"/d{i}" for i in range(130)),
     "the empty name": ("/a", "", "/b"),
 }
-"""The lists every host runs: what users type (see each name)."""
+"""The lists every host runs: what users type (see each name); the integer-like names come
+after one that is not, so a host that lists them first shows it in the order check."""
+DIRECTORY_LIST = "/a/MARKER /a"  # what the matrix calls the directory-read check's one list
+DIRECTORY = ("/a/MARKER", "/a")
+"""The directory-read check's list: ``/a/MARKER/MARKER`` reads the first preopen's MARKER, and
+``/a``'s open of ``/a/MARKER`` reaches the first preopen's directory itself, then reads it."""
 CONFINE_LIST = "confine"
 """What the matrix calls the confinement check's one run: the confine guest, one preopen."""
 
@@ -100,12 +109,17 @@ class Matrix:
     limits: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Per host, what its API could not express of the lists, in words."""
     differ: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
-    """Per host and list, the checks (of ``CHECKS`` but ``non-directory fd``) where it differs;
-    ``("failed",)`` where the opener trapped, crashed or said nothing."""
+    """Per host and list, the checks (those of ``SEEN``) where it differs; ``("failed",)`` where
+    the opener trapped, crashed or said nothing."""
     measured_at: str = ""
     """When the runs were made (UTC), for a matrix read back from the cache (``measured``)."""
     confinement: dict[str, Confinement] = field(default_factory=dict)
     """Per host (``REFERENCE`` too), where each of the confine guest's files landed."""
+    directory: dict[str, str] = field(default_factory=dict)
+    """Per host (``REFERENCE`` too), what opening and reading a directory answered (``DIRECTORY``)."""
+    numbering: dict[str, tuple[tuple[int, str | None, tuple[str, ...]], ...]] = field(default_factory=dict)
+    """Per host (``REFERENCE`` too), on the report's case: each fd told a preopen name, that name,
+    and the directories given whose MARKER was read through it (none: an fd of the host's own)."""
 
     def differs_on(self, host: str) -> tuple[str, ...]:
         """The checks where ``host`` is not the same as wasmtime, in the matrix's order."""
@@ -123,7 +137,9 @@ class Matrix:
                    {h: tuple(e) for h, e in data["stdio"].items()}, data["cost"], data["runs"],
                    {h: tuple(x) for h, x in data["limits"].items()},
                    {h: {n: tuple(c) for n, c in by.items()} for h, by in data["differ"].items()}, data["measured_at"],
-                   {h: Confinement.from_dict(c) for h, c in data.get("confinement", {}).items()})
+                   {h: Confinement.from_dict(c) for h, c in data.get("confinement", {}).items()},
+                   data.get("directory", {}), {h: tuple((fd, name, tuple(read)) for fd, name, read in rows)
+                                               for h, rows in data.get("numbering", {}).items()})
 
     def cell(self, host: str, check: str) -> Cell:
         return next(c for c in self.cells if c.host == host and c.check == check)
@@ -179,6 +195,8 @@ def measure(host_names: Iterable[str] | None = None, lists: dict[str, tuple[str,
         stdio[REFERENCE] = stdio_errnos(REFERENCE, runner)
         kept_in = dict(zip(chosen, pool.map(lambda h: confinement(h, runner), chosen)))
         kept_in[REFERENCE] = confinement(REFERENCE, runner)
+        read_dir = dict(zip((*chosen, REFERENCE), pool.map(lambda h: observe(h, DIRECTORY_LIST, DIRECTORY, runner,
+                                                                               False), (*chosen, REFERENCE))))
         plan, cost, limits, differ = [], {}, {}, {}
         for host in chosen:
             mine = [o for o in observed if o.host == host]
@@ -186,11 +204,38 @@ def measure(host_names: Iterable[str] | None = None, lists: dict[str, tuple[str,
                             tuple(c for c in SEEN if differs(c, o, reference[o.list_name])) for o in mine}
             cost[host] = statistics.median(o.seconds for o in mine)
             limits[host] = tuple(dict.fromkeys(x for o in mine for x in o.opener.limits))
-            plan += [_plan(host, check, mine, reference, stdio, kept_in) for check in CHECKS]
+            plan += [_plan(host, check, mine, reference, stdio, kept_in, read_dir) for check in CHECKS]
         reduced = list(pool.map(lambda step: _reduced(step, runner), plan))
-    runs = 2 * (len(jobs) + len(reference)) + len(stdio) + len(kept_in) + sum(spent for _, spent in reduced)
+    runs = 2 * (len(jobs) + len(reference)) + len(stdio) + len(kept_in) + len(read_dir) + sum(s for _, s in reduced)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return Matrix(chosen, tuple(cell for cell, _ in reduced), stdio, cost, runs, limits, differ, when, kept_in)
+    case = next((name for name, paths in lists.items() if paths == REPORT_CASE), None)
+    numbered = {o.host: numbering(o) for o in (*observed, *reference.values()) if o.list_name == case}
+    return Matrix(chosen, tuple(cell for cell, _ in reduced), stdio, cost, runs, limits, differ, when, kept_in,
+                  {h: directory_read(o) for h, o in read_dir.items()}, numbered)
+
+
+def directory_read(o: Observed) -> str:
+    """What the second open of ``DIRECTORY`` answered, in words: the open's errno, the read's
+    (the open reached a directory), or what it read (a host that put a file there)."""
+    routes = [r for r in json_records(o.opener.lines) if r.get("kind") == "route"]
+    if failed_run(o) or len(routes) < 2:
+        return "(nothing: the run failed)"
+    opened, read = routes[1].get("open_errno"), routes[1].get("read_errno")
+    if opened:
+        return f"path_open: {errno_name(opened)} ({opened})"
+    if read:
+        return f"opened; fd_read: {errno_name(read)} ({read})"
+    return f"read {o.opener.preopens[1].marker!r}"
+
+
+def numbering(o: Observed) -> tuple[tuple[int, str | None, tuple[str, ...]], ...]:
+    """Each fd ``o``'s host told a preopen name, that name, and the directories given whose own
+    MARKER was read through it: which fd serves which directory, and which fd none."""
+    read: dict[int, list[str]] = {}
+    for p in o.opener.preopens:
+        if p.routed_fd is not None and p.marker == marker_text(p.index):
+            read.setdefault(p.routed_fd, []).append(p.path)
+    return tuple((e.fd, e.name, tuple(read.get(e.fd, ()))) for e in o.opener.fds if e.errno == 0)
 
 
 MATRIX_MAX_BYTES = 64 << 20
@@ -242,11 +287,18 @@ def _inputs_key() -> str:
 
 
 def _plan(host: str, check: str, mine: list[Observed], reference: dict[str, Observed],
-          stdio: dict[str, tuple[int, ...]],
-          kept_in: dict[str, Confinement]) -> Cell | tuple[str, str, list[Observed]]:
+          stdio: dict[str, tuple[int, ...]], kept_in: dict[str, Confinement],
+          read_dir: dict[str, Observed]) -> Cell | tuple[str, str, list[Observed]]:
     """A finished cell, or what is left to do: (host, check, the lists where it differs)."""
     if check == "confinement":
         return _confined(host, kept_in[host], kept_in[REFERENCE])
+    if check == "directory read":
+        seen, expected = directory_read(read_dir[host]), directory_read(read_dir[REFERENCE])
+        example = Difference(host, check, DIRECTORY_LIST, expected, seen, DIRECTORY)
+        if failed_run(read_dir[host]) or failed_run(read_dir[REFERENCE]):
+            return Cell(host, check, "failed", (DIRECTORY_LIST,), example)
+        return Cell(host, check, "same") if seen == expected else _judge(
+            host, check, (DIRECTORY_LIST,), example, read_dir[host])
     if check == "non-directory fd":
         same = stdio[host] == stdio[REFERENCE]
         example = None if same else Difference(host, check, "stdio", worded(stdio[REFERENCE]), worded(stdio[host]), ())

@@ -8,7 +8,10 @@ toolchain. What cannot be taken apart that simply (nested components, several li
 modules, a bare core module) is refused with the reason.
 
 Before the file is written, the result is scanned (its adapter must answer every name
-right) and, for a command, run under wasmtime with five preopens.
+right) and, for a command, run under wasmtime with five preopens: it must run cleanly, and
+each of the five opens must read its own MARKER (``RunResult.all_ok``). A command that does
+not say what it read (it does not speak the lab's opener protocol) cannot show its reads, so
+the lab's opener shows them through the same adapter build, the part ``repair`` changed.
 """
 from __future__ import annotations
 
@@ -45,7 +48,10 @@ class Repaired:
     before: FileScan
     after: FileScan
     run: RunResult | None
-    """The check run of a command (None for a reactor, which has no ``run`` to call)."""
+    """The check run of a command: it ran cleanly (None for a reactor, which has no ``run`` to call)."""
+    reads: RunResult | None = None
+    """The run whose five opens each read their own MARKER: the command's own when it says what it
+    read (the lab's opener protocol), else the lab's opener through the same adapter build."""
 
 
 def first_fixed() -> AdapterBuild:
@@ -88,12 +94,18 @@ def repair(source: Path, out: Path, build: str | AdapterBuild | None = None) -> 
     if checked is not None and checked.trap:
         raise LabError(f"the re-adapted component did not run cleanly with {' '.join(CHECK_PATHS)} "
                        f"({checked.trap_summary}): nothing was written")
+    reads = _reads(checked, chosen) if checked is not None else None
+    if reads is not None and not reads.all_ok:
+        who = "the re-adapted component" if reads is checked else f"the lab's opener through {chosen.id}"
+        raise LabError(f"{who}, run with {' '.join(CHECK_PATHS)}, read its own MARKER through {reads.count('ok')} of "
+                       f"the {len(CHECK_PATHS)} preopens (outcomes {' '.join(reads.outcomes)}, exit status "
+                       f"{reads.exit_code}): nothing was written")
     clear_abandoned(out.parent, TMP_PREFIX)  # what a killed repair left beside ``out``
     try:
         write_atomically(out, composed.read_bytes())
     except OSError as exc:
         raise LabError(f"cannot write {shown(str(out), 200)} ({exc.strerror or exc}): nothing was written") from None
-    return Repaired(str(source), str(out), chosen.id, before, after, checked)
+    return Repaired(str(source), str(out), chosen.id, before, after, checked, reads)
 
 
 def _check_out(out: Path) -> None:
@@ -140,6 +152,14 @@ def _check_run(source: Path, main: CoreModule, build: AdapterBuild) -> RunResult
         main_file = Path(folder) / f"{source.stem}.main.wasm"
         main_file.write_bytes(main.data)
         return default_runner().run(CHECK_PATHS, guest=from_file(main_file), adapter=build)
+
+
+def _reads(checked: RunResult, build: AdapterBuild) -> RunResult:
+    """``checked`` if the program said where each open went and what it read; otherwise the
+    lab's opener through ``build``, which does."""
+    if any(p.routed_by == "guest" or p.marker is not None for p in checked.preopens):
+        return checked
+    return default_runner().run(CHECK_PATHS, guest="opener", adapter=build)
 
 
 def _main_module(source: Path, data: bytes) -> CoreModule:

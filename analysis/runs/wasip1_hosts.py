@@ -36,7 +36,9 @@ from ..artifacts import seal
 from ..artifacts.cache import cache_dir, locked, sha256_bytes, write_atomically
 from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
-from ..model.results import RunResult
+from ..model.markers import marker_text, served_by
+from ..model.results import Outcome, PreopenResult, RunResult
+from ..model.wasi import FIRST_FD
 from . import host_process
 from .guest_output import Execution
 from .bounds import GUEST_MEMORY
@@ -140,13 +142,45 @@ def limits(host: str, paths: Sequence[str]) -> tuple[str, ...]:
 def as_given(host: str, result: RunResult) -> RunResult:
     """A run on ``host`` with what its API could not express said (``limits``); and the
     warnings, which speak of wasmtime's numbering (fds 3, 4, ... as given), kept only for a
-    host that takes a list, not one that keys or sorts its preopens."""
+    host that takes a list, not one that keys or sorts its preopens; each open judged by what
+    it read (``by_what_was_read``), not by wasmtime's numbering either."""
     listed = P1_HOSTS[host].takes == "list"
     said = limits(host, result.paths)
     if host == "wasmtime-cli" and result.exit_code == 1:
         said += ("the Wasmtime CLI ends with status 1 for a guest's exit 1 and when it refuses an exit code "
                  "of 126 or more (outside WASI's range): this 1 may be either",)
-    return replace(result, limits=said, warnings=result.warnings if listed else ())
+    return replace(result, limits=said, warnings=result.warnings if listed else (),
+                   preopens=by_what_was_read(result, P1_HOSTS[host].takes == "one root"))
+
+
+def by_what_was_read(result: RunResult, one_root: bool = False) -> tuple[PreopenResult, ...]:
+    """Each of the opener's opens judged by the directory it reached, not by its fd: a WASIp1
+    host numbers its fds its own way (wasmer-wasi opens a virtual root, `/`, as fd 3 before the
+    preopens it was given; pywasm sorts them; an object-keyed host lists integer-like names
+    first), so ``3 + index`` says nothing there, while the MARKER read names the preopen whose
+    directory served it (``served_by``). ``ok``: its own MARKER; ``misrouted``: another
+    preopen's file, or an fd that the run's reads show is another preopen's directory;
+    ``missing``: nothing read, through its own directory or none known. An fd nothing was read
+    through is placed by the numbering the other reads show (one offset for all), or as wasmtime
+    numbers when nothing was read; on a host with ``one_root`` (runno) every fd serves every
+    preopen, so only the reads tell."""
+    owners: dict[int, set[int]] = {}
+    for p in result.preopens:
+        if p.routed_fd is not None and served_by(p.marker) is not None:
+            owners.setdefault(p.routed_fd, set()).add(served_by(p.marker))
+    known = {} if one_root else {fd: next(iter(o)) for fd, o in owners.items() if len(o) == 1}
+    shifts = {fd - owner for fd, owner in known.items()}
+    shift = None if one_root else next(iter(shifts)) if len(shifts) == 1 else FIRST_FD if not owners else None
+
+    def judged(p: PreopenResult) -> Outcome:
+        if p.routed_by != "guest" or p.routed_fd is None or p.routed_fd < 0 or p.outcome in ("trap", "timeout"):
+            return p.outcome  # the probe's routes by rule, rust-open's reads (already by MARKER), a failed run
+        if served_by(p.marker) is not None:
+            return "ok" if p.marker == marker_text(p.index) else "misrouted"
+        owner = known.get(p.routed_fd, None if shift is None or p.routed_fd in owners else p.routed_fd - shift)
+        return "misrouted" if owner is not None and owner != p.index and 0 <= owner < len(result.paths) else "missing"
+
+    return tuple(replace(p, outcome=judged(p)) for p in result.preopens)
 
 
 def object_order(names: list[str]) -> list[str]:

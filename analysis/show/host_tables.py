@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..experiments.verdicts import REPORT_CASE
+from ..model.wasi import FIRST_FD
 from ..reach.host_checks import ATTEMPTS, ESCAPE_NAMES, ESCAPES, OUTSIDE, REFERENCE, told
 from ..reach.host_matrix import LISTS, Matrix
 from ..runs.wasip1_hosts import P1_HOSTS
@@ -49,6 +51,29 @@ def differences_frame(matrix: Matrix) -> pd.DataFrame:
                      REFERENCE: e.reference if e else "", "this host": e.seen if e else "",
                      "why": c.known.why if c.known else "", "source": c.known.source if c.known else ""})
     return pd.DataFrame(rows)
+
+
+def numbering_frame(matrix: Matrix) -> pd.DataFrame:
+    """Per host (wasmtime-py first), on the report's case: which fd serves each directory given,
+    read from the fd each ``<path>/MARKER`` was read through, and the fds told a preopen name
+    that served none of them (the host's own)."""
+    rows = []
+    for host in (REFERENCE, *matrix.hosts):
+        fds = matrix.numbering.get(host)
+        if fds is None:
+            continue
+        served = {path: fd for fd, _, paths in fds for path in paths}
+        first = next((f for f in fds if f[0] == FIRST_FD), None)
+        own = [f"fd {fd} (told {name!r})" for fd, name, paths in fds if not paths]
+        up = min(served.values(), default=FIRST_FD) - FIRST_FD
+        rows.append({"host": host, "fd 3 is told": repr(first[1]) if first else "(not a preopen)",
+                     "fd 3 serves": ", ".join(first[2]) if first and first[2] else "none of the directories given",
+                     "each directory given, at": ", ".join(f"{p} fd {served[p]}" if p in served else f"{p} (not read)"
+                                                           for p in REPORT_CASE),
+                     "fds of the host's own": ", ".join(own) + (f": the directories given begin {up} fd(s) up"
+                                                                if own and up else "") or "none"})
+    return pd.DataFrame(rows, columns=["host", "fd 3 is told", "fd 3 serves", "each directory given, at",
+                                       "fds of the host's own"])
 
 
 def limits_frame(matrix: Matrix) -> pd.DataFrame:
