@@ -30,7 +30,7 @@ _MODULES = {
     "verdicts": "experiments", "sweeps": "experiments", "modelcheck": "experiments", "practices": "experiments",
     "scan": "reach", "survey": "reach", "toolchains": "reach", "host_matrix": "reach",
     "allocator": "reach", "designs": "reach", "intervention": "reach", "alloc_trace": "reach",
-    "claims": "findings", "advice": "findings", "root_cause": "findings",
+    "claims": "findings", "advice": "findings", "root_cause": "findings", "other_hosts": "findings",
     "plots": "show", "diagrams": "show", "views": "show", "widgets": "show", "host_tables": "show", "binary": "show",
 }
 """The modules a notebook imports by their short name, and the wing each lives in."""

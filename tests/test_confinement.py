@@ -128,7 +128,7 @@ def test_a_refusal_left_no_file(measured):
 
 
 def test_the_table_and_the_sentence_say_what_the_disk_showed(measured):
-    from analysis.findings import advice
+    from analysis.findings import other_hosts
     from analysis.show import host_tables
 
     matrix = measured[0]
@@ -139,7 +139,7 @@ def test_the_table_and_the_sentence_say_what_the_disk_showed(measured):
         answer, escaped = table.loc[host, "keeps the guest in"], ESCAPED[host]
         shown = "no: " + ", ".join(ESCAPE_NAMES[e] for e in escaped)
         assert answer == shown if escaped else answer.startswith("yes"), (host, answer)
-    said = advice.confinement_claims(matrix)
+    said = other_hosts.confinement_claims(matrix)
     assert said and all(c.holds for c in said)
     out = [h for h in P1_HOSTS if ESCAPED[h] and h in ran]
     assert f"created files outside it on {len(out)} of the {len(P1_HOSTS)} hosts" in said[0].statement

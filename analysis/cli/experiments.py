@@ -33,7 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--configs", type=int, default=200, help="how many random lists (default 200)")
     check.add_argument("--seed", type=int, default=0)
     check.add_argument("--affected", metavar="ID", help="the build to check as missing-increment (default: measured)")
-    check.add_argument("--fixed", metavar="ID", help="the build to check as fixed (default: measured)")
+    check.add_argument("--fixed", metavar="ID",
+                       help="the build not affected to check (default: the newest measured not affected)")
 
 
 def _verdicts(args: argparse.Namespace) -> int:

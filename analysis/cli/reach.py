@@ -33,12 +33,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     other.add_argument("--host", action="append", metavar="H", help="only this host (repeatable; default: all)")
     other.add_argument("--json", action="store_true", help="print the matrix as JSON")
 
-    mend = commands.add_parser("repair", help="re-adapt an affected component with a fixed build, checked first")
+    mend = commands.add_parser("repair", help="re-adapt an affected component with a build measured not "
+                                              "affected, checked first")
     mend.set_defaults(func=_repair)
     mend.add_argument("file", metavar="FILE", help="a component whose adapter `scan` finds affected")
     mend.add_argument("-o", "--out", type=Path, required=True, help="where to write the repaired component")
     mend.add_argument("--with", dest="build", metavar="ID",
-                      help="the adapter build to use (default: the oldest measured fixed one)")
+                      help="the adapter build to use (default: the oldest measured not affected after the "
+                           "affected ones)")
 
 
 def _hosts(args: argparse.Namespace) -> int:
@@ -104,4 +106,7 @@ def _repair(args: argparse.Namespace) -> int:
     print(f"  checked: scan says {done.after.answer}; {finding.evidence[0]}")
     if done.run is not None:
         print(f"  checked: run with {' '.join(repair.CHECK_PATHS)} under wasmtime: exit status {done.run.exit_code}")
+    if done.reads is not None:
+        by = "it" if done.reads is done.run else f"the lab's opener through {done.build} (your program does not say)"
+        print(f"  checked: each of the {len(done.reads.paths)} opens read its own MARKER, shown by {by}")
     return 0

@@ -10,15 +10,17 @@ from pathlib import Path
 
 from ..artifacts import adapters, compose, guests
 from ..experiments import practices
+from ..experiments.profiles import profile_of
 from ..experiments.verdicts import Verdict
+from ..model import scratch
 from ..model.describe import shown, span
 from ..model.results import RunResult
-from ..model.wasi import FIRST_FD
+from ..model.wasi import EBADF, FIRST_FD
 from ..reach import repair, scan
 from ..reach.survey import JCO, Row
 from ..runs.runner import Runner, default_runner
 from . import domains as d
-from .checks import Claim, Domain, Findings, Trial, every, label, some
+from .checks import Domain, Findings, Trial, every, label, some
 from .claims import split
 from .hunt import REPORT_HUNT, hunted
 
@@ -42,8 +44,18 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
         told = {e.fd: e.name for e in result.fds}
         return last.path == lone_last and last.outcome == "misrouted" and told.get(last.routed_fd) == last.path + "/"
 
-    def lost_after_the_empty_name(r: RunResult) -> bool:
-        return all(o != "ok" for o in r.outcomes[r.paths.index("") + 1:])
+    def stops_at_the_empty_name(r: RunResult) -> bool:
+        """The opener's walk (wasi-libc's) ends with EBADF at the first empty name's fd; nothing after it is reached."""
+        at = r.paths.index("")
+        walked = [(e.fd, e.errno) for e in r.fds]
+        return (len(walked) == at + 1 and walked[-1] == (FIRST_FD + at, EBADF)
+                and all(o != "ok" for o in r.outcomes[at + 1:]))
+
+    def asked_on(r: RunResult) -> bool:
+        """Each empty name's fd answers EBADF, every other preopen's fd its own name; every preopen read."""
+        told = {e.fd: (e.errno, e.name) for e in r.fds}
+        return r.all_ok and all(told.get(FIRST_FD + i) == ((EBADF, None) if not p else (0, p))
+                                for i, p in enumerate(r.paths))
 
     def fd3_told_its_name(r: RunResult) -> bool:
         return [(e.fd, e.errno, e.name) for e in r.fds][:1] == [(FIRST_FD, 0, r.paths[0])]
@@ -51,12 +63,14 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
     nested = [runner.run(NESTED, adapter=b) for b in affected]
     emptied = [runner.run(EMPTY_NAME, adapter=b) for b in targets]
     natively = runner.run(EMPTY_NAME)
+    walked = [runner.run(p, guest="walker", adapter=b) for b in targets for p in (EMPTY_NAME, WALKED)]
     long_one = [runner.run(["/" + "n" * (LONG_NAME - 1)], guest="probe", adapter=b) for b in [*affected, *unaffected]]
+    longest = {g: {b: longest_single_name(b, g, runner) for b in [*affected, *unaffected]} for g in ("probe", "opener")}
     singles = [runner.run([p], guest="probe", adapter=b) for b in [*affected, *unaffected] for p in SINGLES]
     n = len(paths)
     every_build = (*affected, *unaffected)
     these_orders = Domain(f"the {len(orders)} orders of {' '.join(paths)}",
-                          lambda given, build: sorted(given) == sorted(paths) and len(given) == len(paths))
+                          lambda given, build, guest: sorted(given) == sorted(paths) and len(given) == len(paths))
     one_list = Domain.only(paths)
     return hunted(Findings("6 · what a host can do", (
         every("Preflight fails through every affected build and passes through every unaffected one.",
@@ -88,21 +102,36 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
              ((label(r), r.outcomes[0] == "misrouted") for r in nested), "affected builds"
              ).with_domain(Domain.only(NESTED),
                            Trial("opener", tuple(affected), lambda r: r.outcomes[0] == "misrouted")),
-        every(f"Every upgrade target stops at the first empty preopen name: every preopen after it is lost (with "
+        every(f"{EMPTY_NAME_STOP}, which every upgrade target answers for the fd whose preopen name is empty: a "
+              f"program on wasi-libc (C, Rust std) loses every preopen after it (with "
               f"{' '.join(map(shown, EMPTY_NAME))}, natively all three are reached).",
               [("natively: " + label(natively), natively.all_ok),
-               *((label(r), lost_after_the_empty_name(r)) for r in emptied)], "runs: native and each upgrade target"
-              ).with_domain(d.within(d.count(2, d.USABLE_PREOPENS), d.AN_EMPTY_NAME, d.OPENABLE, d.fits("opener"),
+               *((label(r), stops_at_the_empty_name(r)) for r in emptied)],
+              "opener runs: native and each upgrade target"
+              ).with_domain(d.within(d.count(2, d.USABLE_PREOPENS), d.AN_EMPTY_NAME, d.OPENABLE, d.FITS,
                                      lists=d.with_an_empty_name()),
-                            Trial("opener", tuple(targets), lost_after_the_empty_name)),
-        every("A single preopen whose name is not empty and fits the build's scratch area is fd 3, told its own "
-              "name, through every catalogued build.", ((label(r), fd3_told_its_name(r)) for r in singles),
+                            Trial("opener", tuple(targets), stops_at_the_empty_name, ("keeper",))),
+        every(f"The EBADF is the adapter's answer for the empty name's fd alone: a guest that asks on past it (the "
+              f"walker) is told every later name and, opening through each fd itself, reaches every preopen, the "
+              f"empty one included (with {' '.join(map(shown, WALKED))}).",
+              ((label(r), asked_on(r)) for r in walked), "walker runs through each upgrade target"
+              ).with_domain(d.within(d.count(2, d.USABLE_PREOPENS), d.AN_EMPTY_NAME, d.FITS,
+                                     lists=d.with_an_empty_name()),
+                            Trial("walker", tuple(targets), asked_on)),
+        every("A single preopen whose name is not empty and fits the build's scratch area (as the probe uses it) is "
+              "fd 3, told its own name, through every catalogued build.",
+              ((label(r), fd3_told_its_name(r)) for r in singles),
               f"probe runs of {', '.join(map(shown, SINGLES))} through every build").with_domain(
-            d.within(d.count(1, 1), d.NO_EMPTY_NAME, d.fits("probe"), lists=d.preopen_lists(1, 1)),
+            d.within(d.count(1, 1), d.NO_EMPTY_NAME, d.FITS, lists=d.preopen_lists(1, 1)),
             Trial("probe", every_build, fd3_told_its_name)),
-        every(f"A single preopen whose name is {LONG_NAME:,} bytes long traps every catalogued build, fixed ones "
-              "included: fd 3 is told its own name only when the name fits the adapter's scratch area.",
-              ((f"{r.adapter}: {r.trap_cause or 'no trap'}", r.trap is not None) for r in long_one), "builds"
+        every(f"A single preopen whose name is {LONG_NAME:,} bytes long traps every catalogued build, those not "
+              f"affected included; the longest single name a build takes is measured per build and per guest: "
+              f"{_range(longest['probe'].values())} bytes with the probe, {_range(longest['opener'].values())} with "
+              "the opener (its arguments share the scratch area).",
+              [*((f"{r.adapter}: {r.trap_cause or 'no trap'}", r.trap is not None) for r in long_one),
+               *((f"{b} with the {g}: longest {n:,} bytes", n < LONG_NAME)
+                 for g, sizes in longest.items() for b, n in sizes.items())],
+              "cases: each build's run of the long name, and its longest single name with each guest"
               ).with_domain(Domain.only(("/" + "n" * (LONG_NAME - 1),)), Trial("probe", every_build,
                                                                              lambda r: r.trap is not None)),
     )), hunt, runner)
@@ -115,7 +144,34 @@ EMPTY_NAME = ("/a", "", "/b")
 SINGLES = ("/data", "/", ".", "/data/", "/é中")
 """Single preopens of different kinds."""
 LONG_NAME = 60_001
-"""Bytes of a name longer than the scratch area of any build holds (each is measured: ``profiles``)."""
+"""Bytes of a name longer than any build takes with any guest (each is measured: ``longest_single_name``)."""
+EMPTY_NAME_STOP = "wasi-libc's preopen scan stops at the first EBADF"
+"""How page 6's claim on the empty name begins: the handout and the deck look it up by these words."""
+WALKED = ("/a", "", "/b", "/c")
+"""The reader's list: through a fixed build fd 4 answers EBADF and fds 5 and 6 their own names."""
+
+
+LONGEST_TRIED = 1 << 17
+"""Longer than any adapter's scratch area (they live in one 64 KiB page)."""
+
+
+def longest_single_name(build: str, guest: str, runner: Runner) -> int:
+    """The longest single preopen name ``guest`` runs with through ``build`` without a trap, found
+    with real runs (starting from the model's count, which settles it in two when it is right)."""
+    def name(size: int) -> list[str]:
+        return ["/" + "n" * (size - 1)]
+
+    profile = profile_of(build, runner)
+    hint = scratch.longest_fitting(lambda size: scratch.need(name(size), profile.behavior, guest)
+                                   <= profile.scratch_capacity, 2, LONGEST_TRIED)
+    return scratch.longest_fitting(lambda size: runner.run(name(size), guest=guest, adapter=build).trap is None,
+                                   2, LONGEST_TRIED, hint)
+
+
+def _range(sizes) -> str:
+    """``27,438 to 59,016``, or one size."""
+    low, high = min(sizes), max(sizes)
+    return f"{low:,}" if low == high else f"{low:,} to {high:,}"
 
 
 ADAPTER_MODULE_NAME = "wit-component:adapter:wasi_snapshot_preview1"
@@ -189,101 +245,3 @@ def am_i_affected_findings(rows: Sequence[Row], found: Sequence[Verdict]) -> Fin
               "that scans as not affected and reads all five of the report's directories.", repaired,
               "affected builds").with_domain(Domain.about("the opener composed with each affected build")),
     ))
-
-
-# -- 8 · other hosts ---------------------------------------------------------------------------
-
-
-def other_hosts_findings(matrix) -> Findings:
-    """What the conformance matrix (``reach.host_matrix``) shows, each sentence from its cells."""
-    from ..reach.host_checks import CHECKS, REFERENCE
-    from ..reach.host_matrix import LISTS
-
-    hosts = matrix.hosts
-    lists = list(next(iter(matrix.differ.values()), {}))
-    about = Domain.about(f"the {len(lists)} lists of this page ({', '.join(lists)}) through {len(hosts)} WASIp1 "
-                         f"hosts ({', '.join(hosts)}), each against {REFERENCE}")
-    case = "the report's case"
-    reads_case = [(h, not {"reads", "failed"} & set(matrix.differ[h].get(case, ("failed",)))) for h in hosts]
-    clean = [h for h in hosts if all(c.verdict == "same" for c in matrix.cells if c.host == h)
-             and not any("failed" in checks for checks in matrix.differ[h].values())]
-    bugs = [c for c in matrix.cells if c.verdict == "host bug"]
-    judged = [c for c in matrix.cells if c.verdict != "same"]
-    moved = [(h, n) for h in hosts for n, checks in matrix.differ[h].items()
-             if {"names", "order"} & set(checks) and "failed" not in checks]
-    still = sum("reads" not in matrix.differ[h][n] for h, n in moved)
-    keyed = [h for h in hosts if any("keyed by guest path" in x for x in matrix.limits.get(h, ()))]
-    reordered = [h for h in keyed if "order" in matrix.differ[h].get("integer-like", ())]
-    return Findings("8 · other hosts", (
-        every(f"On every WASIp1 host tried, each of the report's {len(LISTS[case])} preopens reads its own MARKER, "
-              f"as on {REFERENCE}: none shows the adapter's bug.", reads_case,
-              "opener runs of the report's case, one per host").with_domain(about),
-        Claim(f"{len(clean)} of the {len(hosts)} hosts ran every list and agree with {REFERENCE} on every check"
-              f"{': ' + ', '.join(clean) if clean else ''}.", True,
-              f"{len(hosts) * len(CHECKS)} (host, check) cells").with_domain(about),
-        Claim(f"Where a host tells other names or another fd order, wasi-libc's lookup by name read what "
-              f"{REFERENCE} reads in {still} of the {len(moved)} (host, list) pairs.", bool(moved),
-              f"{len(moved)} (host, list) pairs with different names or order").with_domain(about),
-        every(f"The hosts that take preopens as an object keyed by name ({', '.join(keyed) or 'none'}) cannot be "
-              "given a name twice (each run says so under its limits): given /a /b /a, each tells other names than "
-              "wasmtime does.",
-              ((h, "names" in matrix.differ[h].get("duplicate", ())) for h in keyed),
-              "runs of the duplicate list, one per such host").with_domain(about),
-        every(f"{', '.join(reordered) or 'None'} also put integer-like names first: given 10 2 a, fd 3 is told 2.",
-              ((h, True) for h in reordered), "runs of the integer-like list").with_domain(about),
-        *confinement_claims(matrix),
-        Claim(f"{len(bugs)} differences are host bugs: "
-              f"{'; '.join(f'{c.host} · {c.check}' for c in bugs) or 'none'}.", True,
-              f"{len(judged)} differing cells judged from the hosts' source").with_domain(about),
-        every("Every difference the runs show is explained: a host bug, an API limit or allowed by the spec.",
-              ((f"{c.host} · {c.check}", c.verdict not in ("unexplained", "failed")) for c in judged),
-              "differing cells").with_domain(about),
-    ))
-
-
-def confinement_claims(matrix) -> tuple[Claim, ...]:
-    """What the confinement check (``reach.host_checks.confinement``) found, from the disk."""
-    from ..reach.host_checks import BOX, ESCAPE_NAMES, ESCAPES, OUTSIDE, REFERENCE
-
-    found = {h: matrix.confinement[h] for h in (REFERENCE, *matrix.hosts) if h in matrix.confinement}
-    hosts = [h for h in matrix.hosts if h in found]
-    if not hosts:
-        return ()
-    about = Domain.about(f"the confine guest with one writable preopen ({BOX}) on {len(hosts)} WASIp1 hosts "
-                         f"({', '.join(hosts)}) and on {REFERENCE}: from fd 3 it creates `../escaped-dotdot`, an "
-                         "absolute path under the run's folder, and `link/escaped-symlink` after making `link -> ..`; "
-                         "the files are looked for on the disk")
-    out = [h for h in hosts if found[h].escaped and not found[h].problem]
-    kept = [h for h in hosts if not found[h].escaped and not found[h].problem]
-    untried = [h for h in hosts if found[h].problem]
-    listed = "; ".join(f"{h} ({_listed([ESCAPE_NAMES[e] for e in found[h].escaped])})" for h in out)
-    said = (f"A guest given one writable preopen created files outside it on {len(out)} of the {len(hosts)} hosts"
-            f"{': ' + listed if out else ''}. On {_listed(kept) or 'no other'}, as on {REFERENCE}, none of its "
-            "three escapes reached the disk" + (f" ({_listed(untried)} could not be tried)" if untried else "") + ".")
-    attempts = [(h, a) for h in hosts for a in found[h].attempts if a.attempt in ESCAPES and not found[h].problem]
-    refused = [(h, a) for h, a in attempts if a.errno not in (0, None)]
-    claims = [Claim(said, not found[REFERENCE].escaped if REFERENCE in found else False,
-                    f"{len(attempts)} escapes on {len(hosts) - len(untried)} hosts, each looked for on the disk"
-                    ).with_domain(about)]
-    if out:
-        claims.append(every("Each of those hosts is judged to have a bug: reaching past a preopen is against WASI's "
-                            "capability model, and each one's source (or its runs) says how it lets the guest out.",
-                            ((h, matrix.cell(h, "confinement").verdict == "host bug") for h in out), "hosts"
-                            ).with_domain(about))
-    claims.append(every("No host made a file after telling the guest it had refused to.",
-                        ((f"{h} · {a.attempt} ({a.errno})", a.landed != OUTSIDE) for h, a in refused),
-                        "refused escapes").with_domain(about))
-    in_memory = [h for h in kept if found[h].attempt("inside").errno == 0
-                 and found[h].attempt("inside").landed == "not on disk"]
-    told_done = [h for h in in_memory if any(a.errno == 0 for a in found[h].attempts if a.attempt in ESCAPES)]
-    if told_done:
-        claims.append(Claim(f"A success is no proof of an escape: {_listed(told_done)} told the guest that escapes "
-                            "succeeded, yet nothing reached the disk (these hosts keep the guest's files in memory, "
-                            "even the one it made inside its preopen).", True,
-                            f"{len(in_memory)} hosts whose files stay in memory").with_domain(about))
-    return tuple(claims)
-
-
-def _listed(items: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return " and ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"

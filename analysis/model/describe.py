@@ -132,8 +132,8 @@ def sentence(result: RunResult) -> str:
         parts.append(f"{_fd_span([p.expected_fd for p in group])} {verb} {_code(name)}{whose}")
     unseen = [p for p in preopens if p.name_seen is None]
     if unseen:
-        parts.append(f"enumeration stops at fd {unseen[0].expected_fd}, so the guest never sees "
-                     f"{len(unseen)} preopen(s)")
+        parts.append(f"fd {unseen[0].expected_fd} answers no name, and a guest that stops at the first error (as "
+                     f"wasi-libc's scan does) never sees {len(unseen)} preopen(s)")
     stuck = [p for p in preopens if p.outcome == "missing" and p.routed_fd == p.expected_fd]
     if stuck:
         errnos = ", ".join(sorted({errno_name(p.errno) for p in stuck}))

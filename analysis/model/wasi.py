@@ -90,8 +90,9 @@ def warnings_for(paths: tuple[str, ...]) -> tuple[str, ...]:
             found.append(f"{path!r} (fd {FIRST_FD + index}) has a '..' component: wasi-libc matches names byte for "
                          "byte and never resolves '..'")
         if path == "":
-            found.append(f"the empty name (fd {FIRST_FD + index}): adapter builds since mid-2024 cannot "
-                         "report it, and a guest then stops looking for preopens there")
+            found.append(f"the empty name (fd {FIRST_FD + index}): adapter builds since mid-2024 answer EBADF "
+                         "for that fd, and wasi-libc's preopen scan (C, Rust std) stops at the first EBADF, so such "
+                         "a program never learns the preopens after it")
     if len(paths) > ADAPTER_MAX_PREOPENS:
         found.append(f"{len(paths)} preopens: the adapter holds at most {ADAPTER_MAX_PREOPENS}; more trap "
                      "at start-up in every adapter build")

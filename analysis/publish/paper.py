@@ -17,6 +17,7 @@ from ..artifacts.cache import write_atomically
 from ..experiments import practices, verdicts
 from ..model.describe import span
 from ..reach.toolchains import Toolchain
+from ..reach.words import still_affected
 from ..show.views import linked
 from . import chromium
 from .deck import SLIDE_SIZE
@@ -73,8 +74,9 @@ preopened directories, can be told wrong names for the directories between the f
 <h2>How to check</h2>
 <ol>{"".join(f"<li><b>{what}:</b> {how}</li>" for what, how in WAY_IN)}</ol>
 <h2>How to repair</h2>
-<p>Re-adapt the program with a build measured fixed (<code>repair</code> does it and scans the result), or upgrade the
-toolchain to {", ".join(f"<code>{t}</code>" for t in targets)} or newer.</p>
+<p>Re-adapt the program with a build measured not affected (<code>repair</code> takes the oldest after the affected ones
+and scans the result), or upgrade the toolchain to {", ".join(f"<code>{t}</code>" for t in targets)} or
+newer{_lts(toolchains)}.</p>
 <h2>What the runs found</h2>
 <ul><li>Affected adapter builds: {", ".join(f"<code>{v.adapter}</code> (jco {html.escape(span(v.releases))})"
                                           for v in affected)}.</li>
@@ -87,6 +89,14 @@ not run here; each with its source.</p>
 {_internals(toolchains)}
 </body></html>
 """
+
+
+def _lts(toolchains: Sequence[Toolchain]) -> str:
+    """What stays affected though newer releases carry the fix (the LTS patches), said after "or newer"."""
+    kept = still_affected(toolchains)
+    if not kept:
+        return ""
+    return f" ({html.escape(kept)} stays affected; each toolchain's first fixed release is in the tables below)"
 
 
 def _internals(toolchains: Sequence[Toolchain]) -> str:

@@ -20,6 +20,7 @@ import nbformat
 
 from ..artifacts.cache import REPORTS_DIR, write_atomically
 from ..experiments import verdicts
+from ..findings.advice import EMPTY_NAME_STOP
 from ..model.errors import LabError
 from ..reach import host_matrix
 from ..reach.survey import survey
@@ -33,7 +34,7 @@ from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
 from .pages import TITLE, Built, export_html, index_html, measured_headline, nav_html
 from .story import story
 
-CAVEATS = ("Every upgrade target stops at the first empty preopen name",
+CAVEATS = (EMPTY_NAME_STOP,
            "A single preopen whose name is 60,001 bytes long",
            "With nested names not even the first slot is safe")
 """The claims of page 6 the handout names as caveats, by the words they start with."""

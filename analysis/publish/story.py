@@ -15,6 +15,7 @@ import nbformat
 
 from ..experiments import practices, sweeps, verdicts
 from ..experiments.verdicts import REPORT_CASE
+from ..findings.advice import EMPTY_NAME_STOP
 from ..findings.claims import FIRST_MISROUTED, INTACT, LAST_MISROUTED
 from ..model.chain import explain, libc_route
 from ..model.describe import prose, span, step_sentence
@@ -22,7 +23,7 @@ from ..model.results import RunResult
 from ..model.wasi import ERRNO_NAMES, encode
 from ..reach import designs, scan
 from ..reach.toolchains import Toolchain
-from ..reach.words import describe_scan
+from ..reach.words import describe_scan, lts_caveat
 from ..runs import hosts
 from ..runs.runner import default_runner
 from ..show import binary, diagrams, plots
@@ -106,7 +107,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     # -- the symptom
     runs = [runner.run(REPORT_CASE), runner.run(REPORT_CASE, adapter=affected), runner.run(REPORT_CASE, adapter=fixed)]
     say, notes = said(p2, "Through every affected build the report's case")
-    s.append(Slide("The report's case: natively, through an affected build, through a fixed one",
+    s.append(Slide("The report's case: natively, through an affected build, through one not affected",
                    f"{say} Shown: native, {affected}, {fixed}.",
                    figure(plots.survival_grid(runs, labels=["native", affected, fixed],
                                               title="/a /b /c /d /e: which preopens are reachable"), (1180, 300)),
@@ -118,7 +119,8 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     s.append(Slide("The bug follows the adapter, not the host", say,
                    figure(plots.survival_grid(hosted, labels=[f"{r.adapter} on {r.host}" for r in hosted],
                                               title="The report's case on three WASIp2 hosts"), (1180, 440)),
-                   notes + f" Hosts: {', '.join(hosts.WASIP2_HOSTS)}; builds: {affected} (affected), {fixed} (fixed).",
+                   notes + f" Hosts: {', '.join(hosts.WASIP2_HOSTS)}; builds: {affected} (affected), "
+                   f"{fixed} (not affected).",
                    p2))
     say, notes = said(p8, "On every WASIp1 host tried")
     s.append(Slide("Plain WASIp1 hosts: not this bug, other differences", say,
@@ -176,11 +178,11 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                    "found through the export: the marked lines of the fixed build load the counter at +4, keep it, "
                    "add 1 and store it back before comparing it with nth at +8; the affected build compares with no "
                    "store. " + notes, p4))
-    said_model = claims.said("04_root_cause", "The model predicts the outcomes of the opener's paths")
+    said_model = claims.said("04_root_cause", "The model predicts the outcomes of the opener's")
     agreed = re.search(r"\(([\d,]+) of ([\d,]+) ([^;)]*)", said_model.rest)
-    say, notes = said(p4, "The model predicts the outcomes of the opener's paths")
+    say, notes = said(p4, "The model predicts the outcomes of the opener's")
     s.append(Slide("The proof: the model predicts real runs", say,
-                   (f'<p class="big">{agreed.group(1)} of {agreed.group(2)}</p><p>outcomes of the opener\'s paths: the model '
+                   (f'<p class="big">{agreed.group(1)} of {agreed.group(2)}</p><p>outcomes of the guests\' paths: the model '
                     f'and the runs {html.escape(agreed.group(3))}</p>'
                     if agreed else ""), notes + " " + claims.notes("04_root_cause", "The model predicts the fd answers"),
                    p4))
@@ -212,7 +214,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                    figure(plots.reachable_counts(orders, title=f"All 120 orders of /data /cache /tmp /home/user /srv, "
                                                              f"{affected}"), (1180, 380)),
                    notes + " " + claims.notes("06_practices", "Every order keeps the first"), p6))
-    say, notes = said(p6, "Every upgrade target stops at the first empty preopen name")
+    say, notes = said(p6, EMPTY_NAME_STOP)
     empty = [runner.run(("/a", "", "/b"))] + [runner.run(("/a", "", "/b"), adapter=t) for t in targets]
     s.append(Slide("Upgrade, and give no preopen an empty name", say,
                    figure(plots.survival_grid(empty, labels=["native", *targets], title='/a "" /b: which preopens '
@@ -227,7 +229,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                    f"{html.escape(chr(10).join(lines[:5]))}{chr(10) + '…' if len(lines) > 5 else ''}</code></pre>",
                    notes + " Exit status 1: an adapter inside is affected; 0: none is; 2: it could not read or tell.", p7))
     say, notes = said(p7, "repair with jco-1.9.1")
-    s.append(Slide("Repair: re-adapt the program with a fixed build", say,
+    s.append(Slide("Repair: re-adapt the program with a build not affected", say,
                    "<pre><code>$ python -m analysis repair app.wasm -o fixed.wasm</code></pre>",
                    notes + " repair re-adapts a plain component only (one core module with one adapter) and scans "
                    "what it wrote before keeping it.", p7))
@@ -236,7 +238,8 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     s.append(Slide("Try it: the real builds, in this browser", html.escape(checked[0]), explorer,
                    checked[1] + " Demo: pick custom names and type /tmp, /abc, /tmp2 (the first preopen misrouted); "
                    "then the nested scheme; then order reversed; then a fixed build.", p3))
-    fixes = ", ".join(f"{_short(t.product)} {_short(t.first_fixed)}" for t in inside if t.first_fixed != "-")
+    fixes = ", ".join(f"{_short(t.product)} {_short(t.first_fixed)}{lts_caveat(t)}" for t in inside
+                      if t.first_fixed != "-")
     parent = claims.sentence("06_practices", "One parent preopen reaches every child")
     parent = parent[0].lower() + parent[1:] if parent.startswith("One") else parent
     long_name = claims.sentence("06_practices", "A single preopen whose name is 60,001 bytes long")
@@ -248,7 +251,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                    f"<li>Meanwhile, {parent}</li></ul>"
                    f'<ul class="caveats"><li>{long_name}</li></ul>',
                    f"First fixed releases: {fixes}. " + " ".join(html.unescape(x) for x in (parent, long_name))
-                   + " " + claims.notes("06_practices", "Every upgrade target stops at the first empty"), p6))
+                   + " " + claims.notes("06_practices", EMPTY_NAME_STOP), p6))
     return s
 
 

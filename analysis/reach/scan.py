@@ -199,7 +199,7 @@ def _run(module: CoreModule) -> Finding:
                 blind += 1
             slips = [d for d in (_difference(names, a) for a in answers[:len(names)]) if d]
             if len(answers) < len(names):
-                slips.append(f"it stopped at fd {answers[-1].fd}")
+                slips.append(f"the scanner asked no further than fd {answers[-1].fd}, the first to fail")
             if slips:
                 wrong.append(f"with {' '.join(n.decode('utf-8', 'replace') for n in names)}: {', '.join(slips)}")
     except adapter_host.Unserved as exc:

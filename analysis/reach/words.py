@@ -13,7 +13,7 @@ from .host_checks import CHECKS, REFERENCE
 from .host_matrix import Matrix
 from .scan import FileScan
 from .survey import Row as SurveyRow
-from .toolchains import Toolchain
+from .toolchains import CITED, Toolchain
 
 
 def describe_scan(found: FileScan) -> list[str]:
@@ -40,8 +40,33 @@ def describe_scan(found: FileScan) -> list[str]:
             lines.append(f"    {shown(said, 400)}")
     if found.answer == "affected":
         lines.append(f"  what to do: `python -m analysis repair {shown(found.path, 200)} -o fixed.wasm` re-adapts it "
-                     "with a build measured fixed, or rebuild it with a fixed toolchain")
+                     "with the oldest build measured not affected after the affected ones, or rebuild it with a "
+                     f"toolchain at or past its first fixed release (`python -m analysis survey`){_lts_said()}")
     return lines
+
+
+def _lts_said() -> str:
+    kept = still_affected(CITED)
+    return f"; {kept} stays affected" if kept else ""
+
+
+def still_affected(chart: Sequence[Toolchain]) -> str:
+    """What stays affected though newer releases carry the fix: the long-term-support patches
+    the fix never reached, each as ``product: the row's own words`` (``toolchains.CITED``), or ""
+    when the chart names none."""
+    return "; ".join(f"{t.product.split(' (')[0]}: {part}" for t in chart for part in _lts(t))
+
+
+def lts_caveat(toolchain: Toolchain) -> str:
+    """What a toolchain's first fixed release leaves affected, to follow "or newer": its row's
+    long-term-support clause in parentheses, "... stays affected", or "" for a row with none."""
+    kept = _lts(toolchain)
+    return f" ({'; '.join(kept)} stays affected)" if kept else ""
+
+
+def _lts(toolchain: Toolchain) -> list[str]:
+    """The clauses of a row's affected releases that name a long-term-support line."""
+    return [part for part in toolchain.affected.split(", and ") if "LTS" in part]
 
 
 def describe_design(design: str, agrees: bool | None, verdict: str, evidence: str = "") -> str:
