@@ -96,7 +96,9 @@ def test_odd_names_are_experiments_not_errors(runner, adapter):
         assert result.preopens[3].outcome == "misrouted"
 
 
-def test_an_empty_name_ends_enumeration_in_the_adapter_but_not_natively(runner):
+def test_an_empty_name_is_ebadf_through_the_adapter_and_wasi_libcs_scan_stops_there(runner):
+    """The adapter answers EBADF for the empty name's fd alone (the walker is told fd 5's name); the
+    opener, on wasi-libc, stops at that EBADF and loses /b. Natively every fd answers."""
     paths = ["/a", "", "/b"]
     native = runner.run(paths)
     assert [f.fd for f in native.fds if f.errno == 0] == [3, 4, 5]
@@ -105,6 +107,9 @@ def test_an_empty_name_ends_enumeration_in_the_adapter_but_not_natively(runner):
         result = runner.run(paths, adapter=adapter)
         assert [(f.fd, f.errno) for f in result.fds] == [(3, 0), (4, 8)]
         assert result.outcomes == ("ok", "missing", "missing")
+        walked = runner.run(paths, guest="walker", adapter=adapter)
+        assert [(f.fd, f.errno) for f in walked.fds][:4] == [(3, 0), (4, 8), (5, 0), (6, 8)]
+        assert walked.outcomes == ("ok", "ok", "ok")
 
 
 def test_more_preopens_than_the_adapter_holds_is_a_trap_result(runner):

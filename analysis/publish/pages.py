@@ -23,6 +23,7 @@ from ..experiments import verdicts
 from ..model.describe import headline, prose, span
 from ..reach.survey import survey
 from ..reach.toolchains import toolchain_map
+from ..reach.words import still_affected
 from ..show.palette import OUTCOME_COLORS, marked
 from ..show.plots import png_base64, survival_grid
 from ..show.views import linked
@@ -152,6 +153,7 @@ def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str
         prose=lambda text: markupsafe.Markup(prose(text)),
         stamp=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         toolchains=toolchain_map(survey()),
+        still_affected=still_affected,
         glossary=GLOSSARY,
         way_in=WAY_IN,
         linked=lambda text: markupsafe.Markup(linked(text)),
