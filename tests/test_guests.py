@@ -50,6 +50,17 @@ def test_the_walker_asks_past_an_empty_names_ebadf_and_opens_through_each_fd(run
     assert result.outcomes == ("ok", "ok", "ok")
 
 
+def test_rust_opens_reports_are_read_whole_when_a_path_holds_a_newline(runner):
+    for adapter in ("native", FIXED):
+        assert runner.run(["/a\nb", "/c"], guest="rust-open", adapter=adapter).outcomes == ("ok", "ok")
+
+
+def test_the_opener_has_fuel_for_the_largest_lists_a_claim_speaks_about(runner):
+    """124 names of 3,000 bytes ran out of a fixed 2 × 10⁹ budget at the 83rd open (a reader's list)."""
+    paths = [f"/{i:03d}" + "x" * 2_996 for i in range(124)]
+    assert runner.run(paths, adapter=FIXED).outcomes == ("ok",) * 124
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["opener", "keeper"])
 def test_rebuilt_c_guests_behave_like_the_committed_ones(runner, tmp_path, name):

@@ -56,6 +56,8 @@ READER_CASES = [
     ("/a", "", "/b", "/c"),  # the adapter's EBADF for the empty name's fd alone; the walker asks on
     ("", "/a"),
     tuple(f"/d{i}" for i in range(124)),  # the keeper holds the table's last slot: later opens ENOMEM
+    ("/a", "/" + "p" * 30_000, "/" + "q" * 30_000),  # a fixed build traps at fd 4: the walker read fd 3 before it
+    tuple(f"/w{i}" for i in range(135)),  # natively the walker stops asking at fd 133
 ]
 """The counterexamples a skeptical reader built from the lab's own layout and guests."""
 

@@ -65,7 +65,8 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
     natively = runner.run(EMPTY_NAME)
     walked = [runner.run(p, guest="walker", adapter=b) for b in targets for p in (EMPTY_NAME, WALKED)]
     long_one = [runner.run(["/" + "n" * (LONG_NAME - 1)], guest="probe", adapter=b) for b in [*affected, *unaffected]]
-    longest = {g: {b: longest_single_name(b, g, runner) for b in [*affected, *unaffected]} for g in ("probe", "opener")}
+    longest = {g: {b: longest_single_name(b, g, runner) for b in [*affected, *unaffected]}
+               for g in ("probe", "opener", "rust-open")}
     singles = [runner.run([p], guest="probe", adapter=b) for b in [*affected, *unaffected] for p in SINGLES]
     n = len(paths)
     every_build = (*affected, *unaffected)
@@ -127,7 +128,8 @@ def practices_findings(found: Sequence[Verdict], paths: Sequence[str], orders, a
         every(f"A single preopen whose name is {LONG_NAME:,} bytes long traps every catalogued build, those not "
               f"affected included; the longest single name a build takes is measured per build and per guest: "
               f"{_range(longest['probe'].values())} bytes with the probe, {_range(longest['opener'].values())} with "
-              "the opener (its arguments share the scratch area).",
+              f"the opener (its arguments share the scratch area), {_range(longest['rust-open'].values())} with "
+              "rust-open (Rust std, whose use of the area the model does not count).",
               [*((f"{r.adapter}: {r.trap_cause or 'no trap'}", r.trap is not None) for r in long_one),
                *((f"{b} with the {g}: longest {n:,} bytes", n < LONG_NAME)
                  for g, sizes in longest.items() for b, n in sizes.items())],

@@ -190,7 +190,7 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
               "them, with two or fewer).", ((label(r), ends_only(r)) for r in equal),
               "runs with equal-length names through the affected builds").with_domain(
             d.within(table, d.EQUAL_LENGTH, d.DISTINCT, d.PLAIN, d.FITS, d.SLOTS, lists=d.equal_length_lists()),
-            Trial("opener", through_affected, ends_only, ("keeper", "rust-open"))),
+            Trial("opener", through_affected, ends_only, ("keeper",))),
         every(f"With a name repeated it can be fewer: {' '.join(REPEATED)} keeps one preopen reachable.",
               ((label(r), one_kept(r)) for r in repeated), "affected builds"
               ).with_domain(Domain.only(REPEATED), Trial("opener", through_affected, one_kept)),
@@ -199,7 +199,7 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
               "two-preopen runs through the affected builds").with_domain(
             d.within(d.count(2, 2), d.DISTINCT, d.PLAIN, d.OPENABLE, d.FITS, d.OWN_ROUTE,
                      lists=d.preopen_lists(2, 2, True, True)),
-            Trial("opener", through_affected, lambda r: r.all_ok, ("keeper", "rust-open", "walker"))),
+            Trial("opener", through_affected, lambda r: r.all_ok, ("keeper", "walker"))),
         some("The first preopen can be misrouted: fd 4 is told the first name too and wins wasi-libc's "
              "newest-first tie.", ((label(r), r.outcomes[0] == "misrouted") for r in special[FIRST_MISROUTED]),
              f"runs of {' '.join(FIRST_MISROUTED)}").with_domain(
@@ -215,7 +215,7 @@ def survival_findings(found: Sequence[Verdict], runner: Runner | None = None, hu
               ((label(r), r.all_ok) for r in sound), "runs of the five naming schemes at 1 to 8 preopens").with_domain(
             d.within(table, d.DISTINCT, d.PLAIN, d.OPENABLE, d.FITS, d.SLOTS, d.OWN_ROUTE,
                      lists=d.preopen_lists(1, d.USABLE_PREOPENS, True, True)),
-            Trial("opener", (NATIVE, *unaffected), lambda r: r.all_ok, ("keeper", "rust-open", "walker"))),
+            Trial("opener", (NATIVE, *unaffected), lambda r: r.all_ok, ("keeper", "walker"))),
         some(f"Natively too, a preopen can be out of reach of its own name: in {' '.join(SHADOWED)} the second "
              "name is a longer match for the first one's test file, and wasi-libc opens it there.",
              ((label(r), r.outcomes[0] == "misrouted") for r in shadowed), f"native runs of {' '.join(SHADOWED)}"

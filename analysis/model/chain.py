@@ -169,7 +169,7 @@ def fd_table(paths: Sequence[str], behavior: Behavior, last_fd: int | None = Non
         entries.append(FdEntry(fd, 0, len(name), 0, decode(returned)))
     beyond = range(FIRST_FD + len(names), (last_fd if last_fd is not None else FIRST_FD + len(names)) + 1)
     entries.extend(FdEntry(fd, EBADF) for fd in beyond)
-    return tuple(entries)
+    return tuple(e for e in entries if last_fd is None or e.fd <= last_fd)
 
 
 # -- 3: wasi-libc's routing --------------------------------------------------------------
@@ -310,13 +310,16 @@ def predict(
         cause = ADAPTER_TRAP if fds is None else SCRATCH_TRAP
         # The probe and the walker print each fd's answer as they get it: those before the call that
         # traps stay printed.
-        told = ()
+        told, trapped_fd = (), FIRST_FD
         if fds is not None and guest in ("probe", "walker") and overflow:
             trapped_fd = FIRST_FD + scratch.asked(paths, guest)[overflow - 1]
             told = tuple(e for e in fds if e.fd < trapped_fd)
         seen = told_names(told)
+        # The walker opened MARKER through each fd it walked before the call that traps.
+        walked = _walker_opens(paths, seen, trapped_fd) if guest == "walker" else {}
         preopens = tuple(
-            PreopenResult(i, p, FIRST_FD + i, seen.get(FIRST_FD + i), None, None, None, None, None, "trap", cause)
+            walked.get(i) or PreopenResult(i, p, FIRST_FD + i, seen.get(FIRST_FD + i), None, None, None, None, None,
+                                           "trap", cause)
             for i, p in enumerate(paths)
         )
         return RunResult(guest, label, adapter_sha256, paths, preopens, told, (), exit_code=None, trap=cause,
@@ -329,6 +332,10 @@ def predict(
     preopens = []
     for index, path in enumerate(paths):
         marker = errno = None
+        if guest == "walker" and FIRST_FD + index > WALK_LAST_FD:  # never asked
+            preopens.append(PreopenResult(index, path, FIRST_FD + index, None, None, None, None, None, None,
+                                          "missing"))
+            continue
         if guest == "walker":  # MARKER through the fd itself: no routing by names
             route, routed_by = Route(FIRST_FD + index, encode(names.get(FIRST_FD + index, "")), b"MARKER"), "fd itself"
         else:
@@ -353,6 +360,18 @@ def predict(
             routed_fd, prefix, routed_by, marker, errno, outcome,
         ))
     return RunResult(guest, label, adapter_sha256, paths, tuple(preopens), fds, (), warnings=warnings_for(paths))
+
+
+def _walker_opens(paths: tuple[str, ...], seen: dict[int, str], before_fd: int) -> dict[int, PreopenResult]:
+    """The walker's opens through the fds it walked before ``before_fd``: each its own MARKER."""
+    layout = host_files(paths)
+    found = {}
+    for index in range(min(len(paths), before_fd - FIRST_FD)):
+        marker, errno = open_in(layout[index], b"MARKER")
+        found[index] = PreopenResult(index, paths[index], FIRST_FD + index, seen.get(FIRST_FD + index),
+                                     FIRST_FD + index, None, "fd itself", marker, errno,
+                                     classify(index, FIRST_FD + index, marker, "walker"))
+    return found
 
 
 # -- explaining one call -----------------------------------------------------------------

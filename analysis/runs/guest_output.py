@@ -10,7 +10,7 @@ Three protocols (``guests.Guest.protocol``):
 - ``walker`` (WAT, no libc): one ``walk`` record per fd from 3 to 133, past any error: the
   prestat answer, then what opening ``MARKER`` through that fd itself gave. Preopen ``i``'s
   route is its own fd, ``3 + i``: the walker routes by position, never by the names.
-- ``text`` (Rust std): one line per argument, ``ok PATH: CONTENT`` or
+- ``text`` (Rust std): one report per argument, ``ok PATH: CONTENT`` or
   ``error PATH: MESSAGE``, std's own words.
 - ``direct`` (a component, no adapter): the host's ``get-directories`` list, which the
   runner writes as ``prestat`` records (fd 3 onwards, in the host's order); routes by
@@ -111,6 +111,7 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
     records = json_records(lines) if guest.protocol != "text" else []
     fds, routes = prestat_entries(records), opener_routes(records)
     walked = walker_opens(records) if guest.protocol == "walker" else {}
+    said = text_reports(decode(done.stdout), paths) if guest.protocol == "text" else []
     names = told_names(fds)
     table = route_table(fds)
     cause = f"the guest reported nothing for this preopen (exit code {done.exit_code})"
@@ -126,7 +127,7 @@ def interpret(guest: Guest, paths: tuple[str, ...], done: Execution, adapter: st
         elif guest.protocol in ("probe", "direct"):
             found = _by_rule(table, path) if fds and done.trap is None else None
         else:
-            found = _from_text(lines[index], path) if index < len(lines) else None
+            found = said[index]
         if found is None:
             preopens.append(PreopenResult(index, path, expected, seen, None, None, None, None, None,
                                           unreported(done.trap), cause))
@@ -198,10 +199,31 @@ def _by_rule(table: list[tuple[int, bytes]], path: str) -> Reported:
     return Reported(route.fd, decode(route.prefix), "wasi-libc rule", None, None)
 
 
-def _from_text(line: str, path: str) -> Reported:
-    ok, error = f"ok {path}: ", f"error {path}: "
-    if line.startswith(ok):
-        return Reported(None, None, None, line[len(ok):], None)
-    if line.startswith(error):
-        return Reported(None, None, None, None, None, line[len(error):])
-    return Reported(None, None, None, None, None, f"unexpected guest line: {line}")
+def text_reports(text: str, paths: tuple[str, ...]) -> list[Reported | None]:
+    """rust-open's lines, one report per path in order: ``ok PATH: CONTENT`` or ``error PATH: MESSAGE``.
+    Read from the start of each line's known head, so a path holding a newline stays one report
+    (a reader's counterexample: ``/a<newline>b /c`` was read as two wrong lines)."""
+    found: list[Reported | None] = []
+    at = 0
+    for path in paths:
+        if at >= len(text):
+            found.append(None)
+            continue
+        for word in ("ok", "error"):
+            head = f"{word} {path}: "
+            if text.startswith(head, at):
+                end = _line_end(text, at + len(head))
+                body = text[at + len(head):end]
+                found.append(Reported(None, None, None, body, None) if word == "ok"
+                             else Reported(None, None, None, None, None, body))
+                break
+        else:
+            end = _line_end(text, at)
+            found.append(Reported(None, None, None, None, None, f"unexpected guest line: {text[at:end]}"))
+        at = end + 1
+    return found
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end

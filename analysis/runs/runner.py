@@ -28,7 +28,7 @@ from ..artifacts.compose import compose
 from ..artifacts.guests import Guest
 from ..model.errors import LabError
 from ..model.results import NATIVE, OUTPUT_LIMIT_HIT, STOPPED, RunResult
-from ..model.wasi import check_paths
+from ..model.wasi import check_paths, encode
 from . import bounds, contained, hosts, wasip1_hosts
 from .cpus import PIN_VARIABLE, pin_to_cpu
 from .guest_output import Execution, interpret
@@ -50,9 +50,19 @@ FULL_DISK = 1 << 20
 TICK = 0.05
 """How often the engine's epoch advances (seconds): the deadline's resolution."""
 DEFAULT_FUEL = 2_000_000_000
-"""Instructions' worth of wasmtime fuel a run may use: about a second of a tight loop here,
-a thousand times what the largest legitimate run needs. A guest that burns it is a
-``timeout``, not a hung kernel."""
+"""Instructions' worth of wasmtime fuel a run may use, before ``FUEL_PER_NAME_BYTE``: about a
+second of a tight loop here. A guest that burns it is a ``timeout``, not a hung kernel."""
+FUEL_PER_NAME_BYTE = 256
+"""Fuel added per byte of the arguments, per argument: the opener routes each of n paths against
+n names and prints every byte as hex, so its work grows as n times the bytes. 124 names of 4,084
+bytes (the largest list inside a claim's domain) need about 4 × 10⁹ natively, measured by
+bisection; a reader found 2 × 10⁹ running out at 124 names of 3,000 bytes. This gives 8 times
+what that list needs."""
+
+
+def fuel_for(base: int, argv: Sequence[str]) -> int:
+    """``base`` plus ``FUEL_PER_NAME_BYTE`` for each byte of each argument, times their number."""
+    return base + FUEL_PER_NAME_BYTE * len(argv) * sum(len(encode(a)) for a in argv)
 
 
 class Runner:
@@ -140,7 +150,8 @@ class Runner:
         else:
             build = _resolve(adapter)
             wasm = compose(spec.wasm(), build) if build else spec.wasm()
-            done = hosts.execute(host, wasm, build is not None, argv, populate, self.fuel, own=spec.reads_only,
+            done = hosts.execute(host, wasm, build is not None, argv, populate, fuel_for(self.fuel, argv),
+                                 own=spec.reads_only,
                                  deadline=self.deadline + contained.GRACE)
             if build is None:  # a core module on a WASIp1 host (the Wasmtime CLI runs both)
                 return wasip1_hosts.as_given(host, interpret(spec, paths, done, NATIVE, None, host))
@@ -191,7 +202,7 @@ class Runner:
         wasi.stdout_file = stdout_file
         wasi.stderr_file = stderr_file
         store = wasmtime.Store(self.engine)
-        store.set_fuel(self.fuel)
+        store.set_fuel(fuel_for(self.fuel, argv))
         store.set_epoch_deadline(max(1, round(self.deadline / TICK)))
         store.set_limits(memory_size=MEMORY_LIMIT, table_elements=TABLE_LIMIT)
         store.set_wasi(wasi)
