@@ -23,6 +23,7 @@ from ..model.chain import GUESTS as MODEL_GUESTS, libc_route
 from ..model.markers import marker_target
 from ..model.results import NATIVE
 from ..model.wasi import ADAPTER_MAX_PREOPENS, FIRST_FD, PATH_MAX, encode
+from .adversarial import layout_lists, threshold_lists
 from .checks import Domain, Paths
 
 MOST_PREOPENS = 130
@@ -85,8 +86,6 @@ def preopen_lists(min_count: int = 1, max_count: int = MOST_PREOPENS, distinct: 
     a few names, any number, or nearly ``max_count``, as a user types them; or as an adversary
     builds them (``adversarial.layout_lists``, ``adversarial.threshold_lists``). ``distinct``:
     see ``_distinct``."""
-    from .adversarial import layout_lists, threshold_lists
-
     few = min(max_count, max(min_count, LONG_NAMES_UP_TO))
     shapes = [st.lists(preopen_name(LONGEST_NAME, plain), min_size=min_count, max_size=few),
               st.lists(preopen_name(MANY_NAMES_LONGEST, plain), min_size=min_count, max_size=max_count),

@@ -26,27 +26,21 @@ against the capacity measured for the build.
 """
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
 from . import scratch
-from .markers import classify, host_files, marker_target
+from .markers import classify, host_files, marker_target, open_in
 from .results import FdEntry, PreopenResult, RunResult
 from .wasi import (
     ADAPTER_MAX_PREOPENS,
     ADAPTER_TABLE,
     EBADF,
-    ENAMETOOLONG,
     ENOENT,
     ENOMEM,
-    ENOTDIR,
-    EPERM,
     FIRST_FD,
-    NAME_MAX,
-    PATH_MAX,
     decode,
     encode,
     warnings_for,
@@ -236,46 +230,6 @@ def told_names(fds: Sequence[FdEntry]) -> dict[int, str]:
 def route_table(fds: Sequence[FdEntry]) -> list[tuple[int, bytes]]:
     """wasi-libc's table: every fd that answered with a name, before the first error."""
     return [(fd, encode(name)) for fd, name in told_names(fds).items()]
-
-
-# -- the host's side of an open ---------------------------------------------------------
-
-
-def open_in(files: dict[str, str], relative: bytes) -> tuple[str | None, int | None]:
-    """What opening ``relative`` inside one host directory gives: (content, errno).
-
-    Components resolve one by one, ``..`` included, and may not leave the directory;
-    a path too long as a whole is refused before any of them.
-    """
-    if len(relative) + 1 > PATH_MAX:
-        return None, ENAMETOOLONG
-    directories = {""} | {posixpath.dirname(rel) for rel in files}
-    directories |= {d for rel in list(directories) for d in _parents(rel)}
-    stack: list[str] = []
-    parts = decode(relative).split("/")
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if len(encode(part)) > NAME_MAX:
-            return None, ENAMETOOLONG
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not stack:
-                return None, EPERM
-            stack.pop()
-            continue
-        here = "/".join([*stack, part])
-        if here in files:  # a regular file: the path ends here, or it cannot go through it
-            return (files[here], None) if last else (None, ENOTDIR)
-        if here not in directories:
-            return None, ENOENT
-        stack.append(part)
-    return None, EBADF  # a directory: it opens, but reading it fails
-
-
-def _parents(rel: str) -> list[str]:
-    parts = rel.split("/")
-    return ["/".join(parts[:k]) for k in range(1, len(parts))]
 
 
 # -- all together ------------------------------------------------------------------------

@@ -6,16 +6,17 @@ directory also holds a decoy at that relative path (``tmp/MARKER`` saying
 ``preopen-0:tmp``), so an open that wasi-libc sends to the wrong preopen reads a real
 file from the wrong directory, as it would on a real host.
 
-Pure data: the model reads this layout to predict each open, and ``runs.hostdirs``
-writes the same layout to disk for a real run.
+Pure data, and what opening a path inside one gives (``open_in``): the model reads this
+layout to predict each open, and ``runs.hostdirs`` writes the same layout to disk for a real run.
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from functools import lru_cache
 
 from .results import Outcome
-from .wasi import FIRST_FD, NAME_MAX, encode
+from .wasi import EBADF, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, FIRST_FD, NAME_MAX, PATH_MAX, decode, encode
 
 MARKER = "MARKER"
 DECOY_MAX = 2048
@@ -94,3 +95,40 @@ def classify(index: int, routed_fd: int | None, marker: str | None, guest: str) 
         owner = served_by(marker)
         return "missing" if owner is None else ("ok" if marker == marker_text(index) else "misrouted")
     return "ok" if marker == marker_text(index) else "missing"
+
+
+def open_in(files: dict[str, str], relative: bytes) -> tuple[str | None, int | None]:
+    """What opening ``relative`` inside one host directory gives: (content, errno).
+
+    Components resolve one by one, ``..`` included, and may not leave the directory;
+    a path too long as a whole is refused before any of them.
+    """
+    if len(relative) + 1 > PATH_MAX:
+        return None, ENAMETOOLONG
+    directories = {""} | {posixpath.dirname(rel) for rel in files}
+    directories |= {d for rel in list(directories) for d in _parents(rel)}
+    stack: list[str] = []
+    parts = decode(relative).split("/")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if len(encode(part)) > NAME_MAX:
+            return None, ENAMETOOLONG
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not stack:
+                return None, EPERM
+            stack.pop()
+            continue
+        here = "/".join([*stack, part])
+        if here in files:  # a regular file: the path ends here, or it cannot go through it
+            return (files[here], None) if last else (None, ENOTDIR)
+        if here not in directories:
+            return None, ENOENT
+        stack.append(part)
+    return None, EBADF  # a directory: it opens, but reading it fails
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")
+    return ["/".join(parts[:k]) for k in range(1, len(parts))]
