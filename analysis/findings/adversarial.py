@@ -73,10 +73,10 @@ def layout_lists(draw, min_count: int = 1, max_count: int = 130, plain: bool = F
 
 
 @st.composite
-def threshold_lists(draw, min_count: int = 1, max_count: int = 130, plain: bool = False):
+def threshold_lists(draw, min_count: int = 1, max_count: int = 130):
     """A list at a threshold: a count around the table's 124/125/126, a component around NAME_MAX,
     a path whose test file is around PATH_MAX, or names whose bytes are around a build's
-    measured scratch capacity."""
+    measured scratch capacity. Every name is absolute; the PATH_MAX one may end in ``/``."""
     kind = draw(st.sampled_from(("count", "name-max", "path-max", "scratch")))
     if kind == "count":
         counts = [c for c in COUNTS if min_count <= c <= max_count]
@@ -104,7 +104,7 @@ def threshold_lists(draw, min_count: int = 1, max_count: int = 130, plain: bool 
         each = max(1, (capacity + step * 8) // count - 12)  # about 12 bytes of entry a preopen besides its name
         names = ["/" + letter * (each - 1) for letter in "pqrs"[:count]]
     names += [f"/q{i}" for i in range(max(0, min_count - len(names)))]
-    return tuple(names[:max_count]) if not plain or all(n.startswith("/") for n in names) else tuple(names)
+    return tuple(names[:max_count])
 
 
 @lru_cache(maxsize=1)

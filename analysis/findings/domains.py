@@ -92,7 +92,7 @@ def preopen_lists(min_count: int = 1, max_count: int = MOST_PREOPENS, distinct: 
               st.lists(preopen_name(MANY_NAMES_LONGEST, plain), min_size=max(min_count, max_count - 40),
                        max_size=max_count),
               layout_lists(min_count, max_count, plain), layout_lists(min_count, max_count, plain),
-              threshold_lists(min_count, max_count, plain)]
+              threshold_lists(min_count, max_count)]
     return st.one_of(shapes).map(_distinct if distinct else tuple)
 
 
@@ -157,8 +157,9 @@ OPENABLE = Condition(f"each name short enough that `<name>/MARKER` stays under t
 OWN_ROUTE = Condition("each `<name>/MARKER` routed by wasi-libc's rule, on the names as configured, to its own "
                       "preopen (no other name is a longer match for it, as `/a/MARKER` is for `/a`'s file)",
                       lambda paths, build, guest: _own_routes(paths))
-SLOTS = Condition("the adapter's descriptor table (128 slots, stdio included) holding the preopens and every file the "
-                  "guest holds open at once: at most 124 preopens for a guest that closes each file, 62 for the keeper",
+SLOTS = Condition(f"the adapter's descriptor table ({ADAPTER_MAX_PREOPENS + FIRST_FD} slots, stdio included) holding "
+                  f"the preopens and every file the guest holds open at once: at most {USABLE_PREOPENS} preopens for "
+                  f"a guest that closes each file, {ADAPTER_MAX_PREOPENS // 2} for the keeper",
                   lambda paths, build, guest: build == NATIVE or len(paths) <= _most_preopens(guest))
 AN_EMPTY_NAME = Condition("an empty name before the last preopen", lambda paths, build, guest: "" in paths[:-1])
 

@@ -62,12 +62,14 @@ class PreopenResult:
     name_seen: str | None
     """The name the guest read for ``expected_fd``; None if enumeration stopped earlier."""
     routed_fd: int | None
-    """The fd wasi-libc chose for ``<path>/MARKER``; -1 for none; None if not known."""
+    """The fd wasi-libc chose for ``<path>/MARKER`` (the walker's: the preopen's own); -1 for none;
+    None if not known."""
     routed_prefix: str | None
     """wasi-libc's stored prefix for ``routed_fd`` (it strips leading ``/`` and ``./``)."""
     routed_by: str | None
     """``"guest"`` when the guest reported the route, ``"wasi-libc rule"`` when it was
-    computed from the names the guest saw (the probe has no libc), None if unknown."""
+    computed from the names the guest saw (the probe has no libc), ``"fd itself"`` when the
+    guest opened through the preopen's own fd (the walker), None if unknown."""
     marker: str | None
     """The content of the MARKER file the guest read, if it read one."""
     errno: int | None

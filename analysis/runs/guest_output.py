@@ -49,7 +49,8 @@ class Reported:
     """The fd the open went to; -1 for none; None when the guest cannot tell (rust-open)."""
     prefix: str | None
     routed_by: str | None
-    """``"guest"`` (wasi-libc's own lookup), ``"wasi-libc rule"`` (the probe) or None."""
+    """``"guest"`` (wasi-libc's own lookup), ``"wasi-libc rule"`` (the probe), ``"fd itself"``
+    (the walker, which opens through the preopen's own fd) or None."""
     marker: str | None
     errno: int | None
     detail: str = ""
