@@ -28,7 +28,7 @@ class Profile:
 
 
 _PROFILES: dict[str, Profile] = {}
-_LONGEST_TRIED = 1 << 17
+LONGEST_TRIED = 1 << 17
 """Longer than any adapter's scratch area (they live in one 64 KiB page)."""
 
 
@@ -59,17 +59,21 @@ def _behavior(build: str, runner: Runner) -> Behavior:
 def _scratch_capacity(build: str, behavior: Behavior, runner: Runner) -> int:
     """The longest single name the probe can be told through ``build``, found with real runs
     (starting from the longest found for another build, which often settles it in two)."""
-
-    def fits(size: int) -> bool:
-        return runner.run(["/" + "n" * (size - 1)], guest="probe", adapter=build).trap is None
-
-    hint = max(_LONGEST_NAMES.values(), default=None)
-    longest = scratch.longest_fitting(fits, 2, _LONGEST_TRIED, hint)
-    if longest < 2 or longest >= _LONGEST_TRIED - 1:
+    longest = longest_name(build, "probe", runner, max(_LONGEST_NAMES.values(), default=None))
+    if longest < 2 or longest >= LONGEST_TRIED - 1:
         raise LabError(f"cannot measure the scratch area of {build}: a name of 2 bytes should run and one of "
-                       f"{_LONGEST_TRIED} should trap; check the build with `python -m analysis run --adapter {build} /a`")
+                       f"{LONGEST_TRIED} should trap; check the build with `python -m analysis run --adapter {build} /a`")
     _LONGEST_NAMES[build] = longest
     return scratch.need(["/" + "n" * (longest - 1)], behavior, "probe")
+
+
+def longest_name(build: str, guest: str, runner: Runner, hint: int | None = None) -> int:
+    """The longest single preopen name ``guest`` runs with through ``build`` without a trap, by
+    bisection with real runs (``hint``: where to start, two runs when it is right)."""
+    def fits(size: int) -> bool:
+        return runner.run(["/" + "n" * (size - 1)], guest=guest, adapter=build).trap is None
+
+    return scratch.longest_fitting(fits, 2, LONGEST_TRIED, hint)
 
 
 _LONGEST_NAMES: dict[str, int] = {}

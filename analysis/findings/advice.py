@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..artifacts import adapters, compose, guests
 from ..experiments import practices
-from ..experiments.profiles import profile_of
+from ..experiments.profiles import LONGEST_TRIED, longest_name, profile_of
 from ..experiments.verdicts import Verdict
 from ..model import scratch
 from ..model.describe import shown, span
@@ -153,21 +153,12 @@ WALKED = ("/a", "", "/b", "/c")
 """The reader's list: through a fixed build fd 4 answers EBADF and fds 5 and 6 their own names."""
 
 
-LONGEST_TRIED = 1 << 17
-"""Longer than any adapter's scratch area (they live in one 64 KiB page)."""
-
-
 def longest_single_name(build: str, guest: str, runner: Runner) -> int:
-    """The longest single preopen name ``guest`` runs with through ``build`` without a trap, found
-    with real runs (starting from the model's count, which settles it in two when it is right)."""
-    def name(size: int) -> list[str]:
-        return ["/" + "n" * (size - 1)]
-
+    """``profiles.longest_name``, starting from the model's count for ``guest`` (two runs when it is right)."""
     profile = profile_of(build, runner)
-    hint = scratch.longest_fitting(lambda size: scratch.need(name(size), profile.behavior, guest)
+    hint = scratch.longest_fitting(lambda size: scratch.need(["/" + "n" * (size - 1)], profile.behavior, guest)
                                    <= profile.scratch_capacity, 2, LONGEST_TRIED)
-    return scratch.longest_fitting(lambda size: runner.run(name(size), guest=guest, adapter=build).trap is None,
-                                   2, LONGEST_TRIED, hint)
+    return longest_name(build, guest, runner, hint)
 
 
 def _range(sizes) -> str:
