@@ -17,9 +17,15 @@ run one way, from the top of this list down to the ground:
 A notebook needs only the names below: ``run``, ``predict``, ``explain``,
 ``REPORT_CASE``, and the modules it shows from (``from analysis import plots, views``).
 """
-import importlib
 import sys
-from typing import Any
+
+if sys.argv[:1] == ["-m"]:  # `python -m analysis` is starting: signals wait for its main (cli.startup)
+    from .cli import startup
+
+    startup.hold()
+
+import importlib  # noqa: E402 - after the hold: Ctrl-C while these load is noted too
+from typing import Any  # noqa: E402
 
 _NAMES = {
     "run": "runs.runner", "predict": "model.chain", "explain": "model.chain", "REPORT_CASE": "experiments.verdicts",
@@ -45,11 +51,6 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f".{_MODULES[name]}.{name}", __name__)
     raise AttributeError(f"module 'analysis' has no attribute {name!r}")
 
-
-if sys.argv[:1] == ["-m"]:  # `python -m analysis` is starting: signals wait for its main (cli.startup)
-    from .cli import startup
-
-    startup.hold()
 
 if "IPython" in sys.modules:  # in a notebook: a RunResult shows as its HTML table
     from .show import views

@@ -16,4 +16,10 @@ if __name__ == "__main__":  # worker processes import this module again; they mu
     # after a command that drew a figure. Frozen, they are passed over; the exit hooks
     # that remove the lab's folders still run.
     gc.freeze()
+    # CPython 3.11 marks a KeyboardInterrupt raised inside code it runs from a string
+    # (dataclasses and namedtuple build their methods that way, so any import can be
+    # there) as unhandled, even once ``main`` has caught it; ``python -m`` then ends by
+    # killing itself with SIGINT instead of exiting 130. Evaluating a string clears the
+    # mark: measured, 2 of 30 Ctrl-Cs to a sweep died by SIGINT without this line.
+    eval("None")  # noqa: S307 - a constant string, for the side effect above
     raise SystemExit(status)
