@@ -36,6 +36,7 @@ from ..artifacts.compose import compose
 from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
 from ..runs.runner import DEADLINE
+from . import live_scan
 
 LIVE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance/preview2-shim": "0.26.1",
                  "esbuild": "0.28.2"}
@@ -163,7 +164,7 @@ def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = 
     manifest = {"builds": entries, "guests": list(GUESTS), "base": "", "affected": list(affected),
                 "deadline": DEADLINE, **explorer_choices()}
     put("manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
-    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js"}
+    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js", *live_scan.SCRIPTS_IN_ORDER}
     kept |= {e["file"] for by_guest in entries.values() for e in by_guest.values()}
     for stale in folder.glob("*.js"):  # an earlier build's layout: nothing names it now
         if stale.name not in kept:

@@ -11,8 +11,9 @@ build, and one line on running the widget itself:
   script, the opening step of the first list); for the report's case through the affected
   build and the fixed one, each step also shows what that build's own allocator did, traced
   for real (``reach.alloc_trace``), beside the model's offsets.
-- ``scan``: the scanner's answer recorded for the lab's opener composed with an affected and a
-  fixed build, as the widget gives it for an upload (the repair's download link included).
+- ``scan``: the page's own scanner (``live_scan``: drop a file, it is scanned in the browser),
+  then the widget's answer recorded for the lab's opener composed with an affected and a fixed
+  build, as it gives it for an upload (the repair's download link included).
 """
 from __future__ import annotations
 
@@ -73,12 +74,14 @@ STEPPER_CASES = (
 case again as the fixed adapter runs it; the report's case beside the real builds' allocators."""
 
 
-def views(needed: Iterable[str], affected: str, fixed: str, explorer: Callable[[], str]) -> dict[str, str]:
+def views(needed: Iterable[str], affected: str, fixed: str, explorer: Callable[[], str],
+          scanner: Callable[[], str] = str) -> dict[str, str]:
     """The HTML of each view ``needed`` in this build: ``affected`` and ``fixed`` (build ids) for
     the scan and the stepper's real allocators, ``explorer`` makes the live explorer's own HTML
-    (``live.explorer_html``)."""
+    (``live.explorer_html``), ``scanner`` the page's own scanner, above the recorded scans
+    (``live_scan.scanner_html``)."""
     makers = {"live-explorer": explorer, "stepper": lambda: stepper_html(STEPPER_CASES, affected, fixed),
-              "scan": lambda: scan_html(affected, fixed)}
+              "scan": lambda: scanner() + scan_html(affected, fixed)}
     return {name: makers[name]() for name in VIEWS if name in set(needed)}
 
 

@@ -94,6 +94,17 @@ PAGE_CSS = """
 .live-explorer select, .live-explorer input { font: inherit; margin-right: 0.6rem; }
 .live-checked, .live-native { font-size: 0.85rem; color: #333; }
 .live-table { border-collapse: collapse; margin-bottom: 0.6rem; } .live-table td, .live-table th { padding: 2px 10px; text-align: left; }
+.live-scan { border-left: 4px solid #009E73; background: #f4faf7; padding: 0.4rem 0.8rem; margin: 0.5rem 0 1rem;
+  font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-size: 0.95rem; }
+.live-scan h3 { margin: 0.2rem 0 0.4rem; font-size: 1.1rem; }
+.live-scan-drop { border: 2px dashed #555; border-radius: 6px; padding: 0.8rem; margin: 0.4rem 0; }
+.live-scan-drop.live-scan-over { border-color: #009E73; background: #e2f3ec; }
+.live-scan-drop input { font: inherit; }
+.live-scan-answer p { margin: 0.15rem 0; font-family: ui-monospace, monospace; font-size: 0.85rem; overflow-wrap: anywhere; }
+.live-scan-answer .live-scan-head { font-weight: bold; } .live-scan-answer .live-scan-evidence { padding-left: 1.5rem; }
+.live-scan-answer .live-scan-todo { font-family: inherit; border-top: 1px solid #999; padding-top: 0.3rem; }
+.live-scan-checked { font-size: 0.85rem; color: #333; }
+@media print { .live-scan-drop { display: none; } }
 .offline-view { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
 .offline-line { border-left: 4px solid #56B4E9; background: #eef6fb; padding: 0.3rem 0.8rem; font-size: 0.9rem; }
 .recorded-stepper button, .recorded-stepper select { font: inherit; }

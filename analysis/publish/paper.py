@@ -23,6 +23,10 @@ from . import chromium
 from .deck import SLIDE_SIZE
 
 WAY_IN = (
+    ("Scan it in your browser", 'open <a href="07_am_i_affected.html#scan-your-own-file">page 7</a> of these reports '
+                                "and drop your <code>.wasm</code> file on its scanner: the page runs the lab's scan in "
+                                "your browser, with nothing installed and nothing sent anywhere. For a published adapter "
+                                "file, or to repair, use the lab itself:"),
     ("Get the lab", "a copy of this lab's repository (the folder these reports were built in), on a machine with "
                     "Python 3.11+ and npm."),
     ("Set it up", "<code>make setup</code> (a venv and the pinned adapter builds, a few minutes); "
@@ -31,7 +35,7 @@ WAY_IN = (
     ("Scan your file", "<code>.venv/bin/python -m analysis scan app.wasm</code>: exit status 1 when an adapter "
                        "inside it is affected; <code>repair app.wasm -o fixed.wasm</code> re-adapts it."),
 )
-"""Three lines from nothing to a scan of your own component (the index and the handout)."""
+"""From nothing to a scan of your own component: the page first, then the lab (the index and the handout)."""
 
 HANDOUT_CSS = """
 @page { size: A4; margin: 14mm 14mm 14mm 14mm; }

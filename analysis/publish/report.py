@@ -27,7 +27,7 @@ from ..reach.survey import survey
 from ..reach.toolchains import toolchain_map
 from ..runs.cpus import usable_cpus
 from ..runs.waiting import as_done
-from . import live, live_check, offline, paper
+from . import live, live_check, live_scan, offline, paper
 from .assets import fetch_assets
 from .deck import Claims, deck_page
 from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
@@ -72,7 +72,14 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
         log(f"live explorer: {checked}")
         matrix = host_matrix.measured()
         native = live.native_sentence({h: matrix.differs_on(h) for h in live.BROWSER_HOSTS})
-    views = offline.views(needed, *verdicts.pick_builds(), lambda: live.explorer_html("assets", checked, native))
+    scanned = ""
+    if "scan" in needed:  # page 7's own scanner, and its check against the lab's
+        live_scan.write_assets(out / "assets" / live.ASSETS)
+        agreed = live_scan.checked(out / "assets" / live.ASSETS)
+        scanned = agreed.sentence() if agreed else NOT_CHECKED
+        log(f"page scanner: {scanned}")
+    views = offline.views(needed, *verdicts.pick_builds(), lambda: live.explorer_html("assets", checked, native),
+                          lambda: live_scan.scanner_html("assets", scanned))
     stop = threading.Event()  # set on Ctrl-C: kernels killed, and no page written after it
     with ThreadPoolExecutor(max_workers=max(1, min(workers or os.cpu_count() or 1, len(chosen)))) as pool:
         cpus = usable_cpus()

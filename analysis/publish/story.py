@@ -243,9 +243,10 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     parent = claims.sentence("06_practices", "One parent preopen reaches every child")
     parent = parent[0].lower() + parent[1:] if parent.startswith("One") else parent
     long_name = claims.sentence("06_practices", "A single preopen whose name is 60,001 bytes long")
-    s.append(Slide("What to do", "Check with scan, then repair or upgrade; until then, one parent preopen.",
+    s.append(Slide("What to do", "Check on page 7 or with scan, then repair or upgrade; until then, one parent preopen.",
                    "<ul>"
-                   f"<li>Check: {_code('python -m analysis scan app.wasm')} (exit 1: affected)</li>"
+                   "<li>Check: open page 7 and drop your file on it; or "
+                   f"{_code('python -m analysis scan app.wasm')} (exit 1: affected)</li>"
                    f"<li>Repair: {_code('python -m analysis repair app.wasm -o fixed.wasm')}</li>"
                    f"<li>Upgrade: {html.escape(fixes)} or newer; no empty preopen name</li>"
                    f"<li>Meanwhile, {parent}</li></ul>"

@@ -1,0 +1,403 @@
+// window.preopenLab.scan(bytes): `python -m analysis scan --json` for one file, in the reader's
+// browser, with nothing installed. A classic script (no modules, no fetch), so that a page opened
+// from file:// can use it.
+//   await preopenLab.scan(bytes)  -> { answer, kind, modules, findings, problem }
+// answer: "affected", "not affected", "not exposed", "cannot tell", "no adapter", or the lab's
+// one-line error ("error: ..."). Each finding: where, verdict, role, wasi_version, evidence, note.
+// The reading and the judgement mirror analysis/artifacts/inside.py, analysis/reach/scan.py and
+// analysis/reach/adapter_host.py, with their constants handed in from them (scan-constants.js,
+// written by the report build): every adapter's own code is run, with the WASIp2 imports the
+// preopen calls need served here, and asked fd_prestat_get / fd_prestat_dir_name for three lists.
+// Each scan runs in a Web Worker of its own, ended at the CLI's deadline (a loop, a compile bomb);
+// memories and tables are capped by rewriting their limits before compiling. What the page does
+// not do: embed a published adapter file (wit-component), read the allocator's design, compare
+// with the catalogued builds' code; it says so.
+(function () {
+  'use strict';
+  const S = globalThis.preopenLabScanConstants;
+
+  // Everything below this function runs in the scan's worker, handed the constants.
+  function inWorker(S) {
+    class LabError extends Error {}
+    class Unserved extends Error {}
+    const utf8 = new TextDecoder('utf-8');  // "replace", as Python's decode('utf-8', 'replace')
+    const MAGIC = [0, 0x61, 0x73, 0x6d];
+    const CORE = [1, 0, 0, 0];
+    const COMPONENT = [0x0d, 0, 1, 0];
+    const KINDS = { 0: 'func', 1: 'table', 2: 'memory', 3: 'global', 4: 'tag' };
+    const hex = (b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    const same = (data, at, want) => want.every((b, i) => data[at + i] === b);
+
+    function kindOf(data) {
+      if (data.length < 8 || !same(data, 0, MAGIC)) {
+        throw new LabError('not a WebAssembly file (no \\0asm header): give a .wasm component or core module');
+      }
+      if (same(data, 4, CORE)) return 'module';
+      if (same(data, 4, COMPONENT)) return 'component';
+      throw new LabError(`a WebAssembly file of an unknown version (${hex(data.subarray(4, 8))}): give a component or core module`);
+    }
+
+    class Reader {
+      constructor(data, at, end, where) { Object.assign(this, { data, at, end, where }); }
+      byte() {
+        if (this.at >= this.end) throw new LabError(`${this.where} is cut short: the file is truncated or damaged`);
+        return this.data[this.at++];
+      }
+      u32(bits = 35) {  // a Number: exact to 2^53, enough to compare any limit with ours
+        let value = 0, scale = 1, shift = 0;
+        for (;;) {
+          const b = this.byte();
+          value += (b & 0x7f) * scale;
+          if (!(b & 0x80)) return value;
+          scale *= 128;
+          shift += 7;
+          if (shift > bits) throw new LabError(`${this.where} holds a malformed number: the file is damaged`);
+        }
+      }
+      rawName() {
+        const size = this.u32();
+        if (this.at + size > this.end) throw new LabError(`${this.where} is cut short: the file is truncated or damaged`);
+        const raw = this.data.subarray(this.at, this.at + size);
+        this.at += size;
+        return raw;
+      }
+      name() { return utf8.decode(this.rawName()); }
+      valueType() { if ([0x63, 0x64].includes(this.byte())) this.u32(70); }
+      limits() {
+        const start = this.at, flags = this.byte(), min = this.u32(70);
+        const max = flags & 1 ? this.u32(70) : null;
+        if (flags & 8) this.u32();
+        return { flags, min, max, start, end: this.at };
+      }
+      importType(kind) {
+        if (kind === 0 || kind === 4) { if (kind === 4) this.byte(); this.u32(); return null; }
+        if (kind === 1) { this.valueType(); return this.limits(); }
+        if (kind === 2) return this.limits();
+        if (kind === 3) { this.valueType(); this.byte(); return null; }
+        throw new LabError(`${this.where} has an import of unknown kind ${kind}: the file is damaged or too new`);
+      }
+    }
+
+    function* sections(data, where) {
+      const r = new Reader(data, 8, data.length, where);
+      while (r.at < r.end) {
+        const head = r.at, id = r.byte(), size = r.u32(), start = r.at;
+        if (start + size > data.length) {
+          throw new LabError(`${where} is cut short (a section runs past the end of the file): the file is truncated`);
+        }
+        r.at = start + size;
+        yield [id, start, start + size, head];
+      }
+    }
+
+    function readModule(where, data) {
+      if (!same(data, 0, MAGIC) || !same(data, 4, CORE)) {
+        throw new LabError(`${where} is not a core module (bad header): the file is damaged`);
+      }
+      const imports = [], exports = [], customs = [], memories = [], tables = [];
+      for (const [id, start, end] of sections(data, where)) {
+        const r = new Reader(data, start, end, where);
+        if (id === 0) customs.push(r.name());
+        else if (id === 2) {
+          for (let n = r.u32(); n > 0; n--) {
+            const module = r.name(), name = r.name(), kind = r.byte();
+            imports.push({ module, name, kind: KINDS[kind] || 'other', limits: r.importType(kind) });
+          }
+        } else if (id === 7) {
+          for (let n = r.u32(); n > 0; n--) {
+            const name = r.name(), kind = r.byte();
+            r.u32();
+            exports.push({ name, kind: KINDS[kind] || 'other' });
+          }
+        } else if (id === 4) {
+          for (let n = r.u32(); n > 0; n--) { r.valueType(); tables.push(r.limits()); }
+        } else if (id === 5) {
+          for (let n = r.u32(); n > 0; n--) memories.push(r.limits());
+        }
+      }
+      return { where, data, imports, exports, customs, memories, tables };
+    }
+
+    function coreModules(data) {
+      if (kindOf(data) === 'module') return [readModule('module 0', data)];
+      const found = [];
+      walk(data, 'component', found, 0);
+      return found;
+    }
+    function walk(data, where, found, depth) {
+      if (depth > S.nesting_max) throw new LabError(`it nests components more than ${S.nesting_max} deep, more than the scanner reads`);
+      let modules = 0, components = 0;
+      for (const [id, start, end] of sections(data, where)) {
+        if (id === 1) found.push(readModule(`${where} > module ${modules++}`, data.subarray(start, end)));
+        else if (id === 4) walk(data.subarray(start, end), `${where} > component ${components++}`, found, depth + 1);
+      }
+    }
+
+    const importModules = (m) => new Set(m.imports.map((i) => i.module));
+    const exportedFunctions = (m) => new Set(m.exports.filter((e) => e.kind === 'func').map((e) => e.name));
+    function isAdapter(m) {
+      const mods = importModules(m), funcs = exportedFunctions(m);
+      if (![...mods].some((x) => x.startsWith('wasi:'))) return false;
+      return S.preview1.some((f) => funcs.has(f)) || mods.has('__main_module__') || funcs.has('cabi_import_realloc');
+    }
+
+    // The module with every memory and table it defines capped (scan's store limits: memory_limit
+    // bytes a memory, table_limit elements a table), so that growing past them fails as it does
+    // under wasmtime; one that starts larger, or a 64-bit memory (the lab's engine has memory64
+    // off), cannot be run here. Only the limits' bytes change; their sections are re-encoded.
+    function capped(m) {
+      const pages = S.memory_limit / 65536;
+      const edits = [];
+      for (const [limits, most, what] of [...m.memories.map((l) => [l, pages, 'memory']),
+                                          ...m.tables.map((l) => [l, S.table_limit, 'table'])]) {
+        if (limits.flags & 4) throw new LabError(`it has a 64-bit ${what}, which the scanner, like the lab's wasmtime, does not run`);
+        if (limits.flags & 8) throw new LabError(`it has a ${what} of custom page size, which the scanner does not run`);
+        if (limits.min > most) throw new LabError(`a ${what} of it starts larger than the scanner's limit`);
+        if (limits.max !== null && limits.max <= most) continue;
+        edits.push({ start: limits.start, end: limits.end, bytes: [limits.flags | 1, ...leb(limits.min), ...leb(most)] });
+      }
+      if (!edits.length) return m.data;
+      const parts = [m.data.subarray(0, 8)];
+      for (const [id, start, end, head] of sections(m.data, m.where)) {
+        const mine = edits.filter((e) => e.start >= start && e.end <= end);
+        if (!mine.length) { parts.push(m.data.subarray(head, end)); continue; }
+        const body = [];
+        let at = start;
+        for (const e of mine) { body.push(m.data.subarray(at, e.start), Uint8Array.from(e.bytes)); at = e.end; }
+        body.push(m.data.subarray(at, end));
+        parts.push(Uint8Array.of(id, ...leb(body.reduce((n, b) => n + b.length, 0))), ...body);
+      }
+      const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+      let at = 0;
+      for (const p of parts) { out.set(p, at); at += p.length; }
+      return out;
+    }
+    function leb(value) {
+      const out = [];
+      do { let b = value % 128; value = Math.floor(value / 128); if (value) b |= 0x80; out.push(b); } while (value);
+      return out;
+    }
+
+    // adapter_host.told: the adapter's answers for fd 3, 4, ... up to the first EBADF.
+    function told(module, compiled, names) {
+      const host = { memory: null, realloc: null, unserved: null };
+      const view = () => new DataView(host.memory.buffer);
+      const bytes = () => new Uint8Array(host.memory.buffer);
+      const write = (at, data) => {
+        if (at < 0 || at + data.length > host.memory.buffer.byteLength) throw new RangeError('out of bounds memory access');
+        bytes().set(data, at);
+      };
+      const u32s = (...values) => { const b = new Uint8Array(4 * values.length); const v = new DataView(b.buffer);
+        values.forEach((x, i) => v.setUint32(4 * i, x >>> 0, true)); return b; };
+      const scratch = (size, align = 8) => {
+        const at = host.memory.buffer.byteLength;
+        host.memory.grow(Math.floor((size + align + 65535) / 65536));
+        return at;
+      };
+      const realloc = (align, size) => {
+        const at = host.realloc(0, 0, align, size) >>> 0;
+        if (at > host.memory.buffer.byteLength - size) {
+          throw new RangeError(`its cabi_import_realloc gave the host an address outside its memory (${at} for ${size} bytes)`);
+        }
+        return at;
+      };
+      const served = {};
+      for (const item of module.imports) {
+        const at = (served[item.module] ??= {});
+        if (item.kind === 'memory') {
+          at[item.name] = host.memory = new WebAssembly.Memory({ initial: item.limits.min, maximum: S.memory_limit / 65536 });
+          continue;
+        }
+        if (item.kind !== 'func') {
+          const type = { table: 'TableType', global: 'GlobalType', tag: 'TagType' }[item.kind] || 'type';
+          throw new LabError(`the adapter imports a ${type} ${item.module}::${item.name}, which the scanner cannot give it`);
+        }
+        const name = item.name;
+        let body;
+        if (item.module.startsWith('wasi:filesystem/preopens@') && name === 'get-directories') {
+          body = (retptr) => {
+            const entries = realloc(4, 12 * names.length);
+            names.forEach((n, i) => {
+              write(entries + 12 * i, u32s(S.first_descriptor + i));
+              const text = n.length ? realloc(1, n.length) : 0;
+              write(text, n);
+              write(entries + 12 * i + 4, u32s(text, n.length));
+            });
+            write(retptr, u32s(entries, names.length));
+          };
+        } else if (name in S.stdio_handles) {
+          body = () => S.stdio_handles[name];
+        } else if (name.startsWith('get-terminal-') || name === 'get-environment' || name === 'get-arguments') {
+          body = (retptr) => write(retptr, new Uint8Array(8));
+        } else if (name.startsWith('[resource-drop]')) {
+          body = () => undefined;
+        } else if (name === '[method]descriptor.get-type') {
+          body = (handle, retptr) => write(retptr, Uint8Array.of(0, S.directory));
+        } else if (item.module === '__main_module__' && name === 'cabi_realloc') {
+          body = (old, oldSize, align, size) => scratch(size, align);
+        } else {
+          const what = `${item.module}#${name}`;
+          body = () => { host.unserved ??= what; throw new Unserved(`the scanner does not serve ${what}`); };
+        }
+        at[name] = body;
+      }
+      let instance;
+      try {
+        instance = new WebAssembly.Instance(compiled, served);
+      } catch (e) {
+        throw new LabError(`the adapter cannot be instantiated by the scanner: ${lastLine(e)}`);
+      }
+      const ex = instance.exports;
+      if (host.memory === null) {
+        if (!(ex.memory instanceof WebAssembly.Memory)) throw new LabError('it neither imports nor exports a memory, so no host can hand it names');
+        host.memory = ex.memory;
+      }
+      host.realloc = ex.cabi_import_realloc;
+      const answers = [];
+      try {
+        const at = scratch(8 + 65536);
+        for (let fd = S.first_fd; fd < S.first_fd + S.asked_max; fd++) {
+          const errno = ex.fd_prestat_get(fd, at);
+          if (errno !== 0) { answers.push({ fd, errno }); break; }
+          const length = Math.min(view().getUint32(at + 4, true), 65536);
+          const e2 = ex.fd_prestat_dir_name(fd, at + 8, length);
+          answers.push({ fd, errno: e2, name: e2 === 0 ? bytes().slice(at + 8, at + 8 + length) : null });
+        }
+      } catch (e) {
+        if (host.unserved) throw new Unserved(host.unserved);
+        throw new LabError(`the adapter failed while answering: ${lastLine(e)}`);
+      }
+      return answers;
+    }
+    const lastLine = (e) => String(e && e.message || e).trim().split('\n').pop() || 'no detail';
+
+    // Python's json.dumps (ASCII only) of bytes decoded with 'backslashreplace'.
+    function shown(name) {
+      let text = '';
+      const all = name || new Uint8Array(0);
+      for (let i = 0; i < all.length;) {
+        const n = utf8Length(all, i);
+        if (n) { text += utf8.decode(all.subarray(i, i + n)); i += n; } else { text += '\\x' + hex([all[i]]); i++; }
+      }
+      let out = '"';
+      for (const ch of text) {
+        const c = ch.codePointAt(0);
+        if (ch === '"' || ch === '\\') out += '\\' + ch;
+        else if (c >= 0x20 && c <= 0x7e) out += ch;
+        else if ({ 8: 1, 9: 1, 10: 1, 12: 1, 13: 1 }[c]) out += { 8: '\\b', 9: '\\t', 10: '\\n', 12: '\\f', 13: '\\r' }[c];
+        else if (c > 0xffff) {
+          const h = 0xd800 + ((c - 0x10000) >> 10), l = 0xdc00 + ((c - 0x10000) & 0x3ff);
+          out += `\\u${h.toString(16)}\\u${l.toString(16)}`;
+        } else out += `\\u${c.toString(16).padStart(4, '0')}`;
+      }
+      return out + '"';
+    }
+    function utf8Length(b, i) {  // the length of a valid UTF-8 sequence at i, or 0
+      const x = b[i];
+      const need = x < 0x80 ? 1 : x >= 0xc2 && x <= 0xdf ? 2 : x >= 0xe0 && x <= 0xef ? 3 : x >= 0xf0 && x <= 0xf4 ? 4 : 0;
+      if (!need || i + need > b.length) return 0;
+      for (let k = 1; k < need; k++) if ((b[i + k] & 0xc0) !== 0x80) return 0;
+      if (need === 3 && ((x === 0xe0 && b[i + 1] < 0xa0) || (x === 0xed && b[i + 1] >= 0xa0))) return 0;
+      if (need === 4 && ((x === 0xf0 && b[i + 1] < 0x90) || (x === 0xf4 && b[i + 1] >= 0x90))) return 0;
+      return need;
+    }
+    const equal = (a, b) => a && a.length === b.length && a.every((x, i) => x === b[i]);
+    const encoder = new TextEncoder();
+
+    // scan._run: one adapter, judged.
+    function judge(m) {
+      const versions = [...new Set([...importModules(m)].map((n) => (n.match(S.version_pattern) || [])[1]).filter(Boolean))].sort();
+      const role = m.imports.some((i) => i.module === '__main_module__' && i.name === '_start' && i.kind === 'func') ? 'command' : 'reactor';
+      const common = { where: m.where, wasi_version: versions.join(', ') || null, role };
+      const funcs = exportedFunctions(m);
+      const finding = (verdict, evidence, note = '') => ({ ...common, verdict, evidence, note });
+      if (!funcs.has('fd_prestat_dir_name') || !funcs.has('fd_prestat_get')) {
+        return finding('not exposed', ['it exports no fd_prestat_dir_name: the program never asks a preopen\'s name']);
+      }
+      if (!funcs.has('cabi_import_realloc')) {
+        return finding('cannot tell', ['it exports no cabi_import_realloc, which the host needs to hand it the directory names']);
+      }
+      if (m.customs.some((c) => c.startsWith('component-type'))) {
+        return finding('cannot tell', [S.published_reason]);
+      }
+      const lists = S.name_lists.map((l) => l.map((n) => encoder.encode(n)));
+      const wrong = [];
+      let blind = 0;
+      try {
+        let compiled;
+        try {
+          compiled = new WebAssembly.Module(capped(m));
+        } catch (e) {
+          if (e instanceof LabError) throw e;
+          throw new LabError(`this browser cannot compile it: ${lastLine(e)}`);
+        }
+        lists.forEach((names, k) => {
+          const answers = told(m, compiled, names);
+          if (answers.length && answers[0].fd === S.first_fd && answers[0].errno !== 0) blind++;
+          const slips = answers.slice(0, names.length).map((a) => {
+            const given = names[a.fd - S.first_fd];
+            if (a.errno !== 0) return `fd ${a.fd} (${shown(given)}): errno ${a.errno}`;
+            return equal(a.name, given) ? '' : `fd ${a.fd} told ${shown(a.name)} for ${shown(given)}`;
+          }).filter(Boolean);
+          if (answers.length < names.length) slips.push(`the scanner asked no further than fd ${answers[answers.length - 1].fd}, the first to fail`);
+          if (slips.length) wrong.push(`with ${S.name_lists[k].join(' ')}: ${slips.join(', ')}`);
+        });
+      } catch (e) {
+        if (e instanceof Unserved) return finding('cannot tell', [`it called ${e.message}, which the scanner does not serve`]);
+        if (e instanceof LabError) return finding('cannot tell', [e.message]);
+        return finding('cannot tell', [`the scanner could not run it (${e && e.name || 'Error'}: ${lastLine(e)})`]);
+      }
+      if (blind === lists.length) {
+        return finding('cannot tell', ['it saw no preopen at all in any list, so its answers say nothing about the bug']);
+      }
+      return finding(wrong.length ? 'affected' : 'not affected',
+                     wrong.length ? wrong : [`every name came back as given, in ${lists.length} lists`]);
+    }
+
+    function answerOf(findings) {
+      const verdicts = new Set(findings.map((f) => f.verdict));
+      for (const word of ['affected', 'cannot tell']) if (verdicts.has(word)) return word;
+      if (!findings.length) return 'no adapter';
+      return verdicts.size === 1 && verdicts.has('not exposed') ? 'not exposed' : 'not affected';
+    }
+
+    onmessage = ({ data }) => {
+      let said;
+      try {
+        const bytes = new Uint8Array(data);
+        const kind = kindOf(bytes);
+        const modules = coreModules(bytes);
+        const findings = modules.filter(isAdapter).map(judge);
+        said = { answer: answerOf(findings), kind, modules: modules.length, findings, problem: '' };
+      } catch (e) {
+        said = { answer: `error: ${e instanceof LabError ? e.message : `the page's scanner failed (${lastLine(e)})`}` };
+      }
+      postMessage(said);
+    };
+  }
+
+  let url = null;
+  // One worker per scan, ended when it answers or at the deadline: nothing of one file stays for the next.
+  function scan(bytes) {
+    const data = bytes instanceof ArrayBuffer ? bytes.slice(0) : new Uint8Array(bytes).slice().buffer;
+    if (data.byteLength > S.max_bytes) {
+      return Promise.resolve({ answer: `error: the file is larger than ${S.max_bytes.toLocaleString('en-US')} bytes, more than the scanner reads` });
+    }
+    const head = new Uint8Array(data, 0, Math.min(8, data.byteLength));
+    url = url || URL.createObjectURL(new Blob([`(${inWorker})(${JSON.stringify(S)});`], { type: 'text/javascript' }));
+    const worker = new Worker(url);
+    return new Promise((resolve) => {
+      const end = (said) => { clearTimeout(timer); worker.terminate(); resolve(said); };
+      const cut = (problem) => end({ answer: 'cannot tell', kind: kindOfHead(head), modules: null, findings: [], problem });
+      const timer = setTimeout(() => cut(S.deadline_problem), S.seconds * 1000);
+      worker.onmessage = ({ data: said }) => end(said);
+      worker.onerror = (e) => { e.preventDefault(); cut(`the scanner's worker ended (${e.message || 'out of memory'}): an adapter that asks for more memory than the browser gives ends it`); };
+      worker.postMessage(data, [data]);
+    });
+  }
+  function kindOfHead(head) {
+    return head[4] === 1 ? 'module' : 'component';
+  }
+
+  globalThis.preopenLab = Object.assign(globalThis.preopenLab || {}, { scan });
+})();

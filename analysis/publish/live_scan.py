@@ -1,0 +1,260 @@
+"""Page 7's scanner: ``scan`` of the reader's own file, in the reader's browser.
+
+``live/scanner.js`` reads a component as ``artifacts.inside`` does, finds each preview1
+adapter, runs that adapter's own code in a Web Worker with the WASIp2 imports served as
+``reach.adapter_host`` serves them, and judges as ``reach.scan`` judges, for the same three
+preopen lists. Its constants are not written twice: ``constants()`` takes them from the
+Python modules, and the report build writes them beside the script (``scan-constants.js``).
+``live/scanbox.js`` is the page's drop zone: what the scan found, put on the page as text,
+never as HTML.
+
+What the page does not do, and says: embed a published adapter file before running it (the
+lab composes it with a probe program through wit-component), read the allocator's design,
+and compare the adapter's code with the catalogued builds'.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..artifacts import seal
+from ..artifacts.cache import cache_dir, sha256_bytes, write_atomically
+from ..artifacts.inside import NESTING_MAX, PREVIEW1
+from ..model.wasi import FIRST_FD
+from ..reach import adapter_host, scan
+from ..reach.words import describe_scan
+from . import chromium
+
+SCRIPTS = Path(__file__).with_name("live")
+SCRIPTS_IN_ORDER = ("scan-constants.js", "scanner.js", "scanbox.js")
+"""What page 7 loads for its scanner, in this order, once it has loaded."""
+PUBLISHED = ("a published adapter file (it carries a component-type section): the lab embeds it with a probe "
+             "program before running it, as wit-component does, and this page does not; run "
+             "`python -m analysis scan FILE` for its verdict")
+"""What the page says of a published adapter file, in place of a verdict."""
+
+
+def constants() -> dict:
+    """Everything the page's scanner shares with ``scan`` and ``adapter_host``, from them."""
+    seconds = scan.SCAN_SECONDS
+    return {
+        "name_lists": [[n.decode() for n in names] for names in scan.NAME_LISTS],
+        "max_bytes": scan.SCAN_MAX_BYTES, "seconds": seconds, "nesting_max": NESTING_MAX,
+        "preview1": sorted(PREVIEW1), "version_pattern": scan._VERSION.pattern,
+        "first_fd": FIRST_FD, "asked_max": adapter_host._ASKED_MAX, "first_descriptor": adapter_host._FIRST_DESCRIPTOR,
+        "stdio_handles": adapter_host._STDIO_HANDLES, "directory": adapter_host._DIRECTORY,
+        "memory_limit": adapter_host.MEMORY_LIMIT, "table_limit": adapter_host.TABLE_LIMIT,
+        "published_reason": PUBLISHED,
+        "deadline_problem": (f"the scan ran past its limit of {seconds:g} s, compiling included: an adapter that "
+                             "loops, or takes that long to compile, was stopped"),
+        "what_to_do": describe_scan(_affected_example())[-1].strip().replace(_EXAMPLE, "FILE"),
+    }
+
+
+_EXAMPLE = "app.wasm"
+
+
+def _affected_example() -> scan.FileScan:
+    """A scan shaped as an affected one, for ``describe_scan``'s last line (what to do)."""
+    finding = scan.Finding("component > module 1", "affected", None, "command", (), "")
+    return scan.FileScan(_EXAMPLE, "component", 2, (finding,))
+
+
+def write_assets(folder: Path) -> dict[str, dict]:
+    """The scanner's three scripts into ``folder`` (a report's ``assets/live``): file, bytes, sha256 each."""
+    made = {"scan-constants.js": f"globalThis.preopenLabScanConstants = {json.dumps(constants())};\n".encode(),
+            **{name: (SCRIPTS / name).read_bytes() for name in SCRIPTS_IN_ORDER[1:]}}
+    for name, data in made.items():
+        write_atomically(folder / name, data)
+    return {name: {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)} for name, data in made.items()}
+
+
+def scanner_html(assets_url: str, checked: str) -> str:
+    """The drop zone page 7 holds, what the build's check of it found (``checked``), and the
+    scripts that run it, loaded after the page has loaded."""
+    base = f"{assets_url}/live/"
+    return ('<section class="live-scan" id="scan-your-own-file" aria-labelledby="live-scan-title"><h3 id="live-scan-title">Scan your own '
+            "file, here</h3><p>Drop a <code>.wasm</code> component or core module below, or choose one. This page "
+            "reads it in your browser, runs each preview1 adapter it finds in a Web Worker (ended after "
+            f"{scan.SCAN_SECONDS:g} s) and answers as <code>python -m analysis scan</code> does. The file never "
+            'leaves this page.</p><div class="live-scan-drop" tabindex="-1"><label>Choose a .wasm file: '
+            '<input type="file" accept=".wasm,application/wasm"></label> <span>or drop it here</span></div>'
+            '<div class="live-scan-answer" role="status" aria-live="polite"></div>'
+            f'<p class="live-scan-checked">{html.escape(checked)}</p></section>'
+            f"<script>addEventListener('load', () => {json.dumps([base + n for n in SCRIPTS_IN_ORDER])}.reduce("
+            "(ready, src) => ready.then(() => new Promise((done, fail) => { const s = document.createElement('script');"
+            " s.src = src; s.onload = done; s.onerror = fail; document.head.appendChild(s); })), Promise.resolve()));"
+            "</script>")
+
+
+def cli_view(data: bytes, label: str = "file.wasm") -> dict:
+    """``scan --json`` of ``data`` in the page's shape: what both can know."""
+    from ..model.errors import LabError
+
+    try:
+        found = scan.scan_bytes(data, label)
+    except LabError as exc:
+        return {"answer": "error: " + str(exc).removeprefix(f"{label}: ")}
+    return {"answer": found.answer, "kind": found.kind, "modules": found.modules, "problem": bool(found.problem),
+            "findings": [_finding(f.where, f.verdict, f.role, f.wasi_version, f.evidence) for f in found.findings]}
+
+
+def page_view(said: dict) -> dict:
+    """``preopenLab.scan``'s answer in the same shape."""
+    if said["answer"].startswith("error: "):
+        return {"answer": said["answer"]}
+    return {"answer": said["answer"], "kind": said["kind"], "modules": said["modules"], "problem": bool(said["problem"]),
+            "findings": [_finding(f["where"], f["verdict"], f["role"], f["wasi_version"], f["evidence"])
+                         for f in said["findings"]]}
+
+
+def _finding(where: str, verdict: str, role: str, version: str | None, evidence) -> dict:
+    """A finding's fields both sides share; a ``cannot tell``'s reason is worded by each side
+    (wasmtime's errors, the browser's), so only its verdict is compared."""
+    return {"where": where, "verdict": verdict, "role": role, "wasi_version": version,
+            "evidence": list(evidence) if verdict != "cannot tell" else None}
+
+
+# -- the build's check: the page against ``scan --json`` -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How the page's scans compared with the lab's, file by file."""
+
+    files: int
+    equal: int
+    published: tuple[str, ...]
+    """Published adapter files: the lab embeds them first, the page says it does not."""
+    differ: tuple[str, ...]
+    """Any other difference: a finding, listed by file."""
+    builds: int
+    browser: str
+    when: str
+
+    def sentence(self) -> str:
+        """What page 7 says of it."""
+        said = (f"Checked on {self.when} with {self.browser}: for {self.equal} of {self.files} files this page "
+                f"gives the same answer and findings as scan --json (the lab's opener and its reactor "
+                f"library made components with each of {self.builds} builds, each adapter taken out as a bare "
+                f"module, a nested component, a program that never asks names, a module with no adapter, "
+                f"damaged files)")
+        if self.published:
+            said += (f"; the other {len(self.published)} are the builds' published adapter files, which the lab "
+                     "embeds before running and this page answers cannot tell")
+        if self.differ:
+            said += f"; {len(self.differ)} differ otherwise, first {self.differ[0]}"
+        return said + "."
+
+
+def corpus() -> list[tuple[str, bytes]]:
+    """The files the build scans both ways: every catalogued build made a command component
+    (the opener) and a library (the reactor library), its adapter taken out of the command as
+    jco's transpiled ``*.core2.wasm`` files are, its published adapter file; then the shapes
+    ``tests/test_scan.py`` names."""
+    from ..artifacts import adapters, guests, inside
+    from ..artifacts.compose import compose
+
+    opener, library = guests.get("opener").wasm(), guests.reactor_module()
+    files = []
+    for build in adapters.catalogue():
+        command = compose(opener, build).read_bytes()
+        files += [(f"opener+{build.id}.wasm", command),
+                  (f"library+{build.id}-reactor.wasm", compose(library, build.reactor()).read_bytes()),
+                  (f"{build.id}.core2.wasm", next(m.data for m in inside.core_modules(command) if inside.is_adapter(m))),
+                  (f"{build.id}.wasi_snapshot_preview1.command.wasm", adapters.fetch(build).read_bytes())]
+    first = files[0][1]
+    files += [("nested.wasm", inside.MAGIC + inside.COMPONENT_VERSION + b"\x04" + _leb(len(first)) + first),
+              ("not-exposed.wasm", compose(_hello(), adapters.catalogue()[0]).read_bytes()),
+              ("opener.wasm", opener), ("garbage.wasm", b"hello"), ("truncated.wasm", first[: len(first) // 3]),
+              ("cut.wasm", b"\0asm\x0d\x00\x01\x00\x01\xff\xff\x03")]
+    return files
+
+
+def _hello() -> bytes:
+    import wasmtime
+
+    return wasmtime.wat2wasm("""(module
+      (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (func (export "_start")))""")
+
+
+def _leb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+_PUBLISHED_FILE = ".wasi_snapshot_preview1.command.wasm"
+
+
+def open_page(chrome, folder: Path):
+    """A page holding the scanner's scripts in ``folder``, from ``file://``, the network refused."""
+    page = folder / "scan-check.html"
+    page.write_text('<!DOCTYPE html><meta charset="utf-8">' + "".join(
+        f'<script src="{name}"></script>' for name in SCRIPTS_IN_ORDER[:2]))
+    tab = chrome.new_page()
+    tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    tab.goto(page.as_uri())
+    page.unlink()
+    return tab
+
+
+def page_scan(tab, data: bytes) -> dict:
+    """``preopenLab.scan`` of ``data`` in an open page (the bytes travel as base64)."""
+    return tab.evaluate("async b => preopenLab.scan(Uint8Array.from(atob(b), c => c.charCodeAt(0)))",
+                        base64.b64encode(data).decode())
+
+
+def check(tab) -> Agreement:
+    """Every file of ``corpus`` scanned in ``tab`` and by ``scan``, compared."""
+    from ..artifacts import adapters
+
+    equal, published, differ = 0, [], []
+    files = corpus()
+    for label, data in files:
+        here, there = page_view(page_scan(tab, data)), cli_view(data, label)
+        if here == there:
+            equal += 1
+        elif label.endswith(_PUBLISHED_FILE) and [f["verdict"] for f in here.get("findings", ())] == ["cannot tell"]:
+            published.append(label)
+        else:
+            differ.append(label)
+    browser = " ".join(chromium.version().split()[:2])
+    return Agreement(len(files), equal, tuple(published), tuple(differ), len(adapters.catalogue()), browser,
+                     time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+
+
+def checked(folder: Path) -> Agreement | None:
+    """``check`` kept in the cache under a key of all it depends on, under this user's seal (a
+    kept answer that fails it is checked again, never stated); None without chromium."""
+    if chromium.chromium() is None:
+        return None
+    path = cache_dir() / "live-scan-check" / f"{_inputs_key(folder)}.json"
+    kept = seal.read_sealed(path, "the page scanner's check")
+    if kept is not None:
+        data = json.loads(kept)
+        return Agreement(**{**data, "published": tuple(data["published"]), "differ": tuple(data["differ"])})
+    with chromium.browser() as chrome:
+        agreement = check(open_page(chrome, folder))
+    seal.write_sealed(path, json.dumps(asdict(agreement)).encode())
+    return agreement
+
+
+def _inputs_key(folder: Path) -> str:
+    from importlib import metadata
+
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(json.dumps([chromium.version(), metadata.version("wasmtime")]).encode())
+    for file in (Path(__file__).resolve(), package / "reach" / "scan.py", package / "reach" / "adapter_host.py",
+                 package / "artifacts" / "inside.py", *(folder / name for name in SCRIPTS_IN_ORDER)):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:32]
