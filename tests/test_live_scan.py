@@ -1,0 +1,123 @@
+"""Page 7's scanner (``publish.live_scan``): the lab's scan run in chromium from file://, compared
+with ``scan --json`` file by file; hostile adapters end as cannot tell while the page answers;
+nothing from a file is put on the page as HTML."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+import wasmtime
+
+from analysis.publish import chromium, live, live_scan
+
+RESPONSIVE_MS = 1000
+"""The most the page's main thread may take to answer while scans are busy in their workers."""
+ENDED_WITHIN = 30
+"""Seconds a hostile file's scan may take, from the issue: the scanner's deadline is 10 s."""
+
+_ADAPTER = """(module
+  (import "wasi:cli/environment@0.2.0" "get-arguments" (func $args (param i32)))
+  {imports}
+  (memory (export "memory") 1)
+  {body}
+  (func (export "fd_prestat_dir_name") (param i32 i32 i32) (result i32) (i32.const 0)))"""
+"""A core module the scanner takes for an adapter (it imports wasi:* and exports preview1's
+prestat calls and cabi_import_realloc), with the hostile part filled in."""
+
+HOSTILE = {
+    "loops when asked": """(func (export "cabi_import_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func (export "fd_prestat_get") (param i32 i32) (result i32) (loop (br 0)) (i32.const 0))""",
+    "loops in its allocator while a served import runs": """
+      (import "wasi:filesystem/preopens@0.2.0" "get-directories" (func $dirs (param i32)))
+      |(func (export "cabi_import_realloc") (param i32 i32 i32 i32) (result i32) (loop (br 0)) (i32.const 0))
+      (func (export "fd_prestat_get") (param i32 i32) (result i32) (call $dirs (i32.const 64)) (i32.const 0))""",
+    "recurses": """(func (export "cabi_import_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func $deep (export "fd_prestat_get") (param i32 i32) (result i32)
+        (drop (call $deep (local.get 0) (local.get 1))) (i32.const 0))""",
+    "grows its memory without end": """(func (export "cabi_import_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func (export "fd_prestat_get") (param i32 i32) (result i32)
+        (loop (br_if 0 (i32.ne (memory.grow (i32.const 256)) (i32.const -1)))) (unreachable))""",
+    "loops in its start function": """(func $forever (loop (br 0))) (start $forever)
+      (func (export "cabi_import_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func (export "fd_prestat_get") (param i32 i32) (result i32) (i32.const 8))""",
+}
+
+
+def hostile(text: str) -> bytes:
+    """``text``: the module's own fields, after its imports (if any) and a ``|``."""
+    imports, _, body = text.rpartition("|")
+    return wasmtime.wat2wasm(_ADAPTER.format(imports=imports, body=body))
+
+
+def compile_bomb() -> bytes:
+    """An adapter with 4,000 functions of 2,000 nested blocks each beside its prestat calls,
+    whose fd_prestat_get loops: however long the browser takes to compile it, the deadline holds."""
+    nested = "(block " * 2000 + ")" * 2000
+    bodies = "\n".join(f"(func $f{i} {nested})" for i in range(4000))
+    return hostile(bodies + HOSTILE["loops when asked"])
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    if chromium.chromium() is None:
+        pytest.skip("no chromium: `make browser` installs it")
+    folder = tmp_path_factory.mktemp("report") / "assets" / live.ASSETS
+    live_scan.write_assets(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def chrome(folder):
+    with chromium.browser() as chrome:
+        yield chrome
+
+
+@pytest.fixture(scope="module")
+def page(chrome, folder):
+    return live_scan.open_page(chrome, folder)
+
+
+def test_the_page_answers_as_scan_json_on_every_file_of_the_corpus(page):
+    agreement = live_scan.check(page)
+    assert agreement.differ == ()
+    assert len(agreement.published) == agreement.builds  # each build's published file: the page says it does not embed
+    assert agreement.equal == agreement.files - agreement.builds
+
+
+def test_hostile_adapters_end_as_cannot_tell_while_the_page_answers(page):
+    files = {name: hostile(body) for name, body in HOSTILE.items()} | {"a compile bomb": compile_bomb()}
+    started = time.monotonic()
+    said = page.evaluate("""async files => {
+      let settled = false, worst = 0;
+      const scans = Promise.all(files.map(([name, b64]) => preopenLab.scan(
+          Uint8Array.from(atob(b64), c => c.charCodeAt(0))).then(r => [name, r]))).finally(() => { settled = true; });
+      while (!settled) {
+        const asked = performance.now();
+        await new Promise(done => setTimeout(done, 10));
+        worst = Math.max(worst, performance.now() - asked - 10);
+      }
+      return { scans: await scans, worst };
+    }""", [[name, base64.b64encode(data).decode()] for name, data in files.items()])
+    assert time.monotonic() - started < ENDED_WITHIN
+    answers = {name: r["answer"] for name, r in said["scans"]}
+    assert answers == {name: "cannot tell" for name in files}, json.dumps(said["scans"], indent=1)[:3000]
+    assert said["worst"] < RESPONSIVE_MS
+
+
+def test_nothing_from_a_file_is_put_on_the_page_as_html(chrome, folder, tmp_path):
+    """A file whose name is markup, dropped on page 7's box: its name is shown as text."""
+    page_html = folder.parent.parent / "page.html"
+    page_html.write_text('<!DOCTYPE html><meta charset="utf-8">' + live_scan.scanner_html("assets", "checked"))
+    name = tmp_path / '<img src=x onerror="globalThis.ran=1">.wasm'
+    name.write_bytes(b"\0asm\x01\0\0\0")
+    tab = chrome.new_page()
+    tab.goto(page_html.as_uri())
+    tab.wait_for_selector(".live-scan-ready", timeout=20_000)
+    tab.set_input_files(".live-scan input[type=file]", str(name))
+    tab.wait_for_function("document.querySelector('.live-scan-answer').dataset.answer", timeout=20_000)
+    assert tab.evaluate("document.querySelectorAll('.live-scan-answer img').length") == 0
+    assert tab.evaluate("globalThis.ran") is None
+    assert name.name in tab.inner_text(".live-scan-answer")
+    assert tab.evaluate("document.querySelector('.live-scan-answer').dataset.answer") == "no adapter"
