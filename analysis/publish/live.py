@@ -115,16 +115,18 @@ def explorer_html(assets_url: str, checked: str, native: str = "Native runs need
 
 
 def bundle_path(build: adapters.AdapterBuild | None, guest: str = "opener") -> Path:
-    """Where the cache keeps ``bundle``'s script (``.js``, its seal beside it)."""
+    """Where the cache keeps ``bundle``'s script (``.js``, its seal beside it); ``build`` None:
+    the shared script ``guest`` names (``shim``, or ``tools`` for page 7's scanner)."""
     component = None if build is None else compose(guests.get(guest).wasm(), build)
-    key = sha256_bytes(json.dumps([component and sha256_file(component), LIVE_PACKAGES,
+    key = sha256_bytes(json.dumps([component and sha256_file(component), None if component else guest, LIVE_PACKAGES,
                                    sha256_file(SCRIPTS / "bundle.mjs")]).encode())[:32]
     return cache_dir() / "live" / f"{key}.js"
 
 
-def bundle(build: adapters.AdapterBuild | None, guest: str = "opener") -> bytes:
+def bundle(build: adapters.AdapterBuild | None, guest: str = "shim") -> bytes:
     """The classic script that registers ``guest`` composed with ``build`` (None: the shared
-    shim); made once, then kept under the seal and read only through it."""
+    script ``guest`` names: ``shim``, preview2-shim, or ``tools``, wasm-tools); made once, then
+    kept under the seal and read only through it."""
     out = bundle_path(build, guest)
     with locked(out):
         kept = seal.read_sealed(out, "a live bundle")
@@ -134,12 +136,12 @@ def bundle(build: adapters.AdapterBuild | None, guest: str = "opener") -> bytes:
                         "--ignore-scripts")  # esbuild finds its binary in its optional dependency
         with scratch_folder(out.parent, TMP_PREFIX) as scratch:  # a folder of its own: nothing planted in the way
             partial = scratch / "bundle.js"
-            what = ["--shim", str(partial)] if build is None else [str(compose(guests.get(guest).wasm(), build)),
-                                                                   str(partial), f"{build.id}/{guest}"]
+            what = [f"--{guest}", str(partial)] if build is None else [str(compose(guests.get(guest).wasm(), build)),
+                                                                      str(partial), f"{build.id}/{guest}"]
             done = subprocess.run([node("the live explorer's bundler"), str(home / "bundle.mjs"), *what],
                                   capture_output=True, text=True, timeout=600)
             if done.returncode != 0 or not partial.is_file():
-                raise LabError(f"the live bundle of {build.id if build else 'preview2-shim'} could not be made: "
+                raise LabError(f"the live bundle of {build.id if build else guest} could not be made: "
                                f"{first_line(done.stderr or done.stdout)}")
             made = read_regular(partial)
         seal.write_sealed(out, made)  # without a key, nothing is kept: made again next time
@@ -158,13 +160,13 @@ def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = 
 
     entries = {build.id: {guest: put(f"{build.id}.{guest}.js", bundle(build, guest)) for guest in GUESTS}
                for build in (builds or adapters.catalogue())}
-    put("shim.js", bundle(None))
+    put("shim.js", bundle(None, "shim"))
     for script in ("preopenlab.js", "explorer.js"):
         put(script, (SCRIPTS / script).read_bytes())
     manifest = {"builds": entries, "guests": list(GUESTS), "base": "", "affected": list(affected),
                 "deadline": DEADLINE, **explorer_choices()}
     put("manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
-    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js", *live_scan.SCRIPTS_IN_ORDER}
+    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js", *live_scan.SCRIPTS_IN_ORDER, live_scan.ON_DEMAND}
     kept |= {e["file"] for by_guest in entries.values() for e in by_guest.values()}
     for stale in folder.glob("*.js"):  # an earlier build's layout: nothing names it now
         if stale.name not in kept:

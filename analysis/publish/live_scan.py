@@ -8,9 +8,11 @@ Python modules, and the report build writes them beside the script (``scan-const
 ``live/scanbox.js`` is the page's drop zone: what the scan found, put on the page as text,
 never as HTML.
 
-What the page does not do, and says: embed a published adapter file before running it (the
-lab composes it with a probe program through wit-component), read the allocator's design,
-and compare the adapter's code with the catalogued builds'.
+A published adapter file is embedded first, as ``scan`` does (composed with the probe, or the
+reactor library, and taken back out): by wasm-tools as jco-transpile ships it, bundled
+(``tools.js``, 3.5 MB) and loaded only when a scan meets such a file. What the page does not
+do, and says: read the allocator's design, and compare the adapter's code with the catalogued
+builds'.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..artifacts import seal
+from ..artifacts import guests, seal
 from ..artifacts.cache import cache_dir, sha256_bytes, write_atomically
 from ..artifacts.inside import NESTING_MAX, PREVIEW1
 from ..model.wasi import FIRST_FD
@@ -33,10 +35,8 @@ from . import chromium
 SCRIPTS = Path(__file__).with_name("live")
 SCRIPTS_IN_ORDER = ("scan-constants.js", "scanner.js", "scanbox.js")
 """What page 7 loads for its scanner, in this order, once it has loaded."""
-PUBLISHED = ("a published adapter file (it carries a component-type section): the lab embeds it with a probe "
-             "program before running it, as wit-component does, and this page does not; run "
-             "`python -m analysis scan FILE` for its verdict")
-"""What the page says of a published adapter file, in place of a verdict."""
+ON_DEMAND = "tools.js"
+"""wasm-tools as jco ships it, bundled: loaded only when a scan meets a published adapter file."""
 
 
 def constants() -> dict:
@@ -49,7 +49,11 @@ def constants() -> dict:
         "first_fd": FIRST_FD, "asked_max": adapter_host._ASKED_MAX, "first_descriptor": adapter_host._FIRST_DESCRIPTOR,
         "stdio_handles": adapter_host._STDIO_HANDLES, "directory": adapter_host._DIRECTORY,
         "memory_limit": adapter_host.MEMORY_LIMIT, "table_limit": adapter_host.TABLE_LIMIT,
-        "published_reason": PUBLISHED,
+        "published_note": scan.PUBLISHED_NOTE,
+        "not_here": ("not read in this page: the design of each adapter's allocator and the catalogued build whose code "
+                     "it carries (python -m analysis scan FILE gives both)"),
+        "probe": base64.b64encode(guests.get("probe").wasm()).decode(),
+        "reactor_library": base64.b64encode(guests.reactor_module()).decode(),
         "deadline_problem": (f"the scan ran past its limit of {seconds:g} s, compiling included: an adapter that "
                              "loops, or takes that long to compile, was stopped"),
         "what_to_do": describe_scan(_affected_example())[-1].strip().replace(_EXAMPLE, "FILE"),
@@ -66,9 +70,12 @@ def _affected_example() -> scan.FileScan:
 
 
 def write_assets(folder: Path) -> dict[str, dict]:
-    """The scanner's three scripts into ``folder`` (a report's ``assets/live``): file, bytes, sha256 each."""
+    """The scanner's scripts into ``folder`` (a report's ``assets/live``): file, bytes, sha256 each."""
+    from . import live  # here: live names these scripts among the ones it keeps
+
     made = {"scan-constants.js": f"globalThis.preopenLabScanConstants = {json.dumps(constants())};\n".encode(),
-            **{name: (SCRIPTS / name).read_bytes() for name in SCRIPTS_IN_ORDER[1:]}}
+            **{name: (SCRIPTS / name).read_bytes() for name in SCRIPTS_IN_ORDER[1:]},
+            ON_DEMAND: live.bundle(None, "tools")}
     for name, data in made.items():
         write_atomically(folder / name, data)
     return {name: {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)} for name, data in made.items()}
@@ -101,7 +108,7 @@ def cli_view(data: bytes, label: str = "file.wasm") -> dict:
     except LabError as exc:
         return {"answer": "error: " + str(exc).removeprefix(f"{label}: ")}
     return {"answer": found.answer, "kind": found.kind, "modules": found.modules, "problem": bool(found.problem),
-            "findings": [_finding(f.where, f.verdict, f.role, f.wasi_version, f.evidence) for f in found.findings]}
+            "findings": [_finding(f.where, f.verdict, f.role, f.wasi_version, f.evidence, f.note) for f in found.findings]}
 
 
 def page_view(said: dict) -> dict:
@@ -109,14 +116,14 @@ def page_view(said: dict) -> dict:
     if said["answer"].startswith("error: "):
         return {"answer": said["answer"]}
     return {"answer": said["answer"], "kind": said["kind"], "modules": said["modules"], "problem": bool(said["problem"]),
-            "findings": [_finding(f["where"], f["verdict"], f["role"], f["wasi_version"], f["evidence"])
+            "findings": [_finding(f["where"], f["verdict"], f["role"], f["wasi_version"], f["evidence"], f["note"])
                          for f in said["findings"]]}
 
 
-def _finding(where: str, verdict: str, role: str, version: str | None, evidence) -> dict:
+def _finding(where: str, verdict: str, role: str, version: str | None, evidence, note: str) -> dict:
     """A finding's fields both sides share; a ``cannot tell``'s reason is worded by each side
     (wasmtime's errors, the browser's), so only its verdict is compared."""
-    return {"where": where, "verdict": verdict, "role": role, "wasi_version": version,
+    return {"where": where, "verdict": verdict, "role": role, "wasi_version": version, "note": note,
             "evidence": list(evidence) if verdict != "cannot tell" else None}
 
 
@@ -129,8 +136,6 @@ class Agreement:
 
     files: int
     equal: int
-    published: tuple[str, ...]
-    """Published adapter files: the lab embeds them first, the page says it does not."""
     differ: tuple[str, ...]
     """Any other difference: a finding, listed by file."""
     builds: int
@@ -142,11 +147,8 @@ class Agreement:
         said = (f"Checked on {self.when} with {self.browser}: for {self.equal} of {self.files} files this page "
                 f"gives the same answer and findings as scan --json (the lab's opener and its reactor "
                 f"library made components with each of {self.builds} builds, each adapter taken out as a bare "
-                f"module, a nested component, a program that never asks names, a module with no adapter, "
-                f"damaged files)")
-        if self.published:
-            said += (f"; the other {len(self.published)} are the builds' published adapter files, which the lab "
-                     "embeds before running and this page answers cannot tell")
+                f"module, each build's two published adapter files, a nested component, a program that never asks "
+                f"names, a module with no adapter, damaged files)")
         if self.differ:
             said += f"; {len(self.differ)} differ otherwise, first {self.differ[0]}"
         return said + "."
@@ -155,7 +157,7 @@ class Agreement:
 def corpus() -> list[tuple[str, bytes]]:
     """The files the build scans both ways: every catalogued build made a command component
     (the opener) and a library (the reactor library), its adapter taken out of the command as
-    jco's transpiled ``*.core2.wasm`` files are, its published adapter file; then the shapes
+    jco's transpiled ``*.core2.wasm`` files are, its published adapter files; then the shapes
     ``tests/test_scan.py`` names."""
     from ..artifacts import adapters, guests, inside
     from ..artifacts.compose import compose
@@ -167,7 +169,8 @@ def corpus() -> list[tuple[str, bytes]]:
         files += [(f"opener+{build.id}.wasm", command),
                   (f"library+{build.id}-reactor.wasm", compose(library, build.reactor()).read_bytes()),
                   (f"{build.id}.core2.wasm", next(m.data for m in inside.core_modules(command) if inside.is_adapter(m))),
-                  (f"{build.id}.wasi_snapshot_preview1.command.wasm", adapters.fetch(build).read_bytes())]
+                  (f"{build.id}.wasi_snapshot_preview1.command.wasm", adapters.fetch(build).read_bytes()),
+                  (f"{build.id}.wasi_snapshot_preview1.reactor.wasm", adapters.fetch(build.reactor()).read_bytes())]
     first = files[0][1]
     files += [("nested.wasm", inside.MAGIC + inside.COMPONENT_VERSION + b"\x04" + _leb(len(first)) + first),
               ("not-exposed.wasm", compose(_hello(), adapters.catalogue()[0]).read_bytes()),
@@ -193,9 +196,6 @@ def _leb(value: int) -> bytes:
             return bytes(out)
 
 
-_PUBLISHED_FILE = ".wasi_snapshot_preview1.command.wasm"
-
-
 def open_page(chrome, folder: Path):
     """A page holding the scanner's scripts in ``folder``, from ``file://``, the network refused."""
     page = folder / "scan-check.html"
@@ -218,18 +218,16 @@ def check(tab) -> Agreement:
     """Every file of ``corpus`` scanned in ``tab`` and by ``scan``, compared."""
     from ..artifacts import adapters
 
-    equal, published, differ = 0, [], []
+    equal, differ = 0, []
     files = corpus()
     for label, data in files:
         here, there = page_view(page_scan(tab, data)), cli_view(data, label)
         if here == there:
             equal += 1
-        elif label.endswith(_PUBLISHED_FILE) and [f["verdict"] for f in here.get("findings", ())] == ["cannot tell"]:
-            published.append(label)
         else:
             differ.append(label)
     browser = " ".join(chromium.version().split()[:2])
-    return Agreement(len(files), equal, tuple(published), tuple(differ), len(adapters.catalogue()), browser,
+    return Agreement(len(files), equal, tuple(differ), len(adapters.catalogue()), browser,
                      time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
 
 
@@ -242,7 +240,7 @@ def checked(folder: Path) -> Agreement | None:
     kept = seal.read_sealed(path, "the page scanner's check")
     if kept is not None:
         data = json.loads(kept)
-        return Agreement(**{**data, "published": tuple(data["published"]), "differ": tuple(data["differ"])})
+        return Agreement(**{**data, "differ": tuple(data["differ"])})
     with chromium.browser() as chrome:
         agreement = check(open_page(chrome, folder))
     seal.write_sealed(path, json.dumps(asdict(agreement)).encode())
@@ -255,6 +253,6 @@ def _inputs_key(folder: Path) -> str:
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(json.dumps([chromium.version(), metadata.version("wasmtime")]).encode())
     for file in (Path(__file__).resolve(), package / "reach" / "scan.py", package / "reach" / "adapter_host.py",
-                 package / "artifacts" / "inside.py", *(folder / name for name in SCRIPTS_IN_ORDER)):
+                 package / "artifacts" / "inside.py", *(folder / name for name in (*SCRIPTS_IN_ORDER, ON_DEMAND))):
         digest.update(file.read_bytes())
     return digest.hexdigest()[:32]

@@ -47,6 +47,8 @@ SCAN_MAX_BYTES = 256 << 20
 SCAN_SECONDS = 10.0
 """Wall-clock seconds one file's scan may take, its start, compiling and every run of its
 adapters included; the lab's own builds take under half a second."""
+PUBLISHED_NOTE = "a published adapter file, run after embedding it with a probe program (as wit-component does)"
+"""What a finding says of how it ran a published adapter file (one that carries its component type)."""
 _VERSION = re.compile(r"^wasi:[a-z-]+/[a-z-]+@(\d+\.\d+\.\d+)")
 
 
@@ -212,8 +214,7 @@ def _run(module: CoreModule) -> Finding:
     if blind == len(NAME_LISTS):
         return Finding(verdict="cannot tell", evidence=("it saw no preopen at all in any list, so its answers "
                                                         "say nothing about the bug",), **common)
-    note = "a published adapter file, run after embedding it with a probe program (as wit-component does)"
-    return Finding(verdict="affected" if wrong else "not affected", note=note if published else "",
+    return Finding(verdict="affected" if wrong else "not affected", note=PUBLISHED_NOTE if published else "",
                    evidence=tuple(wrong) or (f"every name came back as given, in {len(NAME_LISTS)} lists",), **common)
 
 

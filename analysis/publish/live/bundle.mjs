@@ -2,6 +2,8 @@
 // run's Web Worker.
 // usage: node bundle.mjs COMPONENT.wasm OUT.js KEY    one component
 //        node bundle.mjs --shim OUT.js                  preview2-shim's browser build, shared by all
+//        node bundle.mjs --tools OUT.js                 wasm-tools as jco-transpile ships it (for page 7's
+//                                                       scanner: componentNew embeds a published adapter)
 // jco transpiles the component (instantiation "async": the worker instantiates it afresh for every
 // run); esbuild bundles that and inlines every core module, so the script works from file:// with
 // no fetch. Each script only registers its bundle as a function, under its key:
@@ -12,7 +14,7 @@
 // uses), and a component's bundle registers
 //   globalThis.preopenLabBuilds[KEY] = { run(argv, preopens) -> { stdout, stderr, trap } }
 // where preopens is [[guestPath, fileData], ...], added in that order (duplicates kept).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,9 +22,9 @@ import { transpile, writeFiles } from '@bytecodealliance/jco-transpile';
 import { build } from 'esbuild';
 
 const nodePaths = [join(dirname(fileURLToPath(import.meta.url)), 'node_modules')];
-const bundled = (work, entry, out, key) => build({
+const bundled = (work, entry, out, key, plugins = []) => build({
   entryPoints: [join(work, entry)], bundle: true, format: 'iife', platform: 'browser', loader: { '.wasm': 'binary' },
-  minify: true, external: ['node:*'], outfile: out, logLevel: 'error', absWorkingDir: work, nodePaths,
+  minify: true, external: ['node:*'], outfile: out, logLevel: 'error', absWorkingDir: work, nodePaths, plugins,
   // The bundle as the body of a function: loading the script only registers it, nothing runs in the page.
   banner: { js: `(globalThis.preopenLabSources ??= {})[${JSON.stringify(key)}] = function () {` }, footer: { js: '};' } });
 
@@ -36,11 +38,35 @@ import * as io from '@bytecodealliance/preview2-shim/io';
 globalThis.preopenLabShim = { cli, filesystem, io };
 `);
     await bundled(work, 'shim.mjs', process.argv[3], 'shim');
+  } else if (process.argv[2] === '--tools') {
+    await tools(process.argv[3]);
   } else {
     await component(...process.argv.slice(2));
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+// Run in the scan's worker, the bundle sets globalThis.preopenLabTools once wasm-tools is instantiated
+// (a promise of its `tools` interface). jco's output fetches its two core modules next to it; here
+// they are inlined instead, compiled from the bundle's own bytes.
+async function tools(out) {
+  const vendor = join(dirname(fileURLToPath(import.meta.resolve('@bytecodealliance/jco-transpile'))), '..', 'vendor');
+  writeFileSync(join(work, 'tools.mjs'), `
+import { $init, tools } from ${JSON.stringify(join(vendor, 'wasm-tools.js'))};
+globalThis.preopenLabTools = $init.then(() => tools);
+`);
+  const inline = { name: 'inline-core-modules', setup(b) {
+    b.onLoad({ filter: /wasm-tools\.js$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      for (const [i, name] of ['wasm-tools.core.wasm', 'wasm-tools.core2.wasm'].entries()) {
+        text = `import inlined${i} from './${name}';\n` + text.replace(
+          `fetchCompile(new URL('./${name}', import.meta.url))`, `WebAssembly.compile(inlined${i})`);
+      }
+      return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  } };
+  await bundled(work, 'tools.mjs', out, 'tools', [inline]);
 }
 
 async function component(wasm, out, key) {

@@ -29,11 +29,13 @@
       if (!said.findings.length) lines.push(line('the bug lives in the adapter; a program without one cannot meet it'));
       for (const f of said.findings) {
         lines.push(line(`${f.where}: ${f.verdict}, ${f.role} adapter, imports WASI ${f.wasi_version || 'of no known version'}`));
+        if (f.note) lines.push(line(f.note, 'live-scan-evidence'));
         for (const e of f.evidence.slice(0, 4)) lines.push(line(e, 'live-scan-evidence'));
         if (f.evidence.length > 4) lines.push(line(`and ${f.evidence.length - 4} more`, 'live-scan-evidence'));
       }
       if (said.answer === 'affected') lines.push(line(S.what_to_do.replace('FILE', name), 'live-scan-todo'));
     }
+    if (said.findings && said.findings.length) lines.push(line(S.not_here, 'live-scan-time'));
     lines.push(line(`scanned in this page in ${ms} ms`, 'live-scan-time'));
     out.replaceChildren(...lines);
     out.dataset.answer = said.answer;

@@ -9,9 +9,10 @@
 // written by the report build): every adapter's own code is run, with the WASIp2 imports the
 // preopen calls need served here, and asked fd_prestat_get / fd_prestat_dir_name for three lists.
 // Each scan runs in a Web Worker of its own, ended at the CLI's deadline (a loop, a compile bomb);
-// memories and tables are capped by rewriting their limits before compiling. What the page does
-// not do: embed a published adapter file (wit-component), read the allocator's design, compare
-// with the catalogued builds' code; it says so.
+// memories and tables are capped by rewriting their limits before compiling. A published adapter
+// file is embedded first, as the lab does, by wasm-tools as jco ships it (tools.js, loaded only
+// then). What the page does not do: read the allocator's design, compare with the catalogued
+// builds' code.
 (function () {
   'use strict';
   const S = globalThis.preopenLabScanConstants;
@@ -305,7 +306,7 @@
     const encoder = new TextEncoder();
 
     // scan._run: one adapter, judged.
-    function judge(m) {
+    async function judge(m) {
       const versions = [...new Set([...importModules(m)].map((n) => (n.match(S.version_pattern) || [])[1]).filter(Boolean))].sort();
       const role = m.imports.some((i) => i.module === '__main_module__' && i.name === '_start' && i.kind === 'func') ? 'command' : 'reactor';
       const common = { where: m.where, wasi_version: versions.join(', ') || null, role };
@@ -317,8 +318,14 @@
       if (!funcs.has('cabi_import_realloc')) {
         return finding('cannot tell', ['it exports no cabi_import_realloc, which the host needs to hand it the directory names']);
       }
-      if (m.customs.some((c) => c.startsWith('component-type'))) {
-        return finding('cannot tell', [S.published_reason]);
+      let code = m, note = '';
+      if (m.customs.some((c) => c.startsWith('component-type'))) {  // a published adapter file: embedded first
+        try {
+          code = await embedded(m, role);
+        } catch (e) {
+          return finding('cannot tell', [e instanceof LabError ? e.message : `the scanner could not run it (${e && e.name || 'Error'}: ${lastLine(e)})`]);
+        }
+        note = S.published_note;
       }
       const lists = S.name_lists.map((l) => l.map((n) => encoder.encode(n)));
       const wrong = [];
@@ -326,13 +333,13 @@
       try {
         let compiled;
         try {
-          compiled = new WebAssembly.Module(capped(m));
+          compiled = new WebAssembly.Module(capped(code));
         } catch (e) {
           if (e instanceof LabError) throw e;
           throw new LabError(`this browser cannot compile it: ${lastLine(e)}`);
         }
         lists.forEach((names, k) => {
-          const answers = told(m, compiled, names);
+          const answers = told(code, compiled, names);
           if (answers.length && answers[0].fd === S.first_fd && answers[0].errno !== 0) blind++;
           const slips = answers.slice(0, names.length).map((a) => {
             const given = names[a.fd - S.first_fd];
@@ -351,7 +358,27 @@
         return finding('cannot tell', ['it saw no preopen at all in any list, so its answers say nothing about the bug']);
       }
       return finding(wrong.length ? 'affected' : 'not affected',
-                     wrong.length ? wrong : [`every name came back as given, in ${lists.length} lists`]);
+                     wrong.length ? wrong : [`every name came back as given, in ${lists.length} lists`], note);
+    }
+
+    // scan._embedded: a published adapter file composed with a small program (the probe for a
+    // command adapter, the reactor library for a reactor) by wit-component, as jco ships it in
+    // wasm-tools (the page loads it only now), and taken back out, start-up code and all.
+    let toolsArrived = null;
+    async function embedded(m, role) {
+      if (!globalThis.preopenLabTools) {
+        const text = await new Promise((resolve) => { toolsArrived = resolve; postMessage({ need: 'tools' }); });
+        (0, eval)(`(${text})()`);
+      }
+      const tools = await globalThis.preopenLabTools;
+      const program = Uint8Array.from(atob(role === 'command' ? S.probe : S.reactor_library), (c) => c.charCodeAt(0));
+      let component;
+      try {
+        component = tools.componentNew(program, [['wasi_snapshot_preview1', m.data]]);
+      } catch (e) {
+        throw new LabError(`wasm-tools could not compose the guest with this adapter file: ${lastLine(e.payload || e)}`);
+      }
+      return coreModules(component).find(isAdapter);
     }
 
     function answerOf(findings) {
@@ -361,13 +388,15 @@
       return verdicts.size === 1 && verdicts.has('not exposed') ? 'not exposed' : 'not affected';
     }
 
-    onmessage = ({ data }) => {
+    onmessage = async ({ data }) => {
+      if (data.tools) { toolsArrived(data.tools); return; }
       let said;
       try {
         const bytes = new Uint8Array(data);
         const kind = kindOf(bytes);
         const modules = coreModules(bytes);
-        const findings = modules.filter(isAdapter).map(judge);
+        const findings = [];
+        for (const m of modules.filter(isAdapter)) findings.push(await judge(m));
         said = { answer: answerOf(findings), kind, modules: modules.length, findings, problem: '' };
       } catch (e) {
         said = { answer: `error: ${e instanceof LabError ? e.message : `the page's scanner failed (${lastLine(e)})`}` };
@@ -390,10 +419,30 @@
       const end = (said) => { clearTimeout(timer); worker.terminate(); resolve(said); };
       const cut = (problem) => end({ answer: 'cannot tell', kind: kindOfHead(head), modules: null, findings: [], problem });
       const timer = setTimeout(() => cut(S.deadline_problem), S.seconds * 1000);
-      worker.onmessage = ({ data: said }) => end(said);
+      worker.onmessage = ({ data: said }) => {
+        if (!said.need) { end(said); return; }
+        tools().then((text) => worker.postMessage({ tools: text }),
+                     () => cut('this page could not load wasm-tools, which it needs to embed a published adapter file'));
+      };
       worker.onerror = (e) => { e.preventDefault(); cut(`the scanner's worker ended (${e.message || 'out of memory'}): an adapter that asks for more memory than the browser gives ends it`); };
       worker.postMessage(data, [data]);
     });
+  }
+  // wasm-tools' script (tools.js, beside this one), loaded the first time a scan asks for it; it
+  // only registers its bundle's text, which the worker runs.
+  const here = document.currentScript ? document.currentScript.src.replace(/[^/]*$/, '') : '';
+  let loading = null;
+  function tools() {
+    const sources = (globalThis.preopenLabSources ??= {});
+    loading = loading || new Promise((resolve, reject) => {
+      if (sources.tools) { resolve(String(sources.tools)); return; }
+      const script = document.createElement('script');
+      script.src = here + 'tools.js';
+      script.onload = () => (sources.tools ? resolve(String(sources.tools)) : reject(new Error('tools.js registered nothing')));
+      script.onerror = () => { loading = null; reject(new Error(`could not load ${script.src}`)); };
+      document.head.appendChild(script);
+    });
+    return loading;
   }
   function kindOfHead(head) {
     return head[4] === 1 ? 'module' : 'component';
