@@ -10,12 +10,15 @@ import time
 import pytest
 import wasmtime
 
+from analysis.artifacts import adapters, guests, inside
+from analysis.artifacts.compose import compose
 from analysis.publish import chromium, live, live_scan
 
 RESPONSIVE_MS = 1000
 """The most the page's main thread may take to answer while scans are busy in their workers."""
 ENDED_WITHIN = 30
 """Seconds a hostile file's scan may take, from the issue: the scanner's deadline is 10 s."""
+AFFECTED = "jco-1.8.1"
 
 _ADAPTER = """(module
   (import "wasi:cli/environment@0.2.0" "get-arguments" (func $args (param i32)))
@@ -84,6 +87,17 @@ def test_the_page_answers_as_scan_json_on_every_file_of_the_corpus(page):
     assert agreement.differ == () and agreement.equal == agreement.files
 
 
+def two_adapters(first: bytes, second: bytes) -> bytes:
+    """A component whose only sections are two core modules, as the scanner walks them."""
+    section = lambda data: b"\x01" + live_scan._leb(len(data)) + data  # noqa: E731
+    return inside.MAGIC + inside.COMPONENT_VERSION + section(first) + section(second)
+
+
+def affected_adapter() -> bytes:
+    command = compose(guests.get("opener").wasm(), adapters.resolve(AFFECTED)).read_bytes()
+    return next(m.data for m in inside.core_modules(command) if inside.is_adapter(m))
+
+
 def test_hostile_adapters_end_as_cannot_tell_while_the_page_answers(page):
     files = {name: hostile(body) for name, body in HOSTILE.items()} | {"a compile bomb": compile_bomb()}
     started = time.monotonic()
@@ -119,3 +133,16 @@ def test_nothing_from_a_file_is_put_on_the_page_as_html(chrome, folder, tmp_path
     assert tab.evaluate("globalThis.ran") is None
     assert name.name in tab.inner_text(".live-scan-answer")
     assert tab.evaluate("document.querySelector('.live-scan-answer').dataset.answer") == "no adapter"
+
+
+@pytest.mark.parametrize("name", ["loops when asked", "loops in its allocator while a served import runs", "recurses",
+                                  "loops in its start function", "beside an affected one"])
+def test_a_looping_adapter_is_judged_as_the_lab_judges_it(page, name):
+    """The lab's wasmtime stops a looping adapter by fuel and judges the rest of the file; the
+    page stops it at ``ADAPTER_SECONDS``: the same answer and verdicts (a cannot tell's reason is
+    each side's own), and an affected adapter beside a looping one still makes the file affected."""
+    data = (two_adapters(hostile(HOSTILE["loops when asked"]), affected_adapter()) if name == "beside an affected one"
+            else hostile(HOSTILE[name]))
+    assert live_scan.page_view(live_scan.page_scan(page, data)) == live_scan.cli_view(data)
+    if name == "beside an affected one":
+        assert live_scan.cli_view(data)["answer"] == "affected"

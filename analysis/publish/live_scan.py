@@ -35,6 +35,11 @@ from . import chromium
 SCRIPTS = Path(__file__).with_name("live")
 SCRIPTS_IN_ORDER = ("scan-constants.js", "scanner.js", "scanbox.js")
 """What page 7 loads for its scanner, in this order, once it has loaded."""
+ADAPTER_SECONDS = 3.0
+"""Seconds one adapter may run in the page, its three lists and compiling included. The lab's
+wasmtime stops a looping adapter by fuel (``adapter_host.FUEL``, reached in about 0.5 s here)
+and judges the file's other adapters; a browser has no fuel, so each adapter gets this much
+wall clock, within the file's ``scan.SCAN_SECONDS``. The catalogued builds take under 0.1 s."""
 ON_DEMAND = "tools.js"
 """wasm-tools as jco ships it, bundled: loaded only when a scan meets a published adapter file."""
 
@@ -50,6 +55,9 @@ def constants() -> dict:
         "stdio_handles": adapter_host._STDIO_HANDLES, "directory": adapter_host._DIRECTORY,
         "memory_limit": adapter_host.MEMORY_LIMIT, "table_limit": adapter_host.TABLE_LIMIT,
         "published_note": scan.PUBLISHED_NOTE,
+        "adapter_seconds": ADAPTER_SECONDS,
+        "adapter_stopped": (f"it ran past {ADAPTER_SECONDS:g} s, this page's limit for one adapter (the lab's "
+                            f"wasmtime stops it by fuel: {adapter_host.FUEL:,} instructions a preopen list)"),
         "not_here": ("not read in this page: the design of each adapter's allocator and the catalogued build whose code "
                      "it carries (python -m analysis scan FILE gives both)"),
         "probe": base64.b64encode(guests.get("probe").wasm()).decode(),

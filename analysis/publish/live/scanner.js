@@ -306,10 +306,13 @@
     const encoder = new TextEncoder();
 
     // scan._run: one adapter, judged.
-    async function judge(m) {
+    function described(m) {  // what is said of an adapter whatever its run gives
       const versions = [...new Set([...importModules(m)].map((n) => (n.match(S.version_pattern) || [])[1]).filter(Boolean))].sort();
       const role = m.imports.some((i) => i.module === '__main_module__' && i.name === '_start' && i.kind === 'func') ? 'command' : 'reactor';
-      const common = { where: m.where, wasi_version: versions.join(', ') || null, role };
+      return { where: m.where, wasi_version: versions.join(', ') || null, role };
+    }
+    async function judge(m) {
+      const common = described(m), role = common.role;
       const funcs = exportedFunctions(m);
       const finding = (verdict, evidence, note = '') => ({ ...common, verdict, evidence, note });
       if (!funcs.has('fd_prestat_dir_name') || !funcs.has('fd_prestat_get')) {
@@ -381,52 +384,79 @@
       return coreModules(component).find(isAdapter);
     }
 
-    function answerOf(findings) {
-      const verdicts = new Set(findings.map((f) => f.verdict));
-      for (const word of ['affected', 'cannot tell']) if (verdicts.has(word)) return word;
-      if (!findings.length) return 'no adapter';
-      return verdicts.size === 1 && verdicts.has('not exposed') ? 'not exposed' : 'not affected';
-    }
-
+    // Two errands, each in a worker of its own: read a file (its kind, its core modules, each
+    // adapter's bytes), or judge one adapter.
     onmessage = async ({ data }) => {
       if (data.tools) { toolsArrived(data.tools); return; }
       let said;
       try {
-        const bytes = new Uint8Array(data);
-        const kind = kindOf(bytes);
-        const modules = coreModules(bytes);
-        const findings = [];
-        for (const m of modules.filter(isAdapter)) findings.push(await judge(m));
-        said = { answer: answerOf(findings), kind, modules: modules.length, findings, problem: '' };
+        if (data.judge) {
+          said = await judge(readModule(data.where, new Uint8Array(data.judge)));
+        } else {
+          const bytes = new Uint8Array(data.read);
+          const modules = coreModules(bytes);
+          said = { kind: kindOf(bytes), modules: modules.length,
+                   adapters: modules.filter(isAdapter).map((m) => ({ ...described(m), data: m.data.slice().buffer })) };
+        }
       } catch (e) {
-        said = { answer: `error: ${e instanceof LabError ? e.message : `the page's scanner failed (${lastLine(e)})`}` };
+        said = { error: `error: ${e instanceof LabError ? e.message : `the page's scanner failed (${lastLine(e)})`}` };
       }
-      postMessage(said);
+      postMessage(said, said.adapters ? said.adapters.map((a) => a.data) : []);
     };
   }
 
   let url = null;
-  // One worker per scan, ended when it answers or at the deadline: nothing of one file stays for the next.
-  function scan(bytes) {
-    const data = bytes instanceof ArrayBuffer ? bytes.slice(0) : new Uint8Array(bytes).slice().buffer;
-    if (data.byteLength > S.max_bytes) {
-      return Promise.resolve({ answer: `error: the file is larger than ${S.max_bytes.toLocaleString('en-US')} bytes, more than the scanner reads` });
-    }
-    const head = new Uint8Array(data, 0, Math.min(8, data.byteLength));
+  // One errand in a fresh worker, ended when it answers or after `seconds`: nothing of one file
+  // or adapter stays for the next. Resolves with its answer, or { stopped } / { died }.
+  function errand(message, transfer, seconds) {
     url = url || URL.createObjectURL(new Blob([`(${inWorker})(${JSON.stringify(S)});`], { type: 'text/javascript' }));
     const worker = new Worker(url);
     return new Promise((resolve) => {
       const end = (said) => { clearTimeout(timer); worker.terminate(); resolve(said); };
-      const cut = (problem) => end({ answer: 'cannot tell', kind: kindOfHead(head), modules: null, findings: [], problem });
-      const timer = setTimeout(() => cut(S.deadline_problem), S.seconds * 1000);
+      const timer = setTimeout(() => end({ stopped: true }), Math.max(0, seconds) * 1000);
       worker.onmessage = ({ data: said }) => {
         if (!said.need) { end(said); return; }
-        tools().then((text) => worker.postMessage({ tools: text }),
-                     () => cut('this page could not load wasm-tools, which it needs to embed a published adapter file'));
+        tools().then((text) => worker.postMessage({ tools: text }), () => end({ died: 'this page could not load wasm-tools' }));
       };
-      worker.onerror = (e) => { e.preventDefault(); cut(`the scanner's worker ended (${e.message || 'out of memory'}): an adapter that asks for more memory than the browser gives ends it`); };
-      worker.postMessage(data, [data]);
+      worker.onerror = (e) => { e.preventDefault(); end({ died: e.message || 'out of memory' }); };
+      worker.postMessage(message, transfer);
     });
+  }
+
+  // scan: the file read in one worker, then each adapter judged in a worker of its own, with
+  // `adapter_seconds` each (the lab's wasmtime stops a looping adapter by fuel, in under a second,
+  // and judges the others) and `seconds` for the whole file, as the CLI's deadline.
+  async function scan(bytes) {
+    const data = bytes instanceof ArrayBuffer ? bytes.slice(0) : new Uint8Array(bytes).slice().buffer;
+    if (data.byteLength > S.max_bytes) {
+      return { answer: `error: the file is larger than ${S.max_bytes.toLocaleString('en-US')} bytes, more than the scanner reads` };
+    }
+    const head = new Uint8Array(data.slice(0, 8));
+    const until = performance.now() + S.seconds * 1000;
+    const left = () => (until - performance.now()) / 1000;
+    const cut = (problem) => ({ answer: 'cannot tell', kind: kindOfHead(head), modules: null, findings: [], problem });
+    const died = (how) => cut(`the scanner's worker ended (${how}): an adapter that asks for more memory than the browser gives ends it`);
+    const read = await errand({ read: data }, [data], left());
+    if (read.stopped) return cut(S.deadline_problem);
+    if (read.died) return died(read.died);
+    if (read.error) return { answer: read.error };
+    const findings = [];
+    for (const a of read.adapters) {
+      const budget = Math.min(S.adapter_seconds, left());
+      const found = await errand({ judge: a.data, where: a.where }, [a.data], budget);
+      if (found.stopped && budget < S.adapter_seconds) return cut(S.deadline_problem);
+      if (found.died) return died(found.died);
+      if (found.error) return { answer: found.error };
+      findings.push(found.stopped ? { where: a.where, wasi_version: a.wasi_version, role: a.role, verdict: 'cannot tell',
+                                      evidence: [S.adapter_stopped], note: '' } : found);
+    }
+    return { answer: answerOf(findings), kind: read.kind, modules: read.modules, findings, problem: '' };
+  }
+  function answerOf(findings) {  // scan.FileScan.answer
+    const verdicts = new Set(findings.map((f) => f.verdict));
+    for (const word of ['affected', 'cannot tell']) if (verdicts.has(word)) return word;
+    if (!findings.length) return 'no adapter';
+    return verdicts.size === 1 && verdicts.has('not exposed') ? 'not exposed' : 'not affected';
   }
   // wasm-tools' script (tools.js, beside this one), loaded the first time a scan asks for it; it
   // only registers its bundle's text, which the worker runs.
