@@ -57,6 +57,7 @@ bench: test-setup browser report
 	$(PY) -m analysis bench --report
 	$(PY) -m analysis bench --browser
 	$(PY) -m analysis bench --live
+	$(PY) -m analysis bench --page-scan
 
 # Rebuild the committed guest binaries: C with zig (from PyPI), Rust with Debian's rustc.
 guests: $(TEST_STAMP)

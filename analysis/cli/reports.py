@@ -30,6 +30,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="instead: change -> page update of the explorer in a live JupyterLab, in chromium")
     timing.add_argument("--live", action="store_true",
                         help="instead: the exported page's live explorer in chromium (after `make report`)")
+    timing.add_argument("--page-scan", action="store_true",
+                        help="instead: page 7's scanner in chromium, against the lab's scan (after `make report`)")
     timing.add_argument("--report", action="store_true",
                         help="instead: how long `report` takes as a whole command (every notebook run and exported)")
 
@@ -61,6 +63,10 @@ def _bench(args: argparse.Namespace) -> int:
         from ..bench.live_page import live_lines
 
         print("\n".join(live_lines(args.adapter)))
+    elif args.page_scan:
+        from ..bench.scan_page import scan_page_lines
+
+        print("\n".join(scan_page_lines(args.adapter)))
     elif args.report:
         from ..bench.timing import time_command
 

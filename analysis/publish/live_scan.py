@@ -29,6 +29,7 @@ from ..artifacts.cache import cache_dir, sha256_bytes, write_atomically
 from ..artifacts.inside import NESTING_MAX, PREVIEW1
 from ..model.wasi import FIRST_FD
 from ..reach import adapter_host, scan
+from ..reach.repair import CHECK_PATHS
 from ..reach.words import describe_scan
 from . import chromium
 
@@ -64,6 +65,9 @@ def constants() -> dict:
         "reactor_library": base64.b64encode(guests.reactor_module()).decode(),
         "deadline_problem": (f"the scan ran past its limit of {seconds:g} s, compiling included: an adapter that "
                              "loops, or takes that long to compile, was stopped"),
+        "no_repair": (f"This page offers no repaired file: repair writes one only after the re-adapted program has run "
+                      f"with {' '.join(CHECK_PATHS)} and read each MARKER, and this page can run the lab's own programs "
+                      "(page 3), not yours. The line above repairs it."),
         "what_to_do": describe_scan(_affected_example())[-1].strip().replace(_EXAMPLE, "FILE"),
     }
 

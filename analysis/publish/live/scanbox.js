@@ -33,7 +33,7 @@
         for (const e of f.evidence.slice(0, 4)) lines.push(line(e, 'live-scan-evidence'));
         if (f.evidence.length > 4) lines.push(line(`and ${f.evidence.length - 4} more`, 'live-scan-evidence'));
       }
-      if (said.answer === 'affected') lines.push(line(S.what_to_do.replace('FILE', name), 'live-scan-todo'));
+      if (said.answer === 'affected') lines.push(line(S.what_to_do.replace('FILE', name), 'live-scan-todo'), line(S.no_repair));
     }
     if (said.findings && said.findings.length) lines.push(line(S.not_here, 'live-scan-time'));
     lines.push(line(`scanned in this page in ${ms} ms`, 'live-scan-time'));
