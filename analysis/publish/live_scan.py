@@ -99,8 +99,9 @@ def scanner_html(assets_url: str, checked: str) -> str:
     base = f"{assets_url}/live/"
     return ('<section class="live-scan" id="scan-your-own-file" aria-labelledby="live-scan-title"><h3 id="live-scan-title">Scan your own '
             "file, here</h3><p>Drop a <code>.wasm</code> component or core module below, or choose one. This page "
-            "reads it in your browser, runs each preview1 adapter it finds in a Web Worker (ended after "
-            f"{scan.SCAN_SECONDS:g} s) and answers as <code>python -m analysis scan</code> does. The file never "
+            "reads it in your browser, runs each preview1 adapter it finds in a Web Worker of its own (ended after "
+            f"{ADAPTER_SECONDS:g} s an adapter, {scan.SCAN_SECONDS:g} s a file) and answers as "
+            "<code>python -m analysis scan</code> does. The file never "
             'leaves this page.</p><div class="live-scan-drop" tabindex="-1"><label>Choose a .wasm file: '
             '<input type="file" accept=".wasm,application/wasm"></label> <span>or drop it here</span></div>'
             '<div class="live-scan-answer" role="status" aria-live="polite"></div>'

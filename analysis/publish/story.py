@@ -245,7 +245,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     long_name = claims.sentence("06_practices", "A single preopen whose name is 60,001 bytes long")
     s.append(Slide("What to do", "Check on page 7 or with scan, then repair or upgrade; until then, one parent preopen.",
                    "<ul>"
-                   "<li>Check: open page 7 and drop your file on it; or "
+                   '<li>Check: open <a href="../07_am_i_affected.html#scan-your-own-file">page 7</a> and drop your file on it; or '
                    f"{_code('python -m analysis scan app.wasm')} (exit 1: affected)</li>"
                    f"<li>Repair: {_code('python -m analysis repair app.wasm -o fixed.wasm')}</li>"
                    f"<li>Upgrade: {html.escape(fixes)} or newer; no empty preopen name</li>"
