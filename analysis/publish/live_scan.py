@@ -10,9 +10,10 @@ never as HTML.
 
 A published adapter file is embedded first, as ``scan`` does (composed with the probe, or the
 reactor library, and taken back out): by wasm-tools as jco-transpile ships it, bundled
-(``tools.js``, 3.5 MB) and loaded only when a scan meets such a file. What the page does not
-do, and says: read the allocator's design, and compare the adapter's code with the catalogued
-builds'.
+(``tools.js``, 3.5 MB) and loaded only when a scan needs it. The same wasm-tools prints each
+adapter's allocator when its design is asked for (``live/design.js``, with ``allocator``'s
+patterns): the drop zone shows the answer first, then the designs. What the page does not do,
+and says: compare the adapter's code with the catalogued builds'.
 """
 from __future__ import annotations
 
@@ -34,13 +35,16 @@ from ..reach.words import describe_scan
 from . import chromium
 
 SCRIPTS = Path(__file__).with_name("live")
-SCRIPTS_IN_ORDER = ("scan-constants.js", "scanner.js", "scanbox.js")
+SCRIPTS_IN_ORDER = ("scan-constants.js", "design.js", "scanner.js", "scanbox.js")
 """What page 7 loads for its scanner, in this order, once it has loaded."""
 ADAPTER_SECONDS = 3.0
 """Seconds one adapter may run in the page, its three lists and compiling included. The lab's
 wasmtime stops a looping adapter by fuel (``adapter_host.FUEL``, reached in about 0.5 s here)
 and judges the file's other adapters; a browser has no fuel, so each adapter gets this much
 wall clock, within the file's ``scan.SCAN_SECONDS``. The catalogued builds take under 0.1 s."""
+DESIGN_SECONDS = 10.0
+"""Seconds one adapter's design may take in the page, wasm-tools' loading and printing included
+(the lab's wasm-tools gets ``printed.TOOL_SECONDS``); a published adapter takes under 0.5 s."""
 ON_DEMAND = "tools.js"
 """wasm-tools as jco ships it, bundled: loaded only when a scan meets a published adapter file."""
 
@@ -59,8 +63,8 @@ def constants() -> dict:
         "adapter_seconds": ADAPTER_SECONDS,
         "adapter_stopped": (f"it ran past {ADAPTER_SECONDS:g} s, this page's limit for one adapter (the lab's "
                             f"wasmtime stops it by fuel: {adapter_host.FUEL:,} instructions a preopen list)"),
-        "not_here": ("not read in this page: the design of each adapter's allocator and the catalogued build whose code "
-                     "it carries (python -m analysis scan FILE gives both)"),
+        "not_here": ("not read in this page: the catalogued build whose code each adapter carries "
+                     "(python -m analysis scan FILE gives it)"),
         "probe": base64.b64encode(guests.get("probe").wasm()).decode(),
         "reactor_library": base64.b64encode(guests.reactor_module()).decode(),
         "deadline_problem": (f"the scan ran past its limit of {seconds:g} s, compiling included: an adapter that "
@@ -68,11 +72,23 @@ def constants() -> dict:
         "no_repair": (f"This page offers no repaired file: repair writes one only after the re-adapted program has run "
                       f"with {' '.join(CHECK_PATHS)} and read each MARKER, and this page can run the lab's own programs "
                       "(page 3), not yours. The line above repairs it."),
+        "design": _design_constants(), "design_seconds": DESIGN_SECONDS,
         "what_to_do": describe_scan(_affected_example())[-1].strip().replace(_EXAMPLE, "FILE"),
     }
 
 
 _EXAMPLE = "app.wasm"
+
+
+def _design_constants() -> dict:
+    """What ``live/design.js`` reads a design with, from ``allocator`` and ``printed``."""
+    from ..reach import allocator, printed
+
+    patterns = {"counts": allocator.COUNTS, "missing": allocator.MISSING, "early": allocator.EARLY,
+                "early_taken": allocator.EARLY_TAKEN, "bump": allocator.BUMP, "clone": allocator._CLONE}
+    return {"export": printed.EXPORT, "function_max": printed.FUNCTION_MAX_BYTES, "module_max": printed.MODULE_MAX_BYTES,
+            "patterns": {name: [step for step, _ in pattern] for name, pattern in patterns.items()},
+            "why": allocator.WHY, "implies": allocator.IMPLIES}
 
 
 def _affected_example() -> scan.FileScan:
@@ -121,7 +137,8 @@ def cli_view(data: bytes, label: str = "file.wasm") -> dict:
     except LabError as exc:
         return {"answer": "error: " + str(exc).removeprefix(f"{label}: ")}
     return {"answer": found.answer, "kind": found.kind, "modules": found.modules, "problem": bool(found.problem),
-            "findings": [_finding(f.where, f.verdict, f.role, f.wasi_version, f.evidence, f.note) for f in found.findings]}
+            "findings": [_finding(f.where, f.verdict, f.role, f.wasi_version, f.evidence, f.note, f.sha256,
+                                  (f.design, f.design_evidence, f.design_agrees)) for f in found.findings]}
 
 
 def page_view(said: dict) -> dict:
@@ -129,14 +146,17 @@ def page_view(said: dict) -> dict:
     if said["answer"].startswith("error: "):
         return {"answer": said["answer"]}
     return {"answer": said["answer"], "kind": said["kind"], "modules": said["modules"], "problem": bool(said["problem"]),
-            "findings": [_finding(f["where"], f["verdict"], f["role"], f["wasi_version"], f["evidence"], f["note"])
+            "findings": [_finding(f["where"], f["verdict"], f["role"], f["wasi_version"], f["evidence"], f["note"], f["sha256"],
+                                  (f.get("design"), f.get("design_evidence"), f.get("design_agrees")))
                          for f in said["findings"]]}
 
 
-def _finding(where: str, verdict: str, role: str, version: str | None, evidence, note: str) -> dict:
+def _finding(where: str, verdict: str, role: str, version: str | None, evidence, note: str, sha256: str,
+             design: tuple) -> dict:
     """A finding's fields both sides share; a ``cannot tell``'s reason is worded by each side
     (wasmtime's errors, the browser's), so only its verdict is compared."""
-    return {"where": where, "verdict": verdict, "role": role, "wasi_version": version, "note": note,
+    return {"where": where, "verdict": verdict, "role": role, "wasi_version": version, "note": note, "sha256": sha256,
+            "design": list(design),
             "evidence": list(evidence) if verdict != "cannot tell" else None}
 
 
@@ -213,7 +233,7 @@ def open_page(chrome, folder: Path):
     """A page holding the scanner's scripts in ``folder``, from ``file://``, the network refused."""
     page = folder / "scan-check.html"
     page.write_text('<!DOCTYPE html><meta charset="utf-8">' + "".join(
-        f'<script src="{name}"></script>' for name in SCRIPTS_IN_ORDER[:2]))
+        f'<script src="{name}"></script>' for name in SCRIPTS_IN_ORDER[:3]))
     tab = chrome.new_page()
     tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
     tab.goto(page.as_uri())
@@ -223,7 +243,7 @@ def open_page(chrome, folder: Path):
 
 def page_scan(tab, data: bytes) -> dict:
     """``preopenLab.scan`` of ``data`` in an open page (the bytes travel as base64)."""
-    return tab.evaluate("async b => preopenLab.scan(Uint8Array.from(atob(b), c => c.charCodeAt(0)))",
+    return tab.evaluate("async b => preopenLab.scan(Uint8Array.from(atob(b), c => c.charCodeAt(0)), {design: true})",
                         base64.b64encode(data).decode())
 
 

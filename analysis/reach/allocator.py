@@ -213,6 +213,10 @@ EARLY_TAKEN = [
 ]
 BUMP = [("i32.const 1", ""), ("i32.add", ""), ("i32.store offset=4", "")]
 """A +1 stored at +4, anywhere in the function: ``counts`` has exactly its own, ``missing-increment`` none."""
+WHY = {"counts": "the counter (+4) is incremented before it is compared with nth (+8)",
+       "missing-increment": "nth (+8) is compared with the counter (+4), which nothing increments",
+       "early": "no counter and no tag: the names' buffer is taken once, at start-up"}
+"""Why a recognised design is read as it is, in one line (the page's scanner says the same)."""
 _SHOWN_AFTER = 12
 """Instructions shown after a matched pattern: the allocation that gives real space."""
 
@@ -225,18 +229,18 @@ def classify(instructions: Sequence[Step]) -> tuple[str, str, tuple[Step, ...]]:
     bumps = len(matches(texts, BUMP))
     if len(counts) == 1 and not missing and dispatch and bumps == 1:
         at, _ = counts[0]
-        return ("counts", "the counter (+4) is incremented before it is compared with nth (+8)",
+        return ("counts", WHY["counts"],
                 _shown(instructions, at, COUNTS))
     if len(missing) == 1 and not counts and dispatch and bumps == 0:
         at, _ = missing[0]
-        return ("missing-increment", "nth (+8) is compared with the counter (+4), which nothing increments",
+        return ("missing-increment", WHY["missing-increment"],
                 _shown(instructions, at, MISSING))
     early, taken = matches(texts, EARLY), matches(texts, EARLY_TAKEN)
     if len(early) == 1 and not counts and not missing and not dispatch:
         at, bound = early[0]
         after = [i for i, b in taken if i > at and b["S"] == bound["S"]]
         if after:
-            return ("early", "no counter and no tag: the names' buffer is taken once, at start-up",
+            return ("early", WHY["early"],
                     _shown(instructions, at, EARLY, after=0) + _shown(instructions, after[0], EARLY_TAKEN, after=0))
     clones = matches(texts, _CLONE)
     if (len(counts) == 1 and bumps > 1) or (len(missing) == 1 and bumps):

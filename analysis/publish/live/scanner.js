@@ -2,8 +2,9 @@
 // browser, with nothing installed. A classic script (no modules, no fetch), so that a page opened
 // from file:// can use it.
 //   await preopenLab.scan(bytes)  -> { answer, kind, modules, findings, problem }
+//   await preopenLab.scan(bytes, { design: true })  the same, each finding with its allocator's design
 // answer: "affected", "not affected", "not exposed", "cannot tell", "no adapter", or the lab's
-// one-line error ("error: ..."). Each finding: where, verdict, role, wasi_version, evidence, note.
+// one-line error ("error: ..."). Each finding: where, verdict, role, wasi_version, evidence, note, sha256.
 // The reading and the judgement mirror analysis/artifacts/inside.py, analysis/reach/scan.py and
 // analysis/reach/adapter_host.py, with their constants handed in from them (scan-constants.js,
 // written by the report build): every adapter's own code is run, with the WASIp2 imports the
@@ -11,14 +12,15 @@
 // Each scan runs in a Web Worker of its own, ended at the CLI's deadline (a loop, a compile bomb);
 // memories and tables are capped by rewriting their limits before compiling. A published adapter
 // file is embedded first, as the lab does, by wasm-tools as jco ships it (tools.js, loaded only
-// then). What the page does not do: read the allocator's design, compare with the catalogued
-// builds' code.
+// then), as is each adapter's allocator, when its design is asked for (design.js reads it). What
+// the page does not do: compare with the catalogued builds' code.
 (function () {
   'use strict';
   const S = globalThis.preopenLabScanConstants;
 
   // Everything below this function runs in the scan's worker, handed the constants.
-  function inWorker(S) {
+  function inWorker(S, designReader) {
+    const readDesign = designReader(S);
     class LabError extends Error {}
     class Unserved extends Error {}
     const utf8 = new TextDecoder('utf-8');  // "replace", as Python's decode('utf-8', 'replace')
@@ -312,7 +314,8 @@
       return { where: m.where, wasi_version: versions.join(', ') || null, role };
     }
     async function judge(m) {
-      const common = described(m), role = common.role;
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', m.data));
+      const common = { ...described(m), sha256: hex(digest) }, role = common.role;
       const funcs = exportedFunctions(m);
       const finding = (verdict, evidence, note = '') => ({ ...common, verdict, evidence, note });
       if (!funcs.has('fd_prestat_dir_name') || !funcs.has('fd_prestat_get')) {
@@ -368,12 +371,15 @@
     // command adapter, the reactor library for a reactor) by wit-component, as jco ships it in
     // wasm-tools (the page loads it only now), and taken back out, start-up code and all.
     let toolsArrived = null;
-    async function embedded(m, role) {
+    async function wasmTools() {  // asked of the page the first time; its text is run here
       if (!globalThis.preopenLabTools) {
         const text = await new Promise((resolve) => { toolsArrived = resolve; postMessage({ need: 'tools' }); });
         (0, eval)(`(${text})()`);
       }
-      const tools = await globalThis.preopenLabTools;
+      return globalThis.preopenLabTools;
+    }
+    async function embedded(m, role) {
+      const tools = await wasmTools();
       const program = Uint8Array.from(atob(role === 'command' ? S.probe : S.reactor_library), (c) => c.charCodeAt(0));
       let component;
       try {
@@ -392,11 +398,15 @@
       try {
         if (data.judge) {
           said = await judge(readModule(data.where, new Uint8Array(data.judge)));
+        } else if (data.design) {
+          said = readDesign(await wasmTools(), new Uint8Array(data.design), data.verdict);
         } else {
           const bytes = new Uint8Array(data.read);
           const modules = coreModules(bytes);
           said = { kind: kindOf(bytes), modules: modules.length,
-                   adapters: modules.filter(isAdapter).map((m) => ({ ...described(m), data: m.data.slice().buffer })) };
+                   adapters: await Promise.all(modules.filter(isAdapter).map(async (m) => ({
+                     ...described(m), sha256: hex(new Uint8Array(await crypto.subtle.digest('SHA-256', m.data))),
+                     data: m.data.slice().buffer }))) };
         }
       } catch (e) {
         said = { error: `error: ${e instanceof LabError ? e.message : `the page's scanner failed (${lastLine(e)})`}` };
@@ -409,7 +419,8 @@
   // One errand in a fresh worker, ended when it answers or after `seconds`: nothing of one file
   // or adapter stays for the next. Resolves with its answer, or { stopped } / { died }.
   function errand(message, transfer, seconds) {
-    url = url || URL.createObjectURL(new Blob([`(${inWorker})(${JSON.stringify(S)});`], { type: 'text/javascript' }));
+    url = url || URL.createObjectURL(new Blob([`(${inWorker})(${JSON.stringify(S)}, ${globalThis.preopenLabDesign});`],
+                                              { type: 'text/javascript' }));
     const worker = new Worker(url);
     return new Promise((resolve) => {
       const end = (said) => { clearTimeout(timer); worker.terminate(); resolve(said); };
@@ -426,7 +437,9 @@
   // scan: the file read in one worker, then each adapter judged in a worker of its own, with
   // `adapter_seconds` each (the lab's wasmtime stops a looping adapter by fuel, in under a second,
   // and judges the others) and `seconds` for the whole file, as the CLI's deadline.
-  async function scan(bytes) {
+  // options.design: also read each adapter's allocator design (wasm-tools prints its code; loaded
+  // then), after the answer, which options.answered(said) gets first.
+  async function scan(bytes, options = {}) {
     const data = bytes instanceof ArrayBuffer ? bytes.slice(0) : new Uint8Array(bytes).slice().buffer;
     if (data.byteLength > S.max_bytes) {
       return { answer: `error: the file is larger than ${S.max_bytes.toLocaleString('en-US')} bytes, more than the scanner reads` };
@@ -441,16 +454,26 @@
     if (read.died) return died(read.died);
     if (read.error) return { answer: read.error };
     const findings = [];
+    const kept = read.adapters.map((a) => a.data.slice(0));  // each errand takes its own copy
     for (const a of read.adapters) {
       const budget = Math.min(S.adapter_seconds, left());
       const found = await errand({ judge: a.data, where: a.where }, [a.data], budget);
       if (found.stopped && budget < S.adapter_seconds) return cut(S.deadline_problem);
       if (found.died) return died(found.died);
       if (found.error) return { answer: found.error };
-      findings.push(found.stopped ? { where: a.where, wasi_version: a.wasi_version, role: a.role, verdict: 'cannot tell',
-                                      evidence: [S.adapter_stopped], note: '' } : found);
+      findings.push(found.stopped ? { where: a.where, wasi_version: a.wasi_version, role: a.role, sha256: a.sha256,
+                                      verdict: 'cannot tell', evidence: [S.adapter_stopped], note: '' } : found);
     }
-    return { answer: answerOf(findings), kind: read.kind, modules: read.modules, findings, problem: '' };
+    const said = { answer: answerOf(findings), kind: read.kind, modules: read.modules, findings, problem: '' };
+    if (!options.design) return said;
+    if (options.answered) options.answered(said);
+    for (const [i, f] of findings.entries()) {
+      const read = await errand({ design: kept[i], verdict: f.verdict }, [kept[i]], S.design_seconds);
+      Object.assign(f, read.stopped || read.died || read.error ? {
+        design: 'unknown', design_agrees: null, design_evidence: `its allocator could not be read: ${read.stopped
+          ? `wasm-tools took more than ${S.design_seconds} s to print the module` : read.error || read.died}` } : read);
+    }
+    return said;
   }
   function answerOf(findings) {  // scan.FileScan.answer
     const verdicts = new Set(findings.map((f) => f.verdict));
