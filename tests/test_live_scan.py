@@ -146,3 +146,89 @@ def test_a_looping_adapter_is_judged_as_the_lab_judges_it(page, name):
     assert live_scan.page_view(live_scan.page_scan(page, data)) == live_scan.cli_view(data)
     if name == "beside an affected one":
         assert live_scan.cli_view(data)["answer"] == "affected"
+
+
+def small_adapter(*, memory='(import "env" "memory" (memory 1))', imports="", preopens="wasi:filesystem/preopens@0.2.0",
+                  realloc="(param i32 i32 i32 i32) (result i32)", result="i32", dir_name='"fd_prestat_dir_name"',
+                  on_load="", fields="") -> bytes:
+    """A core module that works as an adapter does (it fetches the names once, through its own
+    allocator, and answers each fd), with one part changed at a time."""
+    return wasmtime.wat2wasm(f"""(module
+      (import "{preopens}" "get-directories" (func $dirs (param i32)))
+      {imports}
+      {memory}
+      (global $bump (mut i32) (i32.const 1024)) (global $loaded (mut i32) (i32.const 0))
+      (func (export "cabi_import_realloc") {realloc} (local $at i32)
+        (local.set $at (i32.and (i32.add (global.get $bump) (i32.sub (local.get 2) (i32.const 1)))
+                                (i32.sub (i32.const 0) (local.get 2))))
+        (global.set $bump (i32.add (local.get $at) (local.get 3))) (local.get $at))
+      (func $load (if (global.get $loaded) (then (return))) (global.set $loaded (i32.const 1)) {on_load}
+        (call $dirs (i32.const 16)))
+      (func $entry (param $fd i32) (result i32)
+        (i32.add (i32.load (i32.const 16)) (i32.mul (i32.sub (local.get $fd) (i32.const 3)) (i32.const 12))))
+      (func $past (param $fd i32) (result i32) (i32.ge_u (i32.sub (local.get $fd) (i32.const 3)) (i32.load (i32.const 20))))
+      (func (export "fd_prestat_get") (param $fd i32) (param $buf i32) (result {result})
+        (call $load)
+        (if (call $past (local.get $fd)) (then (return ({result}.const 8))))
+        (i32.store (local.get $buf) (i32.const 0))
+        (i32.store offset=4 (local.get $buf) (i32.load offset=8 (call $entry (local.get $fd)))) ({result}.const 0))
+      (func (export {dir_name}) (param $fd i32) (param $path i32) (param $len i32) (result {result})
+        (call $load)
+        (if (call $past (local.get $fd)) (then (return ({result}.const 8))))
+        (memory.copy (local.get $path) (i32.load offset=4 (call $entry (local.get $fd))) (local.get $len)) ({result}.const 0))
+      {fields})""")
+
+
+EDGES = {
+    "as written": {},
+    "a memory import with a maximum": {"memory": '(import "env" "memory" (memory 1 65536))'},
+    "64-bit answers": {"result": "i64"},
+    "an import named as a JavaScript object's own property": {
+        "imports": '(import "wasi:cli/stdout@0.2.0" "toString" (func $odd (result i32)))', "on_load": "(drop (call $odd))"},
+    "an allocator of five parameters": {"realloc": "(param i32 i32 i32 i32 i32) (result i32)"},
+    "a byte-order mark before an export's name": {"dir_name": '"\\ef\\bb\\bffd_prestat_dir_name"'},
+    "a version in other digits": {"preopens": "wasi:filesystem/preopens@\\d9\\a0.\\d9\\a2.\\d9\\a0"},
+    "a table with an initializer": {"fields": "(table 10 2000000 funcref (ref.null func))"},
+    "a shared memory of its own": {"memory": '(memory (export "memory") 1 65536 shared)'},
+}
+"""Shapes the attacker's review found judged differently by the page and the lab (each was)."""
+
+
+@pytest.mark.parametrize("name", EDGES)
+def test_odd_adapters_are_judged_as_the_lab_judges_them(page, name):
+    data = small_adapter(**EDGES[name])
+    assert live_scan.page_view(live_scan.page_scan(page, data)) == live_scan.cli_view(data)
+
+
+def test_a_code_section_cut_short_is_the_same_error_on_both_sides(page):
+    data = wasmtime.wat2wasm("""(module (import "wasi:cli/stdout@0.2.0" "get-stdout" (func (result i32)))
+      (func (export "fd_write") (param i32 i32 i32 i32) (result i32) (i32.const 0)))""") + b"\x0a\x01\x01"
+    said = live_scan.page_view(live_scan.page_scan(page, data))
+    assert said == live_scan.cli_view(data) and said["answer"].startswith("error: ")
+
+
+def test_megabytes_of_evidence_never_hold_up_the_page(chrome, folder):
+    """15 adapters each telling 65,536-byte names of NULs: 4.7 MB of evidence each; the box shows
+    each line cut, and the page answers meanwhile."""
+    flood = wasmtime.wat2wasm("""(module
+      (import "wasi:filesystem/preopens@0.2.0" "get-directories" (func (param i32)))
+      (memory (export "memory") 2)
+      (func (export "cabi_import_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func (export "fd_prestat_get") (param i32 i32) (result i32)
+        (if (i32.gt_u (local.get 0) (i32.const 7)) (then (return (i32.const 8))))
+        (i32.store (local.get 1) (i32.const 0)) (i32.store offset=4 (local.get 1) (i32.const 65536)) (i32.const 0))
+      (func (export "fd_prestat_dir_name") (param i32 i32 i32) (result i32) (i32.const 0)))""")
+    data = inside.MAGIC + inside.COMPONENT_VERSION + b"".join(b"\x01" + live_scan._leb(len(flood)) + flood for _ in range(15))
+    page_html = folder.parent.parent / "flood.html"
+    page_html.write_text('<!DOCTYPE html><meta charset="utf-8">' + live_scan.scanner_html("assets", "checked"))
+    (folder.parent.parent / "flood.wasm").write_bytes(data)
+    tab = chrome.new_page()
+    tab.goto(page_html.as_uri())
+    tab.wait_for_selector(".live-scan-ready", timeout=20_000)
+    tab.evaluate("""() => { globalThis.worst = 0; let last = performance.now();
+      globalThis.ticking = setInterval(() => { const now = performance.now(); worst = Math.max(worst, now - last - 10); last = now; }, 10); }""")
+    tab.set_input_files(".live-scan input[type=file]", str(folder.parent.parent / "flood.wasm"))
+    tab.wait_for_function("document.querySelector('.live-scan-answer').dataset.answer", timeout=60_000)
+    assert tab.evaluate("document.querySelector('.live-scan-answer').dataset.answer") == "affected"
+    assert tab.evaluate("Math.max(...[...document.querySelectorAll('.live-scan-answer p')].map(p => p.textContent.length))") <= 400
+    assert tab.evaluate("worst") < RESPONSIVE_MS

@@ -13,7 +13,9 @@ reactor library, and taken back out): by wasm-tools as jco-transpile ships it, b
 (``tools.js``, 3.5 MB) and loaded only when a scan needs it. The same wasm-tools prints each
 adapter's allocator when its design is asked for (``live/design.js``, with ``allocator``'s
 patterns): the drop zone shows the answer first, then the designs. What the page does not do,
-and says: compare the adapter's code with the catalogued builds'.
+and says: compare the adapter's code with the catalogued builds'. Where each side stops an
+adapter differs (fuel and an address space for the lab, time and the browser's limits here):
+an adapter that runs into a bound can be cannot tell on one side only (``bounds_sentence``).
 """
 from __future__ import annotations
 
@@ -121,11 +123,21 @@ def scanner_html(assets_url: str, checked: str) -> str:
             'leaves this page.</p><div class="live-scan-drop" tabindex="-1"><label>Choose a .wasm file: '
             '<input type="file" accept=".wasm,application/wasm"></label> <span>or drop it here</span></div>'
             '<div class="live-scan-answer" role="status" aria-live="polite"></div>'
-            f'<p class="live-scan-checked">{html.escape(checked)}</p></section>'
+            f'<p class="live-scan-checked">{html.escape(checked)} {html.escape(bounds_sentence())}</p></section>'
             f"<script>addEventListener('load', () => {json.dumps([base + n for n in SCRIPTS_IN_ORDER])}.reduce("
             "(ready, src) => ready.then(() => new Promise((done, fail) => { const s = document.createElement('script');"
             " s.src = src; s.onload = done; s.onerror = fail; document.head.appendChild(s); })), Promise.resolve()));"
             "</script>")
+
+
+def bounds_sentence() -> str:
+    """Where the page and the lab may part: each stops an adapter at a bound of its own."""
+    from ..runs.contained import ADDRESS_SPACE
+
+    return (f"The bounds differ: the lab's wasmtime stops an adapter by fuel ({adapter_host.FUEL:,} instructions a "
+            f"preopen list) and within {ADDRESS_SPACE >> 30} GiB of address space, this page after "
+            f"{ADAPTER_SECONDS:g} s and within the browser's own stack and memory limits, so an "
+            "adapter that runs into one of them can be cannot tell on one side and judged on the other.")
 
 
 def cli_view(data: bytes, label: str = "file.wasm") -> dict:

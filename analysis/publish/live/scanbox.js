@@ -11,9 +11,16 @@
   const drop = box.querySelector('.live-scan-drop');
   const out = box.querySelector('.live-scan-answer');
 
+  // model.describe.shown's cut: a line longer than `limit` characters ends with its size, so that
+  // no file can put megabytes of text in the page (the lab's terminal lines are cut the same way).
+  function cut(text, limit = 400) {
+    if (text.length <= limit) return text;
+    const tail = `…(${text.length.toLocaleString('en-US')} characters)`;
+    return text.slice(0, limit - tail.length) + tail;
+  }
   function line(text, cls) {
     const p = document.createElement('p');
-    p.textContent = text;
+    p.textContent = cut(text);
     if (cls) p.className = cls;
     return p;
   }
@@ -35,7 +42,7 @@
         lines.push(line(f.design ? designSaid(f) : 'its allocator\'s code: reading it (this page loads wasm-tools, 3.5 MB)…',
                         'live-scan-evidence'));
       }
-      if (said.answer === 'affected') lines.push(line(S.what_to_do.replace('FILE', name), 'live-scan-todo'), line(S.no_repair));
+      if (said.answer === 'affected') lines.push(line(S.what_to_do.replace('FILE', () => name), 'live-scan-todo'), line(S.no_repair));
     }
     if (said.findings && said.findings.length) lines.push(line(S.not_here, 'live-scan-time'));
     lines.push(line(time, 'live-scan-time'));

@@ -23,7 +23,7 @@
     const readDesign = designReader(S);
     class LabError extends Error {}
     class Unserved extends Error {}
-    const utf8 = new TextDecoder('utf-8');  // "replace", as Python's decode('utf-8', 'replace')
+    const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });  // Python's decode('utf-8', 'replace'): a BOM kept
     const MAGIC = [0, 0x61, 0x73, 0x6d];
     const CORE = [1, 0, 0, 0];
     const COMPONENT = [0x0d, 0, 1, 0];
@@ -113,7 +113,11 @@
             exports.push({ name, kind: KINDS[kind] || 'other' });
           }
         } else if (id === 4) {
-          for (let n = r.u32(); n > 0; n--) { r.valueType(); tables.push(r.limits()); }
+          for (let n = r.u32(); n > 0; n--) {
+            if (r.data[r.at] === 0x40) break;  // a table with an initializer: not read, so not capped (the engine's own limit holds)
+            r.valueType();
+            tables.push(r.limits());
+          }
         } else if (id === 5) {
           for (let n = r.u32(); n > 0; n--) memories.push(r.limits());
         }
@@ -136,6 +140,16 @@
       }
     }
 
+    // inside.code_shapes's walk over the bodies, which the lab does for every adapter before
+    // judging it: a body size that runs past the section is the file's error, as there.
+    function checkCode(m) {
+      for (const [id, start, end] of sections(m.data, 'module')) {  // code_shapes names it "module", wherever it is
+        if (id !== 10) continue;
+        const r = new Reader(m.data, start, end, 'module');
+        for (let n = r.u32(); n > 0; n--) { const size = r.u32(); r.at += size; }  // read first, then move
+      }
+    }
+    const version = new RegExp(S.version_pattern.replaceAll('\\d', '\\p{Nd}'), 'u');  // Python's \d: any decimal digit
     const importModules = (m) => new Set(m.imports.map((i) => i.module));
     const exportedFunctions = (m) => new Set(m.exports.filter((e) => e.kind === 'func').map((e) => e.name));
     function isAdapter(m) {
@@ -155,6 +169,7 @@
                                           ...m.tables.map((l) => [l, S.table_limit, 'table'])]) {
         if (limits.flags & 4) throw new LabError(`it has a 64-bit ${what}, which the scanner, like the lab's wasmtime, does not run`);
         if (limits.flags & 8) throw new LabError(`it has a ${what} of custom page size, which the scanner does not run`);
+        if (limits.flags & 2) throw new LabError(`it has a shared ${what}, which the scanner, like the lab's wasmtime, does not run`);
         if (limits.min > most) throw new LabError(`a ${what} of it starts larger than the scanner's limit`);
         if (limits.max !== null && limits.max <= most) continue;
         edits.push({ start: limits.start, end: limits.end, bytes: [limits.flags | 1, ...leb(limits.min), ...leb(most)] });
@@ -198,7 +213,7 @@
         return at;
       };
       const realloc = (align, size) => {
-        const at = host.realloc(0, 0, align, size) >>> 0;
+        const at = ((host.realloc(0, 0, align, size) % 2 ** 32) + 2 ** 32) % 2 ** 32;  // Python's at % (1 << 32)
         if (at > host.memory.buffer.byteLength - size) {
           throw new RangeError(`its cabi_import_realloc gave the host an address outside its memory (${at} for ${size} bytes)`);
         }
@@ -208,6 +223,10 @@
       for (const item of module.imports) {
         const at = (served[item.module] ??= {});
         if (item.kind === 'memory') {
+          if (item.limits.max !== null) {
+            throw new LabError(`the adapter cannot be instantiated by the scanner: its memory ${item.module}::${item.name} `
+                               + 'has a maximum, and the memory the lab gives it has none');
+          }
           at[item.name] = host.memory = new WebAssembly.Memory({ initial: item.limits.min, maximum: S.memory_limit / 65536 });
           continue;
         }
@@ -228,7 +247,7 @@
             });
             write(retptr, u32s(entries, names.length));
           };
-        } else if (name in S.stdio_handles) {
+        } else if (Object.hasOwn(S.stdio_handles, name)) {
           body = () => S.stdio_handles[name];
         } else if (name.startsWith('get-terminal-') || name === 'get-environment' || name === 'get-arguments') {
           body = (retptr) => write(retptr, new Uint8Array(8));
@@ -255,15 +274,22 @@
         if (!(ex.memory instanceof WebAssembly.Memory)) throw new LabError('it neither imports nor exports a memory, so no host can hand it names');
         host.memory = ex.memory;
       }
-      host.realloc = ex.cabi_import_realloc;
+      const arity = { cabi_import_realloc: 4, fd_prestat_get: 2, fd_prestat_dir_name: 3 };
+      const call = (name, ...args) => {
+        if (typeof ex[name] !== 'function' || ex[name].length !== arity[name]) {
+          throw new TypeError(`${name} takes ${ex[name] && ex[name].length} parameters, not ${arity[name]}`);
+        }
+        return Number(ex[name](...args));  // an i64 result is a BigInt here, an int in Python
+      };
+      host.realloc = (...args) => call('cabi_import_realloc', ...args);
       const answers = [];
       try {
         const at = scratch(8 + 65536);
         for (let fd = S.first_fd; fd < S.first_fd + S.asked_max; fd++) {
-          const errno = ex.fd_prestat_get(fd, at);
+          const errno = call('fd_prestat_get', fd, at);
           if (errno !== 0) { answers.push({ fd, errno }); break; }
           const length = Math.min(view().getUint32(at + 4, true), 65536);
-          const e2 = ex.fd_prestat_dir_name(fd, at + 8, length);
+          const e2 = call('fd_prestat_dir_name', fd, at + 8, length);
           answers.push({ fd, errno: e2, name: e2 === 0 ? bytes().slice(at + 8, at + 8 + length) : null });
         }
       } catch (e) {
@@ -309,7 +335,7 @@
 
     // scan._run: one adapter, judged.
     function described(m) {  // what is said of an adapter whatever its run gives
-      const versions = [...new Set([...importModules(m)].map((n) => (n.match(S.version_pattern) || [])[1]).filter(Boolean))].sort();
+      const versions = [...new Set([...importModules(m)].map((n) => (n.match(version) || [])[1]).filter(Boolean))].sort();
       const role = m.imports.some((i) => i.module === '__main_module__' && i.name === '_start' && i.kind === 'func') ? 'command' : 'reactor';
       return { where: m.where, wasi_version: versions.join(', ') || null, role };
     }
@@ -403,6 +429,7 @@
         } else {
           const bytes = new Uint8Array(data.read);
           const modules = coreModules(bytes);
+          modules.filter(isAdapter).forEach(checkCode);
           said = { kind: kindOf(bytes), modules: modules.length,
                    adapters: await Promise.all(modules.filter(isAdapter).map(async (m) => ({
                      ...described(m), sha256: hex(new Uint8Array(await crypto.subtle.digest('SHA-256', m.data))),
