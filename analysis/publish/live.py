@@ -166,7 +166,7 @@ def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = 
     manifest = {"builds": entries, "guests": list(GUESTS), "base": "", "affected": list(affected),
                 "deadline": DEADLINE, **explorer_choices()}
     put("manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
-    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js", *live_scan.SCRIPTS_IN_ORDER, live_scan.ON_DEMAND}
+    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js", *live_scan.PAGE_SCRIPTS}
     kept |= {e["file"] for by_guest in entries.values() for e in by_guest.values()}
     for stale in folder.glob("*.js"):  # an earlier build's layout: nothing names it now
         if stale.name not in kept:

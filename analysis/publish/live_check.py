@@ -23,7 +23,7 @@ from ..artifacts.cache import cache_dir
 from ..model.results import RunResult
 from ..model.wasi import ENAMETOOLONG, ENOENT
 from ..runs.runner import Runner, default_runner
-from . import chromium
+from . import chromium, live_scan
 from .live import GUESTS, SCRIPTS_IN_ORDER
 
 LISTS: tuple[tuple[str, ...], ...] = (
@@ -227,7 +227,8 @@ def _inputs_key(folder: Path) -> str:
     digest = hashlib.sha256(json.dumps([chromium.version(), metadata.version("wasmtime"), LISTS, HUNTED,
                                         metadata.version("hypothesis")], ensure_ascii=False).encode())
     code = [here, package / "runs" / "runner.py", package / "runs" / "guest_output.py", package / "model" / "markers.py",
-            package / "model" / "chain.py", package / "findings" / "domains.py", *sorted(folder.glob("*.js"))]
+            package / "model" / "chain.py", package / "findings" / "domains.py",
+            *sorted(f for f in folder.glob("*.js") if f.name not in live_scan.PAGE_SCRIPTS)]  # page 7's: not the explorer's
     for file in code:
         digest.update(file.read_bytes())
     return digest.hexdigest()[:32]

@@ -49,6 +49,8 @@ DESIGN_SECONDS = 10.0
 (the lab's wasm-tools gets ``printed.TOOL_SECONDS``); a published adapter takes under 0.5 s."""
 ON_DEMAND = "tools.js"
 """wasm-tools as jco ships it, bundled: loaded only when a scan meets a published adapter file."""
+PAGE_SCRIPTS = (*SCRIPTS_IN_ORDER, ON_DEMAND)
+"""Every script of page 7's scanner in a report's ``assets/live``."""
 
 
 def constants() -> dict:
@@ -298,6 +300,6 @@ def _inputs_key(folder: Path) -> str:
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(json.dumps([chromium.version(), metadata.version("wasmtime")]).encode())
     for file in (Path(__file__).resolve(), package / "reach" / "scan.py", package / "reach" / "adapter_host.py",
-                 package / "artifacts" / "inside.py", *(folder / name for name in (*SCRIPTS_IN_ORDER, ON_DEMAND))):
+                 package / "artifacts" / "inside.py", *(folder / name for name in PAGE_SCRIPTS)):
         digest.update(file.read_bytes())
     return digest.hexdigest()[:32]
