@@ -36,7 +36,6 @@ from ..artifacts.compose import compose
 from ..artifacts.npm import node, npm_home
 from ..model.errors import LabError, first_line
 from ..runs.runner import DEADLINE
-from . import live_scan
 
 LIVE_PACKAGES = {"@bytecodealliance/jco-transpile": "0.15.0", "@bytecodealliance/preview2-shim": "0.26.1",
                  "esbuild": "0.28.2"}
@@ -149,11 +148,11 @@ def bundle(build: adapters.AdapterBuild | None, guest: str = "shim") -> bytes:
 
 
 def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = None,
-                 affected: Sequence[str] = ()) -> dict[str, dict]:
+                 affected: Sequence[str] = (), keep: Sequence[str] = ()) -> dict[str, dict]:
     """Every build's scripts (one per guest), the shared shim, the page's two scripts and the
     manifest naming them, into ``folder`` (a report's ``assets/live``); ``affected``: the builds
-    this build measured affected, for the explorer's menu. Returns the manifest's builds: per
-    guest, file, bytes and sha256."""
+    this build measured affected, for the explorer's menu; ``keep``: other scripts of the folder
+    (page 7's), left in place. Returns the manifest's builds: per guest, file, bytes and sha256."""
     def put(name: str, data: bytes) -> dict:
         write_atomically(folder / name, data)
         return {"file": name, "bytes": len(data), "sha256": sha256_bytes(data)}
@@ -166,7 +165,7 @@ def write_assets(folder: Path, builds: Sequence[adapters.AdapterBuild] | None = 
     manifest = {"builds": entries, "guests": list(GUESTS), "base": "", "affected": list(affected),
                 "deadline": DEADLINE, **explorer_choices()}
     put("manifest.js", f"globalThis.preopenLabManifest = {json.dumps(manifest)};\n".encode())
-    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js", *live_scan.PAGE_SCRIPTS}
+    kept = {"shim.js", "preopenlab.js", "explorer.js", "manifest.js", *keep}
     kept |= {e["file"] for by_guest in entries.values() for e in by_guest.values()}
     for stale in folder.glob("*.js"):  # an earlier build's layout: nothing names it now
         if stale.name not in kept:

@@ -1,6 +1,6 @@
 """Page 7's scanner: ``scan`` of the reader's own file, in the reader's browser.
 
-``live/scanner.js`` reads a component as ``artifacts.inside`` does, finds each preview1
+``live/scanner.js`` reads a component as ``artifacts.inside`` does (``live/reading.js``), finds each preview1
 adapter, runs that adapter's own code in a Web Worker with the WASIp2 imports served as
 ``reach.adapter_host`` serves them, and judges as ``reach.scan`` judges, for the same three
 preopen lists. Its constants are not written twice: ``constants()`` takes them from the
@@ -34,10 +34,10 @@ from ..model.wasi import FIRST_FD
 from ..reach import adapter_host, scan
 from ..reach.repair import CHECK_PATHS
 from ..reach.words import describe_scan
-from . import chromium
+from . import chromium, live
 
 SCRIPTS = Path(__file__).with_name("live")
-SCRIPTS_IN_ORDER = ("scan-constants.js", "design.js", "scanner.js", "scanbox.js")
+SCRIPTS_IN_ORDER = ("scan-constants.js", "reading.js", "design.js", "scanner.js", "scanbox.js")
 """What page 7 loads for its scanner, in this order, once it has loaded."""
 ADAPTER_SECONDS = 3.0
 """Seconds one adapter may run in the page, its three lists and compiling included. The lab's
@@ -103,8 +103,6 @@ def _affected_example() -> scan.FileScan:
 
 def write_assets(folder: Path) -> dict[str, dict]:
     """The scanner's scripts into ``folder`` (a report's ``assets/live``): file, bytes, sha256 each."""
-    from . import live  # here: live names these scripts among the ones it keeps
-
     made = {"scan-constants.js": f"globalThis.preopenLabScanConstants = {json.dumps(constants())};\n".encode(),
             **{name: (SCRIPTS / name).read_bytes() for name in SCRIPTS_IN_ORDER[1:]},
             ON_DEMAND: live.bundle(None, "tools")}
@@ -247,7 +245,7 @@ def open_page(chrome, folder: Path):
     """A page holding the scanner's scripts in ``folder``, from ``file://``, the network refused."""
     page = folder / "scan-check.html"
     page.write_text('<!DOCTYPE html><meta charset="utf-8">' + "".join(
-        f'<script src="{name}"></script>' for name in SCRIPTS_IN_ORDER[:3]))
+        f'<script src="{name}"></script>' for name in SCRIPTS_IN_ORDER[:4]))
     tab = chrome.new_page()
     tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
     tab.goto(page.as_uri())

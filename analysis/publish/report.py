@@ -65,7 +65,8 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     checked = short = native = ""
     matrix = None
     if LIVE in needed:
-        live.write_assets(out / "assets" / live.ASSETS, affected=[v.adapter for v in verdicts.measure() if v.affected])
+        live.write_assets(out / "assets" / live.ASSETS, affected=[v.adapter for v in verdicts.measure() if v.affected],
+                          keep=live_scan.PAGE_SCRIPTS)
         agreement = live_check.checked(out / "assets" / live.ASSETS)
         checked = agreement.sentence() if agreement else NOT_CHECKED
         short = agreement.short() if agreement else NOT_CHECKED
