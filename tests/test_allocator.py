@@ -292,7 +292,7 @@ def test_bad_input_is_one_line_and_status_2(args, says, tmp_path):
 
 
 def test_wasm_tools_is_bounded_in_time_and_a_long_custom_section_is_passed_over(monkeypatch, tmp_path):
-    from analysis.bench.hostile import leb128
+    from analysis.artifacts.inside import leb128
 
     data = adapters.fetch(adapters.resolve(AFFECTED)).read_bytes()
     name = b"big"

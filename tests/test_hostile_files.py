@@ -17,7 +17,7 @@ import pytest
 from analysis.artifacts import adapters, compose, guests
 from analysis.artifacts.cache import TMP_PREFIX
 from analysis.bench import hostile
-from analysis.bench.hostile import leb128
+from analysis.artifacts.inside import leb128
 from analysis.reach import repair, scan
 
 from conftest import AFFECTED, children_of, running, wait_until

@@ -89,7 +89,7 @@ def test_the_page_answers_as_scan_json_on_every_file_of_the_corpus(page):
 
 def two_adapters(first: bytes, second: bytes) -> bytes:
     """A component whose only sections are two core modules, as the scanner walks them."""
-    section = lambda data: b"\x01" + live_scan._leb(len(data)) + data  # noqa: E731
+    section = lambda data: b"\x01" + inside.leb128(len(data)) + data  # noqa: E731
     return inside.MAGIC + inside.COMPONENT_VERSION + section(first) + section(second)
 
 
@@ -218,7 +218,7 @@ def test_megabytes_of_evidence_never_hold_up_the_page(chrome, folder):
         (if (i32.gt_u (local.get 0) (i32.const 7)) (then (return (i32.const 8))))
         (i32.store (local.get 1) (i32.const 0)) (i32.store offset=4 (local.get 1) (i32.const 65536)) (i32.const 0))
       (func (export "fd_prestat_dir_name") (param i32 i32 i32) (result i32) (i32.const 0)))""")
-    data = inside.MAGIC + inside.COMPONENT_VERSION + b"".join(b"\x01" + live_scan._leb(len(flood)) + flood for _ in range(15))
+    data = inside.MAGIC + inside.COMPONENT_VERSION + b"".join(b"\x01" + inside.leb128(len(flood)) + flood for _ in range(15))
     page_html = folder.parent.parent / "flood.html"
     page_html.write_text('<!DOCTYPE html><meta charset="utf-8">' + live_scan.scanner_html("assets", "checked"))
     (folder.parent.parent / "flood.wasm").write_bytes(data)

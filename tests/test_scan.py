@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analysis.artifacts import adapters, compose, guests, inside
-from analysis.bench.hostile import leb128
+from analysis.artifacts.inside import leb128
 from analysis.experiments import verdicts
 from analysis.model.errors import LabError
 from analysis.reach import scan

@@ -46,6 +46,16 @@ class CoreModule:
         return frozenset(module for module, _, _ in self.imports)
 
 
+def leb128(value: int) -> bytes:
+    """``value`` as WebAssembly writes a size: unsigned LEB128."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
 def kind_of(data: bytes) -> str:
     """``module``, ``component``, or a one-line error for anything else."""
     if data[:4] != MAGIC or len(data) < 8:

@@ -10,6 +10,7 @@ from pathlib import Path
 import wasmtime
 
 from ..artifacts.guests import HOSTILE_DIR
+from ..artifacts.inside import leb128
 
 ADAPTERS_DIR = HOSTILE_DIR / "adapters"
 
@@ -57,15 +58,6 @@ def nested_components(depth: int) -> bytes:
         inner = header + b"\x04" + leb128(len(inner)) + inner
     return inner
 
-
-def leb128(value: int) -> bytes:
-    """``value`` as WebAssembly writes a size: unsigned LEB128."""
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -217,7 +217,7 @@ def corpus() -> list[tuple[str, bytes]]:
                   (f"{build.id}.wasi_snapshot_preview1.command.wasm", adapters.fetch(build).read_bytes()),
                   (f"{build.id}.wasi_snapshot_preview1.reactor.wasm", adapters.fetch(build.reactor()).read_bytes())]
     first = files[0][1]
-    files += [("nested.wasm", inside.MAGIC + inside.COMPONENT_VERSION + b"\x04" + _leb(len(first)) + first),
+    files += [("nested.wasm", inside.MAGIC + inside.COMPONENT_VERSION + b"\x04" + inside.leb128(len(first)) + first),
               ("not-exposed.wasm", compose(_hello(), adapters.catalogue()[0]).read_bytes()),
               ("opener.wasm", opener), ("garbage.wasm", b"hello"), ("truncated.wasm", first[: len(first) // 3]),
               ("cut.wasm", b"\0asm\x0d\x00\x01\x00\x01\xff\xff\x03")]
@@ -230,15 +230,6 @@ def _hello() -> bytes:
     return wasmtime.wat2wasm("""(module
       (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
       (memory (export "memory") 1) (func (export "_start")))""")
-
-
-def _leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def open_page(chrome, folder: Path):
