@@ -65,17 +65,19 @@ def constants() -> dict:
         "memory_limit": adapter_host.MEMORY_LIMIT, "table_limit": adapter_host.TABLE_LIMIT,
         "published_note": scan.PUBLISHED_NOTE,
         "adapter_seconds": ADAPTER_SECONDS,
-        "adapter_stopped": (f"it ran past {ADAPTER_SECONDS:g} s, this page's limit for one adapter (the lab's "
-                            f"wasmtime stops it by fuel: {adapter_host.FUEL:,} instructions a preopen list)"),
+        "adapter_stopped": (f"it ran past {ADAPTER_SECONDS:g} s, this page's limit for one adapter (the lab's wasmtime "
+                            f"stops a loop in the adapter's own code by fuel, {adapter_host.FUEL:,} instructions a "
+                            f"preopen list, and the whole file at {scan.SCAN_SECONDS:g} s)"),
         "not_here": ("not read in this page: the catalogued build whose code each adapter carries "
                      "(python -m analysis scan FILE gives it)"),
         "probe": base64.b64encode(guests.get("probe").wasm()).decode(),
         "reactor_library": base64.b64encode(guests.reactor_module()).decode(),
         "deadline_problem": (f"the scan ran past its limit of {seconds:g} s, compiling included: an adapter that "
                              "loops, or takes that long to compile, was stopped"),
-        "no_repair": (f"This page offers no repaired file: repair writes one only after the re-adapted program has run "
-                      f"with {' '.join(CHECK_PATHS)} and read each MARKER, and this page can run the lab's own programs "
-                      "(page 3), not yours. The line above repairs it."),
+        "no_repair": (f"This page offers no repaired file: for a command, repair writes one only after the re-adapted "
+                      f"program has run with {' '.join(CHECK_PATHS)} and read the file each preopen holds, which this "
+                      "page cannot do for a program of yours. The line above repairs a plain component; repair refuses "
+                      "core modules and nested or linked components."),
         "design": _design_constants(), "design_seconds": DESIGN_SECONDS,
         "what_to_do": describe_scan(_affected_example())[-1].strip().replace(_EXAMPLE, "FILE"),
     }
@@ -119,7 +121,7 @@ def scanner_html(assets_url: str, checked: str) -> str:
             "file, here</h3><p>Drop a <code>.wasm</code> component or core module below, or choose one. This page "
             "reads it in your browser, runs each preview1 adapter it finds in a Web Worker of its own (ended after "
             f"{ADAPTER_SECONDS:g} s an adapter, {scan.SCAN_SECONDS:g} s a file) and answers as "
-            "<code>python -m analysis scan</code> does. The file never "
+            "<code>python -m analysis scan</code> does on every file the build checked (below). The file never "
             'leaves this page.</p><div class="live-scan-drop" tabindex="-1"><label>Choose a .wasm file: '
             '<input type="file" accept=".wasm,application/wasm"></label> <span>or drop it here</span></div>'
             '<div class="live-scan-answer" role="status" aria-live="polite"></div>'
@@ -134,10 +136,12 @@ def bounds_sentence() -> str:
     """Where the page and the lab may part: each stops an adapter at a bound of its own."""
     from ..runs.contained import ADDRESS_SPACE
 
-    return (f"The bounds differ: the lab's wasmtime stops an adapter by fuel ({adapter_host.FUEL:,} instructions a "
-            f"preopen list) and within {ADDRESS_SPACE >> 30} GiB of address space, this page after "
-            f"{ADAPTER_SECONDS:g} s and within the browser's own stack and memory limits, so an "
-            "adapter that runs into one of them can be cannot tell on one side and judged on the other.")
+    return (f"Where the two part: the lab's wasmtime stops a loop in an adapter's own code by fuel "
+            f"({adapter_host.FUEL:,} instructions a preopen list), within {ADDRESS_SPACE >> 30} GiB of address space, "
+            f"and a whole file at {scan.SCAN_SECONDS:g} s; this page stops an adapter after {ADAPTER_SECONDS:g} s and a "
+            f"file at {scan.SCAN_SECONDS:g} s, within the browser's own stack and memory limits; and the two engines "
+            "accept different WebAssembly features. A file that runs into one of these can get \"cannot tell\" on one "
+            "side and a verdict on the other.")
 
 
 def cli_view(data: bytes, label: str = "file.wasm") -> dict:

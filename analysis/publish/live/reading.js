@@ -50,6 +50,16 @@ globalThis.preopenLabReading = function (S) {
     }
     name() { return utf8.decode(this.rawName()); }
     valueType() { if ([0x63, 0x64].includes(this.byte())) this.u32(70); }
+    skipConstant() {  // a constant expression up to its end (0x0b); false for an instruction it does not know
+      for (;;) {
+        const op = this.byte();
+        if (op === 0x0b) return true;
+        if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd2 || op === 0xd0) this.u32(70);  // consts, global.get, ref.func, ref.null
+        else if (op === 0x43) this.at += 4;
+        else if (op === 0x44) this.at += 8;
+        else if (![0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e].includes(op)) return false;  // extended-const arithmetic
+      }
+    }
     limits() {
       const start = this.at, flags = this.byte(), min = this.u32(70);
       const max = flags & 1 ? this.u32(70) : null;
@@ -98,9 +108,11 @@ globalThis.preopenLabReading = function (S) {
         }
       } else if (id === 4) {
         for (let n = r.u32(); n > 0; n--) {
-          if (r.data[r.at] === 0x40) break;  // a table with an initializer: not read, so not capped (the engine's own limit holds)
+          const initialized = r.data[r.at] === 0x40 && r.data[r.at + 1] === 0;  // 0x40 0x00 type limits expr
+          if (initialized) r.at += 2;
           r.valueType();
           tables.push(r.limits());
+          if (initialized && !r.skipConstant()) break;  // an expression not read: the tables after it stay the engine's
         }
       } else if (id === 5) {
         for (let n = r.u32(); n > 0; n--) memories.push(r.limits());

@@ -45,6 +45,7 @@
       if (said.answer === 'affected') lines.push(line(S.what_to_do.replace('FILE', () => name), 'live-scan-todo'), line(S.no_repair));
     }
     if (said.findings && said.findings.length) lines.push(line(S.not_here, 'live-scan-time'));
+    else time = time.replace(/; the allocators read by \d+ ms$/, '');  // no adapter, no allocator
     lines.push(line(time, 'live-scan-time'));
     out.replaceChildren(...lines);
     out.dataset.answer = said.answer;
