@@ -232,3 +232,21 @@ def test_megabytes_of_evidence_never_hold_up_the_page(chrome, folder):
     assert tab.evaluate("document.querySelector('.live-scan-answer').dataset.answer") == "affected"
     assert tab.evaluate("Math.max(...[...document.querySelectorAll('.live-scan-answer p')].map(p => p.textContent.length))") <= 400
     assert tab.evaluate("worst") < RESPONSIVE_MS
+
+
+@pytest.mark.parametrize("initializer", ["(ref.null extern)", "(extern.convert_any (ref.i31 (i32.const 0)))"])
+def test_a_large_table_after_an_initialized_one_is_capped_as_the_lab_caps_it(page, initializer):
+    """The second attacker's GC initializer: the page stopped reading tables at it and ran a
+    5,000,000-element table the lab refuses."""
+    data = small_adapter(fields=f"(table 1 externref {initializer}) (table 5000000 funcref)")
+    said = live_scan.page_view(live_scan.page_scan(page, data))
+    assert said == live_scan.cli_view(data) and said["answer"] == "cannot tell"
+
+
+def test_a_function_named_past_the_readers_line_length_keeps_the_count(page):
+    """A function before the allocator whose printed line is longer than printed.LINE_MAX_BYTES:
+    the lab counted functions one short and read no design; both sides now read the allocator."""
+    data = small_adapter(memory=f'(import "env" "memory" (memory 1)) (func ${"n" * 1_500_000})')
+    said = live_scan.page_view(live_scan.page_scan(page, data))
+    assert said == live_scan.cli_view(data)
+    assert "could not be read" not in said["findings"][0]["design"][1]

@@ -45,8 +45,9 @@ wasmtime stops a looping adapter by fuel (``adapter_host.FUEL``, reached in abou
 and judges the file's other adapters; a browser has no fuel, so each adapter gets this much
 wall clock, within the file's ``scan.SCAN_SECONDS``. The catalogued builds take under 0.1 s."""
 DESIGN_SECONDS = 10.0
-"""Seconds one adapter's design may take in the page, wasm-tools' loading and printing included
-(the lab's wasm-tools gets ``printed.TOOL_SECONDS``); a published adapter takes under 0.5 s."""
+"""Seconds all of a file's designs may take in the page, after its answer, wasm-tools' loading and
+printing included (the lab's wasm-tools gets ``printed.TOOL_SECONDS`` a module); one published
+adapter takes under 0.5 s."""
 ON_DEMAND = "tools.js"
 """wasm-tools as jco ships it, bundled: loaded only when a scan meets a published adapter file."""
 PAGE_SCRIPTS = (*SCRIPTS_IN_ORDER, ON_DEMAND)
@@ -93,6 +94,7 @@ def _design_constants() -> dict:
     patterns = {"counts": allocator.COUNTS, "missing": allocator.MISSING, "early": allocator.EARLY,
                 "early_taken": allocator.EARLY_TAKEN, "bump": allocator.BUMP, "clone": allocator._CLONE}
     return {"export": printed.EXPORT, "function_max": printed.FUNCTION_MAX_BYTES, "module_max": printed.MODULE_MAX_BYTES,
+            "line_max": printed.LINE_MAX_BYTES,
             "patterns": {name: [step for step, _ in pattern] for name, pattern in patterns.items()},
             "why": allocator.WHY, "implies": allocator.IMPLIES}
 

@@ -208,6 +208,7 @@ def _read_function(stream, located: Located) -> tuple[tuple[int, str] | None, li
     defined, read, header, lines = -1, 0, None, []
     while True:
         raw, long = stream.readline(LINE_MAX_BYTES), False
+        first = raw  # a long line's start: whether it opens a function
         read += len(raw)
         while len(raw) >= LINE_MAX_BYTES and not raw.endswith(b"\n"):
             long, raw = True, stream.readline(LINE_MAX_BYTES)
@@ -218,7 +219,14 @@ def _read_function(stream, located: Located) -> tuple[tuple[int, str] | None, li
             raise LabError("wasm-tools printed more than the allocator's reader takes: the module is too large")
         if not raw:
             return None, []
-        match = None if long else _OFFSET.match(raw.decode("utf-8", "replace").rstrip("\n"))
+        if long:  # a function's long header is still counted: the next ones keep their numbers
+            opened = _OFFSET.match(first.decode("utf-8", "replace"))
+            if header is None and opened is not None and opened.group(2).startswith("  (func "):
+                defined += 1
+                if defined == located.defined:
+                    raise LabError("wasm-tools printed more than the allocator's reader takes: the module is too large")
+            continue
+        match = _OFFSET.match(raw.decode("utf-8", "replace").rstrip("\n"))
         if match is None:
             continue
         offset, text = int(match.group(1), 16), match.group(2)

@@ -72,11 +72,15 @@ globalThis.preopenLabDesign = function (S) {
   function instructions(text, located) {
     let defined = -1, inside = false;
     const out = [];
+    const tooLong = () => new Unread("wasm-tools printed more than the allocator's reader takes: the module is too large");
     for (const line of text.split('\n')) {
+      const long = line.length >= D.line_max;  // printed.py reads lines of at most LINE_MAX_BYTES
+      if (long && inside) throw tooLong();
       if (!inside) {
         if (line.startsWith('  (func ')) {
           defined += 1;
           if (defined === located.defined) {
+            if (long) throw tooLong();
             const m = /^ {2}\(func (?:(\$(?:"(?:[^"\\]|\\.)*"|\S+)) )?\(;(\d+);\)/.exec(line);
             if (!m || Number(m[2]) !== located.index) throw new Unread('wasm-tools printed another function than the module\'s bytes name: the module is odd');
             inside = true;

@@ -55,7 +55,11 @@ globalThis.preopenLabReading = function (S) {
         const op = this.byte();
         if (op === 0x0b) return true;
         if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd2 || op === 0xd0) this.u32(70);  // consts, global.get, ref.func, ref.null
-        else if (op === 0x43) this.at += 4;
+        else if (op === 0xfb) {  // GC: i31, the any/extern conversions, struct and array allocation
+          const sub = this.u32();
+          if ([0x00, 0x01, 0x06, 0x07].includes(sub)) this.u32();
+          else if (sub === 0x08) { this.u32(); this.u32(); } else if (![0x1a, 0x1b, 0x1c].includes(sub)) return false;
+        } else if (op === 0x43) this.at += 4;
         else if (op === 0x44) this.at += 8;
         else if (![0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e].includes(op)) return false;  // extended-const arithmetic
       }
@@ -112,7 +116,9 @@ globalThis.preopenLabReading = function (S) {
           if (initialized) r.at += 2;
           r.valueType();
           tables.push(r.limits());
-          if (initialized && !r.skipConstant()) break;  // an expression not read: the tables after it stay the engine's
+          if (initialized && !r.skipConstant()) {  // not read: no later table could be capped, so none is run
+            throw new LabError(`${where} has a table initializer the scanner cannot read, so it cannot cap its tables`);
+          }
         }
       } else if (id === 5) {
         for (let n = r.u32(); n > 0; n--) memories.push(r.limits());

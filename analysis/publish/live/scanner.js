@@ -323,11 +323,13 @@
     const said = { answer: answerOf(findings), kind: read.kind, modules: read.modules, findings, problem: '' };
     if (!options.design) return said;
     if (options.answered) options.answered(said);
+    const designsUntil = performance.now() + S.design_seconds * 1000;  // one budget for all of a file's designs
     for (const [i, f] of findings.entries()) {
-      const read = await errand({ design: kept[i], verdict: f.verdict }, [kept[i]], S.design_seconds);
+      const budget = (designsUntil - performance.now()) / 1000;
+      const read = budget > 0 ? await errand({ design: kept[i], verdict: f.verdict }, [kept[i]], budget) : { stopped: true };
       Object.assign(f, read.stopped || read.died || read.error ? {
         design: 'unknown', design_agrees: null, design_evidence: `its allocator could not be read: ${read.stopped
-          ? `wasm-tools took more than ${S.design_seconds} s to print the module` : read.error || read.died}` } : read);
+          ? `the page's ${S.design_seconds} s for reading the file's designs ran out` : read.error || read.died}` } : read);
     }
     return said;
   }
