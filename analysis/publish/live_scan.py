@@ -1,9 +1,9 @@
 """Page 7's scanner: ``scan`` of the reader's own file, in the reader's browser.
 
-``live/scanner.js`` reads a component as ``artifacts.inside`` does (``live/reading.js``), finds each preview1
-adapter, runs that adapter's own code in a Web Worker with the WASIp2 imports served as
-``reach.adapter_host`` serves them, and judges as ``reach.scan`` judges, for the same three
-preopen lists. Its constants are not written twice: ``constants()`` takes them from the
+A JavaScript port of ``scan``: ``live/reading.js`` reads a component as ``artifacts.inside``
+does; ``live/scanner.js`` runs each preview1 adapter's own code in a Web Worker with the WASIp2
+imports served as ``reach.adapter_host`` serves them, and judges as ``reach.scan`` judges, for
+the same three preopen lists. Its constants are not written twice: ``constants()`` takes them from the
 Python modules, and the report build writes them beside the script (``scan-constants.js``).
 ``live/scanbox.js`` is the page's drop zone: what the scan found, put on the page as text,
 never as HTML.
@@ -13,9 +13,10 @@ reactor library, and taken back out): by wasm-tools as jco-transpile ships it, b
 (``tools.js``, 3.5 MB) and loaded only when a scan needs it. The same wasm-tools prints each
 adapter's allocator when its design is asked for (``live/design.js``, with ``allocator``'s
 patterns): the drop zone shows the answer first, then the designs. What the page does not do,
-and says: compare the adapter's code with the catalogued builds'. Where each side stops an
-adapter differs (fuel and an address space for the lab, time and the browser's limits here):
-an adapter that runs into a bound can be cannot tell on one side only (``bounds_sentence``).
+and says: compare the adapter's code with the catalogued builds'. Where the two stop an adapter
+differs (fuel for a loop in its own code and an address space for the lab, time and the
+browser's limits here), and so do the WebAssembly features each engine accepts: a file that runs
+into one can get "cannot tell" on one side and a verdict on the other (``bounds_sentence``).
 """
 from __future__ import annotations
 
@@ -36,20 +37,20 @@ from ..reach.repair import CHECK_PATHS
 from ..reach.words import describe_scan
 from . import chromium, live
 
-SCRIPTS = Path(__file__).with_name("live")
 SCRIPTS_IN_ORDER = ("scan-constants.js", "reading.js", "design.js", "scanner.js", "scanbox.js")
 """What page 7 loads for its scanner, in this order, once it has loaded."""
 ADAPTER_SECONDS = 3.0
 """Seconds one adapter may run in the page, its three lists and compiling included. The lab's
-wasmtime stops a looping adapter by fuel (``adapter_host.FUEL``, reached in about 0.5 s here)
-and judges the file's other adapters; a browser has no fuel, so each adapter gets this much
+wasmtime stops a loop in an adapter's own code by fuel (``adapter_host.FUEL``, reached in about
+0.5 s here) and judges the file's other adapters; a browser has no fuel, so each adapter gets this much
 wall clock, within the file's ``scan.SCAN_SECONDS``. The catalogued builds take under 0.1 s."""
 DESIGN_SECONDS = 10.0
 """Seconds all of a file's designs may take in the page, after its answer, wasm-tools' loading and
 printing included (the lab's wasm-tools gets ``printed.TOOL_SECONDS`` a module); one published
 adapter takes under 0.5 s."""
 ON_DEMAND = "tools.js"
-"""wasm-tools as jco ships it, bundled: loaded only when a scan meets a published adapter file."""
+"""wasm-tools as jco ships it, bundled: loaded when a scan needs it (to embed a published adapter
+file, to print an adapter for its allocator's design), never to open the page."""
 PAGE_SCRIPTS = (*SCRIPTS_IN_ORDER, ON_DEMAND)
 """Every script of page 7's scanner in a report's ``assets/live``."""
 
@@ -108,7 +109,7 @@ def _affected_example() -> scan.FileScan:
 def write_assets(folder: Path) -> dict[str, dict]:
     """The scanner's scripts into ``folder`` (a report's ``assets/live``): file, bytes, sha256 each."""
     made = {"scan-constants.js": f"globalThis.preopenLabScanConstants = {json.dumps(constants())};\n".encode(),
-            **{name: (SCRIPTS / name).read_bytes() for name in SCRIPTS_IN_ORDER[1:]},
+            **{name: (live.SCRIPTS / name).read_bytes() for name in SCRIPTS_IN_ORDER[1:]},
             ON_DEMAND: live.bundle(None, "tools")}
     for name, data in made.items():
         write_atomically(folder / name, data)

@@ -9,8 +9,9 @@
 // analysis/reach/adapter_host.py, with their constants handed in from them (scan-constants.js,
 // written by the report build): every adapter's own code is run, with the WASIp2 imports the
 // preopen calls need served here, and asked fd_prestat_get / fd_prestat_dir_name for three lists.
-// Each scan runs in a Web Worker of its own, ended at the CLI's deadline (a loop, a compile bomb);
-// memories and tables are capped by rewriting their limits before compiling. A published adapter
+// The file is read in a Web Worker, and each adapter judged in a worker of its own, each ended at
+// its deadline (3 s an adapter, the CLI's 10 s a file: a loop, a compile bomb); memories and
+// tables are capped by rewriting their limits before compiling (reading.js). A published adapter
 // file is embedded first, as the lab does, by wasm-tools as jco ships it (tools.js, loaded only
 // then), as is each adapter's allocator, when its design is asked for (design.js reads it). What
 // the page does not do: compare with the catalogued builds' code.
@@ -291,8 +292,8 @@
   }
 
   // scan: the file read in one worker, then each adapter judged in a worker of its own, with
-  // `adapter_seconds` each (the lab's wasmtime stops a looping adapter by fuel, in under a second,
-  // and judges the others) and `seconds` for the whole file, as the CLI's deadline.
+  // `adapter_seconds` each (the lab's wasmtime stops a loop in an adapter's own code by fuel, in
+  // under a second, and judges the others) and `seconds` for the whole file, as the CLI's deadline.
   // options.design: also read each adapter's allocator design (wasm-tools prints its code; loaded
   // then), after the answer, which options.answered(said) gets first.
   async function scan(bytes, options = {}) {
@@ -326,10 +327,10 @@
     const designsUntil = performance.now() + S.design_seconds * 1000;  // one budget for all of a file's designs
     for (const [i, f] of findings.entries()) {
       const budget = (designsUntil - performance.now()) / 1000;
-      const read = budget > 0 ? await errand({ design: kept[i], verdict: f.verdict }, [kept[i]], budget) : { stopped: true };
-      Object.assign(f, read.stopped || read.died || read.error ? {
-        design: 'unknown', design_agrees: null, design_evidence: `its allocator could not be read: ${read.stopped
-          ? `the page's ${S.design_seconds} s for reading the file's designs ran out` : read.error || read.died}` } : read);
+      const got = budget > 0 ? await errand({ design: kept[i], verdict: f.verdict }, [kept[i]], budget) : { stopped: true };
+      Object.assign(f, got.stopped || got.died || got.error ? {
+        design: 'unknown', design_agrees: null, design_evidence: `its allocator could not be read: ${got.stopped
+          ? `the page's ${S.design_seconds} s for reading the file's designs ran out` : got.error || got.died}` } : got);
     }
     return said;
   }
