@@ -24,10 +24,10 @@ from .deck import SLIDE_SIZE
 
 WAY_IN = (
     ("Scan it in your browser", 'open <a href="07_am_i_affected.html#scan-your-own-file">page 7</a> of these reports '
-                                "and drop your <code>.wasm</code> file on its scanner: the page runs the lab's scan in "
-                                "your browser (a JavaScript port of the lab's scan, checked against it in Chromium), with "
-                                "nothing installed and nothing sent anywhere. To repair, or to see which catalogued build "
-                                "an adapter's code is, use the lab itself:"),
+                                "and drop your <code>.wasm</code> file on its scanner: the page runs a JavaScript port of "
+                                "the lab's scan in your browser (checked against it in Chromium), with nothing installed "
+                                "and nothing sent anywhere. To repair, or to see which catalogued build an adapter's code "
+                                "is, use the lab itself:"),
     ("Get the lab", "a copy of this lab's repository (the folder these reports were built in), on a machine with "
                     "Python 3.11+ and npm."),
     ("Set it up", "<code>make setup</code> (a venv and the pinned adapter builds, a few minutes); "
