@@ -281,6 +281,29 @@ def test_every_slide_fits_the_screen_with_text_readable_from_the_back(built, siz
             assert all(px >= 14 for px in seen["labels"]), (index + 1, size, seen["labels"])
 
 
+def test_a_menu_on_a_slide_keeps_its_arrow_keys(built):
+    """The live explorer's slide: ArrowDown in its build menu picks the next build, and the deck
+    stays on that slide (reveal.js took the key and moved on)."""
+    from analysis.publish import chromium
+
+    if chromium.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    with chromium.browser() as chrome:
+        page = chrome.new_page(viewport={"width": 1024, "height": 768})
+        page.goto((out / "slides" / "index.html").as_uri())
+        page.wait_for_selector(".reveal.ready")
+        index = page.evaluate("[...document.querySelectorAll('.slides > section')].findIndex(s => s.querySelector('.live-explorer'))")
+        page.evaluate(f"Reveal.slide({index})")
+        menu = page.locator('.slides > section.present select[aria-label="adapter build"]')
+        menu.wait_for()
+        before = menu.input_value()
+        menu.focus()
+        page.keyboard.press("ArrowDown")
+        assert menu.input_value() != before
+        assert page.evaluate("Reveal.getIndices().h") == index
+
+
 def test_the_report_prints_the_deck_and_a_handout_every_page_with_its_words(built):
     from pypdf import PdfReader
 

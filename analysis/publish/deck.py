@@ -177,5 +177,9 @@ def deck_page(slides: Sequence[Slide], title: str, assets_url: str) -> str:
             f'<script src="{reveal}/dist/reveal.js"></script><script src="{reveal}/plugin/notes/notes.js"></script>'
             f"<script>Reveal.initialize({{hash: true, width: {width}, height: {height}, center: false, "
             "margin: /print-pdf/.test(location.search) ? 0 : 0.04, "
-            "slideNumber: 'c/t', transition: 'none', plugins: [RevealNotes]});</script></body></html>\n")
+            "slideNumber: 'c/t', transition: 'none', plugins: [RevealNotes], "
+            # reveal.js leaves keys to a focused input or textarea, not to a select or a button: the
+            # explorer's menus on its slide keep their arrow keys, its buttons their space bar
+            "keyboardCondition: (e) => !(e.target instanceof Element && e.target.matches('select, button, input, textarea'))"
+            "});</script></body></html>\n")
 

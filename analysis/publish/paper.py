@@ -68,7 +68,8 @@ def handout_html(found: Sequence[verdicts.Verdict], toolchains: Sequence[Toolcha
                        for t in chosen)
 
     head = "<thead><tr><th>toolchain</th><th>affected</th><th>first fixed</th><th>{}</th></tr></thead>"
-    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>preopen lab: the handout</title>
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>preopen lab: the handout</title>
 <style>{HANDOUT_CSS}</style></head><body>
 <h1>The WASIp1-to-WASIp2 adapter preopen bug: a handout</h1>
 <p class="small">From the lab's build of {stamp}. Upstream: wasmtime issue 10058
