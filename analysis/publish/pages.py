@@ -110,6 +110,8 @@ PAGE_CSS = """
 .recorded-stepper button, .recorded-stepper select { font: inherit; }
 td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .jp-RenderedHTMLCommon a code { color: inherit; text-decoration: underline; }
+.jp-InputPrompt, .jp-OutputPrompt { color: #595959 !important; opacity: 1 !important; }
+.jp-RenderedHTMLCommon a, nav a { text-decoration: underline !important; }
 @media print {
   nav, .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
   .stepper-controls, .offline-line { display: none; }
