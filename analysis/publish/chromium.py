@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..model.errors import LabError
@@ -31,6 +32,18 @@ def version() -> str:
         return ""
     done = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=60)
     return done.stdout.strip()
+
+
+def open_scripts(chrome: Browser, folder: Path, names: Sequence[str]):
+    """A tab on a blank page of ``folder`` that loads the scripts ``names`` there, opened from
+    ``file://``; anything asked of the network is refused."""
+    page = folder / "scripts.html"
+    page.write_text('<!DOCTYPE html><meta charset="utf-8">' + "".join(f'<script src="{n}"></script>' for n in names))
+    tab = chrome.new_page()
+    tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    tab.goto(page.as_uri())
+    page.unlink()
+    return tab
 
 
 @contextmanager

@@ -168,14 +168,7 @@ def draws(builds: list[str], hunted: int) -> list[Config]:
 def open_page(chrome, folder: Path):
     """A page holding the live scripts in ``folder`` (a report's ``assets/live``), opened from
     ``file://``; anything asked of the network is refused."""
-    html = folder / "check.html"
-    html.write_text('<!DOCTYPE html><meta charset="utf-8">' + "".join(
-        f'<script src="{name}"></script>' for name in SCRIPTS_IN_ORDER if name != "explorer.js"))
-    tab = chrome.new_page()
-    tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-    tab.goto(html.as_uri())
-    html.unlink()
-    return tab
+    return chromium.open_scripts(chrome, folder, [name for name in SCRIPTS_IN_ORDER if name != "explorer.js"])
 
 
 def check(tab, runner: Runner | None = None, hunted: int = HUNTED) -> Agreement:

@@ -241,14 +241,7 @@ def _hello() -> bytes:
 
 def open_page(chrome, folder: Path):
     """A page holding the scanner's scripts in ``folder``, from ``file://``, the network refused."""
-    page = folder / "scan-check.html"
-    page.write_text('<!DOCTYPE html><meta charset="utf-8">' + "".join(
-        f'<script src="{name}"></script>' for name in SCRIPTS_IN_ORDER[:4]))
-    tab = chrome.new_page()
-    tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-    tab.goto(page.as_uri())
-    page.unlink()
-    return tab
+    return chromium.open_scripts(chrome, folder, SCRIPTS_IN_ORDER[:4])  # the drop zone's script left out
 
 
 def page_scan(tab, data: bytes) -> dict:

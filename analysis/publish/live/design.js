@@ -3,66 +3,44 @@
 // locate), printed by wasm-tools (as jco ships it: the tools the worker was handed), each
 // instruction cleaned of its comments, and matched against the published builds' exact
 // instructions (the patterns come from allocator.py through scan-constants.js). The worker's
-// scanner text includes this function's text and calls it: preopenLabDesign(S) -> read(tools, data, verdict).
-globalThis.preopenLabDesign = function (S) {
+// scanner text includes this function's text and calls it: preopenLabDesign(S, reading) -> read(tools, data, verdict).
+globalThis.preopenLabDesign = function (S, reading) {
   'use strict';
   const D = S.design;
-  class Unread extends Error {}  // why a design could not be read: said as allocator.py says it
-
-  function leb(data, at) {
-    let value = 0, scale = 1;
-    for (;;) {
-      if (at.i >= data.length) throw new Unread('the module is cut short: the module is damaged');
-      const b = data[at.i++];
-      value += (b & 0x7f) * scale;
-      if (!(b & 0x80)) return value;
-      scale *= 128;
-      if (scale > 2 ** 70) throw new Unread('the module holds a malformed number: the module is damaged');
-    }
-  }
-  function skipType(data, at, kind) {
-    const value = () => { if ([0x63, 0x64].includes(data[at.i++])) leb(data, at); };
-    const limits = () => { const f = data[at.i++]; leb(data, at); if (f & 1) leb(data, at); if (f & 8) leb(data, at); };
-    if (kind === 0) leb(data, at);
-    else if (kind === 4) { at.i++; leb(data, at); } else if (kind === 1) { value(); limits(); } else if (kind === 2) limits();
-    else if (kind === 3) { value(); at.i++; } else throw new Unread(`the module has an import of unknown kind ${kind}: the file is damaged or too new`);
-  }
-  const name = (data, at) => { const n = leb(data, at); const raw = data.subarray(at.i, at.i + n); at.i += n; return raw; };
+  // why a design could not be read, said as allocator.py says it; the module is read with the
+  // scanner's own reader (reading.js), as printed.py reads it with inside.py's
+  const { LabError: Unread, Reader, sections } = reading;
 
   // printed.locate: which function, where; a string is a design's reason, Unread a damaged module.
   function locate(data) {
     let imported = 0, exported = null, bodies = null;
     const want = new TextEncoder().encode(D.export);
-    const at = { i: 8 };
-    while (at.i < data.length) {
-      const id = data[at.i++], size = leb(data, at), start = at.i, end = start + size;
-      if (end > data.length) throw new Unread('the module is cut short (a section runs past the end of the file): the file is truncated');
-      const r = { i: start };
+    for (const [id, start, end] of sections(data, 'the module')) {
+      const r = new Reader(data, start, end, 'the module');
       if (id === 2) {
-        for (let n = leb(data, r); n > 0; n--) { name(data, r); name(data, r); const kind = data[r.i++]; imported += kind === 0; skipType(data, r, kind); }
+        for (let n = r.u32(); n > 0; n--) { r.name(); r.name(); const kind = r.byte(); imported += kind === 0; r.importType(kind); }
       } else if (id === 7) {
-        for (let n = leb(data, r); n > 0; n--) {
-          const raw = name(data, r), kind = data[r.i++], index = leb(data, r);
+        for (let n = r.u32(); n > 0; n--) {
+          const raw = r.rawName(), kind = r.byte(), index = r.u32();
           if (raw.length === want.length && raw.every((b, i) => b === want[i])) exported = [kind, index];
         }
       } else if (id === 10) bodies = [start, end];
-      at.i = end;
     }
     if (exported === null) return `it exports no ${D.export}, the function the host hands it names through`;
     const [kind, index] = exported;
     if (kind !== 0) return `its ${D.export} export is not a function`;
     if (index < imported) return `its ${D.export} is an import it passes on, not code of its own`;
     if (bodies === null) throw new Unread('it has no code section: the module is damaged');
-    const r = { i: bodies[0] };
-    const count = leb(data, r), defined = index - imported;
+    const r = new Reader(data, bodies[0], bodies[1], 'the module');
+    const count = r.u32(), defined = index - imported;
     if (defined >= count) throw new Unread(`its ${D.export} export names function ${index}, which it does not have: the module is damaged`);
     for (let k = 0; k < defined; k++) {
-      const skip = leb(data, r);  // read first: "r.i += leb(...)" would add to r.i as it was before the number
-      r.i += skip;
-      if (r.i > bodies[1]) throw new Unread('its code section is cut short: the module is damaged');
+      const skip = r.u32();  // read first: "r.at += r.u32()" would add to r.at as it was before the number
+      r.at += skip;
+      if (r.at > r.end) throw new Unread('its code section is cut short: the module is damaged');
     }
-    const size = leb(data, r);
-    if (r.i + size > bodies[1]) throw new Unread('its code section is cut short: the module is damaged');
+    const size = r.u32();
+    if (r.at + size > r.end) throw new Unread('its code section is cut short: the module is damaged');
     if (size > D.function_max) return `its ${D.export} is ${size.toLocaleString('en-US')} bytes of code, more than the ${D.function_max.toLocaleString('en-US')} read`;
     return { index, defined };
   }

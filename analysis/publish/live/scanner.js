@@ -21,9 +21,10 @@
 
   // Everything below this function runs in the scan's worker, handed the constants.
   function inWorker(S, designReader, reading) {
-    const readDesign = designReader(S);
+    const read = reading(S);
+    const readDesign = designReader(S, read);
     const { LabError, utf8, hex, kindOf, readModule, coreModules, checkCode, version, importModules,
-            exportedFunctions, isAdapter, capped } = reading(S);
+            exportedFunctions, isAdapter, capped } = read;
     class Unserved extends Error {}
 
     // adapter_host.told: the adapter's answers for fd 3, 4, ... up to the first EBADF.
