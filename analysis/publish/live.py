@@ -94,9 +94,9 @@ def explorer_html(assets_url: str, checked: str, native: str = "Native runs need
     found (``checked``, a sentence of ``live_check``), what it says of native runs
     (``native_sentence``), then the scripts that fill it."""
     from ..model.wasi import ERRNO_NAMES
-    from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS
+    from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS, ink
 
-    palette = html.escape(json.dumps({"colors": OUTCOME_COLORS, "glyphs": OUTCOME_GLYPHS, "errnos": ERRNO_NAMES}))
+    palette = html.escape(json.dumps({"colors": OUTCOME_COLORS, "inks": {o: ink(c) for o, c in OUTCOME_COLORS.items()}, "glyphs": OUTCOME_GLYPHS, "errnos": ERRNO_NAMES}))
     base = f"{assets_url}/{ASSETS}/"
     return (f'<div class="live-explorer" data-palette="{palette}"><p class="live-first"><b>Live in this page.</b> The real adapter '
             "builds, each composed with the lab's opener or probe, run in your browser's own WebAssembly engine "

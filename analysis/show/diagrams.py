@@ -17,12 +17,11 @@ from ..model.chain import DirNameTrace
 from ..model.describe import quoted, shown
 from ..model.results import RunResult
 from ..reach.alloc_trace import Beside, hex_address
-from .palette import EMPTY, OUTCOME_COLORS
-from .plots import figure_axes, new_figure
+from .palette import EMPTY, OUTCOME_COLORS, ink, on_white
+from .plots import describe, figure_axes, new_figure
 
 NAME_COLORS = ["#0072B2", "#E69F00", "#F0E442", "#7FB8D8", "#B07A00", "#999999", "#F5DD9A", "#3A5F8A"]
 """Per-name colours in the scratch diagram (cycled), kept apart from the outcome colours."""
-_DARK_NAMES = {0, 4, 5, 7}
 
 
 def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: bool | None = None,
@@ -47,7 +46,7 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
                                    alpha=1.0 if known else 0.6))
             if known:
                 ax.text(col + 0.5, row + 0.5, _char(step.scratch[col]), ha="center", va="center",
-                        fontsize=9, color="white" if owner[col] % len(NAME_COLORS) in _DARK_NAMES else "black")
+                        fontsize=9, color=ink(face))
         if step.name:
             ax.add_patch(Rectangle((step.offset, row), len(step.name), 1, fill=False,
                                    edgecolor="black", linewidth=1.2, linestyle="-" if step.kept else "--"))
@@ -61,6 +60,9 @@ def scratch_diagram(trace: DirNameTrace, upto: int | None = None, show_copy: boo
                     va="center", fontsize=9)
         verdict = "right" if trace.right else "wrong"
         labels.append(f"copied to the guest: {quoted(trace.returned)} ({verdict})")
+        describe(fig, f"Each of the {len(steps)} names is written at offset "
+                 + ", ".join(str(s.offset) for s in steps) + f"; the guest is copied {quoted(trace.returned)} "
+                 f"where it wanted {quoted(trace.names[trace.nth])}, {verdict}.")
     if not labels:
         labels = ["nothing written yet"]
     ax.set_xlim(0, width)
@@ -154,7 +156,7 @@ def pipeline(result: RunResult, title: str | None = None) -> Figure:
             ax.text(x + 0.15, top - 1.1 - 0.34 * i, text, ha="left", va="top", fontsize=9, color=color,
                     family="monospace")
 
-    told = [(f"fd {p.expected_fd}  {shown(p.name_seen)}  (wrong)", OUTCOME_COLORS["missing"]) if p.name_seen != p.path
+    told = [(f"fd {p.expected_fd}  {shown(p.name_seen)}  (wrong)", on_white(OUTCOME_COLORS["missing"])) if p.name_seen != p.path
             else (f"fd {p.expected_fd}  {shown(p.name_seen)}", "#222222") for p in rows]  # words too, for print
     box(0.1, 3.0, "guest: wasi-libc's table\n(fd, the name it was told)", told)
     box(4.3, 3.4, "adapter (core module)", [
@@ -171,12 +173,13 @@ def pipeline(result: RunResult, title: str | None = None) -> Figure:
             fontweight="bold", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     verdict = (f"the bytes go wrong here:\n{len(wrong)} of {len(rows)} names told wrong" if wrong
                else f"every name told right\n({len(rows)} of {len(rows)})")
-    ax.text(6.0, 0.85, verdict, ha="center", va="center", fontsize=8.5, color=alloc_edge, fontweight="bold",
+    ax.text(6.0, 0.85, verdict, ha="center", va="center", fontsize=8.5, color=on_white(alloc_edge), fontweight="bold",
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
 
     def arrow(start, end, text, color="#333333"):
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=color, linewidth=1.4))
-        ax.text((start[0] + end[0]) / 2, start[1] - 0.12, text, ha="center", va="top", fontsize=8, color=color)
+        ax.text((start[0] + end[0]) / 2, start[1] - 0.12, text, ha="center", va="top", fontsize=8,
+                color=on_white(color))
 
     arrow((3.15, top - 1.2), (4.25, top - 1.2), "fd_prestat_*\n(fd)")
     arrow((7.75, top - 2.0), (8.85, top - 2.0), "get-\ndirectories()")

@@ -47,6 +47,42 @@ def marked(word: str) -> str:
     glyph = OUTCOME_GLYPHS.get(word) or ANSWER_GLYPHS.get(word)
     return f"{glyph} {word}" if glyph else word
 
+
+def contrast(one: str, other: str) -> float:
+    """WCAG's contrast ratio of two ``#rrggbb`` colours, from 1 (the same) to 21 (black on white)."""
+    def luminance(color: str) -> float:
+        channels = [int(color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    high, low = sorted((luminance(one), luminance(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+DARK_INK, LIGHT_INK = "#111111", "#FFFFFF"
+
+
+def ink(color: str) -> str:
+    """The text colour for a label drawn on ``color``: near-black or white, whichever contrasts
+    more. Every outcome and verdict colour here reaches 4.5:1 with its ink (``ok``'s green, 3.4:1
+    under white, is 5.5:1 under near-black), so a chip keeps its colour and stays readable."""
+    return max((DARK_INK, LIGHT_INK), key=lambda text: contrast(color, text))
+
+
+def on_white(color: str) -> str:
+    """``color`` darkened, hue kept, until text in it reaches 4.5:1 on white: for words drawn in
+    an outcome's colour (``missing``'s vermillion, 3.9:1 as it is, becomes #BF5400)."""
+    channels = [int(color.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)]
+    darker = color
+    while contrast(darker, "#FFFFFF") < 4.5:
+        channels = [int(c * 0.95) for c in channels]
+        darker = "#" + "".join(f"{c:02X}" for c in channels)
+    return darker
+
+
+def chip(color: str) -> str:
+    """The inline style of a word set on its outcome's or verdict's colour, in its ink."""
+    return f"background:{color};color:{ink(color)};padding:0 6px;border-radius:3px"
+
 VERDICT_COLORS: dict[str, str] = {
     "same": OUTCOME_COLORS["ok"],
     "allowed by the spec": "#0072B2",  # blue

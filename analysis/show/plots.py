@@ -17,13 +17,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from ..model.results import OUTCOMES, RunResult
 from ..model.wasi import FIRST_FD
-from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_HATCHES, VERDICT_COLORS, VERDICT_GLYPHS, VERDICT_HATCHES
+from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_HATCHES, VERDICT_COLORS, VERDICT_GLYPHS, VERDICT_HATCHES, ink
 
 POSITION_STYLE = {
     "first": ("#0072B2", "o", "-"),
@@ -63,11 +63,12 @@ def _cell_label(path: str) -> str:
 
 
 def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = None,
-                  annotate: bool | None = None, labels: Sequence[str] = (), ax=None) -> Figure:
+                  annotate: bool | None = None, labels: Sequence[str] = (), ax=None, widen: float = 1.0) -> Figure:
     """One row per run, one column per fd slot, coloured by outcome.
 
     ``data`` is a sweep's DataFrame or a list of runs; runs are labelled by ``labels``
-    (default: their adapter)."""
+    (default: their adapter). ``widen`` widens the columns, for a slide that raises the
+    figure's fonts by as much (``deck.figure``): each cell's label then still fits its cell."""
     frame = data if isinstance(data, pd.DataFrame) else _results_frame(data, labels)
     runs = list(dict.fromkeys(zip(frame["build"], frame["scenario"])))
     fds = list(range(FIRST_FD, int(frame["fd"].max()) + 1))
@@ -81,7 +82,7 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
     cmap = ListedColormap([OUTCOME_COLORS[o] for o in OUTCOMES] + [EMPTY])
     annotate = annotate if annotate is not None else len(runs) * len(fds) <= 120
     widest = max((len(_cell_label(t)) for t in cell_text.values()), default=0) if annotate else 0
-    column = max(0.8, 0.075 * widest)  # inches: room for the widest label at 8 points
+    column = max(0.8, 0.085 * widest + 0.15) * widen  # inches: the widest label at 8 points, and a margin
     fig, ax = figure_axes(ax, (max(5.0, column * len(fds) + 3), max(1.6, 0.32 * len(runs) + 1.2)))
     ax.imshow(codes, cmap=cmap, vmin=0, vmax=len(OUTCOMES), aspect="auto", interpolation="nearest")
     for (r, c), code in np.ndenumerate(codes):  # a hatch per outcome: colour alone fails in print
@@ -101,9 +102,12 @@ def survival_grid(data: pd.DataFrame | Sequence[RunResult], title: str | None = 
         for (r, c), text in cell_text.items():
             face = OUTCOME_COLORS[OUTCOMES[codes[r, c]]]  # the label sits on plain colour, above the hatch
             ax.text(c, r, _cell_label(text), ha="center", va="center",
-                    fontsize=8, color="white", bbox={"facecolor": face, "edgecolor": "none", "pad": 1.5})
+                    fontsize=8, color=ink(face), bbox={"facecolor": face, "edgecolor": "none", "pad": 1.5})
     ax.set_title(title or "Which fd slots survive")
     outcome_legend(ax, [o for i, o in enumerate(OUTCOMES) if (codes == i).any()])
+    describe(fig, describe_slots([(f"{b} · {s}" if several_builds and b else s,
+                                   [(fds[c], OUTCOMES[codes[r, c]]) for c in range(len(fds)) if codes[r, c] < len(OUTCOMES)])
+                                  for r, (b, s) in enumerate(runs)]))
     fig.tight_layout()
     return fig
 
@@ -165,7 +169,7 @@ def build_matrix(frame: pd.DataFrame, title: str | None = None) -> Figure:
         for c in range(len(labels)):
             value = lost.values[r, c]
             ax.text(c, r, f"{value:.0%}", ha="center", va="center", fontsize=8,
-                    color="white" if value > 0.75 else "black")
+                    color=ink(to_hex(LOSS_CMAP(value))))
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_yticks(range(len(builds)), builds)
     ax.set_xlabel("scenario (preopen list)" if by == "scenario"
@@ -190,6 +194,8 @@ def reachable_counts(frame: pd.DataFrame, title: str | None = None) -> Figure:
     ax.set_xlabel(f"preopens reachable (of {total})")
     ax.set_ylabel("number of orders")
     ax.set_title(title or f"Every order of {total} directories: how many stay reachable")
+    describe(fig, "; ".join(f"{n} of {int(counts.sum())} orders keep {k} of {total} preopens reachable"
+                            for k, n in counts.items()) + ".")
     fig.tight_layout()
     return fig
 
@@ -238,7 +244,40 @@ def figure_axes(ax, size: tuple[float, float]):
 
 class LabFigure(Figure):
     """A figure of the lab's: a class of its own, so that ``views`` can show it with its
-    title as alternative text, whatever the kernel's inline backend registers for figures."""
+    title and what it shows as alternative text, whatever the kernel's inline backend
+    registers for figures."""
+
+    described: str = ""
+    """What the figure shows, in words, for a reader who cannot see it (``describe``)."""
+
+
+def describe(fig: Figure, text: str) -> None:
+    """Keep ``text``, what ``fig`` shows in words, for its alternative text (``views.figure_title``)."""
+    fig.described = " ".join(part for part in (getattr(fig, "described", ""), text) if part)
+
+
+def describe_slots(rows: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> str:
+    """Runs' fd slots in words: ``native: fds 3–7 ok (5 of 5 reachable); jco-1.8.1: fd 3 ok, fds
+    4–6 missing, fd 7 ok (2 of 5 reachable).``; past 12 runs, the outcomes counted."""
+    if len(rows) > 12:
+        counts: dict[str, int] = {}
+        for _, cells in rows:
+            for _, outcome in cells:
+                counts[outcome] = counts.get(outcome, 0) + 1
+        return (f"{len(rows)} runs, {sum(counts.values())} preopens: "
+                + ", ".join(f"{n} {o}" for o, n in counts.items()) + ".")
+    said = []
+    for label, cells in rows:
+        groups: list[tuple[int, int, str]] = []
+        for fd, outcome in cells:
+            if groups and groups[-1][2] == outcome and groups[-1][1] == fd - 1:
+                groups[-1] = (groups[-1][0], fd, outcome)
+            else:
+                groups.append((fd, fd, outcome))
+        words = ", ".join(f"fd {a} {o}" if a == b else f"fds {a}–{b} {o}" for a, b, o in groups)
+        reachable = sum(o == "ok" for _, o in cells)
+        said.append(f"{label}: {words} ({reachable} of {len(cells)} reachable)")
+    return "; ".join(said) + "."
 
 
 def new_figure(size: tuple[float, float]) -> Figure:
@@ -326,7 +365,8 @@ def host_matrix(matrix, title: str | None = None) -> Figure:
             ax.add_patch(Rectangle((x, y), 0.96, 0.9, facecolor=VERDICT_COLORS[verdict],
                                    hatch=VERDICT_HATCHES[verdict], edgecolor="white", linewidth=0))
             ax.text(x + 0.48, y + 0.45, VERDICT_GLYPHS[verdict], ha="center", va="center", fontsize=14,
-                    color="white", fontweight="bold")
+                    color=ink(VERDICT_COLORS[verdict]), fontweight="bold",
+                    bbox={"facecolor": VERDICT_COLORS[verdict], "edgecolor": "none", "pad": 1.5})
     ax.set_xlim(0, len(CHECKS))
     ax.set_ylim(len(matrix.hosts), 0)
     ax.set_xticks([x + 0.48 for x in range(len(CHECKS))], CHECKS, fontsize=10, rotation=30, ha="left")
@@ -338,6 +378,10 @@ def host_matrix(matrix, title: str | None = None) -> Figure:
     for side in ax.spines.values():
         side.set_visible(False)
     present = [v for v in VERDICTS if any(c.verdict == v for c in matrix.cells)]
+    describe(fig, "; ".join(f"{host}: " + ", ".join(
+        f"{sum(matrix.cell(host, c).verdict == v for c in CHECKS)} {v}" for v in present
+        if any(matrix.cell(host, c).verdict == v for c in CHECKS)) for host in matrix.hosts)
+        + f" (of {len(CHECKS)} checks each).")
     handles = [Patch(facecolor=VERDICT_COLORS[v], hatch=VERDICT_HATCHES[v], edgecolor="white",
                      label=f"{VERDICT_GLYPHS[v]} {v}") for v in present]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), title="verdict", fontsize=9,

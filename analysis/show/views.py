@@ -27,7 +27,7 @@ from ..reach.scan import FileScan
 from ..reach.survey import Row as SurveyRow
 from ..reach.toolchains import Toolchain
 from ..reach.words import describe_scan
-from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_GLYPHS, marked
+from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_GLYPHS, chip, ink, marked
 from .plots import LabFigure, png_base64
 
 
@@ -77,11 +77,14 @@ def figure_img(fig: Figure) -> Html:
 
 
 def figure_title(fig: Figure) -> str:
-    """What a figure shows, in words: its title, or its panels' titles."""
+    """What a figure shows, in words: its title, or its panels' titles, then what its plot
+    function said it shows (``plots.describe``: which fds survive, which are lost, the counts)."""
     titles = [fig._suptitle.get_text()] if fig._suptitle is not None else []
     titles += [ax.get_title() or ax.get_title(loc="left") for ax in fig.axes]
     said = [" ".join(t.split()) for t in titles if t]  # one line, whatever line breaks the figure has
-    return "Figure: " + "; ".join(dict.fromkeys(said)) if said else "Figure without a title"
+    shows = getattr(fig, "described", "")
+    title = "Figure: " + "; ".join(dict.fromkeys(said)) if said else "Figure without a title"
+    return f"{title}. {shows}" if shows else title
 
 
 class Html(str):
@@ -94,11 +97,10 @@ class Html(str):
 def _cell(text: str, outcome: str | None, fd: int | None = None) -> str:
     """A table cell in the outcome's colour, led by its glyph (colour alone fails in print)."""
     color = OUTCOME_COLORS.get(outcome or "", EMPTY)
-    ink = "white" if outcome else "black"
     glyph = OUTCOME_GLYPHS.get(outcome or "", "")
     marks = f' data-outcome="{html.escape(outcome)}"' if outcome else ""
     marks += f' data-fd="{fd}"' if fd is not None else ""
-    return (f'<td class="outcome"{marks} style="background:{color};color:{ink};padding:3px 8px;'
+    return (f'<td class="outcome"{marks} style="background:{color};color:{ink(color)};padding:3px 8px;'
             f'border:2px solid white;text-align:center">{glyph + " " if glyph else ""}{html.escape(text)}</td>')
 
 
@@ -245,7 +247,7 @@ def findings_html(findings: Findings) -> str:
                   if claim.domain.words else "")
         if claim.trial is not None:
             domain += f'<br><span style="color:#555">Guests: {prose(claim.trial.guest_words)}.</span>'
-        items.append(f'<li><b style="color:{color}">{mark}</b> {prose(claim.statement)}{domain} '
+        items.append(f'<li><b style="{chip(color)}">{mark}</b> {prose(claim.statement)}{domain} '
                      f'<span style="color:#555">({prose(claim.evidence)}{hunt}{example})</span></li>')
     return f'<ul style="line-height:1.5">{"".join(items)}</ul>'
 

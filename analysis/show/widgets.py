@@ -64,7 +64,8 @@ class Debouncer:
 
 
 def _error_html(message: str) -> str:
-    return f'<p style="color:{OUTCOME_COLORS["missing"]}"><b>Cannot run this:</b> {prose(message)}</p>'
+    return (f'<p style="border-left:4px solid {OUTCOME_COLORS["missing"]};padding-left:8px">'
+            f'<b>Cannot run this:</b> {prose(message)}</p>')
 
 
 # -- the explorer -------------------------------------------------------------------------

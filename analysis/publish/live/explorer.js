@@ -60,7 +60,7 @@
           : order.value === 'by hand' ? byHand(hand.value, n) : positions;
       return how.map((i) => names[i]);
     }
-    const status = el('p', { class: 'live-status' });
+    const status = el('p', { class: 'live-status', role: 'status', 'aria-live': 'polite' });
     const table = el('table', { class: 'live-table' });
     box.firstElementChild.after(form, status, table);  // under the box's first paragraph, above its notes
 
@@ -96,17 +96,19 @@
       if (mine !== turn) return;  // a newer change is on its way
       table.replaceChildren();
       const head = el('tr');
-      for (const h of ['fd', 'preopen', 'name seen', 'routed to', 'read', 'outcome']) head.append(el('th', {}, h));
+      const headings = ['fd', 'preopen', 'name seen', 'routed to', 'read', 'outcome'];
+      for (const h of headings) head.append(el('th', {}, h));
       table.append(head);
       for (const p of result.preopens) {
         const row = el('tr');
         // Worded as the lab's own run table words them (model/describe.py).
         const routed = p.routed_fd === null ? '-' : p.routed_fd < 0 ? 'no preopen' : `fd ${p.routed_fd} (${shown(p.routed_prefix)})`;
         const read = p.marker !== null ? shown(p.marker) : p.errno ? (palette.errnos[p.errno] || `errno ${p.errno}`) : '-';
-        for (const cell of [String(p.expected_fd), shown(p.path), shown(p.name_seen), routed, read]) row.append(el('td', {}, cell));
-        const outcome = el('td', { class: 'outcome', 'data-outcome': p.outcome }, `${palette.glyphs[p.outcome]} ${p.outcome}`);
+        // Each cell carries its heading, which a phone's stacked rows show in front of it.
+        [String(p.expected_fd), shown(p.path), shown(p.name_seen), routed, read].forEach((cell, i) => row.append(el('td', { 'data-label': headings[i] }, cell)));
+        const outcome = el('td', { class: 'outcome', 'data-outcome': p.outcome, 'data-label': 'outcome' }, `${palette.glyphs[p.outcome]} ${p.outcome}`);
         outcome.style.background = palette.colors[p.outcome];
-        outcome.style.color = '#fff';
+        outcome.style.color = palette.inks[p.outcome];
         row.append(outcome);
         table.append(row);
       }
