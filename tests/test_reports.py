@@ -215,13 +215,24 @@ def test_the_deck_tells_a_story_with_notes_and_loads_nothing_from_the_network(bu
     deck = out / "slides" / "index.html"
     soup = BeautifulSoup(deck.read_text(), "html.parser")
     sections = soup.select(".reveal .slides > section")
-    assert 15 <= len(sections) <= 23
+    main = [s for s in sections if not s.get("data-backup")]
+    assert 14 <= len(main) <= 18 and sections[:len(main)] == main  # the backup slides come after the end
+    assert all(s.get("data-visibility") == "uncounted" for s in sections[len(main):])
     assert "?" in sections[0].select_one("h1").get_text() and "?" in sections[0].select_one("p.say").get_text()
-    assert sections[-1].select_one("h2").get_text() == "What to do"
+    assert main[-1].select_one("h2").get_text() == "What to do"
+    demo = next(i for i, s in enumerate(main) if s.select_one(".live-explorer"))
+    assert 3 <= demo < len(main) - 2  # after the reproduction, before the way out
+    marks = []
     for section in sections:
         assert section.select_one("p.say").get_text().strip(), section.get_text()[:80]  # one sentence each
-        assert len(section.select_one("aside.notes").get_text()) > 40, section.get_text()[:80]
+        notes = section.select_one("aside.notes")
+        said = notes.get_text(" ")
+        assert "Say:" in said and "Then:" in said or section in sections[len(main):], said[:80]
+        assert "`" not in said and "http" not in said, said  # no backticks, every address a link with words
+        assert notes.select_one("hr") and "Evidence:" in said.split("Then:")[-1], said[:80]
+        marks += [m.get_text() for m in notes.select("p.time")]
         assert "does not hold" not in section.get_text() and "Refuted" not in section.get_text()
+    assert marks[0].startswith("0:00–") and marks[-1].split(" · ")[0].endswith("–20:00"), marks
     for section in sections[1:]:
         link = section.select_one("p.from a")["href"]
         assert (out / "slides" / link).resolve().is_file(), link
@@ -254,10 +265,11 @@ FIT = """() => {
 }"""
 
 
-@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+@pytest.mark.parametrize("size", [(1024, 768), (1366, 768), (1920, 1080)])
 def test_every_slide_fits_the_screen_with_text_readable_from_the_back(built, size):
     """Nothing outside a slide's box, nothing scrolling, text at least 18 px and figure labels at
-    least 14 px on the screen, in a real chromium at a projector's and a monitor's size."""
+    least 14 px on the screen, in a real chromium at an old projector's, a projector's and a
+    monitor's size."""
     from analysis.publish import chromium
 
     if chromium.chromium() is None:
@@ -375,3 +387,215 @@ def test_the_recorded_stepper_walks_every_step_without_a_kernel(built):
         other = chain.explain(STEPPER_CASES[2].paths, STEPPER_CASES[2].fd, "missing-increment")
         assert caption().startswith(f"Step {len(other.steps) + 1} of {len(other.steps) + 1}.")
         assert page.locator(".recorded-stepper .stepper-step:not([hidden]) img").count() == 1
+
+
+# -- readers who are not the author: axe, phones, print, PDFs, screen readers --------------------------
+
+SERIOUS = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+  .filter((v) => ['serious', 'critical'].includes(v.impact))
+  .map((v) => `${v.id}: ${v.nodes.length} × ${v.nodes[0].target.join(' ')} ${(v.nodes[0].any[0] || {}).message || ''}`)"""
+
+
+def _pages(out):
+    return [*sorted(out.glob("0*.html")), out / "index.html", out / "handout.html"]
+
+
+def _axe(page, axe) -> list[str]:
+    page.add_script_tag(path=str(axe))
+    return page.evaluate(SERIOUS)
+
+
+def test_axe_finds_nothing_serious_on_any_page_the_handout_or_any_slide(built):
+    """axe-core (pinned, from npm) in chromium: every page, the index and the handout on a
+    laptop, on a phone and with a dark desktop, and every slide of the deck as shown."""
+    from analysis.publish import chromium
+    from analysis.publish.assets import AXE, fetch_assets
+
+    if chromium.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    axe = fetch_assets((AXE,))[AXE.name]
+    found = {}
+    with chromium.browser() as chrome:
+        for label, options in (("laptop", {"viewport": {"width": 1366, "height": 768}}),
+                               ("phone", {"viewport": {"width": 390, "height": 844}, "is_mobile": True}),
+                               ("dark", {"viewport": {"width": 1366, "height": 768}, "color_scheme": "dark"})):
+            context = chrome.new_context(**options)
+            page = context.new_page()
+            for path in _pages(out):
+                page.goto(path.as_uri())
+                if path.name == "03_explorer.html":
+                    page.wait_for_selector(".live-table td.outcome")
+                found[(label, path.name)] = _axe(page, axe)
+            context.close()
+        page = chrome.new_page(viewport={"width": 1366, "height": 768})
+        url = (out / "slides" / "index.html").as_uri()
+        page.goto(url)
+        page.wait_for_selector(".reveal.ready")
+        page.add_script_tag(path=str(axe))
+        for index in range(page.evaluate("document.querySelectorAll('.slides > section').length")):
+            page.evaluate(f"Reveal.slide({index})")
+            page.wait_for_function("i => Reveal.getIndices().h === i", arg=index)
+            if page.locator(".slides > section.present .live-explorer").count():
+                page.wait_for_selector(".slides > section.present .live-table td.outcome")
+            found[("slide", index + 1)] = page.evaluate(SERIOUS)
+    assert {where: said for where, said in found.items() if said} == {}
+    assert len(found) == 3 * len(_pages(out)) + len(list(re.finditer(r'<section data-slide="', (
+        out / "slides" / "index.html").read_text())))
+
+
+WIDER = """() => {
+  const width = document.documentElement.clientWidth, wide = [], cut = [];
+  const page = (el) => el === document.body || el === document.documentElement || el.matches('.jp-Notebook, .jp-Cell');
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || r.right <= width + 1) continue;
+    let up = el.parentElement, scrolls = false, clips = false;
+    for (; up; up = up.parentElement) {
+      const s = getComputedStyle(up);
+      if (up.getBoundingClientRect().right > width + 1) continue;
+      if (!page(up) && /(auto|scroll)/.test(s.overflowX)) { scrolls = true; break; }
+      if (/(hidden|clip)/.test(s.overflowX)) { clips = true; break; }
+    }
+    if (clips) cut.push(el.tagName + '.' + el.className);
+    else if (!scrolls) wide.push(el.tagName + '.' + el.className);
+  }
+  return {page: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5), cut: cut.slice(0, 5),
+          viewport: !!document.querySelector('meta[name="viewport"]')};
+}"""
+
+
+def test_on_a_phone_nothing_is_wider_than_the_screen_and_the_explorer_stacks_its_rows(built):
+    """At 390 × 844: a viewport meta, no page wider than the screen, nothing cut off (code and
+    wide tables scroll sideways inside their own box), and the explorer's table one stacked
+    block per preopen, each cell led by its heading."""
+    from analysis.publish import chromium
+
+    if chromium.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    with chromium.browser() as chrome:
+        context = chrome.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        for name in ("index.html", "03_explorer.html", "04_root_cause.html", "07_am_i_affected.html",
+                     "handout.html"):
+            page.goto((out / name).as_uri())
+            if name == "03_explorer.html":
+                page.wait_for_selector(".live-table td.outcome")
+            seen = page.evaluate(WIDER)
+            assert seen["viewport"] and seen["page"] <= 390 and not seen["wide"] and not seen["cut"], (name, seen)
+        page.goto((out / "03_explorer.html").as_uri())
+        cell = page.locator(".live-table td.outcome").first
+        cell.wait_for()
+        assert cell.evaluate("c => getComputedStyle(c).display") == "block"
+        assert cell.evaluate("c => getComputedStyle(c, '::before').content") == '"outcome: "'
+        context.close()
+
+
+def test_printing_keeps_code_inside_the_page_and_prints_every_stepper_step(built):
+    from analysis.publish import chromium
+
+    if chromium.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    with chromium.browser() as chrome:
+        page = chrome.new_page(viewport={"width": 700, "height": 1000})
+        page.emulate_media(media="print")
+        page.goto((out / "04_root_cause.html").as_uri())
+        steps = page.locator(".recorded-stepper .stepper-step")
+        assert steps.count() > 20
+        assert all(steps.nth(i).is_visible() for i in range(steps.count()))
+        wider = page.evaluate("[...document.querySelectorAll('pre, .jp-InputArea-editor')]"
+                              ".filter((p) => p.scrollWidth > p.clientWidth + 1).length")
+        assert wider == 0
+        page.goto((out / "index.html").as_uri())
+        assert page.evaluate("[...document.querySelectorAll('table')].every((t) => t.tHead && "
+                             "getComputedStyle(t.tHead).display === 'table-header-group')")
+
+
+def test_the_pdfs_are_tagged_in_english_and_the_handout_keeps_headings_with_their_tables(built):
+    from pypdf import PdfReader
+
+    from analysis.publish import chromium
+
+    if chromium.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    for name in ("slides.pdf", "handout.pdf"):
+        root = PdfReader(out / name).trailer["/Root"]
+        assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"], name
+        assert str(root.get("/Lang")) == "en", name
+    pages = [unicodedata.normalize("NFKC", p.extract_text()) for p in PdfReader(out / "handout.pdf").pages]
+    heading = next(i for i, words in enumerate(pages) if "Toolchains: what ships" in words)
+    assert "Measured in this build" in pages[heading]
+
+
+def test_screen_readers_hear_the_explorer_and_the_stepper(built):
+    """The explorer's result line and the recorded stepper's caption are polite live regions,
+    filled when the reader changes something."""
+    from analysis.publish import chromium
+
+    if chromium.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    with chromium.browser() as chrome:
+        page = chrome.new_page()
+        page.goto((out / "03_explorer.html").as_uri())
+        page.wait_for_selector(".live-table td.outcome")
+        status = page.locator('.live-explorer [aria-live="polite"]')
+        assert status.count() == 1 and "run in this page" in status.inner_text()
+        page.goto((out / "04_root_cause.html").as_uri())
+        said = page.locator('.recorded-stepper [aria-live="polite"]')
+        page.click(".recorded-stepper button[data-move='-1']")
+        shown = page.locator(".recorded-stepper .stepper-step:not([hidden]) .stepper-caption").inner_text()
+        assert said.inner_text() == shown and shown.startswith("Step ")
+
+
+def test_a_grids_labels_fit_their_cells_on_a_slide(runner):
+    """The deck raises a figure's fonts to be read from the back; a survival grid is drawn again
+    with columns as much wider, so no cell's label runs into the next (the longest names of the
+    deck's three lists)."""
+    from analysis.findings.claims import FIRST_MISROUTED, INTACT, LAST_MISROUTED
+    from analysis.publish import deck
+    from analysis.show import plots
+
+    runs = [runner.run(paths, adapter="jco-1.8.1") for paths in (FIRST_MISROUTED, LAST_MISROUTED, INTACT)]
+    drawn = []
+
+    def draw(widen):
+        drawn.append(plots.survival_grid(runs, labels=[" ".join(r.paths) for r in runs], widen=widen))
+        return drawn[-1]
+
+    deck.figure(draw, (1180, 160))  # short: the fonts grow by more than a cell's margin (drawn once, "/cache" and four more overran)
+    fig = drawn[-1]
+    ax = fig.axes[0]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        x, _ = text.get_position()
+        left, right = ax.transData.transform([(x - 0.5, 0), (x + 0.5, 0)])[:, 0]
+        assert left <= box.x0 and box.x1 <= right, text.get_text()
+
+
+def test_on_a_phone_figures_keep_their_labels_size(built):
+    """Each figure of the index and pages 2 to 4 is shown at 390 px wide no smaller than at
+    1366 px (it scrolls sideways in its own box instead of shrinking)."""
+    from analysis.publish import chromium
+
+    if chromium.chromium() is None:
+        pytest.skip("no chromium")
+    out, _ = built
+    scales = "[...document.querySelectorAll('img[src^=\"data:image/png\"]')].map((i) => i.width / i.naturalWidth)"
+    with chromium.browser() as chrome:
+        shown = {}
+        for width, height in ((1366, 768), (390, 844)):
+            page = chrome.new_page(viewport={"width": width, "height": height})
+            for name in ("index.html", "02_reproduce.html", "03_explorer.html", "04_root_cause.html"):
+                page.goto((out / name).as_uri())
+                shown[(width, name)] = page.evaluate(scales)
+            page.close()
+    for name in ("index.html", "02_reproduce.html", "03_explorer.html", "04_root_cause.html"):
+        assert shown[(390, name)] and all(small >= large - 0.01 for small, large in
+                                          zip(shown[(390, name)], shown[(1366, name)])), name

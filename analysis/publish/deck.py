@@ -1,9 +1,12 @@
 """The slide deck: the story for a 20-minute session, drawn for the room.
 
-Every slide holds one idea: a title, one sentence, and one figure, small table or run, with
-speaker notes that carry the numbers. The sentence under a figure is a claim of that build
-(read from the executed notebook's "What we learned", with what it was checked on going to
-the notes), never a sentence written here about a result. The figures are drawn here for the
+Every slide holds one idea: a title, one sentence, and one figure, small table or run. Its
+speaker notes are a script: the time mark of its part of the talk, what to say, what to point
+at, the way into the next slide, and below a rule the evidence (the lists a claim speaks about,
+the counts). The sentence under a figure is a claim of that build (read from the executed
+notebook's "What we learned", with what it was checked on going to the evidence), never a
+sentence written here about a result. The main slides end on "What to do"; backup slides
+follow it, uncounted in the slide number. The figures are drawn here for the
 slide's size: each is shown no wider nor taller than a slide leaves it, and its fonts are
 raised until the smallest label is at least ``MIN_LABEL_PX`` on the screen. The deck is plain
 reveal.js, shipped beside the reports (``assets``), so a session needs no network, and it
@@ -14,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,8 +29,9 @@ SLIDE_SIZE = (1280, 720)
 """reveal.js's slide, in CSS pixels: 16:9, scaled by reveal to fill 1366 × 768 (×1.02) or 1920 × 1080 (×1.44)."""
 FIGURE_BOX = (1180, 440)
 """The most a figure takes on a slide, under its title and sentence (CSS pixels before reveal's scaling)."""
-MIN_LABEL_PX = 15.0
-"""The smallest label a figure may show, in CSS pixels before reveal's scaling (≥ 15.3 px at 1366 × 768)."""
+MIN_LABEL_PX = 18.5
+"""The smallest label a figure may show, in CSS pixels before reveal's scaling: 14.2 px on a 1024 × 768
+projector (reveal scales the slide by 0.768 there), 18.9 px at 1366 × 768."""
 
 DECK_CSS = """
 .reveal { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-size: 30px; color: #111; }
@@ -38,40 +43,48 @@ html.print-pdf .reveal .slides .pdf-page > section { padding: 16px 40px 0 !impor
 .reveal h1 { font-size: 52px; line-height: 1.15; } .reveal h2 { font-size: 40px; margin-bottom: 14px; }
 .reveal p, .reveal li { font-size: 28px; line-height: 1.35; margin: 0 0 14px; }
 .reveal p.say { font-size: 28px; }
-.reveal .from { font-size: 20px; color: #555; position: absolute; bottom: 0; left: 0; margin: 0; }
-.reveal .from a { color: #0b62a4; }
-.reveal table { font-size: 22px; border-collapse: collapse; margin: 0; }
+.reveal .from { font-size: 24px; color: #444; position: absolute; bottom: 0; left: 0; margin: 0; }
+.reveal a { color: #0b4f8a; text-decoration: underline; }
+.reveal .slide-number { font-size: 24px; background: #222; color: #fff; right: 12px; bottom: 12px; }
+.reveal .slide-number a { color: #fff; text-decoration: none; }
+.reveal table { font-size: 24px; border-collapse: collapse; margin: 0; }
 .reveal table th, .reveal table td { padding: 4px 12px; border-bottom: 1px solid #ccc; text-align: left; }
-.reveal td.outcome { color: #fff; text-align: center; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-.reveal pre { font-size: 20px; line-height: 1.3; box-shadow: none; width: 100%; margin: 0; }
+.reveal td.outcome { text-align: center; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.reveal pre { font-size: 24px; line-height: 1.3; box-shadow: none; width: 100%; margin: 0; }
 .reveal pre code { max-height: none; padding: 10px; white-space: pre-wrap; }
 .reveal img.figure { margin: 0; display: block; max-width: none; max-height: none; }
 .reveal .columns { display: flex; gap: 36px; }
-.reveal ul.caveats li { font-size: 22px; color: #333; }
+.reveal .allocator-pair.compact { font-size: 0.86em; }
 .reveal .big { font-size: 96px; font-weight: 700; color: #009E73; line-height: 1.1; margin: 20px 0; }
-.reveal .live-explorer { font-size: 20px; border-left: 6px solid #009E73; background: #f4faf7; padding: 6px 14px; }
-.reveal .live-explorer p, .reveal .live-explorer td, .reveal .live-explorer th { font-size: 20px; }
-.reveal .live-explorer select, .reveal .live-explorer input { font-size: 20px; margin-right: 8px; }
+.reveal .live-explorer { font-size: 24px; border-left: 6px solid #009E73; background: #f4faf7; padding: 6px 14px; }
+.reveal .live-explorer p, .reveal .live-explorer td, .reveal .live-explorer th { font-size: 24px; }
+.reveal .live-explorer select, .reveal .live-explorer input { font-size: 24px; margin-right: 8px; }
 .reveal .live-explorer .live-first, .reveal .live-explorer .live-checked, .reveal .live-explorer .live-native { display: none; }
-.reveal p.note { font-size: 22px; color: #333; margin-top: 8px; }
+.reveal p.note { font-size: 24px; color: #333; margin-top: 8px; }
 .reveal .live-table { margin-top: 6px; display: block; max-height: 300px; overflow-y: auto; } .reveal .live-table td, .reveal .live-table th { padding: 2px 10px; }
 """
 
 
 @dataclass(frozen=True)
 class Slide:
-    """One slide: its title, the one sentence it says, what it shows, the presenter's notes,
-    and where its evidence is (a page of the reports)."""
+    """One slide: its title, the one sentence it says, what it shows, what the presenter does
+    with it, its evidence, and where that evidence is (a page of the reports)."""
 
     title: str
     say: str
     """HTML: one sentence."""
     body: str = ""
     """HTML: a figure (``figure``), a small table, a run."""
-    notes: str = ""
-    """Plain text: the numbers a presenter needs."""
+    evidence: str = ""
+    """Plain text: the lists a claim speaks about and the counts, below the script's rule."""
     page: str = ""
     """The report page behind it (``03_explorer.html``), linked at its foot."""
+    show: str = ""
+    """Plain text: what to point at or do while saying the sentence."""
+    part: str = ""
+    """The part of the talk this slide opens (a key of the story's ``parts``), if it opens one."""
+    backup: bool = False
+    """Shown after "What to do", for questions; not counted in the slide number."""
 
 
 @dataclass(frozen=True)
@@ -131,14 +144,12 @@ class Claims:
         return f"{said.statement} {said.rest}"
 
 
-def figure(fig, box: tuple[int, int] = FIGURE_BOX) -> str:
-    """``fig`` as an ``<img>`` for a slide: as large as ``box`` lets it be, with every font
-    raised together until its smallest label shows at ``MIN_LABEL_PX``. The image carries its
-    title as alternative text and, for the deck's test, the smallest label's size."""
-    from ..show.views import figure_title
-
+def _raise_fonts(fig, box: tuple[int, int]) -> tuple[float, float, float]:
+    """Every font of ``fig`` raised together until its smallest label shows at ``MIN_LABEL_PX``
+    in ``box``: how wide it is shown (CSS px), its smallest label (px), and how much the fonts grew."""
     texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
              if t.get_visible() and t.get_text().strip()]
+    grown = 1.0
     for _ in range(6):
         width, height = fig.get_tightbbox().size  # inches, as saved with bbox_inches="tight"
         shown = min(box[0], box[1] * width / height)  # CSS px wide
@@ -146,8 +157,32 @@ def figure(fig, box: tuple[int, int] = FIGURE_BOX) -> str:
         smallest = min(t.get_fontsize() for t in texts) * per_point
         if smallest >= MIN_LABEL_PX - 0.05:
             break
+        grown *= MIN_LABEL_PX / smallest
         for t in texts:
             t.set_fontsize(t.get_fontsize() * MIN_LABEL_PX / smallest)
+    return shown, smallest, grown
+
+
+def figure(fig, box: tuple[int, int] = FIGURE_BOX) -> str:
+    """``fig`` as an ``<img>`` for a slide: as large as ``box`` lets it be, with every font
+    raised together until its smallest label shows at ``MIN_LABEL_PX``. ``fig`` may be a
+    function of how much to widen a grid's columns (``plots.survival_grid``'s ``widen``): it is
+    drawn again with columns as much wider as its fonts grew, so labels still fit their cells.
+    The image carries its alternative text and, for the deck's test, the smallest label's size."""
+    from ..show.views import figure_title
+
+    if callable(fig):
+        draw, widen = fig, 1.0
+        fig = draw(widen)
+        shown, smallest, grown = _raise_fonts(fig, box)
+        for _ in range(3):
+            if grown <= widen * 1.02:
+                break
+            widen = grown
+            fig = draw(widen)
+            shown, smallest, grown = _raise_fonts(fig, box)
+    else:
+        shown, smallest, _ = _raise_fonts(fig, box)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=144, bbox_inches="tight")
     data = base64.b64encode(buffer.getvalue()).decode()
@@ -155,19 +190,71 @@ def figure(fig, box: tuple[int, int] = FIGURE_BOX) -> str:
             f'data-min-label-px="{smallest:.2f}" data-width-px="{shown:.0f}" src="data:image/png;base64,{data}">')
 
 
-def section(slide: Slide, number: int) -> str:
-    """One slide as reveal.js's ``<section>``, its notes in ``<aside class="notes">``."""
-    foot = (f'<p class="from">{number} · the evidence: <a href="../{slide.page}">{html.escape(slide.page)}</a></p>'
+_URL = re.compile(r"https?://[^\s,;)]+")
+_ISSUE = re.compile(r"https://github\.com/[^/]+/([^/]+)/(issues|pull)/(\d+)")
+
+
+def _link(match: re.Match) -> str:
+    """An address in the notes as a link a presenter can say: ``wasmtime pull 10064``, or its site
+    and last part."""
+    url = match.group(0)
+    found = _ISSUE.match(url)
+    place = url.split("//", 1)[1].rstrip("/").split("/")
+    words = (f"{found.group(1)} {'issue' if found.group(2) == 'issues' else 'pull'} {found.group(3)}" if found
+             else place[0] if len(place) == 1 else f"{place[0]}, {place[-1]}")
+    return f'<a href="{html.escape(url)}">{html.escape(words)}</a>'
+
+
+def spoken(text: str) -> str:
+    """Plain text for the notes as HTML: no backticks, each address a link with words, not a bare URL."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", text)).replace("`", "")
+    parts = _URL.split(text)
+    links = [_link(m) for m in _URL.finditer(text)]
+    return "".join(html.escape(part) + (links[i] if i < len(links) else "") for i, part in enumerate(parts))
+
+
+def timings(slides: Sequence[Slide], parts: Mapping[str, float]) -> dict[int, str]:
+    """The time mark of each slide that opens a part of the talk: ``4:00–8:00 · The symptom``,
+    from the parts' minutes in order."""
+    marks, start = {}, 0.0
+    for index, slide in enumerate(slides):
+        if slide.part:
+            end = start + parts[slide.part]
+            marks[index] = f"{int(start)}:{round(start % 1 * 60):02d}–{int(end)}:{round(end % 1 * 60):02d} · {slide.part}"
+            start = end
+    return marks
+
+
+def notes(slide: Slide, following: Slide | None, mark: str = "") -> str:
+    """The presenter's script for ``slide``: its time mark, what to say and show, the way into the
+    next slide, and below a rule its evidence."""
+    lines = [f'<p class="time"><b>{html.escape(mark)}</b></p>' if mark else "",
+             f"<p><b>Say:</b> {spoken(slide.say)}</p>",
+             f"<p><b>Show:</b> {spoken(slide.show)}</p>" if slide.show else "",
+             (f"<p><b>Then:</b> {html.escape(following.title)}</p>" if following and not following.backup
+              else "<p><b>Then:</b> questions; the backup slides follow.</p>" if not slide.backup else ""),
+             f"<hr><p><b>Evidence:</b> {spoken(slide.evidence)}</p>" if slide.evidence else ""]
+    return "".join(lines)
+
+
+def section(slide: Slide, number: int, script: str = "") -> str:
+    """One slide as reveal.js's ``<section>``, its script in ``<aside class="notes">``."""
+    where = "backup" if slide.backup else str(number)
+    foot = (f'<p class="from">{where} · the evidence: <a href="../{slide.page}">{html.escape(slide.page)}</a></p>'
             if slide.page else "")
     title = f"<h2>{html.escape(slide.title)}</h2>" if number > 1 else f"<h1>{html.escape(slide.title)}</h1>"
-    return (f'<section data-slide="{number}">{title}<p class="say">{slide.say}</p>{slide.body}{foot}'
-            f'<aside class="notes">{html.escape(slide.notes)}</aside></section>')
+    backup = ' data-visibility="uncounted" data-backup="1"' if slide.backup else ""
+    return (f'<section data-slide="{number}"{backup}>{title}<p class="say">{slide.say}</p>{slide.body}{foot}'
+            f'<aside class="notes">{script}</aside></section>')
 
 
-def deck_page(slides: Sequence[Slide], title: str, assets_url: str) -> str:
-    """The deck as one page: reveal.js and its notes plugin from ``assets_url``, nothing from the network."""
+def deck_page(slides: Sequence[Slide], title: str, assets_url: str, parts: Mapping[str, float]) -> str:
+    """The deck as one page: reveal.js and its notes plugin from ``assets_url``, nothing from the
+    network; ``parts``: the talk's parts and their minutes, in order."""
     reveal = f"{assets_url}/reveal.js"
-    sections = "\n".join(section(s, i) for i, s in enumerate(slides, 1))
+    marks = timings(slides, parts)
+    sections = "\n".join(section(s, i, notes(s, slides[i] if i < len(slides) else None, marks.get(i - 1, "")))
+                         for i, s in enumerate(slides, 1))
     width, height = SLIDE_SIZE
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -124,17 +124,20 @@ def stepper_html(cases: tuple[StepperCase, ...], affected: str | None = None, fi
     return ('<div class="recorded-stepper"><p class="stepper-controls"><label>list <select aria-label="list">'
             f'{"".join(options)}</select></label> <button type="button" data-move="-1">◀ Prev</button> '
             f'<span class="stepper-at">step {first}</span> <button type="button" data-move="1">Next ▶</button></p>'
+            # what a screen reader says on each move: the shown step's caption
+            '<p class="stepper-said sr-only" role="status" aria-live="polite"></p>'
             f'{"".join(steps)}</div>{style}{_STEPPER_SCRIPT}')
 
 
 _STEPPER_SCRIPT = """<script>
 document.querySelectorAll('.recorded-stepper').forEach((box) => {
-  const list = box.querySelector('select'), at = box.querySelector('.stepper-at');
+  const list = box.querySelector('select'), at = box.querySelector('.stepper-at'), said = box.querySelector('.stepper-said');
   let shown = box.querySelector('.stepper-step:not([hidden])');
   const show = (c, s) => {
     const next = box.querySelector(`.stepper-step[data-case="${c}"][data-step="${s}"]`);
     if (!next) return;
     shown.hidden = true; next.hidden = false; shown = next; at.textContent = `step ${s}`;
+    said.textContent = next.querySelector('.stepper-caption').textContent;
   };
   list.addEventListener('change', () => show(list.value, list.selectedOptions[0].dataset.opens));
   box.querySelectorAll('button').forEach((b) => b.addEventListener('click', () => {

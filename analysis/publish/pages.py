@@ -24,9 +24,9 @@ from ..model.describe import headline, prose, span
 from ..reach.survey import survey
 from ..reach.toolchains import toolchain_map
 from ..reach.words import still_affected
-from ..show.palette import OUTCOME_COLORS, marked
+from ..show.palette import OUTCOME_COLORS, chip, marked
 from ..show.plots import png_base64, survival_grid
-from ..show.views import linked
+from ..show.views import figure_title, linked
 from .notebooks import Notebook
 from .offline import replace_widgets
 from .paper import WAY_IN
@@ -78,10 +78,11 @@ def export_html(notebook: nbformat.NotebookNode, title: str = "preopen lab", nav
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     page = BeautifulSoup(body, features="html.parser")
     figure_alts(page, notebook)
+    scrollable(page)
     for empty in page.select('script[src=""]'):  # the MathJax slot, left empty: no page has a formula
         empty.decompose()
     if page.head is not None:
-        page.head.append(BeautifulSoup(f"<style>{PAGE_CSS}</style>", features="html.parser"))
+        page.head.append(BeautifulSoup(f"<style>{PAGE_CSS}{dark_theme()}</style>", features="html.parser"))
     if nav and page.body is not None:
         page.body.insert(0, BeautifulSoup(nav, features="html.parser"))
         page.body.append(BeautifulSoup(nav, features="html.parser"))
@@ -112,17 +113,75 @@ td.outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .jp-RenderedHTMLCommon a code { color: inherit; text-decoration: underline; }
 .jp-InputPrompt, .jp-OutputPrompt { color: #595959 !important; opacity: 1 !important; }
 .jp-RenderedHTMLCommon a, nav a { text-decoration: underline !important; }
+:root { --jp-mirror-editor-operator-color: #7a1fc2; --jp-mirror-editor-number-color: #006b00; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.jp-CodeMirrorEditor, .jp-InputArea-editor, .jp-OutputArea-output pre { overflow-x: auto !important; }
+.jp-OutputArea-output img { max-width: 100%; height: auto; }
+.table-scroll, .figure-scroll { max-width: 100%; overflow-x: auto; }
+thead { display: table-header-group; }
+@media (max-width: 600px) {
+  .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
+  nav { flex-direction: column; gap: 0.3rem; }
+  .live-table, .live-table tbody, .live-table tr, .live-table td { display: block; }
+  .live-table tr:first-child { display: none; }
+  .live-table tr { border-bottom: 1px solid #999; padding: 0.3rem 0; }
+  .live-table td { text-align: left !important; }
+  .live-table td::before { content: attr(data-label) ": "; font-weight: bold; }
+  .live-explorer select, .live-explorer input { margin: 0.2rem 0.4rem 0.2rem 0; max-width: 100%; }
+  .figure-scroll img { max-width: none !important; }
+}
 @media print {
   nav, .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
   .stepper-controls, .offline-line { display: none; }
+  .recorded-stepper .stepper-step[hidden] { display: block !important; }
+  .recorded-stepper .stepper-step { break-inside: avoid; border-top: 1px solid #999; }
+  .jp-CodeMirrorEditor, .jp-InputArea-editor, .jp-OutputArea-output pre { overflow: visible !important; }
+  pre, .highlight pre, .cm-line { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+  .table-scroll, .figure-scroll { overflow: visible; }
   .jp-OutputArea-output img { max-width: 100% !important; break-inside: avoid; }
-  .jp-OutputArea-child, pre, table { break-inside: avoid; }
+  .jp-OutputArea-child, pre, tr { break-inside: avoid; }
+  h1, h2, h3, h4, caption { break-after: avoid; }
   .jp-MarkdownOutput a[href^="http"]::after { content: " (" attr(href) ")"; font-size: 80%; color: #555; }
   body { font-size: 11pt; }
 }
 """
 """What each page adds to nbconvert's lab style: the views in place of widgets, code inside a link
-drawn as a link, and a print style (no navigation, no controls; outcome cells keep their colours)."""
+drawn as a link, text at 4.5:1 or more, code and wide tables that scroll sideways on a phone (the
+explorer's table stacks its rows there, each cell led by its heading), and a print style (no
+navigation, no controls, every step of the recorded stepper, code wrapped inside the page, table
+headers repeated, headings kept with what follows; outcome cells keep their colours)."""
+
+DARK_CSS = """
+:root { --jp-mirror-editor-operator-color: #d09cf5; }
+body { background: var(--jp-layout-color0); color: var(--jp-content-font-color1); }
+a, nav a { color: #9cc3ff; }
+.jp-InputPrompt, .jp-OutputPrompt { color: #a8a8a8 !important; }
+.live-explorer, .live-scan { background: #10261d; }
+.live-scan-drop.live-scan-over { background: #143528; }
+.offline-line { background: #0f2230; }
+.live-checked, .live-native, .live-scan-checked { color: #d0d0d0; }
+.live-scan-drop { border-color: #aaa; }
+.jp-OutputArea-output img, .jp-RenderedHTMLCommon img { background: #fff; padding: 4px; border-radius: 4px; }
+:root .stepper-real tr.now td { background: #4a3b00; color: #fff; }
+:root .stepper-real td.differ { color: #ff8a80; }
+.jp-RenderedHTMLCommon [style*="color:#555"] { color: #c8c8c8 !important; }
+.jp-RenderedHTMLCommon [style*="color:#8a5a00"] { color: #f0b454 !important; }
+"""
+"""What a reader with a dark desktop gets, after JupyterLab's own dark theme (``dark_theme``): the
+boxes the pages add in dark tints, lighter links and greys, each figure on a light card."""
+
+
+def dark_theme() -> str:
+    """JupyterLab's dark theme as nbconvert ships it, and ``DARK_CSS``, for ``prefers-color-scheme: dark``
+    only: the pages stay light for everyone else and in print."""
+    from nbconvert import HTMLExporter
+
+    for folder in HTMLExporter(template_name="lab").template_paths:
+        theme = Path(folder) / "static" / "theme-dark.css"
+        if theme.is_file():
+            return f"@media screen and (prefers-color-scheme: dark) {{\n{theme.read_text()}\n{DARK_CSS}}}"
+    return ""
+
 
 _CROSS_REF = re.compile(r"\bnotebook (\d+)\b(?!\])")
 
@@ -138,6 +197,24 @@ def figure_alts(page, notebook: nbformat.NotebookNode) -> None:
     for img, alt in zip(drawn, alts):
         if alt:
             img["alt"] = alt
+
+
+def scrollable(page) -> None:
+    """Code cells, figures and output tables in an exported page (a BeautifulSoup tree), which
+    scroll sideways where the screen is narrower than they are, made reachable from the keyboard:
+    each a tab stop, named for a screen reader. A phone shows a figure at its own size, its
+    labels as large as on a laptop, rather than shrunk to the screen."""
+    for editor in page.select(".jp-InputArea-editor"):
+        editor.attrs.update({"tabindex": "0", "role": "region", "aria-label": "code"})
+    for img in page.select(".jp-OutputArea-output img"):
+        img.wrap(page.new_tag("div", attrs={"class": "figure-scroll", "tabindex": "0", "role": "region",
+                                            "aria-label": "figure, scrolls sideways on a narrow screen"}))
+    for table in page.select(".jp-OutputArea-output table"):
+        if table.find_parent("table") is None:
+            caption = table.find("caption")
+            name = caption.get_text(" ", strip=True) if caption else "table"
+            table.wrap(page.new_tag("div", attrs={"class": "table-scroll", "tabindex": "0", "role": "region",
+                                                  "aria-label": name}))
 
 
 def nav_html(before: Notebook | None, after: Notebook | None) -> str:
@@ -160,7 +237,9 @@ def index_html(built: Sequence[Built], found: Sequence[verdicts.Verdict]) -> str
         found=found,
         headline=measured_headline(found),
         figure_png=png_base64(figure),
+        figure_alt=figure_title(figure),
         colors=OUTCOME_COLORS,
+        chip=chip,
         span=span,
         marked=marked,
         prose=lambda text: markupsafe.Markup(prose(text)),

@@ -49,7 +49,13 @@ tr, table { break-inside: avoid; }
 caption { text-align: left; font-weight: 600; padding: 4pt 0 2pt; }
 th, td { border-bottom: 1px solid #bbb; padding: 2pt 4pt; text-align: left; vertical-align: top; }
 .small { font-size: 8.5pt; color: #333; } a { color: #0b62a4; word-break: break-all; }
+h2 { break-after: avoid; } .kept { break-inside: avoid; }
+@media screen and (prefers-color-scheme: dark) {
+  body { background: #121212; color: #e6e6e6; } .small { color: #c8c8c8; } a { color: #9cc3ff; }
+}
 """
+"""The handout on A4, a heading kept on the page of what follows it (the toolchains' heading, its
+note and first table move together), light on screen unless the reader's desktop is dark."""
 
 
 def handout_html(found: Sequence[verdicts.Verdict], toolchains: Sequence[Toolchain], caveats: Sequence[str],
@@ -87,10 +93,10 @@ newer{_lts(toolchains)}.</p>
 <ul><li>Affected adapter builds: {", ".join(f"<code>{v.adapter}</code> (jco {html.escape(span(v.releases))})"
                                           for v in affected)}.</li>
 {"".join(f"<li>{c}</li>" for c in caveats)}</ul>
-<h2>Toolchains: what ships inside your component</h2>
+<section class="kept"><h2>Toolchains: what ships inside your component</h2>
 <p class="small">Measured: the lab scanned the adapters the packages ship, running their own code. Cited: from upstream,
 not run here; each with its source.</p>
-<table><caption>Measured in this build</caption>{head.format("what was run")}{rows("measured")}</table>
+<table><caption>Measured in this build</caption>{head.format("what was run")}{rows("measured")}</table></section>
 <table><caption>Cited from upstream, not run here</caption>{head.format("source")}{rows("cited")}</table>
 {_internals(toolchains)}
 </body></html>
@@ -139,6 +145,6 @@ def print_pdfs(out: Path, log=print) -> list[Path]:
 
 
 def _pdf(tab, target: Path, **size) -> Path:
-    data = tab.pdf(print_background=True, prefer_css_page_size=True, **size)
+    data = tab.pdf(print_background=True, prefer_css_page_size=True, tagged=True, outline=True, **size)
     write_atomically(target, data)
     return target

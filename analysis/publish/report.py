@@ -32,7 +32,7 @@ from .assets import fetch_assets
 from .deck import Claims, deck_page
 from .notebooks import NOTEBOOKS_DIR, Notebook, execute, notebooks
 from .pages import TITLE, Built, export_html, index_html, measured_headline, nav_html
-from .story import story
+from .story import PARTS, story
 
 CAVEATS = (EMPTY_NAME_STOP,
            "A single preopen whose name is 60,001 bytes long",
@@ -106,7 +106,7 @@ def build(out: Path = REPORTS_DIR, directory: Path = NOTEBOOKS_DIR, only: Sequen
     explorer = live.explorer_html("../assets", checked, native)
     slides = story(executed, found, measured_headline(found), (short, checked), explorer, matrix,
                    toolchain_map(survey()), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-    write_atomically(out / "slides" / "index.html", deck_page(slides, TITLE, "../assets").encode())
+    write_atomically(out / "slides" / "index.html", deck_page(slides, TITLE, "../assets", PARTS).encode())
     log(f"slides -> {out / 'slides' / 'index.html'} ({len(slides)} slides)")
     claims = Claims(executed)
     caveats = [claims.sentence(CAUSE[0], CAUSE[1]), *(claims.sentence("06_practices", starts) for starts in CAVEATS)]
