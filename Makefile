@@ -65,7 +65,7 @@ guests: $(TEST_STAMP)
 	  echo "installing Debian's rustc and libstd-rust-dev-wasm32"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq rustc libstd-rust-dev-wasm32; }
-	$(PY) -m analysis build-guests opener keeper rust-open
+	$(PY) -m analysis build-guests opener keeper conformance rust-open
 
 # As root (a container), JupyterLab refuses to start without --allow-root.
 lab: setup

@@ -124,6 +124,19 @@ CONFINE = Guest(
 (``reach.host_checks.confinement``)."""
 
 
+CONFORMANCE = Guest(
+    name="conformance",
+    language="C (wasi-libc)",
+    source=GUESTS_DIR / "conformance" / "conformance.c",
+    binary=GUESTS_DIR / "conformance" / "conformance.wasm",
+    description="checks itself: each fd's prestat and name against the names in its arguments, MARKER through "
+                "each fd and by each name's path; one line per failed expectation, exit 0 only if all hold",
+    protocol="text",
+)
+"""Not in ``GUESTS``: it says pass or fail by its exit status, as wasi-testsuite's tests do, and
+is run by the exported suite (``reach.suite``), not read by the lab's protocols."""
+
+
 HOSTILE_DIR = GUESTS_DIR / "hostile"
 """Guests that fight back (asleep in a host call, printing without end, asking for
 gigabytes), as WAT: for the tests and ``python -m analysis bench --hostile``."""
@@ -211,7 +224,7 @@ def _wasm(guest: Guest) -> bytes:
 
 def build(name: str, out: Path | None = None) -> Path:
     """Rebuild a compiled guest from its source; ``out`` defaults to the committed path."""
-    guest = get(name)
+    guest = CONFORMANCE if name == "conformance" else get(name)
     if guest.binary is None:
         raise LabError(f"guest {name!r} is WAT and is compiled when used; nothing to build")
     out = out or guest.binary

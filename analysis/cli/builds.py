@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     build = commands.add_parser("build-guests", help="rebuild the compiled guests from source")
     build.set_defaults(func=_build_guests)
-    build.add_argument("names", nargs="*", metavar="NAME", default=["opener", "keeper", "rust-open"])
+    build.add_argument("names", nargs="*", metavar="NAME", default=["opener", "keeper", "conformance", "rust-open"])
 
 
 def _adapters(args: argparse.Namespace) -> int:
