@@ -1,5 +1,6 @@
 """Files built elsewhere: ``scan`` (am I affected?), ``survey`` (published packages), ``repair``;
-and other hosts: ``hosts`` (the WASIp1 hosts people use, check by check)."""
+other hosts: ``hosts`` (the WASIp1 hosts people use, check by check); and the lab's checks as a
+suite a runtime can run: ``export-tests`` and ``conformance``."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     other.add_argument("--host", action="append", metavar="H", help="only this host (repeatable; default: all)")
     other.add_argument("--json", action="store_true", help="print the matrix as JSON")
 
+    export = commands.add_parser("export-tests", help="the lab's preopen checks as a test suite in "
+                                                      "wasi-testsuite's form, with the hosts' expectations")
+    export.set_defaults(func=_export_tests)
+    export.add_argument("out", type=Path, metavar="DIR", help="a new folder for the suite")
+    export.add_argument("--host", action="append", metavar="H",
+                        help="write expectations for this host only (repeatable; default: every host the lab "
+                             "runs the suite on)")
+
+    suite = commands.add_parser("conformance", help="run a suite export-tests wrote on one host, test by test")
+    suite.set_defaults(func=_conformance)
+    suite.add_argument("suite", type=Path, metavar="DIR", help="the folder export-tests wrote")
+    suite.add_argument("--host", default="wasmtime-cli", metavar="H",
+                       help="wasmtime-cli (default: the WASIp1 modules and every component), node (components) or "
+                            "a WASIp1 host (the modules)")
+    suite.add_argument("--only", metavar="GROUP", help="wasip1, or one adapter build's components (jco-1.8.1)")
+
     mend = commands.add_parser("repair", help="re-adapt an affected component with a build measured not "
                                               "affected, checked first")
     mend.set_defaults(func=_repair)
@@ -58,6 +75,50 @@ def _hosts(args: argparse.Namespace) -> int:
     else:
         print("\n".join(describe_matrix(matrix)))
     return 0
+
+
+def _export_tests(args: argparse.Namespace) -> int:
+    """Write the suite, then run it on each host for its expectations; exit 0 once written."""
+    import time
+
+    from ..experiments import verdicts
+    from ..reach import suite
+    from ..runs import hosts
+
+    chosen = args.host or [h for h in hosts.HOSTS if h != "wasmtime-py"]
+    unknown = [h for h in chosen if h not in hosts.HOSTS or h == "wasmtime-py"]
+    if unknown:
+        raise LabError(f"unknown host {unknown[0]!r} for the suite: choose from "
+                       f"{', '.join(h for h in hosts.HOSTS if h != 'wasmtime-py')}")
+    affected = [v.adapter for v in verdicts.measure()[1:] if v.affected]
+    written = suite.export(args.out)
+    print(f"wrote {written['tests']} tests ({written['bytes']:,} bytes) to {args.out}")
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    for host in chosen:
+        started = time.monotonic()
+        path = suite.expect(args.out, host, affected, stamp)
+        print(f"{host}: {len(suite.read_expectations(path))} tests fail, in {path} "
+              f"({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    """Exit status: 0 if every test ran passed, 1 if any failed, 2 if the suite could not run."""
+    from ..reach import suite
+
+    def tell(test, outcome) -> None:
+        said = f": {shown(outcome.said.splitlines()[0], 200)}" if outcome.said and not outcome.passed else ""
+        print(f"{'PASS' if outcome.passed else 'FAIL'} {test.group}/{test.name}{said}", flush=True)
+
+    results = suite.run(args.suite, args.host, args.only, tell)
+    failed = {f"{t.group}/{t.name}" for t, o in results if not o.passed}
+    print(f"{len(results) - len(failed)} of {len(results)} passed on {args.host}")
+    expected = args.suite / "expectations" / args.host / "linux.toml"
+    if expected.is_file() and args.only is None:
+        listed = suite.read_expectations(expected)
+        print("as its expectations say" if listed == failed else
+              f"not as its expectations say: {len(failed - listed)} more failed, {len(listed - failed)} fewer")
+    return 1 if failed else 0
 
 
 def _scan_files(args: argparse.Namespace) -> int:

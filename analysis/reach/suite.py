@@ -1,0 +1,472 @@
+"""The lab's preopen checks as a test suite in wasi-testsuite's form, and a runner for it.
+
+wasi-testsuite (WebAssembly/wasi-testsuite) is the conformance suite WASI runtimes run: one
+``.wasm`` and one ``.json`` per test, the JSON giving the test's arguments, environment,
+expected exit code and output; each test checks itself and says pass or fail by its exit
+status. Its spec can preopen one directory. This suite keeps that form and adds one field,
+``preopens``: the directories to preopen, in order, each ``{"dir": ..., "guest": ...}`` with
+``dir`` relative to the test's own folder.
+
+Every test runs the same guest, ``guests/conformance`` (C on wasi-libc): its arguments are
+the names given, and each preopen's directory holds ``MARKER`` reading ``preopen-<i>``. The
+WASIp1 tests are the core module; the same tests are also written once per catalogued
+adapter build as a component, so a runtime that runs components tests the adapter it ships.
+``export`` writes the suite and, per host the lab runs it on, which tests that host fails and
+the lab's judgement of each (``expectations/<host>/linux.toml``, as wasi-testsuite keeps
+them); ``run`` runs a suite on one host.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..artifacts import adapters
+from ..artifacts.cache import read_regular, write_atomically
+from ..artifacts.compose import compose
+from ..artifacts.guests import CONFORMANCE, GUEST_MAX_BYTES
+from ..model.errors import LabError, first_line
+from ..model.markers import MARKER, marker_text
+from ..runs import hosts
+from ..runs.runner import DEFAULT_FUEL, default_runner, fuel_for
+from ..runs.wasip1_hosts import P1_HOSTS
+
+_RUN_ROOT = re.compile(r"/\S*?preopen-lab-[^/\s`']*/")
+"""A run's temporary folder, left out of what a test said (it differs every run)."""
+OUTSIDE = "outside"
+"""What the ``MARKER`` beside a test's directories says: a host that lets ``../MARKER``
+through fd 3 reads it, and the guest's ``escape`` check fails."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test of the suite: the names preopened, in order, and why it is there."""
+
+    name: str
+    family: str
+    names: tuple[str, ...]
+    why: str
+    hosts_checks: bool = False
+    """The guest also checks what a WASIp1 host may get wrong alone (``--hosts``): fds 0 to 2
+    are no preopens, a missing file is ENOENT, ``../`` is refused."""
+
+    @property
+    def args(self) -> list[str]:
+        return ["--hosts", *self.names] if self.hosts_checks else list(self.names)
+
+
+def _many(count: int) -> tuple[str, ...]:
+    return tuple(f"/{i:03d}" for i in range(count))
+
+
+CASES: tuple[Case, ...] = (
+    Case("report-case", "report", ("/a", "/b", "/c", "/d", "/e"), "the list of wasmtime#10058"),
+    Case("minimal-three", "minimal", ("/a", "/b", "/c"), "three names: the smallest list found that catches it"),
+    Case("nesting", "nesting", ("/", "/tmp", "/home"), "nested names: a path can read another preopen's files"),
+    Case("shared-prefix", "shared prefix", ("/tmp", "/abc", "/tmp2"), "the first preopen misrouted"),
+    Case("shared-prefix-last", "shared prefix", ("/tmp2", "/abc", "/tmp"), "the last preopen misrouted"),
+    Case("equal-length", "equal lengths", ("/aa", "/bb", "/cc", "/dd"), "names of one length: only the ends kept"),
+    Case("stitched", "unequal lengths", ("/a", "/bbbb", "/c", "/dd"), "a name stitched from two (/ddbb)"),
+    Case("empty-name", "empty name", ("/a", "", "/b"), "an empty name before the last preopen"),
+    Case("many-124", "many", _many(124), "124 preopens"),
+    Case("many-125", "many", _many(125), "125 preopens: with fds 0 to 2, the adapter's 128 slots full"),
+    Case("many-126", "many", _many(126), "126 preopens: one more than the adapter's slots hold"),
+    Case("hosts-basic", "hosts", ("/a", "/b", "/c"), "stdio fds, a missing file, ../ refused", True),
+    Case("hosts-order", "hosts", ("/c", "/a", "/b"), "names not in sorted order"),
+    Case("hosts-numeric", "hosts", ("/2", "/10", "/1"), "names a JavaScript object would sort first"),
+    Case("hosts-twice", "hosts", ("/a", "/a"), "one name given twice"),
+)
+"""The suite's tests: the report's case, the smallest catching list, each family of the
+claims' counterexamples, and what the WASIp1 hosts' matrix checks."""
+
+POOL = ("/", "/a", "/b", "/ab")
+"""The names the search for the smallest catching lists draws from: distinct, nested, sharing a prefix."""
+
+
+# -- running one test ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One test on one host: passed, and what the guest said (its failed expectations)."""
+
+    test: str
+    passed: bool
+    said: str
+
+
+def _populate(names: Sequence[str], dirs: Sequence[Path] | None = None) -> Callable[[Path], list[tuple[str, str]]]:
+    """The run's host directories: each test directory copied (or, without ``dirs``, made with
+    its MARKER), and the MARKER beside them that a ``../`` escape would read."""
+
+    def populate(root: Path) -> list[tuple[str, str]]:
+        (root / MARKER).write_text(OUTSIDE)
+        made = []
+        for index, name in enumerate(names):
+            target = root / f"p{index}"
+            if dirs is None:
+                target.mkdir()
+                (target / MARKER).write_text(marker_text(index))
+            else:
+                _copy_dir(dirs[index], target)
+            made.append((str(target), name))
+        return made
+
+    return populate
+
+
+def _copy_dir(source: Path, target: Path) -> None:
+    """A test's directory: regular files and folders only, a few of them, small."""
+    target.mkdir()
+    count = 0
+    for entry in sorted(source.iterdir()):
+        count += 1
+        if count > 16 or entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
+            raise LabError(f"{entry}: a test's directory holds only a few regular files and folders")
+        if entry.is_dir():
+            _copy_dir(entry, target / entry.name)
+        else:
+            (target / entry.name).write_bytes(read_regular(entry, 1 << 16))
+
+
+def run_lab(case_args: Sequence[str], names: Sequence[str], build: str = "native") -> Outcome:
+    """The conformance guest in this process (wasmtime-py), natively or through ``build``."""
+    runner = default_runner()
+    program = runner.program(CONFORMANCE, build)
+    done = runner.execute(program, ["conformance", *case_args], _populate(names))
+    said = done.stdout.decode("utf-8", "replace").strip() or (done.trap or "")
+    return Outcome(" ".join(names), done.exit_code == 0 and done.trap is None, said)
+
+
+def run_on(host: str, wasm: bytes, is_component: bool, args: Sequence[str], names: Sequence[str],
+           dirs: Sequence[Path] | None = None, own: bool = True) -> tuple[int | None, str]:
+    """One test on ``host`` (the Wasmtime CLI, node, or a WASIp1 host), in its own confined
+    process: its exit status and what it printed (or why it did not end)."""
+    argv = ["conformance", *args]
+    done = hosts.execute(host, wasm, is_component, argv, _populate(names, dirs), fuel_for(DEFAULT_FUEL, argv),
+                         own=own, deadline=hosts.YOURS_DEADLINE)
+    said = done.stdout.decode("utf-8", "replace").strip() or done.trap or first_line(
+        done.stderr.decode("utf-8", "replace"), "")
+    return (done.exit_code if done.trap is None else None), _RUN_ROOT.sub("", said)
+
+
+# -- the smallest lists that catch it -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Catching:
+    """Which lists, of the sizes tried, fail on every affected build and pass natively and on
+    every build not affected."""
+
+    tried: int
+    """Lists tried: every ordering of 1 to ``sizes`` distinct names from ``POOL``."""
+    runs: int
+    smallest: int | None
+    lists: tuple[tuple[str, ...], ...]
+    """The catching lists of the smallest size."""
+    by_size: dict[int, int]
+    """How many lists of each size catch it."""
+
+
+def catching_lists(affected: Sequence[str], fixed: Sequence[str], sizes: int = 3) -> Catching:
+    """Every list of 1 to ``sizes`` distinct names from ``POOL``, in every order, run with the
+    conformance guest natively and through every build given."""
+    from itertools import permutations
+
+    candidates = [p for k in range(1, sizes + 1) for p in permutations(POOL, k)]
+    catching, runs = [], 0
+    for names in candidates:
+        passes = [run_lab(names, names, b).passed for b in ("native", *fixed)]
+        fails = [not run_lab(names, names, b).passed for b in affected]
+        runs += len(passes) + len(fails)
+        if all(passes) and all(fails):
+            catching.append(names)
+    by_size = {k: sum(len(c) == k for c in catching) for k in range(1, sizes + 1)}
+    smallest = min((len(c) for c in catching), default=None)
+    return Catching(len(candidates), runs, smallest, tuple(c for c in catching if len(c) == smallest), by_size)
+
+
+# -- writing the suite --------------------------------------------------------------------------
+
+README = """# A preopen conformance suite (wasi-testsuite's form, one field added)
+
+Written by `python -m analysis export-tests`. {tests} tests, each a WASIp1 program
+(`wasip1/`) and the same program made a WASIp2 component with each catalogued
+`wasi_snapshot_preview1` adapter build (`components/<build>/`).
+
+## The form
+
+As wasi-testsuite's tests: `<test>.wasm` and `<test>.json`, the JSON with `args`, `env`,
+`exit_code` and `stdout`; a test passes when the program exits with `exit_code` and prints
+`stdout` (nothing: the guest prints one line per failed expectation).
+
+## The proposed extension: `preopens`
+
+wasi-testsuite's spec preopens one directory. These tests need several, named, in order:
+
+```json
+"preopens": [{{"dir": "report-case.dirs/0", "guest": "/a"}}, {{"dir": "report-case.dirs/1", "guest": "/b"}}]
+```
+
+Preopen each `dir` (relative to the folder holding the `.json`) under the name `guest`, in
+this order, so that the first is fd 3. Each directory holds `MARKER` reading `preopen-<i>`;
+the folder above them holds a `MARKER` reading `outside`, which a runtime that lets
+`../MARKER` through would read.
+
+## What the program checks
+
+For each fd from 3: `fd_prestat_get` answers a directory whose name is as long as the name
+given; `fd_prestat_dir_name` tells exactly that name; `MARKER` opened through the fd reads
+its own `preopen-<i>`; `<name>/MARKER` opened by path (wasi-libc routes it by the names it
+was told) reads the MARKER of a preopen given that name. Then the fd after the last answers
+EBADF. The `hosts-*` tests (argument `--hosts`) also check that fds 0 to 2 are not
+preopens, that a missing file is ENOENT and that `../MARKER` is refused.
+
+## Expectations
+
+`expectations/<host>/linux.toml` lists, for each host the lab ran the suite on, the tests it
+fails and the lab's judgement of each.
+"""
+
+
+def _test_json(case: Case, dirs: str) -> dict:
+    return {"args": case.args, "env": {}, "exit_code": 0, "stdout": "",
+            "preopens": [{"dir": f"{dirs}/{i}", "guest": name} for i, name in enumerate(case.names)]}
+
+
+def export(out: Path, builds: Sequence[str] | None = None) -> dict[str, int]:
+    """Write the suite into ``out`` (which must not exist, or be empty): the WASIp1 tests, a
+    component per build for each test, and the README; how many tests and bytes."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LabError(f"{out} exists and is not an empty folder: give a new folder for the suite")
+    chosen = [adapters.resolve(b) for b in builds] if builds is not None else list(adapters.catalogue())
+    module = CONFORMANCE.wasm()
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        p1 = staging / "wasip1"
+        p1.mkdir(parents=True)
+        (p1 / ".conformance.wasm").write_bytes(module)
+        for case in CASES:
+            folder = p1 / f"{case.name}.dirs"
+            folder.mkdir()
+            (folder / MARKER).write_text(OUTSIDE)
+            for index in range(len(case.names)):
+                (folder / str(index)).mkdir()
+                (folder / str(index) / MARKER).write_text(marker_text(index))
+            _link(p1 / ".conformance.wasm", p1 / f"{case.name}.wasm")
+            (p1 / f"{case.name}.json").write_text(json.dumps(_test_json(case, f"{case.name}.dirs"), indent=1) + "\n")
+        for build in chosen:
+            folder = staging / "components" / build.id
+            folder.mkdir(parents=True)
+            write_atomically(folder / ".conformance.wasm", compose(module, build).read_bytes())
+            for case in CASES:
+                _link(folder / ".conformance.wasm", folder / f"{case.name}.wasm")
+                (folder / f"{case.name}.json").write_text(
+                    json.dumps(_test_json(case, f"../../wasip1/{case.name}.dirs"), indent=1) + "\n")
+        (staging / "README.md").write_text(README.format(tests=len(CASES)))
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return size(out)
+
+
+def _link(source: Path, target: Path) -> None:
+    """The same bytes under a test's name: a hard link where the folder allows one."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def size(suite: Path) -> dict[str, int]:
+    """Tests (one .json each) and bytes on disk (a hard-linked file counted once)."""
+    seen, total, tests = set(), 0, 0
+    for path in suite.rglob("*"):
+        if path.is_file():
+            tests += path.suffix == ".json"
+            key = (path.stat().st_dev, path.stat().st_ino)
+            if key not in seen:
+                seen.add(key)
+                total += path.stat().st_size
+    return {"tests": tests, "bytes": total}
+
+
+# -- reading and running a suite -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Test:
+    """One test as its JSON gives it."""
+
+    name: str
+    wasm: Path
+    args: tuple[str, ...]
+    exit_code: int
+    stdout: str | None
+    preopens: tuple[tuple[Path, str], ...]
+    group: str
+    """``wasip1`` or the adapter build the component was made with."""
+
+
+def load(suite: Path) -> list[Test]:
+    """Every test of a suite folder, its spec checked: a clear error for anything else."""
+    if not suite.is_dir():
+        raise LabError(f"{suite} is not a folder: give the folder export-tests wrote")
+    base = suite.resolve()
+    specs = sorted(base.glob("wasip1/*.json")) + sorted(base.glob("components/*/*.json"))
+    if not specs:
+        raise LabError(f"{suite} holds no tests (wasip1/*.json, components/*/*.json): give the folder "
+                       "export-tests wrote")
+    return [_test(spec, base) for spec in specs]
+
+
+def _test(spec: Path, base: Path) -> Test:
+    try:
+        data = json.loads(read_regular(spec, 1 << 20))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise LabError(f"{spec}: not a test's JSON ({first_line(exc, 'unreadable')})") from None
+    try:
+        args = tuple(str(a) for a in data.get("args", []))
+        exit_code = int(data.get("exit_code", 0))
+        stdout = data.get("stdout")
+        preopens = tuple((_inside(spec.parent / p["dir"], base, spec), str(p["guest"])) for p in data.get("preopens", []))
+    except (TypeError, KeyError, AttributeError, ValueError):
+        raise LabError(f"{spec}: args, exit_code, stdout and preopens (dir, guest) are not as the spec says") from None
+    wasm = spec.with_suffix(".wasm")
+    group = "wasip1" if spec.parent.name == "wasip1" else spec.parent.name
+    return Test(spec.stem, wasm, args, exit_code, stdout if isinstance(stdout, str) else None, preopens, group)
+
+
+def _inside(path: Path, base: Path, spec: Path) -> Path:
+    real = path.resolve()
+    if not real.is_relative_to(base) or not real.is_dir():
+        raise LabError(f"{spec}: preopen {path.name!r} is not a folder inside the suite")
+    return real
+
+
+def run(suite: Path, host: str = "wasmtime-cli", only: str | None = None,
+        tell: Callable[[Test, Outcome], None] | None = None) -> list[tuple[Test, Outcome]]:
+    """Run the suite's tests ``host`` can run (components on the WASIp2 hosts, WASIp1 modules on
+    the Wasmtime CLI and the WASIp1 hosts), two at a time; ``only``: ``wasip1`` or one build."""
+    if host not in hosts.HOSTS or host == "wasmtime-py":
+        raise LabError(f"conformance runs a suite in a host process: choose one of "
+                       f"{', '.join(h for h in hosts.HOSTS if h != 'wasmtime-py')}")
+    tests = [t for t in load(suite) if only in (None, t.group)]
+    runnable = [t for t in tests if (t.group == "wasip1") == (host in P1_HOSTS)
+                or (host == "wasmtime-cli")]
+    if not runnable:
+        raise LabError(f"{host} runs none of these tests: components run on wasmtime-cli and node, WASIp1 "
+                       "modules on wasmtime-cli and the WASIp1 hosts")
+    ours = CONFORMANCE.wasm()
+
+    def one(test: Test) -> tuple[Test, Outcome]:
+        wasm = read_regular(test.wasm, GUEST_MAX_BYTES)
+        if wasm[:4] != b"\0asm":
+            raise LabError(f"{test.wasm} is not WebAssembly")
+        is_component = wasm[4:8] != b"\x01\x00\x00\x00"
+        code, said = run_on(host, wasm, is_component, test.args, [g for _, g in test.preopens],
+                            [d for d, _ in test.preopens], own=wasm == ours)
+        passed = code == test.exit_code and (test.stdout is None or said == test.stdout.strip())
+        outcome = Outcome(test.name, passed, said)
+        if tell:
+            tell(test, outcome)
+        return test, outcome
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(one, runnable))
+
+
+def failures(results: Iterable[tuple[Test, Outcome]]) -> dict[str, list[tuple[str, str]]]:
+    """The tests that failed, by group: (test, first line the guest said)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for test, outcome in results:
+        if not outcome.passed:
+            found.setdefault(test.group, []).append((test.name, outcome.said.splitlines()[0] if outcome.said else ""))
+    return found
+
+
+# -- expectations: which tests each host fails, and the lab's judgement ------------------------------
+
+CHECK_OF = {"prestat": "names", "name": "names", "end": "names", "through": "order", "route": "reads",
+            "stdio": "non-directory fd", "missing": "missing file", "escape": "confinement"}
+"""The WASIp1 hosts' matrix check (``reach.host_checks.CHECKS``) each of the guest's checks tests."""
+
+ADAPTER_LIMITS = {
+    "empty name": "API limit: a build not affected answers EBADF for the fd whose preopen name is empty, and "
+                  "wasi-libc's scan of the preopens stops at that first EBADF",
+    "many": "API limit: the adapter's descriptor table (fds 0 to 2, the preopens and every open file) is full",
+}
+"""Why a build measured not affected still fails a test, by the test's family."""
+BUG = "bug: wasmtime#10058, the adapter tells fds between the first and the last a wrong name"
+
+
+def judge(results: Sequence[tuple[Test, Outcome]], affected: Iterable[str],
+          matrix_verdict: Callable[[str], str] | None = None) -> list[tuple[str, str, str]]:
+    """(test as ``group/name``, judgement, first failed line) for each failed test. A component
+    that fails through an affected build where every build not affected passes it: #10058; a
+    failure every build shares: the family's adapter limit; a WASIp1 module: the matrix's
+    verdict (``matrix_verdict``: check -> verdict) for the check that failed."""
+    affected = set(affected)
+    family = {c.name: c.family for c in CASES}
+    fixed_fails = {t.name for t, o in results if t.group != "wasip1" and t.group not in affected and not o.passed}
+    judged = []
+    for test, outcome in results:
+        if outcome.passed:
+            continue
+        first = outcome.said.splitlines()[0] if outcome.said else "no output"
+        if test.group == "wasip1":
+            check = CHECK_OF.get(first.split(" ", 1)[0])
+            verdict = matrix_verdict(check) if (matrix_verdict and check) else "unjudged"
+            judgement = f"{verdict} ({check or 'no check named'})"
+        elif test.group in affected and test.name not in fixed_fails:
+            judgement = BUG
+        else:
+            judgement = ADAPTER_LIMITS.get(family.get(test.name, ""), "unexplained")
+        judged.append((f"{test.group}/{test.name}", judgement, first))
+    return judged
+
+
+def expectations_toml(host: str, judged: Sequence[tuple[str, str, str]], stamp: str, ran: int) -> str:
+    """The expectations file: the tests ``host`` fails, each with the lab's judgement."""
+    lines = [f"# The tests {host} fails in this suite, measured by the preopen lab on {stamp}",
+             f"# ({ran} tests run; the others passed).", ""]
+    for test, judgement, said in judged:
+        lines += ["[[fails]]", f"test = {json.dumps(test)}", f"judgement = {json.dumps(judgement)}",
+                  f"said = {json.dumps(said)}", ""]
+    return "\n".join(lines)
+
+
+def read_expectations(path: Path) -> set[str]:
+    """The tests an expectations file lists as failing."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(read_regular(path, 1 << 20).decode())
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise LabError(f"{path}: not an expectations file ({first_line(exc, 'unreadable')})") from None
+    return {str(entry.get("test")) for entry in data.get("fails", []) if isinstance(entry, dict)}
+
+
+def expect(suite: Path, host: str, affected: Iterable[str], stamp: str,
+           tell: Callable[[Test, Outcome], None] | None = None) -> Path:
+    """Run the suite on ``host`` and write what it failed, judged, as the host's expectations."""
+    results = run(suite, host, tell=tell)
+    verdicts = None
+    if host in P1_HOSTS and host != "wasmtime-cli" and any(not o.passed for _, o in results):
+        from .host_matrix import measured
+
+        matrix = measured()
+        verdicts = lambda check: matrix.cell(host, check).verdict  # noqa: E731
+    judged = judge(results, affected, verdicts)
+    path = suite / "expectations" / host / "linux.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, expectations_toml(host, judged, stamp, len(results)).encode())
+    return path
