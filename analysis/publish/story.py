@@ -87,7 +87,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     runner = default_runner()
     affected, fixed = verdicts.pick_builds(list(found))
     targets = practices.upgrade_targets(found)
-    p1, p2, p3, p4, p5, p6, p7, p8 = (f"{n}.html" for n in sorted(executed))
+    p1, p2, p3, p4, p5, p6, p7, p8, *_ = (f"{n}.html" for n in sorted(executed))
     s, backup = [], []
 
     def said(page: str, starts: str) -> tuple[str, str]:

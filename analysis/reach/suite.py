@@ -158,6 +158,14 @@ def run_on(host: str, wasm: bytes, is_component: bool, args: Sequence[str], name
 # -- the smallest lists that catch it -----------------------------------------------------------
 
 
+def builds() -> tuple[list[str], list[str]]:
+    """The catalogued builds, measured on the report's case: those affected, those not."""
+    from ..experiments import verdicts
+
+    found = verdicts.measure()[1:]
+    return [v.adapter for v in found if v.affected], [v.adapter for v in found if not v.affected]
+
+
 @dataclass(frozen=True)
 class Catching:
     """Which lists, of the sizes tried, fail on every affected build and pass natively and on
@@ -171,6 +179,10 @@ class Catching:
     """The catching lists of the smallest size."""
     by_size: dict[int, int]
     """How many lists of each size catch it."""
+    tried_by_size: dict[int, int]
+    """How many lists of each size were tried."""
+    missed: tuple[tuple[str, ...], ...] = ()
+    """The lists of the smallest catching size that do not catch it."""
 
 
 def catching_lists(affected: Sequence[str], fixed: Sequence[str], sizes: int = 3) -> Catching:
@@ -188,7 +200,10 @@ def catching_lists(affected: Sequence[str], fixed: Sequence[str], sizes: int = 3
             catching.append(names)
     by_size = {k: sum(len(c) == k for c in catching) for k in range(1, sizes + 1)}
     smallest = min((len(c) for c in catching), default=None)
-    return Catching(len(candidates), runs, smallest, tuple(c for c in catching if len(c) == smallest), by_size)
+    tried = {k: sum(len(c) == k for c in candidates) for k in range(1, sizes + 1)}
+    missed = tuple(c for c in candidates if len(c) == smallest and c not in catching)
+    return Catching(len(candidates), runs, smallest, tuple(c for c in catching if len(c) == smallest), by_size, tried,
+                    missed)
 
 
 # -- writing the suite --------------------------------------------------------------------------
@@ -380,7 +395,7 @@ def run(suite: Path, host: str = "wasmtime-cli", only: str | None = None,
             tell(test, outcome)
         return test, outcome
 
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(1 if host == "node" else 2) as pool:  # node's host folder takes one run at a time
         return list(pool.map(one, runnable))
 
 
@@ -424,8 +439,8 @@ def judge(results: Sequence[tuple[Test, Outcome]], affected: Iterable[str],
         first = outcome.said.splitlines()[0] if outcome.said else "no output"
         if test.group == "wasip1":
             check = CHECK_OF.get(first.split(" ", 1)[0])
-            verdict = matrix_verdict(check) if (matrix_verdict and check) else "unjudged"
-            judgement = f"{verdict} ({check or 'no check named'})"
+            judgement = (f"{matrix_verdict(check) if matrix_verdict else 'unjudged'} ({check})" if check
+                         else f"API limit: the host refused the list ({first})")
         elif test.group in affected and test.name not in fixed_fails:
             judgement = BUG
         else:
@@ -464,9 +479,73 @@ def expect(suite: Path, host: str, affected: Iterable[str], stamp: str,
         from .host_matrix import measured
 
         matrix = measured()
-        verdicts = lambda check: matrix.cell(host, check).verdict  # noqa: E731
+        verdicts = lambda check: matrix.verdict(host, check)  # noqa: E731
     judged = judge(results, affected, verdicts)
     path = suite / "expectations" / host / "linux.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, expectations_toml(host, judged, stamp, len(results)).encode())
     return path
+
+
+# -- the suite on every host, kept ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The suite run on every host the lab runs it on: per host, each test's group, name,
+    pass and first line; how long each host took; when."""
+
+    results: dict[str, list[tuple[str, str, bool, str]]]
+    seconds: dict[str, float]
+    measured_at: str
+    tests: int
+    bytes: int
+
+    def failed(self, host: str) -> list[tuple[str, str, str]]:
+        """(group, test, first line) of each test ``host`` failed."""
+        return [(g, t, said) for g, t, passed, said in self.results[host] if not passed]
+
+
+P1_ONLY = tuple(h for h in P1_HOSTS if h != "wasmtime-cli")
+"""The WASIp1 hosts beyond wasmtime, which run the suite's modules only."""
+SUITE_HOSTS = ("wasmtime-cli", "node", *P1_ONLY)
+"""Who the suite runs on: the Wasmtime CLI (modules and components), node (components, through
+jco), and the WASIp1 hosts (modules)."""
+
+
+def measured(host_names: Sequence[str] = SUITE_HOSTS) -> Measured:
+    """The suite written to a scratch folder and run on each host; kept in the cache, sealed, under
+    a key of everything the runs depend on (the guest, the adapter builds, the hosts' versions,
+    the lab's code that runs them), so a warm report shows runs made with exactly these inputs."""
+    import hashlib
+    import tempfile
+    import time
+
+    from ..artifacts import seal
+    from ..artifacts.cache import cache_dir
+    from . import host_matrix
+
+    digest = hashlib.sha256(json.dumps([host_matrix._inputs_key(), list(host_names),
+                                        [b.sha256 for b in adapters.catalogue()]]).encode())
+    for file in (Path(__file__), CONFORMANCE.binary, Path(hosts.__file__)):
+        digest.update(Path(file).read_bytes())
+    path = cache_dir() / "suite" / f"{digest.hexdigest()[:32]}.json"
+    kept = seal.read_sealed(path, "the conformance suite's runs", 1 << 24)
+    if kept is not None:
+        data = json.loads(kept)
+        return Measured({h: [tuple(r) for r in rows] for h, rows in data["results"].items()}, data["seconds"],
+                        data["measured_at"], data["tests"], data["bytes"])
+    with tempfile.TemporaryDirectory(prefix="preopen-lab-suite-") as scratch:
+        folder = Path(scratch) / "suite"
+        written = export(folder)
+        results, seconds = {}, {}
+        for host in host_names:
+            started = time.monotonic()
+            results[host] = [(t.group, t.name, o.passed, o.said.splitlines()[0] if o.said else "")
+                             for t, o in run(folder, host)]
+            seconds[host] = round(time.monotonic() - started, 1)
+    found = Measured(results, seconds, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), written["tests"],
+                     written["bytes"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seal.write_sealed(path, json.dumps(found.__dict__).encode())
+    return found
