@@ -97,3 +97,46 @@ def test_conformance_runs_a_suite_and_refuses_what_is_not_one(exported, tmp_path
     done = subprocess.run([sys.executable, "-m", "analysis", "export-tests", str(exported), "--host", "wasmtime-cli"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "not an empty folder" in done.stderr
+
+
+@pytest.mark.parametrize("change, said", [
+    ({"args": "/a/b/c"}, "not as the spec says"),
+    ({"exit_code": False}, "not as the spec says"),
+    ({"exit_code": 1e300}, "not as the spec says"),
+    ({"stdout": 5}, "not as the spec says"),
+    ({"preopens": [{"dir": "minimal-three.dirs/0", "guest": 7}]}, "not as the spec says"),
+    ({"preopens": [{"dir": "minimal-three.dirs/0", "guest": f"/{i}"} for i in range(300)]}, "not as the spec says"),
+    ({"args": ["x" * 70_000]}, "take more than"),
+])
+def test_a_tampered_test_is_one_clear_error_before_anything_runs(exported, tmp_path, change, said):
+    """Hostile suites (from an attacker's review): wrong types, a float exit code, hundreds of
+    preopens of one folder, huge arguments: exit 2, one line, no traceback, nothing run."""
+    import shutil
+
+    copy = tmp_path / "suite"
+    shutil.copytree(exported / "wasip1", copy / "wasip1")
+    spec = copy / "wasip1" / "minimal-three.json"
+    spec.write_text(json.dumps({**json.loads(spec.read_text()), **change}))
+    done = subprocess.run([sys.executable, "-m", "analysis", "conformance", str(copy)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and said in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert "PASS" not in done.stdout and "FAIL" not in done.stdout
+
+
+def test_names_that_would_forge_output_and_foreign_guests_on_open_hosts_are_refused(exported, tmp_path):
+    import shutil
+
+    copy = tmp_path / "suite"
+    shutil.copytree(exported / "wasip1", copy / "wasip1")
+    (copy / "wasip1" / "minimal-three.json").rename(copy / "wasip1" / "x\nPASS wasip1\x1b[2J.json")
+    done = subprocess.run([sys.executable, "-m", "analysis", "conformance", str(copy)], capture_output=True, text=True)
+    assert done.returncode == 2 and "\\n" in done.stderr and "\x1b" not in done.stderr
+    shutil.rmtree(copy)
+    shutil.copytree(exported / "wasip1", copy / "wasip1")
+    program = copy / "wasip1" / "report-case.wasm"
+    data = program.read_bytes()
+    program.unlink()
+    program.write_bytes(data + b"\0custom")  # not the lab's guest any more: a trailing byte changes the file
+    done = subprocess.run([sys.executable, "-m", "analysis", "conformance", str(copy), "--host", "wasi-js"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "not measured to keep a guest inside its preopens" in done.stderr

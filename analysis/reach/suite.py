@@ -38,6 +38,15 @@ from ..runs.wasip1_hosts import P1_HOSTS
 
 _RUN_ROOT = re.compile(r"/\S*?preopen-lab-[^/\s`']*/")
 """A run's temporary folder, left out of what a test said (it differs every run)."""
+MAX_PREOPENS = 256
+"""The most preopens a test may ask for (the suite's own largest has 126)."""
+MAX_TEST_BYTES = 1 << 20
+"""The most a test's directories may hold in all, copied into its run: a suite of a few hundred
+kilobytes must not fill the scratch folder (``/dev/shm``, memory) before the host starts."""
+MAX_ARG_BYTES = 64 << 10
+"""The most a test's arguments may take in all."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""A test's or a group's name, as the suite writes them: printed as they are, so nothing else."""
 OUTSIDE = "outside"
 """What the ``MARKER`` beside a test's directories says: a host that lets ``../MARKER``
 through fd 3 reads it, and the guest's ``escape`` check fails."""
@@ -106,32 +115,40 @@ def _populate(names: Sequence[str], dirs: Sequence[Path] | None = None) -> Calla
 
     def populate(root: Path) -> list[tuple[str, str]]:
         (root / MARKER).write_text(OUTSIDE)
-        made = []
+        made, budget = [], [MAX_TEST_BYTES]
         for index, name in enumerate(names):
             target = root / f"p{index}"
             if dirs is None:
                 target.mkdir()
                 (target / MARKER).write_text(marker_text(index))
             else:
-                _copy_dir(dirs[index], target)
+                _copy_dir(dirs[index], target, budget)
             made.append((str(target), name))
         return made
 
     return populate
 
 
-def _copy_dir(source: Path, target: Path) -> None:
-    """A test's directory: regular files and folders only, a few of them, small."""
+def _copy_dir(source: Path, target: Path, budget: list[int], depth: int = 0) -> None:
+    """A test's directory: regular files and folders only, a few of them, small, shallow;
+    ``budget``: the bytes the whole test may still copy."""
     target.mkdir()
-    count = 0
-    for entry in sorted(source.iterdir()):
-        count += 1
-        if count > 16 or entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
-            raise LabError(f"{entry}: a test's directory holds only a few regular files and folders")
+    entries = sorted(source.iterdir())
+    if len(entries) > 16 or depth > 4:
+        raise LabError(f"{_quoted(source)}: a test's directory holds at most 16 entries, at most 4 folders deep")
+    for entry in entries:
+        if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
+            raise LabError(f"{_quoted(entry)}: a test's directory holds only regular files and folders")
         if entry.is_dir():
-            _copy_dir(entry, target / entry.name)
-        else:
-            (target / entry.name).write_bytes(read_regular(entry, 1 << 16))
+            _copy_dir(entry, target / entry.name, budget, depth + 1)
+            continue
+        budget[0] -= entry.stat().st_size
+        if budget[0] < 0:
+            raise LabError(f"{_quoted(entry)}: a test's directories hold more than {MAX_TEST_BYTES:,} bytes in all")
+        try:
+            (target / entry.name).write_bytes(read_regular(entry, MAX_TEST_BYTES))
+        except OSError as exc:
+            raise LabError(f"{_quoted(entry)}: cannot read this file of the test ({exc.strerror or exc})") from None
 
 
 def run_lab(case_args: Sequence[str], names: Sequence[str], build: str = "native") -> Outcome:
@@ -254,18 +271,26 @@ def _test_json(case: Case, dirs: str) -> dict:
             "preopens": [{"dir": f"{dirs}/{i}", "guest": name} for i, name in enumerate(case.names)]}
 
 
-def export(out: Path, builds: Sequence[str] | None = None) -> dict[str, int]:
-    """Write the suite into ``out`` (which must not exist, or be empty): the WASIp1 tests, a
-    component per build for each test, and the README; how many tests and bytes."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+def export(out: Path, builds: Sequence[str] | None = None, expect_on: Sequence[str] = (),
+           affected: Iterable[str] = (), tell: Callable[[str, Path, float], None] | None = None) -> dict[str, int]:
+    """Write the suite into ``out`` (which must not exist, or be an empty folder): the WASIp1
+    tests, a component per build for each test, the README, and for each host of ``expect_on``
+    its expectations (``tell``: host, file, seconds, as each is written). Everything is written
+    beside ``out`` first and moved into place at the end, so an interrupted export leaves nothing.
+    How many tests and bytes."""
+    import time
+
+    if out.is_symlink() or (out.exists() and (not out.is_dir() or any(out.iterdir()))):
         raise LabError(f"{out} exists and is not an empty folder: give a new folder for the suite")
+    if not out.parent.is_dir():
+        raise LabError(f"{out.parent} is not a folder: the suite's folder goes into one that exists")
     chosen = [adapters.resolve(b) for b in builds] if builds is not None else list(adapters.catalogue())
     module = CONFORMANCE.wasm()
     staging = out.with_name(f".{out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         p1 = staging / "wasip1"
-        p1.mkdir(parents=True)
+        p1.mkdir(parents=True)  # the staging folder and this one: out's parent exists
         (p1 / ".conformance.wasm").write_bytes(module)
         for case in CASES:
             folder = p1 / f"{case.name}.dirs"
@@ -285,6 +310,12 @@ def export(out: Path, builds: Sequence[str] | None = None) -> dict[str, int]:
                 (folder / f"{case.name}.json").write_text(
                     json.dumps(_test_json(case, f"../../wasip1/{case.name}.dirs"), indent=1) + "\n")
         (staging / "README.md").write_text(README.format(tests=len(CASES)))
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        for host in expect_on:
+            started = time.monotonic()
+            path = expect(staging, host, affected, stamp)
+            if tell:
+                tell(host, out / path.relative_to(staging), time.monotonic() - started)
         if out.exists():
             out.rmdir()
         staging.rename(out)
@@ -344,37 +375,60 @@ def load(suite: Path) -> list[Test]:
 
 
 def _test(spec: Path, base: Path) -> Test:
+    group = "wasip1" if spec.parent.name == "wasip1" else spec.parent.name
+    if not (_NAME.fullmatch(spec.stem) and _NAME.fullmatch(group)):
+        raise LabError(f"{_quoted(spec.relative_to(base))}: a test's and its folder's names are letters, digits, "
+                       "'.', '_' and '-'")
     try:
         data = json.loads(read_regular(spec, 1 << 20))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise LabError(f"{spec}: not a test's JSON ({first_line(exc, 'unreadable')})") from None
-    try:
-        args = tuple(str(a) for a in data.get("args", []))
-        exit_code = int(data.get("exit_code", 0))
-        stdout = data.get("stdout")
-        preopens = tuple((_inside(spec.parent / p["dir"], base, spec), str(p["guest"])) for p in data.get("preopens", []))
-    except (TypeError, KeyError, AttributeError, ValueError):
-        raise LabError(f"{spec}: args, exit_code, stdout and preopens (dir, guest) are not as the spec says") from None
-    wasm = spec.with_suffix(".wasm")
-    group = "wasip1" if spec.parent.name == "wasip1" else spec.parent.name
-    return Test(spec.stem, wasm, args, exit_code, stdout if isinstance(stdout, str) else None, preopens, group)
+    args, code = data.get("args", []) if isinstance(data, dict) else None, data.get("exit_code", 0) if isinstance(
+        data, dict) else None
+    stdout = data.get("stdout") if isinstance(data, dict) else None
+    preopens = data.get("preopens", []) if isinstance(data, dict) else None
+    if not (isinstance(args, list) and all(isinstance(a, str) for a in args)
+            and isinstance(code, int) and not isinstance(code, bool) and 0 <= code <= 255
+            and (stdout is None or isinstance(stdout, str))
+            and isinstance(preopens, list) and len(preopens) <= MAX_PREOPENS
+            and all(isinstance(p, dict) and isinstance(p.get("dir"), str) and isinstance(p.get("guest"), str)
+                    for p in preopens)):
+        raise LabError(f"{spec}: not as the spec says (args: a list of strings; exit_code: 0 to 255; stdout: a "
+                       f"string; preopens: at most {MAX_PREOPENS} of {{\"dir\": string, \"guest\": string}})")
+    if sum(len(a.encode()) + 1 for a in args) + sum(len(p["guest"].encode()) for p in preopens) > MAX_ARG_BYTES:
+        raise LabError(f"{spec}: its arguments and names take more than {MAX_ARG_BYTES:,} bytes")
+    found = tuple((_inside(spec.parent / p["dir"], base, spec), p["guest"]) for p in preopens)
+    return Test(spec.stem, spec.with_suffix(".wasm"), tuple(args), code, stdout, found, group)
+
+
+def _quoted(path) -> str:
+    """A path from a suite, safe to print: controls escaped."""
+    return repr(str(path))[1:-1]
 
 
 def _inside(path: Path, base: Path, spec: Path) -> Path:
-    real = path.resolve()
+    try:
+        real = path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        real = base.parent
     if not real.is_relative_to(base) or not real.is_dir():
-        raise LabError(f"{spec}: preopen {path.name!r} is not a folder inside the suite")
+        raise LabError(f"{spec}: preopen {_quoted(path.name)!r} is not a folder inside the suite")
     return real
 
 
 def run(suite: Path, host: str = "wasmtime-cli", only: str | None = None,
-        tell: Callable[[Test, Outcome], None] | None = None) -> list[tuple[Test, Outcome]]:
+        tell: Callable[[Test, Outcome], None] | None = None, workers: int = 1) -> list[tuple[Test, Outcome]]:
     """Run the suite's tests ``host`` can run (components on the WASIp2 hosts, WASIp1 modules on
-    the Wasmtime CLI and the WASIp1 hosts), two at a time; ``only``: ``wasip1`` or one build."""
+    the Wasmtime CLI and the WASIp1 hosts), one at a time unless told (``workers``: the lab's own
+    suite, in a scratch folder); ``only``: ``wasip1`` or one build."""
     if host not in hosts.HOSTS or host == "wasmtime-py":
         raise LabError(f"conformance runs a suite in a host process: choose one of "
                        f"{', '.join(h for h in hosts.HOSTS if h != 'wasmtime-py')}")
-    tests = [t for t in load(suite) if only in (None, t.group)]
+    everything = load(suite)
+    groups = sorted({t.group for t in everything})
+    if only is not None and only not in groups:
+        raise LabError(f"no group {_quoted(only)} in this suite: choose one of {', '.join(groups)}")
+    tests = [t for t in everything if only in (None, t.group)]
     runnable = [t for t in tests if (t.group == "wasip1") == (host in P1_HOSTS)
                 or (host == "wasmtime-cli")]
     if not runnable:
@@ -383,19 +437,31 @@ def run(suite: Path, host: str = "wasmtime-cli", only: str | None = None,
     ours = CONFORMANCE.wasm()
 
     def one(test: Test) -> tuple[Test, Outcome]:
-        wasm = read_regular(test.wasm, GUEST_MAX_BYTES)
-        if wasm[:4] != b"\0asm":
-            raise LabError(f"{test.wasm} is not WebAssembly")
+        try:
+            wasm = read_regular(test.wasm, GUEST_MAX_BYTES)
+        except OSError as exc:
+            raise LabError(f"{test.group}/{test.name}: cannot read its program {test.name}.wasm "
+                           f"({exc.strerror or exc})") from None
         is_component = wasm[4:8] != b"\x01\x00\x00\x00"
+        if wasm[:4] != b"\0asm" or is_component != (test.group != "wasip1"):
+            raise LabError(f"{test.group}/{test.name}: its program is not a "
+                           f"{'WASIp1 core module' if test.group == 'wasip1' else 'component'}")
+        own = wasm == ours
+        if not own and not (hosts.KEEPS_IN if is_component else P1_KEEPS_IN).__contains__(host):
+            raise LabError(f"{test.group}/{test.name} is not the lab's conformance guest, and {host} is not measured "
+                           f"to keep a guest inside its preopens: run this suite on "
+                           f"{', '.join(hosts.KEEPS_IN if is_component else P1_KEEPS_IN)}")
         code, said = run_on(host, wasm, is_component, test.args, [g for _, g in test.preopens],
-                            [d for d, _ in test.preopens], own=wasm == ours)
+                            [d for d, _ in test.preopens], own=own)
         passed = code == test.exit_code and (test.stdout is None or said == test.stdout.strip())
         outcome = Outcome(test.name, passed, said)
         if tell:
             tell(test, outcome)
         return test, outcome
 
-    with ThreadPoolExecutor(1 if host == "node" else 2) as pool:  # node's host folder takes one run at a time
+    if workers == 1 or host == "node":  # node's host folder takes one run at a time
+        return [one(test) for test in runnable]  # Ctrl-C reaches the run under way at once
+    with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, runnable))
 
 
@@ -465,9 +531,12 @@ def read_expectations(path: Path) -> set[str]:
 
     try:
         data = tomllib.loads(read_regular(path, 1 << 20).decode())
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise LabError(f"{path}: not an expectations file ({first_line(exc, 'unreadable')})") from None
-    return {str(entry.get("test")) for entry in data.get("fails", []) if isinstance(entry, dict)}
+    fails = data.get("fails", [])
+    if not isinstance(fails, list) or not all(isinstance(e, dict) and isinstance(e.get("test"), str) for e in fails):
+        raise LabError(f"{path}: not an expectations file (fails: a list of tables, each with a test)")
+    return {entry["test"] for entry in fails}
 
 
 def expect(suite: Path, host: str, affected: Iterable[str], stamp: str,
@@ -507,6 +576,9 @@ class Measured:
 
 
 P1_ONLY = tuple(h for h in P1_HOSTS if h != "wasmtime-cli")
+P1_KEEPS_IN = tuple(h for h, spec in P1_HOSTS.items() if spec.keeps_in)
+"""The WASIp1 hosts a suite's program that is not the lab's own may run on: those measured to keep a
+guest inside its preopens (page 8's confinement check)."""
 """The WASIp1 hosts beyond wasmtime, which run the suite's modules only."""
 SUITE_HOSTS = ("wasmtime-cli", "node", *P1_ONLY)
 """Who the suite runs on: the Wasmtime CLI (modules and components), node (components, through
@@ -542,7 +614,7 @@ def measured(host_names: Sequence[str] = SUITE_HOSTS) -> Measured:
         for host in host_names:
             started = time.monotonic()
             results[host] = [(t.group, t.name, o.passed, o.said.splitlines()[0] if o.said else "")
-                             for t, o in run(folder, host)]
+                             for t, o in run(folder, host, workers=2)]
             seconds[host] = round(time.monotonic() - started, 1)
     found = Measured(results, seconds, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), written["tests"],
                      written["bytes"])
