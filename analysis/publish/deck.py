@@ -49,6 +49,7 @@ html.print-pdf .reveal .slides .pdf-page > section { padding: 16px 40px 0 !impor
 .reveal .slide-number a { color: #fff; text-decoration: none; }
 .reveal table { font-size: 24px; border-collapse: collapse; margin: 0; }
 .reveal table th, .reveal table td { padding: 4px 12px; border-bottom: 1px solid #ccc; text-align: left; }
+.reveal table code { white-space: nowrap; }
 .reveal td.outcome { text-align: center; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .reveal pre { font-size: 24px; line-height: 1.3; box-shadow: none; width: 100%; margin: 0; }
 .reveal pre code { max-height: none; padding: 10px; white-space: pre-wrap; }
@@ -191,18 +192,14 @@ def figure(fig, box: tuple[int, int] = FIGURE_BOX) -> str:
 
 
 _URL = re.compile(r"https?://[^\s,;)]+")
-_ISSUE = re.compile(r"https://github\.com/[^/]+/([^/]+)/(issues|pull)/(\d+)")
 
 
 def _link(match: re.Match) -> str:
-    """An address in the notes as a link a presenter can say: ``wasmtime pull 10064``, or its site
-    and last part."""
+    """An address in the notes as a link a presenter can say (``views.link_words``)."""
+    from ..show.views import link_words
+
     url = match.group(0)
-    found = _ISSUE.match(url)
-    place = url.split("//", 1)[1].rstrip("/").split("/")
-    words = (f"{found.group(1)} {'issue' if found.group(2) == 'issues' else 'pull'} {found.group(3)}" if found
-             else place[0] if len(place) == 1 else f"{place[0]}, {place[-1]}")
-    return f'<a href="{html.escape(url)}">{html.escape(words)}</a>'
+    return f'<a href="{html.escape(url)}">{html.escape(link_words(url))}</a>'
 
 
 def spoken(text: str) -> str:
@@ -225,15 +222,21 @@ def timings(slides: Sequence[Slide], parts: Mapping[str, float]) -> dict[int, st
     return marks
 
 
+def _without(evidence: str, say: str) -> str:
+    """The evidence less the slide's own sentence where it opens with it (a claim's notes do)."""
+    sentence = html.unescape(re.sub(r"<[^>]+>", "", say)).strip()
+    return evidence[len(sentence):].lstrip() if sentence and evidence.startswith(sentence) else evidence
+
+
 def notes(slide: Slide, following: Slide | None, mark: str = "") -> str:
     """The presenter's script for ``slide``: its time mark, what to say and show, the way into the
     next slide, and below a rule its evidence."""
     lines = [f'<p class="time"><b>{html.escape(mark)}</b></p>' if mark else "",
              f"<p><b>Say:</b> {spoken(slide.say)}</p>",
-             f"<p><b>Show:</b> {spoken(slide.show)}</p>" if slide.show else "",
+             f"<p><b>{'If asked' if slide.backup else 'Show'}:</b> {spoken(slide.show)}</p>" if slide.show else "",
              (f"<p><b>Then:</b> {html.escape(following.title)}</p>" if following and not following.backup
               else "<p><b>Then:</b> questions; the backup slides follow.</p>" if not slide.backup else ""),
-             f"<hr><p><b>Evidence:</b> {spoken(slide.evidence)}</p>" if slide.evidence else ""]
+             f"<hr><p><b>Evidence:</b> {spoken(_without(slide.evidence, slide.say))}</p>" if slide.evidence else ""]
     return "".join(lines)
 
 
@@ -268,5 +271,9 @@ def deck_page(slides: Sequence[Slide], title: str, assets_url: str, parts: Mappi
             # reveal.js leaves keys to a focused input or textarea, not to a select or a button: the
             # explorer's menus on its slide keep their arrow keys, its buttons their space bar
             "keyboardCondition: (e) => !(e.target instanceof Element && e.target.matches('select, button, input, textarea'))"
-            "});</script></body></html>\n")
+            "});"
+            # the slides off screen take no focus: Tab on the demo slide stays on it, never on a hidden link
+            "const onScreen = () => document.querySelectorAll('.reveal .slides > section').forEach((s) => "
+            "{ s.inert = !s.classList.contains('present'); });"
+            "Reveal.on('ready', onScreen); Reveal.on('slidechanged', onScreen);</script></body></html>\n")
 

@@ -127,7 +127,7 @@ def scanner_html(assets_url: str, checked: str) -> str:
             "<code>python -m analysis scan</code> does on every file the build checked (below). The file never "
             'leaves this page.</p><div class="live-scan-drop" tabindex="-1"><label>Choose a .wasm file: '
             '<input type="file" accept=".wasm,application/wasm"></label> <span>or drop it here</span></div>'
-            '<div class="live-scan-answer" role="status" aria-live="polite"></div>'
+            '<p class="live-scan-said sr-only" role="status" aria-live="polite"></p><div class="live-scan-answer"></div>'
             f'<p class="live-scan-checked">{html.escape(checked)} {html.escape(bounds_sentence())}</p></section>'
             f"<script>addEventListener('load', () => {json.dumps([base + n for n in SCRIPTS_IN_ORDER])}.reduce("
             "(ready, src) => ready.then(() => new Promise((done, fail) => { const s = document.createElement('script');"

@@ -127,7 +127,7 @@ thead { display: table-header-group; }
   .live-table tr { border-bottom: 1px solid #999; padding: 0.3rem 0; }
   .live-table td { text-align: left !important; }
   .live-table td::before { content: attr(data-label) ": "; font-weight: bold; }
-  .live-explorer select, .live-explorer input { margin: 0.2rem 0.4rem 0.2rem 0; max-width: 100%; }
+  .live-explorer select, .live-explorer input, .recorded-stepper select { margin: 0.2rem 0.4rem 0.2rem 0; max-width: 100%; }
   .figure-scroll img { max-width: none !important; }
 }
 @media print {
@@ -200,21 +200,37 @@ def figure_alts(page, notebook: nbformat.NotebookNode) -> None:
 
 
 def scrollable(page) -> None:
-    """Code cells, figures and output tables in an exported page (a BeautifulSoup tree), which
-    scroll sideways where the screen is narrower than they are, made reachable from the keyboard:
-    each a tab stop, named for a screen reader. A phone shows a figure at its own size, its
-    labels as large as on a laptop, rather than shrunk to the screen."""
+    """Code cells, figures and output tables in an exported page (a BeautifulSoup tree) scroll
+    sideways where the screen is narrower than they are; ``SCROLLING`` makes each one that does
+    reachable from the keyboard (a tab stop, named for a screen reader), and only those. A phone
+    shows a figure at its own size, its labels as large as on a laptop, rather than shrunk."""
+    from bs4 import BeautifulSoup
+
     for editor in page.select(".jp-InputArea-editor"):
-        editor.attrs.update({"tabindex": "0", "role": "region", "aria-label": "code"})
+        editor["data-scroll-label"] = "code, scrolls sideways"
     for img in page.select(".jp-OutputArea-output img"):
-        img.wrap(page.new_tag("div", attrs={"class": "figure-scroll", "tabindex": "0", "role": "region",
-                                            "aria-label": "figure, scrolls sideways on a narrow screen"}))
-    for table in page.select(".jp-OutputArea-output table"):
-        if table.find_parent("table") is None:
-            caption = table.find("caption")
-            name = caption.get_text(" ", strip=True) if caption else "table"
-            table.wrap(page.new_tag("div", attrs={"class": "table-scroll", "tabindex": "0", "role": "region",
-                                                  "aria-label": name}))
+        img.wrap(page.new_tag("div", attrs={"class": "figure-scroll", "data-scroll-label": "figure, scrolls sideways"}))
+    heading = None
+    for node in page.select("h1, h2, h3, .jp-OutputArea-output table"):
+        if node.name != "table":
+            heading = node.get_text(" ", strip=True).rstrip("¶")
+        elif node.find_parent("table") is None:
+            caption = node.find("caption")
+            name = caption.get_text(" ", strip=True) if caption else f"table under {heading}" if heading else "table"
+            node.wrap(page.new_tag("div", attrs={"class": "table-scroll", "data-scroll-label": f"{name}, scrolls sideways"}))
+    if page.body is not None:
+        page.body.append(BeautifulSoup(SCROLLING, features="html.parser"))
+
+
+SCROLLING = """<script>(() => {
+  // Each box wider than the screen becomes a tab stop with a name; the others stay out of the way.
+  const mark = () => document.querySelectorAll('[data-scroll-label]').forEach((box) => {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      box.tabIndex = 0; box.setAttribute('role', 'region'); box.setAttribute('aria-label', box.dataset.scrollLabel);
+    } else { box.removeAttribute('tabindex'); box.removeAttribute('role'); box.removeAttribute('aria-label'); }
+  });
+  addEventListener('load', mark); addEventListener('resize', mark);
+})();</script>"""
 
 
 def nav_html(before: Notebook | None, after: Notebook | None) -> str:

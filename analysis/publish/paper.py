@@ -70,7 +70,7 @@ def handout_html(found: Sequence[verdicts.Verdict], toolchains: Sequence[Toolcha
     def rows(basis: str) -> str:
         chosen = [t for t in toolchains if t.basis == basis and t.inside]
         return "".join(f"<tr><td>{html.escape(t.product)}</td><td>{html.escape(t.affected)}</td>"
-                       f"<td>{html.escape(t.first_fixed)}</td><td class=\"small\">{linked(t.source)}</td></tr>"
+                       f"<td>{html.escape(t.first_fixed)}</td><td class=\"small\">{linked(t.source, spelled=True)}</td></tr>"
                        for t in chosen)
 
     head = "<thead><tr><th>toolchain</th><th>affected</th><th>first fixed</th><th>{}</th></tr></thead>"
@@ -116,7 +116,7 @@ def _internals(toolchains: Sequence[Toolchain]) -> str:
     inner = [t for t in toolchains if not t.inside]
     return "".join(f'<p class="small"><b>A tool\'s own internals, not in your component:</b> {html.escape(t.product)}, '
                    f"{html.escape(t.basis)}: affected {html.escape(t.affected)}, first fixed {html.escape(t.first_fixed)} "
-                   f"({linked(t.source)}).</p>" for t in inner)
+                   f"({linked(t.source, spelled=True)}).</p>" for t in inner)
 
 
 def print_pdfs(out: Path, log=print) -> list[Path]:

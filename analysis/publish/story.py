@@ -149,9 +149,9 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
     # -- try it, right after the symptom
     s.append(Slide("Try it: the real builds, in this browser", html.escape(checked[0]), explorer,
                    checked[1], p3,
-                   show="Pick custom names and type /tmp, /abc, /tmp2 (the first preopen misrouted); then the "
-                   "nested scheme; then order reversed; then a build not affected. Tab to a menu; its arrow keys "
-                   "change it, and the slide stays.", part="Try it"))
+                   show="Tab to the scheme menu (its arrow keys change it; the slide stays). Choose custom names, type "
+                   "/tmp, /abc, /tmp2 and press Enter: fd 3 is misrouted. Then the nested scheme with 5 directories; "
+                   "then a build not affected in the build menu.", part="Try it"))
 
     # -- why
     trace = explain(REPORT_CASE, 5)
@@ -240,13 +240,13 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                         figure(lambda widen: plots.survival_grid(hosted, labels=[f"{r.adapter} on {r.host}" for r in hosted],
                                                    title="The report's case on three WASIp2 hosts", widen=widen), (1180, 440)),
                         notes + f" Hosts: {', '.join(hosts.WASIP2_HOSTS)}; builds: {affected} (affected), "
-                        f"{fixed} (not affected).", p2, show="For: is it my runtime?"))
+                        f"{fixed} (not affected).", p2, show="is it my runtime?"))
     say, notes = said(p8, "On every WASIp1 host tried")
     backup.append(Slide("Plain WASIp1 hosts: not this bug, other differences", say,
                         figure(plots.host_matrix(matrix, title="Each WASIp1 host against wasmtime, check by check"),
                                (1180, 450)),
                         notes + " " + claims.notes("08_other_hosts", f"{_host_bugs(matrix)} differences are host bugs"),
-                        p8, show="For: I run WASIp1 without an adapter."))
+                        p8, show="I run WASIp1 without an adapter: am I affected?"))
     say, notes = said(p3, "Through an affected build, fd 3 is told its own name")
     say += " " + html.escape(claims.domain("03_explorer", "Through an affected build, fd 3 is told its own name"))
     lists = [runner.run(paths, adapter=affected) for paths in (FIRST_MISROUTED, LAST_MISROUTED, INTACT)]
@@ -256,32 +256,32 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                         " ".join(claims.notes("03_explorer", starts) for starts in (
                             "The first preopen can be misrouted", "The last preopen can be misrouted",
                             "Some lists of three or more survive intact")), p3,
-                        show="For: are the first and the last always safe?"))
+                        show="are the first and the last always safe?"))
     say, notes = said(p5, "The bug fabricates names that no one configured")
     stitched = explain(("/a", "/bbbb", "/c", "/dd"), 4)
     backup.append(Slide("Names of different lengths: a name stitched from two", say,
                         figure(diagrams.scratch_diagram(stitched), (1180, 380)),
                         notes + " " + step_sentence(stitched, len(stitched.steps) + 1), p4,
-                        show="For: can it invent a name?"))
+                        show="can it invent a name?"))
     say, notes = said(p6, "No order of the 5 directories")
     orders = practices.order_search(["/data", "/cache", "/tmp", "/home/user", "/srv"], affected)
     backup.append(Slide("No order of the directories saves them", say,
                         figure(plots.reachable_counts(orders, title=f"All 120 orders of /data /cache /tmp /home/user "
                                                                   f"/srv, {affected}"), (1180, 380)),
                         notes + " " + claims.notes("06_practices", "Every order keeps the first"), p6,
-                        show="For: can the host reorder the list?"))
+                        show="can the host reorder the list?"))
     say, notes = said(p6, EMPTY_NAME_STOP)
     empty = [runner.run(("/a", "", "/b"))] + [runner.run(("/a", "", "/b"), adapter=t) for t in targets]
     backup.append(Slide("Upgrade, and give no preopen an empty name", say,
                         figure(lambda widen: plots.survival_grid(empty, labels=["native", *targets], title='/a "" /b: which preopens '
                                                    "are reachable", widen=widen), (1180, 330)),
                         notes + " " + claims.notes("06_practices", "Every upgrade target (jco"), p6,
-                        show="For: is upgrading enough?"))
+                        show="is upgrading enough?"))
     say, notes = said(p7, "repair with jco-1.9.1")
     backup.append(Slide("Repair: re-adapt the program with a build not affected", say,
                         "<pre><code>$ python -m analysis repair app.wasm -o fixed.wasm</code></pre>",
                         notes + " repair re-adapts a plain component only (one core module with one adapter) and "
-                        "scans what it wrote before keeping it.", p7, show="For: I cannot rebuild."))
+                        "scans what it wrote before keeping it.", p7, show="I cannot rebuild: what then?"))
     return s + [dataclasses.replace(b, backup=True) for b in backup]
 
 

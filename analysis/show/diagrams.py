@@ -187,6 +187,10 @@ def pipeline(result: RunResult, title: str | None = None) -> Figure:
     arrow((4.45, 1.5), (3.15, 1.5), "name fd - 3,\ncopied out", alloc_edge)
     ax.set_title(title or f"Where the names travel: {' '.join(p.path for p in rows)} through {result.adapter}",
                  fontsize=11)
+    describe(fig, f"The host hands over {' '.join(shown(p.path) for p in rows)}; the guest is told "
+             + ", ".join(f"fd {p.expected_fd} {shown(p.name_seen)}" for p in rows)
+             + (f": {len(wrong)} of {len(rows)} names wrong, after the import allocator." if wrong
+                else f": every name right ({len(rows)} of {len(rows)})."))
     fig.tight_layout()
     return fig
 

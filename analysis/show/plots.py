@@ -258,8 +258,8 @@ def describe(fig: Figure, text: str) -> None:
 
 def describe_slots(rows: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> str:
     """Runs' fd slots in words: ``native: fds 3–7 ok (5 of 5 reachable); jco-1.8.1: fd 3 ok, fds
-    4–6 missing, fd 7 ok (2 of 5 reachable).``; past 12 runs, the outcomes counted."""
-    if len(rows) > 12:
+    4–6 missing, fd 7 ok (2 of 5 reachable).``; past 16 runs, the outcomes counted."""
+    if len(rows) > 16:
         counts: dict[str, int] = {}
         for _, cells in rows:
             for _, outcome in cells:
@@ -346,10 +346,67 @@ def survey_grid(rows: Sequence, title: str | None = None) -> Figure:
     if any(answers.get((p, f, v)) not in ANSWER_COLORS for p, f in lines for v in releases[p]):
         handles.append(Patch(facecolor=EMPTY, edgecolor="#999999", label="no such file with\nan adapter in it"))
     fig.legend(handles=handles, loc="upper right", title="scan's answer", fontsize=8)
+    describe(fig, _answers_in_words(packages, lines, releases, answers, present))
     fig.suptitle(title or "The preview1 adapters inside published releases, each run by scan", x=0.02, ha="left")
     fig.supxlabel("release (oldest first)", fontsize=9)
     fig.tight_layout(rect=(0, 0, 0.86, 0.95))
     return fig
+
+
+def suite_grid(measured, affected: set[str], title: str | None = None) -> Figure:
+    """The exported suite: one row per host running the WASIp1 modules and per build's
+    components on the Wasmtime CLI, one column per test, each cell passed (ok) or failed
+    (missing), coloured, hatched and marked as the outcomes are everywhere."""
+    from ..reach.suite import CASES
+
+    tests = [c.name for c in CASES]
+    rows = [(f"{host} · WASIp1", [(t, p) for g, t, p, _ in measured.results[host] if g == "wasip1"])
+            for host in measured.results if any(g == "wasip1" for g, *_ in measured.results[host])]
+    builds = dict.fromkeys(g for g, *_ in measured.results["wasmtime-cli"] if g != "wasip1")
+    rows += [(f"{b} ({'affected' if b in affected else 'not affected'}) · component",
+              [(t, p) for g, t, p, _ in measured.results["wasmtime-cli"] if g == b]) for b in builds]
+    fig = new_figure((0.55 * len(tests) + 4.5, 0.3 * len(rows) + 1.8))
+    ax = fig.subplots()
+    passed_cells = failed_cells = 0
+    for y, (_, cells) in enumerate(rows):
+        for t, passed in cells:
+            outcome = "ok" if passed else "missing"
+            passed_cells += passed
+            failed_cells += not passed
+            ax.add_patch(Rectangle((tests.index(t), y), 0.95, 0.9, facecolor=OUTCOME_COLORS[outcome],
+                                   hatch=OUTCOME_HATCHES[outcome], edgecolor="white", linewidth=0))
+    ax.set_xlim(0, len(tests))
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks([x + 0.475 for x in range(len(tests))], tests, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks([y + 0.45 for y in range(len(rows))], [label for label, _ in rows], fontsize=8)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.legend(handles=[Patch(facecolor=OUTCOME_COLORS[o], hatch=OUTCOME_HATCHES[o], edgecolor="white", label=word)
+                       for o, word in (("ok", "passed"), ("missing", "failed"))],
+              loc="center left", bbox_to_anchor=(1.01, 0.5), title="test", fontsize=8, frameon=False)
+    ax.set_title(title or "The exported suite: each host's WASIp1 run, and each build's components on the "
+                 "Wasmtime CLI", fontsize=10, loc="left")
+    describe(fig, f"{passed_cells} tests passed and {failed_cells} failed in all. "
+             + "; ".join(f"{label}: failed {', '.join(t for t, p in cells if not p) or 'none'}" for label, cells in rows)
+             + ".")
+    fig.tight_layout()
+    return fig
+
+
+def _answers_in_words(packages, lines, releases, answers, present) -> str:
+    """The survey grid in words: per package, the releases that got each answer."""
+    from ..model.describe import span
+
+    said = []
+    for package in packages:
+        files = [f for p, f in lines if p == package]
+        parts = []
+        for answer in present:
+            hit = [v for v in releases[package] if any(answers.get((package, f, v)) == answer for f in files)]
+            if hit:
+                parts.append(f"{answer}: {span(hit)}")
+        said.append(f"{package}: {'; '.join(parts) or 'no adapter found'}")
+    return ". ".join(said) + "."
 
 
 def host_matrix(matrix, title: str | None = None) -> Figure:
@@ -386,7 +443,8 @@ def host_matrix(matrix, title: str | None = None) -> Figure:
                      label=f"{VERDICT_GLYPHS[v]} {v}") for v in present]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), title="verdict", fontsize=9,
               frameon=False)  # beside the grid, never over it, whatever size the fonts are drawn at
-    fig.suptitle(title or "Is my host affected? Each WASIp1 host against wasmtime, check by check", x=0.02,
-                 ha="left")
-    fig.tight_layout(rect=(0, 0, 0.8, 0.95))
+    # the axes' own title: matplotlib sets it above the slanted check names, whatever size a slide draws them
+    ax.set_title(title or "Is my host affected? Each WASIp1 host against wasmtime, check by check", loc="left",
+                 fontsize=12)
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
     return fig

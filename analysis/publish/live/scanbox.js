@@ -10,6 +10,10 @@
   const input = box.querySelector('input[type=file]');
   const drop = box.querySelector('.live-scan-drop');
   const out = box.querySelector('.live-scan-answer');
+  // What a screen reader hears: one line a scan, its verdict; the details stay on the page to read.
+  const voice = box.querySelector('.live-scan-said');
+  let spoken = '';
+  const speak = (text) => { if (voice && text !== spoken) voice.textContent = spoken = text; };
 
   // model.describe.shown's cut: a line longer than `limit` characters ends with its size, so that
   // no file can put megabytes of text in the page (the lab's terminal lines are cut the same way).
@@ -20,7 +24,7 @@
   }
   function line(text, cls) {
     const p = document.createElement('p');
-    p.textContent = cut(text);
+    p.textContent = cut(text).replace(/`([^`]*)`/g, '$1');  // the lab's terminal words mark code with backticks
     if (cls) p.className = cls;
     return p;
   }
@@ -49,6 +53,7 @@
     lines.push(line(time, 'live-scan-time'));
     out.replaceChildren(...lines);
     out.dataset.answer = said.answer;
+    speak(lines[0].textContent);
   }
   // words.describe_design: the allocator's design read from the code, beside the run's verdict.
   function designSaid(f) {
@@ -62,6 +67,7 @@
   async function take(file) {
     if (!file) return;
     out.replaceChildren(line(`${file.name}: scanning…`));
+    speak(`${file.name}: scanning`);
     out.dataset.answer = '';
     const started = performance.now();
     let said, answered = null;
