@@ -434,7 +434,16 @@ def run(suite: Path, host: str = "wasmtime-cli", only: str | None = None,
     if not runnable:
         raise LabError(f"{host} runs none of these tests: components run on wasmtime-cli and node, WASIp1 "
                        "modules on wasmtime-cli and the WASIp1 hosts")
-    ours = CONFORMANCE.wasm()
+    module = CONFORMANCE.wasm()
+    ours: dict[str, bytes] = {"wasip1": module}
+
+    def lab_own(group: str, wasm: bytes) -> bool:
+        """The lab's conformance guest, or it made a component with the catalogued build the
+        group is named after: byte for byte what the lab builds, compared, never a stored hash."""
+        if group not in ours:
+            known = {b.id: b for b in adapters.catalogue()}
+            ours[group] = compose(module, known[group]).read_bytes() if group in known else b""
+        return wasm == ours[group]
 
     def one(test: Test) -> tuple[Test, Outcome]:
         try:
@@ -446,7 +455,7 @@ def run(suite: Path, host: str = "wasmtime-cli", only: str | None = None,
         if wasm[:4] != b"\0asm" or is_component != (test.group != "wasip1"):
             raise LabError(f"{test.group}/{test.name}: its program is not a "
                            f"{'WASIp1 core module' if test.group == 'wasip1' else 'component'}")
-        own = wasm == ours
+        own = lab_own(test.group, wasm)
         if not own and not (hosts.KEEPS_IN if is_component else P1_KEEPS_IN).__contains__(host):
             raise LabError(f"{test.group}/{test.name} is not the lab's conformance guest, and {host} is not measured "
                            f"to keep a guest inside its preopens: run this suite on "
