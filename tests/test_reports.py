@@ -314,6 +314,10 @@ def test_a_menu_on_a_slide_keeps_its_arrow_keys(built):
         page.keyboard.press("ArrowDown")
         assert menu.input_value() != before
         assert page.evaluate("Reveal.getIndices().h") == index
+        for _ in range(12):  # Tab stays on the slide shown: the others are inert, their links out of reach
+            page.keyboard.press("Tab")
+            assert page.evaluate("!document.activeElement.closest('.slides > section') || "
+                                 "document.activeElement.closest('.slides > section').classList.contains('present')")
 
 
 def test_the_report_prints_the_deck_and_a_handout_every_page_with_its_words(built):
@@ -544,6 +548,9 @@ def test_screen_readers_hear_the_explorer_and_the_stepper(built):
         page.wait_for_selector(".live-table td.outcome")
         status = page.locator('.live-explorer [aria-live="polite"]')
         assert status.count() == 1 and "run in this page" in status.inner_text()
+        page.goto((out / "07_am_i_affected.html").as_uri())
+        assert page.locator('.live-scan .live-scan-said[aria-live="polite"]').count() == 1
+        assert page.locator('.live-scan-answer[aria-live]').count() == 0  # the details are read, not announced
         page.goto((out / "04_root_cause.html").as_uri())
         said = page.locator('.recorded-stepper [aria-live="polite"]')
         page.click(".recorded-stepper button[data-move='-1']")
