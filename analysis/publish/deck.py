@@ -225,7 +225,12 @@ def timings(slides: Sequence[Slide], parts: Mapping[str, float]) -> dict[int, st
 def _without(evidence: str, say: str) -> str:
     """The evidence less the slide's own sentence where it opens with it (a claim's notes do)."""
     sentence = html.unescape(re.sub(r"<[^>]+>", "", say)).strip()
-    return evidence[len(sentence):].lstrip() if sentence and evidence.startswith(sentence) else evidence
+    ends = [m.end() for m in re.finditer(r"[.](\s|$)", sentence)]
+    for end in sorted(ends, reverse=True):  # the longest opening of the sentence the evidence repeats
+        opening = sentence[:end].strip()
+        if evidence.startswith(opening):
+            return evidence[len(opening):].lstrip()
+    return evidence
 
 
 def notes(slide: Slide, following: Slide | None, mark: str = "") -> str:
