@@ -140,3 +140,34 @@ def test_names_that_would_forge_output_and_foreign_guests_on_open_hosts_are_refu
     done = subprocess.run([sys.executable, "-m", "analysis", "conformance", str(copy), "--host", "wasi-js"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "not measured to keep a guest inside its preopens" in done.stderr
+
+
+def test_ctrl_c_ends_a_conformance_run_at_once(exported, tmp_path):
+    """A real SIGINT while a test's program sleeps in a host call: status 130, one line, the
+    test under way not waited for (no PASS or FAIL for it), its run folder removed."""
+    import os
+    import shutil
+    import signal
+
+    import wasmtime
+
+    from analysis.artifacts.guests import HOSTILE_DIR
+    from conftest import wait_until
+
+    copy = tmp_path / "suite" / "wasip1"
+    shutil.copytree(exported / "wasip1", copy)
+    for spec in copy.glob("*.json"):
+        if spec.stem != "report-case":
+            spec.unlink()
+    (copy / "report-case.wasm").unlink()
+    (copy / "report-case.wasm").write_bytes(wasmtime.wat2wasm((HOSTILE_DIR / "sleeper.wat").read_text()))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    run = subprocess.Popen([sys.executable, "-m", "analysis", "conformance", str(copy.parent)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    wait_until(lambda: list(scratch.glob("preopen-lab-*")), lambda: f"the test running (exit {run.poll()})")
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130 and stderr.strip().splitlines() == ["error: interrupted"], stderr
+    assert "PASS" not in stdout and "FAIL" not in stdout
+    assert list(scratch.glob("preopen-lab-*")) == []
