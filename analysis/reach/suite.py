@@ -30,6 +30,7 @@ from ..artifacts import adapters
 from ..artifacts.cache import read_regular, write_atomically
 from ..artifacts.compose import compose
 from ..artifacts.guests import CONFORMANCE, GUEST_MAX_BYTES
+from ..model.describe import shown
 from ..model.errors import LabError, first_line
 from ..model.markers import MARKER, marker_text
 from ..runs import hosts
@@ -135,20 +136,20 @@ def _copy_dir(source: Path, target: Path, budget: list[int], depth: int = 0) -> 
     target.mkdir()
     entries = sorted(source.iterdir())
     if len(entries) > 16 or depth > 4:
-        raise LabError(f"{_quoted(source)}: a test's directory holds at most 16 entries, at most 4 folders deep")
+        raise LabError(f"{shown(str(source), 300)}: a test's directory holds at most 16 entries, at most 4 folders deep")
     for entry in entries:
         if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
-            raise LabError(f"{_quoted(entry)}: a test's directory holds only regular files and folders")
+            raise LabError(f"{shown(str(entry), 300)}: a test's directory holds only regular files and folders")
         if entry.is_dir():
             _copy_dir(entry, target / entry.name, budget, depth + 1)
             continue
         budget[0] -= entry.stat().st_size
         if budget[0] < 0:
-            raise LabError(f"{_quoted(entry)}: a test's directories hold more than {MAX_TEST_BYTES:,} bytes in all")
+            raise LabError(f"{shown(str(entry), 300)}: a test's directories hold more than {MAX_TEST_BYTES:,} bytes in all")
         try:
             (target / entry.name).write_bytes(read_regular(entry, MAX_TEST_BYTES))
         except OSError as exc:
-            raise LabError(f"{_quoted(entry)}: cannot read this file of the test ({exc.strerror or exc})") from None
+            raise LabError(f"{shown(str(entry), 300)}: cannot read this file of the test ({exc.strerror or exc})") from None
 
 
 def run_lab(case_args: Sequence[str], names: Sequence[str], build: str = "native") -> Outcome:
@@ -377,7 +378,7 @@ def load(suite: Path) -> list[Test]:
 def _test(spec: Path, base: Path) -> Test:
     group = "wasip1" if spec.parent.name == "wasip1" else spec.parent.name
     if not (_NAME.fullmatch(spec.stem) and _NAME.fullmatch(group)):
-        raise LabError(f"{_quoted(spec.relative_to(base))}: a test's and its folder's names are letters, digits, "
+        raise LabError(f"{shown(str(spec.relative_to(base)), 300)}: a test's and its folder's names are letters, digits, "
                        "'.', '_' and '-'")
     try:
         data = json.loads(read_regular(spec, 1 << 20))
@@ -401,18 +402,13 @@ def _test(spec: Path, base: Path) -> Test:
     return Test(spec.stem, spec.with_suffix(".wasm"), tuple(args), code, stdout, found, group)
 
 
-def _quoted(path) -> str:
-    """A path from a suite, safe to print: controls escaped."""
-    return repr(str(path))[1:-1]
-
-
 def _inside(path: Path, base: Path, spec: Path) -> Path:
     try:
         real = path.resolve()
     except (OSError, ValueError, RuntimeError):
         real = base.parent
     if not real.is_relative_to(base) or not real.is_dir():
-        raise LabError(f"{spec}: preopen {_quoted(path.name)!r} is not a folder inside the suite")
+        raise LabError(f"{spec}: preopen {shown(path.name)} is not a folder inside the suite")
     return real
 
 
@@ -427,7 +423,7 @@ def run(suite: Path, host: str = "wasmtime-cli", only: str | None = None,
     everything = load(suite)
     groups = sorted({t.group for t in everything})
     if only is not None and only not in groups:
-        raise LabError(f"no group {_quoted(only)} in this suite: choose one of {', '.join(groups)}")
+        raise LabError(f"no group {shown(str(only), 300)} in this suite: choose one of {', '.join(groups)}")
     tests = [t for t in everything if only in (None, t.group)]
     runnable = [t for t in tests if (t.group == "wasip1") == (host in P1_HOSTS)
                 or (host == "wasmtime-cli")]
@@ -472,15 +468,6 @@ def run(suite: Path, host: str = "wasmtime-cli", only: str | None = None,
         return [one(test) for test in runnable]  # Ctrl-C reaches the run under way at once
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, runnable))
-
-
-def failures(results: Iterable[tuple[Test, Outcome]]) -> dict[str, list[tuple[str, str]]]:
-    """The tests that failed, by group: (test, first line the guest said)."""
-    found: dict[str, list[tuple[str, str]]] = {}
-    for test, outcome in results:
-        if not outcome.passed:
-            found.setdefault(test.group, []).append((test.name, outcome.said.splitlines()[0] if outcome.said else ""))
-    return found
 
 
 # -- expectations: which tests each host fails, and the lab's judgement ------------------------------
