@@ -80,7 +80,7 @@ def _hosts(args: argparse.Namespace) -> int:
 def _export_tests(args: argparse.Namespace) -> int:
     """Write the suite and run it on each host for its expectations; exit 0 once written."""
     from ..experiments import verdicts
-    from ..reach import suite
+    from ..reach import suite_export
     from ..runs import hosts
 
     chosen = args.host or [h for h in hosts.HOSTS if h != "wasmtime-py"]
@@ -93,25 +93,25 @@ def _export_tests(args: argparse.Namespace) -> int:
     def tell(host: str, path: Path, seconds: float) -> None:
         print(f"{host}: run in {seconds:.0f} s; its expectations go to {path}", flush=True)
 
-    written = suite.export(args.out, expect_on=chosen, affected=affected, tell=tell)
+    written = suite_export.export(args.out, expect_on=chosen, affected=affected, tell=tell)
     print(f"wrote {written['tests']} tests ({written['bytes']:,} bytes) to {args.out}")
     return 0
 
 
 def _conformance(args: argparse.Namespace) -> int:
     """Exit status: 0 if every test ran passed, 1 if any failed, 2 if the suite could not run."""
-    from ..reach import suite
+    from ..reach import suite_files
 
-    def tell(test, outcome) -> None:  # names are checked to be plain (suite._NAME); the guest's words escaped
+    def tell(test, outcome) -> None:  # names are checked to be plain (suite.PLAIN_NAME); the guest's words escaped
         said = f": {shown(outcome.said.splitlines()[0], 200)}" if outcome.said and not outcome.passed else ""
         print(f"{'PASS' if outcome.passed else 'FAIL'} {test.group}/{test.name}{said}", flush=True)
 
-    results = suite.run(args.suite, args.host, args.only, tell)
+    results = suite_files.run(args.suite, args.host, args.only, tell)
     failed = {f"{t.group}/{t.name}" for t, o in results if not o.passed}
     print(f"{len(results) - len(failed)} of {len(results)} passed on {args.host}")
     expected = args.suite / "expectations" / args.host / "linux.toml"
     if expected.is_file() and args.only is None:
-        listed = suite.read_expectations(expected)
+        listed = suite_files.read_expectations(expected)
         print("as its expectations say" if listed == failed else
               f"not as its expectations say: {len(failed - listed)} more failed, {len(listed - failed)} fewer")
     return 1 if failed else 0

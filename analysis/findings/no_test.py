@@ -2,15 +2,14 @@
 suite's runs on every host show, each sentence from those runs."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from .checks import Claim, Domain, Findings, every
 
 
-def no_test_findings(caught, measured, affected: Sequence[str], fixed: Sequence[str],
-                     matrix_verdict: Callable[[str, str], str]) -> Findings:
-    """``caught``: ``suite.catching_lists``; ``measured``: ``suite.measured``; ``matrix_verdict``:
-    (host, check) -> the WASIp1 hosts' matrix verdict."""
+def no_test_findings(caught, measured, affected: Sequence[str], fixed: Sequence[str], matrix) -> Findings:
+    """``caught``: ``suite.catching_lists``; ``measured``: ``suite_export.measured``; ``matrix``: the
+    WASIp1 hosts' matrix (``host_matrix.measured``)."""
     from ..reach.suite import CASES, CHECK_OF, POOL
     from ..runs.wasip1_hosts import P1_HOSTS
 
@@ -24,7 +23,7 @@ def no_test_findings(caught, measured, affected: Sequence[str], fixed: Sequence[
     p1 = [h for h in measured.results if h in P1_HOSTS and h != "wasmtime-cli"]
     hosts_words = Domain.about(f"the suite's {len(CASES)} WASIp1 tests on {len(p1)} WASIp1 hosts "
                                f"({', '.join(p1)}), each failure's first line matched to the matrix check it tests")
-    judged = [(f"{h} · {t}: {said}", matrix_verdict(h, CHECK_OF[said.split(' ', 1)[0]]) != "same")
+    judged = [(f"{h} · {t}: {said}", matrix.cell(h, CHECK_OF[said.split(' ', 1)[0]]).verdict != "same")
               for h in p1 for g, t, said in measured.failed(h) if said.split(" ", 1)[0] in CHECK_OF]
     refused = [(h, t) for h in p1 for g, t, said in measured.failed(h) if said.split(" ", 1)[0] not in CHECK_OF]
     lists = "; ".join(" ".join(n or '""' for n in names) for names in caught.lists)

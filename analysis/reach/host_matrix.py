@@ -144,10 +144,6 @@ class Matrix:
     def cell(self, host: str, check: str) -> Cell:
         return next(c for c in self.cells if c.host == host and c.check == check)
 
-    def verdict(self, host: str, check: str) -> str:
-        """The verdict of ``host`` on ``check``: ``same`` where it agreed with wasmtime."""
-        return self.cell(host, check).verdict
-
 
 def reduce(host: str, check: str, paths: tuple[str, ...], runner: Runner) -> tuple[tuple[str, ...], int]:
     """The shortest list found, by dropping preopens one at a time, on which ``host`` still

@@ -1,8 +1,6 @@
 """Page 9's tables: the smallest catching lists, and the exported suite on every host."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 
 
@@ -32,7 +30,7 @@ def builds_frame(measured, affected: set[str], host: str = "wasmtime-cli") -> pd
                           "failed": len(failed), "which": ", ".join(failed) or "-"} for group, failed in groups.items()])
 
 
-def failures_frame(measured, hosts: list[str], matrix_verdict: Callable[[str, str], str]) -> pd.DataFrame:
+def failures_frame(measured, hosts: list[str], matrix) -> pd.DataFrame:
     """Each test a WASIp1 host failed: what the guest said first, the check, the matrix's verdict."""
     from ..reach.suite import CHECK_OF
 
@@ -41,5 +39,5 @@ def failures_frame(measured, hosts: list[str], matrix_verdict: Callable[[str, st
         for _, test, said in measured.failed(host):
             check = CHECK_OF.get(said.split(" ", 1)[0])
             rows.append({"host": host, "test": test, "first failed expectation": said, "matrix check": check or "-",
-                         "matrix verdict": matrix_verdict(host, check) if check else "the host refused the list"})
+                         "matrix verdict": matrix.cell(host, check).verdict if check else "the host refused the list"})
     return pd.DataFrame(rows)
