@@ -34,11 +34,11 @@ _NAMES = {
 _MODULES = {
     "hosts": "runs",
     "verdicts": "experiments", "sweeps": "experiments", "modelcheck": "experiments", "practices": "experiments",
-    "scan": "reach", "survey": "reach", "toolchains": "reach", "host_matrix": "reach", "suite": "reach",
+    "scan": "reach", "survey": "reach", "toolchains": "reach", "host_matrix": "reach", "suite": "reach", "suite_export": "reach",
     "allocator": "reach", "designs": "reach", "intervention": "reach", "alloc_trace": "reach",
     "claims": "findings", "advice": "findings", "root_cause": "findings", "other_hosts": "findings", "no_test": "findings",
     "plots": "show", "diagrams": "show", "views": "show", "widgets": "show", "host_tables": "show", "binary": "show",
-    "suite_tables": "show",
+    "suite_tables": "show", "grids": "show",
 }
 """The modules a notebook imports by their short name, and the wing each lives in."""
 

@@ -90,10 +90,10 @@ def test_the_survey_table_summarises_every_file_it_scanned():
 def test_the_survey_grid_legend_names_every_colour_it_draws():
     """Grey cells (a release without that file) are in the legend too, beside the answers."""
     from analysis.reach import survey
-    from analysis.show import plots
+    from analysis.show import grids
 
     rows = survey.survey()
-    fig = plots.survey_grid(rows)
+    fig = grids.survey_grid(rows)
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     answers = {r.answer for r in rows if r.adapters}
     drawn = {(r.package, r.file) for r in rows if r.adapters}

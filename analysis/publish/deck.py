@@ -196,7 +196,7 @@ _URL = re.compile(r"https?://[^\s,;)]+")
 
 def _link(match: re.Match) -> str:
     """An address in the notes as a link a presenter can say (``views.link_words``)."""
-    from ..show.views import link_words
+    from ..show.links import link_words
 
     url = match.group(0)
     return f'<a href="{html.escape(url)}">{html.escape(link_words(url))}</a>'

@@ -26,7 +26,8 @@ from ..reach.toolchains import toolchain_map
 from ..reach.words import still_affected
 from ..show.palette import OUTCOME_COLORS, chip, marked
 from ..show.plots import png_base64, survival_grid
-from ..show.views import figure_title, linked
+from ..show.links import linked
+from ..show.views import figure_title
 from .notebooks import Notebook
 from .offline import replace_widgets
 from .paper import WAY_IN

@@ -18,7 +18,7 @@ from ..experiments import practices, verdicts
 from ..model.describe import span
 from ..reach.toolchains import Toolchain
 from ..reach.words import still_affected
-from ..show.views import linked
+from ..show.links import linked
 from . import chromium
 from .deck import SLIDE_SIZE
 

@@ -27,7 +27,7 @@ from ..reach.toolchains import Toolchain
 from ..reach.words import describe_scan, lts_caveat
 from ..runs import hosts
 from ..runs.runner import default_runner
-from ..show import binary, diagrams, plots
+from ..show import binary, diagrams, grids, plots
 from ..show.palette import OUTCOME_COLORS, OUTCOME_GLYPHS, chip
 from .deck import Claims, Slide, figure
 
@@ -243,7 +243,7 @@ def story(executed: Mapping[str, nbformat.NotebookNode], found: Sequence[verdict
                         f"{fixed} (not affected).", p2, show="is it my runtime?"))
     say, notes = said(p8, "On every WASIp1 host tried")
     backup.append(Slide("Plain WASIp1 hosts: not this bug, other differences", say,
-                        figure(plots.host_matrix(matrix, title="Each WASIp1 host against wasmtime, check by check"),
+                        figure(grids.host_matrix(matrix, title="Each WASIp1 host against wasmtime, check by check"),
                                (1180, 450)),
                         notes + " " + claims.notes("08_other_hosts", f"{_host_bugs(matrix)} differences are host bugs"),
                         p8, show="I run WASIp1 without an adapter: am I affected?"))

@@ -7,7 +7,6 @@ import nothing from here.
 from __future__ import annotations
 
 import html
-import re
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +26,7 @@ from ..reach.scan import FileScan
 from ..reach.survey import Row as SurveyRow
 from ..reach.toolchains import Toolchain
 from ..reach.words import describe_scan
+from .links import linked
 from .palette import EMPTY, OUTCOME_COLORS, OUTCOME_GLYPHS, chip, ink, marked
 from .plots import LabFigure, png_base64
 
@@ -326,26 +326,3 @@ def toolchain_frame(chart: Sequence[Toolchain]):
     return (frame.style.hide(axis="index").format_index(escape="html", axis=1).format(prose)
             .format(linked, subset=["source"])
             .set_properties(**dict(left)).set_table_styles([{"selector": "th", "props": left}]))
-
-
-_ISSUE = re.compile(r"https://github\.com/[^/]+/([^/]+)/(issues|pull)/(\d+)")
-
-
-def link_words(url: str) -> str:
-    """What a link to ``url`` says, for a reader and a screen reader: ``wasmtime pull 10064``,
-    or the site and the address's last part (``github.com, releases``)."""
-    found = _ISSUE.match(url)
-    if found:
-        return f"{found.group(1)} {'issue' if found.group(2) == 'issues' else 'pull'} {found.group(3)}"
-    place = url.split("//", 1)[-1].rstrip("/").split("/")
-    return place[0] if len(place) == 1 else f"{place[0]}, {place[-1]}"
-
-
-def linked(source: str, spelled: bool = False) -> str:
-    """Addresses in a source text as links that say where they go (``spelled``: the address
-    itself, for paper), the rest as prose."""
-    def link(m: re.Match) -> str:
-        words = m.group(1) if spelled else html.escape(link_words(html.unescape(m.group(1))))
-        return f'<a href="{m.group(1)}">{words}</a>'
-
-    return re.sub(r"(https://[^\s,;)]+)", link, prose(source))
